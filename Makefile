@@ -1,0 +1,44 @@
+# gofaxserver — build, test, demo and package.
+# The two set-up commands of the README are `make demo` and `make test`.
+
+GO      ?= go
+VERSION ?= $(shell dpkg-parsechangelog -S Version 2>/dev/null || git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin
+FUZZTIME ?= 5s
+
+.PHONY: all build test test-unit fuzz bench demo deb deps clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./gofaxd ./gofaxsend ./contrib/fssim
+
+# Every test, including the ones against a real HylaFAX (installed here if missing).
+test: deps
+	GOFAX_TEST_HYLAFAX=1 $(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) fuzz
+
+# Hermetic tests only (no HylaFAX needed).
+test-unit:
+	$(GO) test -race -count=1 ./...
+
+# Every native fuzz target, briefly.
+fuzz:
+	contrib/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+
+# Installs HylaFAX, libtiff-tools and ghostscript non-interactively (root).
+deps:
+	contrib/install-deps.sh
+
+demo: deps build
+	contrib/demo.sh
+
+deb:
+	dpkg-buildpackage -us -uc -b
+
+clean:
+	rm -rf $(BIN)
