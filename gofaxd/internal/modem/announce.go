@@ -1,0 +1,189 @@
+package modem
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Backoff for announcing to a faxq that is not reading: retry soon after a
+// restart, but do not spin while faxq is stopped for hours.
+const (
+	minBackoff = 250 * time.Millisecond
+	maxBackoff = 30 * time.Second
+)
+
+// maxQueue bounds the records waiting for faxq. A burst of calls produces
+// about eight records each; beyond this the queue is dropped and the whole
+// state announced again, which loses only trigger records.
+const maxQueue = 16384
+
+// announcer owns all I/O towards faxq and the status files, in one
+// goroutine, so records and status texts keep their order and no caller
+// ever waits for faxq.
+type announcer struct {
+	pool   *Pool
+	sender Sender
+
+	mu       sync.Mutex
+	queue    []string
+	statuses map[string]string // modem → latest status text not yet written
+	order    []string          // modems in statuses, in order of change
+	absent   bool              // faxq did not read the last record
+	resyncs  bool              // announce the whole state on the next flush
+	backoff  time.Duration
+
+	wake chan struct{}
+	done chan struct{}
+	exit chan struct{}
+}
+
+func startAnnouncer(p *Pool) *announcer {
+	a := &announcer{
+		pool:     p,
+		sender:   p.cfg.Sender,
+		statuses: make(map[string]string),
+		backoff:  minBackoff,
+		wake:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		exit:     make(chan struct{}),
+	}
+	go a.run()
+	return a
+}
+
+func (a *announcer) poke() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// send queues a record for faxq. While faxq is away records are dropped:
+// the state is announced as a whole once it reads again.
+func (a *announcer) send(rec string) {
+	a.mu.Lock()
+	switch {
+	case a.absent:
+	case len(a.queue) >= maxQueue:
+		a.queue = nil
+		a.resyncs = true
+	default:
+		a.queue = append(a.queue, rec)
+	}
+	a.mu.Unlock()
+	a.poke()
+}
+
+// status queues a new status text for a modem's status file.
+func (a *announcer) status(name, text string) {
+	a.mu.Lock()
+	if _, ok := a.statuses[name]; !ok {
+		a.order = append(a.order, name)
+	}
+	a.statuses[name] = text
+	a.mu.Unlock()
+	a.poke()
+}
+
+// resync is called when faxq greets a modem (HELLO): it is back, so stop
+// dropping records.
+func (a *announcer) resync() {
+	a.mu.Lock()
+	a.absent = false
+	a.backoff = minBackoff
+	a.mu.Unlock()
+}
+
+func (a *announcer) run() {
+	defer close(a.exit)
+	var retry *time.Timer
+	var retryC <-chan time.Time
+	for {
+		select {
+		case <-a.wake:
+		case <-retryC:
+			retryC = nil
+		case <-a.done:
+			a.flush()
+			if s, ok := a.sender.(interface{ Close() error }); ok {
+				s.Close()
+			}
+			if retry != nil {
+				retry.Stop()
+			}
+			return
+		}
+		if wait := a.flush(); wait > 0 && retryC == nil {
+			retry = time.NewTimer(wait)
+			retryC = retry.C
+		}
+	}
+}
+
+// flush writes pending status files and records. It returns how long to
+// wait before trying faxq again, or 0 when nothing is left to retry.
+func (a *announcer) flush() time.Duration {
+	a.mu.Lock()
+	queue, order, statuses := a.queue, a.order, a.statuses
+	a.queue, a.order, a.statuses = nil, nil, make(map[string]string)
+	full := a.resyncs || a.absent
+	a.resyncs = false
+	a.mu.Unlock()
+
+	for _, name := range order {
+		a.writeStatus(name, statuses[name])
+	}
+	if full {
+		queue = a.pool.snapshot()
+	}
+	for _, rec := range queue {
+		if err := a.sender.Send(rec); err != nil {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.absent {
+				a.pool.log.Warn("faxq is not reading its FIFO; will announce the modems again when it does", "err", err)
+			}
+			a.absent = true
+			a.queue = nil
+			wait := a.backoff
+			a.backoff = min(2*a.backoff, maxBackoff)
+			return wait
+		}
+	}
+	a.mu.Lock()
+	if a.absent || full {
+		a.pool.log.Info("modems announced to faxq", "records", len(queue))
+	}
+	a.absent = false
+	a.backoff = minBackoff
+	a.mu.Unlock()
+	return 0
+}
+
+// writeStatus rewrites status/<modem> in place under flock, as faxgetty
+// does (hfaxd reads it under a shared lock).
+func (a *announcer) writeStatus(name, text string) {
+	path := filepath.Join(a.pool.cfg.Spool, "status", name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err == nil {
+		defer f.Close()
+		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err == nil {
+			if err = f.Truncate(0); err == nil {
+				_, err = f.WriteAt([]byte(text+"\n"), 0)
+			}
+		}
+	}
+	if err != nil {
+		a.pool.log.Error("cannot write modem status file", "modem", name, "file", path, "err", err)
+	}
+}
+
+// close stops the goroutine after a last attempt to flush.
+func (a *announcer) close() error {
+	close(a.done)
+	<-a.exit
+	return nil
+}

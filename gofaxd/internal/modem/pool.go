@@ -1,0 +1,411 @@
+// Package modem runs the virtual modems gofaxd shows to HylaFAX.
+//
+// HylaFAX's scheduler faxq believes it owns N modems named <prefix>0 …
+// <prefix>N-1. For each one the pool keeps the files faxq, hfaxd and faxstat
+// look for (FIFO.<modem>, status/<modem>, etc/config.<modem>), reads the
+// commands faxq and gofaxsend write to FIFO.<modem> (HELLO, L, SB, SR) and
+// tells faxq about every state change through the spool's FIFO (+m:N, +m:R,
+// +m:B, +m:U, +m:D, +m:I and the @m: receive records).
+//
+// A modem is busy while an inbound call holds it (Acquire) or while an
+// outbound job uses it (faxq's L, gofaxsend's SB until SR). The two are
+// tracked separately, so neither side can declare a modem ready that the
+// other still uses. Writing to faxq never blocks: when faxq is not reading,
+// messages are dropped and the whole state is announced again, with
+// backoff, until it reads.
+package modem
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// State is the state of one virtual modem as faxq should see it.
+type State int
+
+// Modem states, in increasing precedence: a modem that is receiving and
+// also locked for sending reports Receiving.
+const (
+	Ready State = iota
+	Sending
+	Receiving
+	Down
+)
+
+func (s State) String() string {
+	switch s {
+	case Ready:
+		return "ready"
+	case Sending:
+		return "sending"
+	case Receiving:
+		return "receiving"
+	case Down:
+		return "down"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// States lists every State, for callers that report counts per state.
+var States = []State{Ready, Sending, Receiving, Down}
+
+// Status texts written to status/<modem>, as faxgetty words them, so
+// faxstat and the HylaFAX clients show familiar lines.
+const (
+	StatusIdle      = "Running and idle"
+	StatusAnswering = "Answering the phone"
+	StatusReceiving = "Receiving facsimile"
+	StatusSending   = "Sending facsimile"
+	StatusDown      = "Down"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNoModem means every modem is busy or down.
+	ErrNoModem = errors.New("modem: no modem free")
+	// ErrClosed means the pool is draining or closed.
+	ErrClosed = errors.New("modem: pool closed")
+)
+
+// DefaultCaps is the argument of +m:R before the priority when
+// Config.Caps is empty: 'p' (cannot poll) and the capability word GOfax.IP
+// has announced for years, which faxq accepts for every job HylaFAX's
+// clients submit (all page sizes and lengths, 2400-14400 bit/s, MH/MR/MMR).
+const DefaultCaps = "pcbffff01"
+
+// Config describes the pool. Spool is the HylaFAX spool directory; all
+// other paths are relative to it.
+type Config struct {
+	Spool  string
+	Prefix string // modem name prefix, e.g. "freeswitch"
+	Count  int    // number of modems
+	// Number is announced as the modems' phone number (+m:N).
+	Number string
+	// Caps is the argument of +m:R before the priority, e.g. "pc9f9ff7f".
+	// Empty means DefaultCaps.
+	Caps string
+	// Priority is the modem priority announced with +m:R (lower is
+	// preferred; faxgetty's default is 255).
+	Priority int
+	// Exclusive makes Acquire refuse calls when no modem is free (GOfax.IP's
+	// allocateinbounddevices). Otherwise a call that finds no free modem
+	// still proceeds and is attributed to a modem by name only.
+	Exclusive bool
+	// SendHold bounds how long an outbound lock (L or SB) without the
+	// matching SR keeps a modem busy, in case gofaxsend died. Zero means
+	// DefaultSendHold.
+	SendHold time.Duration
+	// Sender writes records to faxq; nil means a FIFOSender on Spool/FIFO.
+	Sender Sender
+	Logger *slog.Logger
+}
+
+// DefaultSendHold is the default Config.SendHold: far longer than any
+// single fax attempt, short enough that a crashed sender does not take a
+// modem away for the day.
+const DefaultSendHold = 2 * time.Hour
+
+// modem is one virtual modem; every field but name is guarded by Pool.mu.
+type modem struct {
+	name       string
+	receiving  bool
+	sendingAt  time.Time // zero when not locked for sending
+	commid     string
+	statusText string
+}
+
+func (m *modem) state(draining bool, hold time.Duration, now time.Time) State {
+	switch {
+	case m.receiving:
+		return Receiving
+	case !m.sendingAt.IsZero() && now.Sub(m.sendingAt) < hold:
+		return Sending
+	case draining:
+		return Down
+	}
+	return Ready
+}
+
+// Pool is the set of virtual modems. Create it with Open and stop it with
+// Close; every method is safe for concurrent use.
+type Pool struct {
+	cfg    Config
+	log    *slog.Logger
+	modems []*modem
+	ann    *announcer
+
+	mu       sync.Mutex
+	draining bool
+	next     int // round-robin cursor for unaccounted calls
+
+	readers sync.WaitGroup
+	fifos   []*os.File
+}
+
+// Open creates the modem files in the spool, starts reading the modem
+// FIFOs and announces every modem to faxq. It fails if a FIFO.<modem> path
+// exists and is not a FIFO, or if the spool is not writable.
+func Open(cfg Config) (*Pool, error) {
+	if cfg.Count < 1 {
+		return nil, fmt.Errorf("modem: %d modems configured, need at least 1", cfg.Count)
+	}
+	if cfg.Prefix == "" {
+		return nil, errors.New("modem: empty modem name prefix")
+	}
+	if cfg.Caps == "" {
+		cfg.Caps = DefaultCaps
+	}
+	if cfg.SendHold <= 0 {
+		cfg.SendHold = DefaultSendHold
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Sender == nil {
+		cfg.Sender = &FIFOSender{Path: filepath.Join(cfg.Spool, "FIFO")}
+	}
+	p := &Pool{cfg: cfg, log: cfg.Logger}
+	for i := range cfg.Count {
+		p.modems = append(p.modems, &modem{name: fmt.Sprintf("%s%d", cfg.Prefix, i)})
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Spool, "status"), 0o755); err != nil {
+		return nil, fmt.Errorf("modem: %w", err)
+	}
+	for _, m := range p.modems {
+		f, err := openFIFO(filepath.Join(cfg.Spool, "FIFO."+m.name))
+		if err != nil {
+			p.closeFIFOs()
+			return nil, err
+		}
+		p.fifos = append(p.fifos, f)
+		p.ensureConfigFile(m.name)
+	}
+	p.ann = startAnnouncer(p)
+	for i, m := range p.modems {
+		p.readers.Add(1)
+		go p.readFIFO(m, p.fifos[i])
+	}
+	p.mu.Lock()
+	for _, m := range p.modems {
+		p.announceLocked(m, true)
+	}
+	p.mu.Unlock()
+	return p, nil
+}
+
+// ensureConfigFile creates an empty etc/config.<modem> when none exists:
+// faxq only greets modems that have one at start-up, and faxstat only
+// lists those. On Debian the spool's etc/ is /etc/hylafax, often mounted
+// read-only for gofaxd; then the operator has to create the file.
+func (p *Pool) ensureConfigFile(name string) {
+	path := filepath.Join(p.cfg.Spool, "etc", "config."+name)
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if !errors.Is(err, os.ErrExist) {
+			p.log.Warn("cannot create modem config file; faxstat will not list the modem until it exists",
+				"modem", name, "file", path, "err", err)
+		}
+		return
+	}
+	f.Close()
+	p.log.Info("created empty modem config file", "modem", name, "file", path)
+}
+
+// Names returns the modem names in index order.
+func (p *Pool) Names() []string {
+	names := make([]string, len(p.modems))
+	for i, m := range p.modems {
+		names[i] = m.name
+	}
+	return names
+}
+
+// Counts returns how many modems are in each state.
+func (p *Pool) Counts() map[State]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	c := make(map[State]int, len(States))
+	for _, m := range p.modems {
+		c[m.state(p.draining, p.cfg.SendHold, now)]++
+	}
+	return c
+}
+
+// State returns the state of the named modem.
+func (p *Pool) State(name string) (State, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.modems {
+		if m.name == name {
+			return m.state(p.draining, p.cfg.SendHold, time.Now()), true
+		}
+	}
+	return Down, false
+}
+
+// Acquire takes a free modem for an inbound call, atomically. When every
+// modem is busy it returns ErrNoModem if the pool is Exclusive; otherwise
+// it returns a Lease that only lends a modem's name and changes no state.
+// After Drain it returns ErrClosed.
+func (p *Pool) Acquire() (*Lease, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.draining {
+		return nil, ErrClosed
+	}
+	now := time.Now()
+	n := len(p.modems)
+	for k := range n {
+		m := p.modems[(p.next+k)%n]
+		if m.state(false, p.cfg.SendHold, now) != Ready {
+			continue
+		}
+		p.next = (p.next + k + 1) % n
+		m.receiving = true
+		m.commid = ""
+		p.setStatusLocked(m, StatusAnswering)
+		p.ann.send("+" + m.name + ":B")
+		return &Lease{pool: p, m: m, owned: true}, nil
+	}
+	if p.cfg.Exclusive {
+		return nil, ErrNoModem
+	}
+	m := p.modems[p.next%n]
+	p.next = (p.next + 1) % n
+	return &Lease{pool: p, m: m}, nil
+}
+
+// Drain stops handing out modems: idle modems go down at once and busy
+// ones when they are released.
+func (p *Pool) Drain() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.draining {
+		return
+	}
+	p.draining = true
+	now := time.Now()
+	for _, m := range p.modems {
+		if m.state(true, p.cfg.SendHold, now) == Down {
+			p.announceLocked(m, false)
+		}
+	}
+}
+
+// Close drains the pool, announces every modem down (+m:D), stops the FIFO
+// readers and flushes what is left for faxq. Receptions still holding a
+// lease should be finished first.
+func (p *Pool) Close() error {
+	p.Drain()
+	p.mu.Lock()
+	now := time.Now()
+	for _, m := range p.modems {
+		if m.state(true, p.cfg.SendHold, now) != Down {
+			p.setStatusLocked(m, StatusDown)
+			p.ann.send("+" + m.name + ":D")
+		}
+	}
+	p.mu.Unlock()
+	p.closeFIFOs()
+	p.readers.Wait()
+	return p.ann.close()
+}
+
+func (p *Pool) closeFIFOs() {
+	for _, f := range p.fifos {
+		f.Close()
+	}
+}
+
+// announceLocked tells faxq the modem's current state; withNumber adds the
+// +m:N line faxgetty sends first. Callers hold p.mu.
+func (p *Pool) announceLocked(m *modem, withNumber bool) {
+	if withNumber {
+		p.ann.send("+" + m.name + ":N" + p.cfg.Number)
+	}
+	switch m.state(p.draining, p.cfg.SendHold, time.Now()) {
+	case Ready:
+		p.setStatusLocked(m, StatusIdle)
+		p.ann.send(fmt.Sprintf("+%s:R%s:%02x", m.name, p.cfg.Caps, p.cfg.Priority))
+	case Receiving:
+		p.ann.send("+" + m.name + ":B")
+	case Sending:
+		p.setStatusLocked(m, StatusSending)
+		p.ann.send("+" + m.name + ":U")
+	case Down:
+		p.setStatusLocked(m, StatusDown)
+		p.ann.send("+" + m.name + ":D")
+	}
+}
+
+// snapshot returns the records announcing every modem's state, used to
+// resynchronise faxq after it was away.
+func (p *Pool) snapshot() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	now := time.Now()
+	for _, m := range p.modems {
+		out = append(out, "+"+m.name+":N"+p.cfg.Number)
+		switch m.state(p.draining, p.cfg.SendHold, now) {
+		case Ready:
+			out = append(out, fmt.Sprintf("+%s:R%s:%02x", m.name, p.cfg.Caps, p.cfg.Priority))
+		case Receiving:
+			out = append(out, "+"+m.name+":B")
+			if m.commid != "" {
+				out = append(out, "+"+m.name+":I"+m.commid)
+			}
+		case Sending:
+			out = append(out, "+"+m.name+":U")
+		case Down:
+			out = append(out, "+"+m.name+":D")
+		}
+	}
+	return out
+}
+
+func (p *Pool) setStatusLocked(m *modem, text string) {
+	if m.statusText == text {
+		return
+	}
+	m.statusText = text
+	p.ann.status(m.name, text)
+}
+
+// command applies one record read from FIFO.<modem>.
+func (p *Pool) command(m *modem, rec string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	switch {
+	case rec == "HELLO" || rec == "H":
+		// faxq (re)started: it knows the modem as DOWN. Tell it the
+		// truth, whatever that is; never claim ready while busy.
+		p.ann.resync()
+		p.announceLocked(m, true)
+	case rec == "L" || rec == "SB":
+		// L: faxq assigned the modem to an outbound job; SB: gofaxsend
+		// started using it.
+		m.sendingAt = now
+		p.announceLocked(m, false)
+	case rec == "SR":
+		// gofaxsend finished with the modem. If a reception holds it,
+		// it stays busy.
+		if m.sendingAt.IsZero() {
+			return
+		}
+		m.sendingAt = time.Time{}
+		p.announceLocked(m, false)
+	default:
+		p.log.Warn("unhandled modem FIFO command", "modem", m.name, "command", rec)
+	}
+}

@@ -1,0 +1,456 @@
+package modem
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeFaxq reads the spool's FIFO like faxq does and hands over records.
+type fakeFaxq struct {
+	t    *testing.T
+	f    *os.File
+	recs chan string
+	wg   sync.WaitGroup
+}
+
+func startFaxq(t *testing.T, spool string) *fakeFaxq {
+	t.Helper()
+	path := filepath.Join(spool, "FIFO")
+	if _, err := os.Stat(path); err != nil {
+		if err := syscall.Mkfifo(path, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &fakeFaxq{t: t, f: f, recs: make(chan string, 1000)}
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		buf := make([]byte, 65536)
+		for {
+			n, err := f.Read(buf)
+			for _, r := range Records(buf[:n]) {
+				q.recs <- r
+			}
+			if err != nil && !errors.Is(err, syscall.EAGAIN) && n == 0 {
+				if errors.Is(err, os.ErrClosed) {
+					return
+				}
+				// EOF: no writer at the moment; poll again.
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}()
+	t.Cleanup(q.stop)
+	return q
+}
+
+func (q *fakeFaxq) stop() {
+	q.f.Close()
+	q.wg.Wait()
+}
+
+// expect reads records until want has been seen in order, failing after a
+// deadline. Other records in between are allowed.
+func (q *fakeFaxq) expect(want ...string) {
+	q.t.Helper()
+	deadline := time.After(5 * time.Second)
+	var got []string
+	for len(want) > 0 {
+		select {
+		case r := <-q.recs:
+			got = append(got, r)
+			if r == want[0] {
+				want = want[1:]
+			}
+		case <-deadline:
+			q.t.Fatalf("still waiting for %q; got %q", want, got)
+		}
+	}
+}
+
+// none asserts that no record matching bad arrives before the marker.
+func (q *fakeFaxq) upTo(marker string) []string {
+	q.t.Helper()
+	deadline := time.After(5 * time.Second)
+	var got []string
+	for {
+		select {
+		case r := <-q.recs:
+			got = append(got, r)
+			if r == marker {
+				return got
+			}
+		case <-deadline:
+			q.t.Fatalf("no %q; got %q", marker, got)
+		}
+	}
+}
+
+func newSpool(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"etc", "status"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func openPool(t *testing.T, spool string, n int, exclusive bool) *Pool {
+	t.Helper()
+	p, err := Open(Config{Spool: spool, Prefix: "freeswitch", Count: n, Number: "4711",
+		Priority: 255, Exclusive: exclusive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func writeModemFIFO(t *testing.T, spool, modem, data string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(spool, "FIFO."+modem), os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func statusText(t *testing.T, spool, modem string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(spool, "status", modem))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
+}
+
+func waitStatus(t *testing.T, spool, modem, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if statusText(t, spool, modem) == want {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("status/%s = %q, want %q", modem, statusText(t, spool, modem), want)
+}
+
+func TestOpenCreatesFilesAndAnnounces(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	openPool(t, spool, 2, true)
+	q.expect("+freeswitch0:N4711", "+freeswitch0:Rpcbffff01:ff")
+	for _, m := range []string{"freeswitch0", "freeswitch1"} {
+		fi, err := os.Stat(filepath.Join(spool, "FIFO."+m))
+		if err != nil || fi.Mode()&os.ModeNamedPipe == 0 || fi.Mode().Perm() != 0o600 {
+			t.Errorf("FIFO.%s: %v %v", m, fi, err)
+		}
+		if fi, err := os.Stat(filepath.Join(spool, "etc", "config."+m)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("etc/config.%s: %v", m, err)
+		}
+		waitStatus(t, spool, m, StatusIdle)
+	}
+}
+
+func TestOpenRejectsNonFIFO(t *testing.T) {
+	spool := newSpool(t)
+	if err := os.WriteFile(filepath.Join(spool, "FIFO.freeswitch1"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(Config{Spool: spool, Prefix: "freeswitch", Count: 2})
+	if err == nil || !strings.Contains(err.Error(), "not a FIFO") {
+		t.Fatalf("err = %v, want 'not a FIFO'", err)
+	}
+}
+
+func TestAcquireIsAtomic(t *testing.T) {
+	spool := newSpool(t)
+	startFaxq(t, spool)
+	p := openPool(t, spool, 3, true)
+	var mu sync.Mutex
+	var got []string
+	var busy int
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			l, err := p.Acquire()
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, ErrNoModem):
+				busy++
+			case err != nil:
+				t.Error(err)
+			default:
+				got = append(got, l.Modem())
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(got)
+	if want := []string{"freeswitch0", "freeswitch1", "freeswitch2"}; !slices.Equal(got, want) || busy != 47 {
+		t.Fatalf("acquired %q, %d refused; want %q and 47", got, busy, want)
+	}
+	if c := p.Counts(); c[Receiving] != 3 {
+		t.Fatalf("counts %v", c)
+	}
+}
+
+func TestNonExclusiveLendsNameOnly(t *testing.T) {
+	spool := newSpool(t)
+	startFaxq(t, spool)
+	p := openPool(t, spool, 1, false)
+	a, err := p.Acquire()
+	if err != nil || !a.Owned() {
+		t.Fatalf("first: %v owned=%v", err, a != nil && a.Owned())
+	}
+	b, err := p.Acquire()
+	if err != nil || b.Owned() || b.Modem() != "freeswitch0" {
+		t.Fatalf("second: %v %+v", err, b)
+	}
+	b.Release(RecvInfo{})
+	if s, _ := p.State("freeswitch0"); s != Receiving {
+		t.Fatalf("unowned release changed state to %v", s)
+	}
+}
+
+func TestReceptionRecords(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	p := openPool(t, spool, 1, true)
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+	l, err := p.Acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Begin("000000042")
+	info := RecvInfo{Seconds: 30, Pages: 1, Params: 0x20_0000, File: "recvq/fax000000001.tif",
+		Commid: "000000042", Sender: "Bad \"TSI\"\n"}
+	l.Started(info)
+	waitStatus(t, spool, "freeswitch0", `Receiving from "Bad  TSI"`)
+	l.Page(info)
+	info.Pages = 2
+	l.Document(info)
+	l.Release(info)
+	got := q.upTo("+freeswitch0:Rpcbffff01:ff")
+	want := []string{
+		"+freeswitch0:B",
+		"+freeswitch0:I000000042",
+		"@freeswitch0:B",
+		`@freeswitch0:S1e,1,200000,recvq/fax000000001.tif,000000042,"Bad  TSI  ","",""`,
+		`@freeswitch0:P1e,1,200000,recvq/fax000000001.tif,000000042,"Bad  TSI  ","",""`,
+		`@freeswitch0:D1e,2,200000,recvq/fax000000001.tif,000000042,"Bad  TSI  ","",""`,
+		`@freeswitch0:E1e,2,200000,recvq/fax000000001.tif,000000042,"Bad  TSI  ","",""`,
+		"+freeswitch0:I",
+		"+freeswitch0:Rpcbffff01:ff",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("records\n got %q\nwant %q", got, want)
+	}
+	waitStatus(t, spool, "freeswitch0", StatusIdle)
+}
+
+func TestHelloNeverForcesReady(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	p := openPool(t, spool, 1, true)
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+	l, _ := p.Acquire()
+	q.expect("+freeswitch0:B")
+	writeModemFIFO(t, spool, "freeswitch0", "HELLO\x00")
+	got := q.upTo("+freeswitch0:B")
+	if !slices.Equal(got, []string{"+freeswitch0:N4711", "+freeswitch0:B"}) {
+		t.Fatalf("after HELLO: %q", got)
+	}
+	l.Release(RecvInfo{})
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+}
+
+func TestOutboundLock(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	p := openPool(t, spool, 1, true)
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+
+	// Two records in one write, as faxq's L and gofaxsend's SB may arrive.
+	writeModemFIFO(t, spool, "freeswitch0", "L\x00SB\x00")
+	q.expect("+freeswitch0:U", "+freeswitch0:U")
+	waitStatus(t, spool, "freeswitch0", StatusSending)
+	if _, err := p.Acquire(); !errors.Is(err, ErrNoModem) {
+		t.Fatalf("Acquire while sending: %v", err)
+	}
+	writeModemFIFO(t, spool, "freeswitch0", "SR\x00")
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+	l, err := p.Acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An outbound SB/SR pair while receiving must not make it ready.
+	writeModemFIFO(t, spool, "freeswitch0", "SB\x00")
+	q.expect("+freeswitch0:B")
+	writeModemFIFO(t, spool, "freeswitch0", "SR\n")
+	got := q.upTo("+freeswitch0:B")
+	if slices.Contains(got, "+freeswitch0:Rpcbffff01:ff") {
+		t.Fatalf("SR while receiving announced ready: %q", got)
+	}
+	l.Release(RecvInfo{})
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+}
+
+func TestSendHoldExpires(t *testing.T) {
+	spool := newSpool(t)
+	startFaxq(t, spool)
+	p, err := Open(Config{Spool: spool, Prefix: "m", Count: 1, Exclusive: true, SendHold: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	writeModemFIFO(t, spool, "m0", "SB\x00")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if s, _ := p.State("m0"); s == Sending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("SB not applied")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if _, err := p.Acquire(); err != nil {
+		t.Fatalf("stale outbound lock still held: %v", err)
+	}
+}
+
+func TestFaxqAbsentThenBack(t *testing.T) {
+	spool := newSpool(t)
+	start := time.Now()
+	p := openPool(t, spool, 2, true) // nobody reads FIFO: must not block
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Open blocked %v without faxq", d)
+	}
+	waitAbsent(t, p)
+	l, err := p.Acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := startFaxq(t, spool)
+	got := q.upTo("+freeswitch1:Rpcbffff01:ff")
+	if !slices.Contains(got, "+freeswitch0:B") {
+		t.Fatalf("resync did not report the busy modem: %q", got)
+	}
+	l.Release(RecvInfo{})
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+}
+
+func TestFaxqRestart(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	p := openPool(t, spool, 1, true)
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+	q.stop()
+	l, _ := p.Acquire() // faxq away: dropped, remembered
+	waitAbsent(t, p)
+	q = startFaxq(t, spool)
+	// faxq greets its modems when it starts.
+	writeModemFIFO(t, spool, "freeswitch0", "HELLO\x00")
+	q.expect("+freeswitch0:N4711", "+freeswitch0:B")
+	l.Release(RecvInfo{})
+	q.expect("+freeswitch0:Rpcbffff01:ff")
+}
+
+func TestDrainAndClose(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	p, err := Open(Config{Spool: spool, Prefix: "freeswitch", Count: 2, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.expect("+freeswitch1:Rpcbffff01:00")
+	l, _ := p.Acquire()
+	p.Drain()
+	q.expect("+freeswitch1:D")
+	if _, err := p.Acquire(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Acquire after Drain: %v", err)
+	}
+	l.Release(RecvInfo{})
+	q.expect("+freeswitch0:D")
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, spool, "freeswitch0", StatusDown)
+	waitStatus(t, spool, "freeswitch1", StatusDown)
+}
+
+func TestRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"single", "HELLO\x00", []string{"HELLO"}},
+		{"several", "L\x00SB\x00SR\x00", []string{"L", "SB", "SR"}},
+		{"echo", "HELLO\n", []string{"HELLO"}},
+		{"unterminated last", "SB\x00SR", []string{"SB", "SR"}},
+		{"empty records", "\x00\x00\n\x00", nil},
+		{"empty", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Records([]byte(tc.in)); !slices.Equal(got, tc.want) {
+				t.Fatalf("Records(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzRecords(f *testing.F) {
+	for _, s := range []string{"HELLO\x00", "L\x00SB\x00", "SR\n", "\x00"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, r := range Records(b) {
+			if r == "" || strings.ContainsRune(r, 0) || strings.HasSuffix(r, "\n") {
+				t.Fatalf("bad record %q", r)
+			}
+		}
+	})
+}
+
+func TestRecvInfoEncodeClean(t *testing.T) {
+	got := RecvInfo{Sender: "a\x00b\"c\\", Reason: "x\ny"}.Encode()
+	if strings.ContainsAny(got, "\x00\n\\") || strings.Count(got, `"`) != 6 {
+		t.Fatalf("Encode = %q", got)
+	}
+}
+
+func waitAbsent(t *testing.T, p *Pool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		p.ann.mu.Lock()
+		absent := p.ann.absent
+		p.ann.mu.Unlock()
+		if absent {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("announcer never noticed that faxq is away")
+}
