@@ -1,0 +1,178 @@
+package hylafaxtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Job states as faxq writes them in the qfile's "state:" line.
+const (
+	StateSuspended = 1
+	StatePending   = 2 // waiting for its time to send
+	StateSleeping  = 3 // waiting for a retry
+	StateBlocked   = 4 // blocked by concurrent calls to the destination
+	StateReady     = 5 // waiting for a modem
+	StateActive    = 6 // the send program runs
+	StateDone      = 7
+	StateFailed    = 8
+)
+
+// Job is a qfile as faxq or hfaxd left it.
+type Job struct {
+	ID   string
+	Path string // relative to the spool: "sendq/q12" or "doneq/q12"
+	Raw  []byte
+}
+
+// Field returns the value of the first "tag:value" line for tag, with the
+// blanks after the colon skipped as faxq does.
+func (j Job) Field(tag string) string {
+	sc := bufio.NewScanner(bytes.NewReader(j.Raw))
+	sc.Buffer(nil, len(j.Raw)+1)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), tag+":"); ok {
+			return strings.TrimLeft(v, " \t")
+		}
+	}
+	return ""
+}
+
+// State returns the job state (StateDone, ...), 0 when unknown.
+func (j Job) State() int {
+	v := j.Field("state")
+	if v == "" {
+		return 0
+	}
+	return int(v[0] - '0') // faxq reads only the first character
+}
+
+var requestID = regexp.MustCompile(`(?m)^request id is ([0-9]+) `)
+
+// Submit runs "sendfax -h <Host> -n args..." and returns the job ids it
+// reports. A later "-h" in args (see HostFor) overrides Host. It fails t
+// when sendfax fails or reports no job.
+func (s *Server) Submit(t testing.TB, args ...string) []string {
+	t.Helper()
+	out, err := run(context.Background(), s.Dir, sendfaxPath, append([]string{"-h", s.Host, "-n"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range requestID.FindAllStringSubmatch(out, -1) {
+		ids = append(ids, m[1])
+	}
+	if len(ids) == 0 {
+		t.Fatalf("hylafaxtest: sendfax reported no job: %s", out)
+	}
+	return ids
+}
+
+// Job reads the qfile of job id from sendq, or from doneq once it is there.
+func (s *Server) Job(id string) (Job, error) {
+	if _, err := strconv.ParseUint(id, 10, 32); err != nil {
+		return Job{}, fmt.Errorf("hylafaxtest: bad job id %q", id)
+	}
+	var firstErr error
+	for _, q := range []string{"sendq", "doneq"} {
+		rel := q + "/q" + id
+		b, err := os.ReadFile(filepath.Join(s.Spool, rel))
+		if err == nil {
+			return Job{ID: id, Path: rel, Raw: b}, nil
+		}
+		if firstErr == nil || !errors.Is(err, os.ErrNotExist) {
+			firstErr = err
+		}
+	}
+	return Job{}, fmt.Errorf("hylafaxtest: job %s: %w", id, firstErr)
+}
+
+// WaitDone waits until job id is in doneq with state done (7) or failed
+// (8) and returns that qfile. While the job waits for a modem it pokes
+// faxq's scheduler once a second (see the package doc).
+func (s *Server) WaitDone(ctx context.Context, id string) (Job, error) {
+	return s.WaitState(ctx, id, StateDone, StateFailed)
+}
+
+// WaitState waits until the qfile of job id shows one of states and
+// returns it. Unless StateReady is among states, it pokes faxq once a
+// second while the job is ready, to get around faxq's lost wake-ups.
+func (s *Server) WaitState(ctx context.Context, id string, states ...int) (Job, error) {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	lastPoke := time.Now()
+	var last Job
+	for {
+		j, err := s.Job(id)
+		if err == nil && len(j.Raw) > 0 {
+			last = j
+			st := j.State()
+			// A terminal state counts only once the job is in doneq.
+			if slices.Contains(states, st) && (st < StateDone || strings.HasPrefix(j.Path, "doneq/")) {
+				return j, nil
+			}
+			if st == StateReady && !slices.Contains(states, StateReady) && time.Since(lastPoke) >= pokeInterval {
+				s.WriteFIFO("S" + id) // re-submitting a queued job only wakes the scheduler
+				lastPoke = time.Now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("hylafaxtest: job %s not in state %v: %w; last qfile %s:\n%s",
+				id, states, ctx.Err(), last.Path, last.Raw)
+		case <-tick.C:
+		}
+	}
+}
+
+// Faxstat runs "faxstat -h <Host> args..." and returns its output.
+func (s *Server) Faxstat(args ...string) (string, error) {
+	return run(context.Background(), s.Dir, faxstatPath, append([]string{"-h", s.Host}, args...)...)
+}
+
+// Run runs the HylaFAX program /usr/lib/hylafax/bin/<tool> (faxinfo,
+// xferfaxstats, recvstats, faxmodem, ...; not the /usr/sbin mount
+// wrappers) in the spool directory and returns its combined output.
+// Relative paths such as "log/xferfaxlog" therefore name spool files;
+// tools taking a spool option need "-q", s.Spool in args.
+func (s *Server) Run(tool string, args ...string) (string, error) {
+	if tool == "" || strings.ContainsRune(tool, '/') {
+		return "", fmt.Errorf("hylafaxtest: bad tool name %q", tool)
+	}
+	return run(context.Background(), s.Spool, filepath.Join(toolDir, tool), args...)
+}
+
+// StubCalls returns the argument lists the stub SendFaxCmd was run with,
+// one line per run ("-m <modem> sendq/q<id> ...").
+func (s *Server) StubCalls() []string { return s.lines("stub-send.log") }
+
+// SetStubExit sets the exit status of the following stub SendFaxCmd runs
+// (2 = done, 1 = failed, 0 = retry; see the package doc).
+func (s *Server) SetStubExit(code int) error {
+	return os.WriteFile(filepath.Join(s.Dir, "stub-exit"), []byte(strconv.Itoa(code)+"\n"), 0o644)
+}
+
+// Notifications returns the argument lists NotifyCmd was run with, one
+// line per run ("doneq/q<id> done 0:00:00").
+func (s *Server) Notifications() []string { return s.lines("notify.log") }
+
+func (s *Server) lines(name string) []string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, name))
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}

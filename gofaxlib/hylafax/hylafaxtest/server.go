@@ -1,0 +1,505 @@
+package hylafaxtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// EnvVar switches the tests against a real HylaFAX on.
+const EnvVar = "GOFAX_TEST_HYLAFAX"
+
+// SkipMessage is the reason given when a test is skipped.
+const SkipMessage = "set GOFAX_TEST_HYLAFAX=1 (make test installs HylaFAX) to run"
+
+// Installed HylaFAX 6.0.7 (Debian 12) paths.
+const (
+	faxqPath     = "/usr/sbin/faxq"
+	hfaxdPath    = "/usr/sbin/hfaxd"
+	sendfaxPath  = "/usr/bin/sendfax"
+	faxstatPath  = "/usr/bin/faxstat"
+	toolDir      = "/usr/lib/hylafax/bin" // real programs; /usr/sbin has mount wrappers
+	skelSpool    = "/var/spool/hylafax"
+	skelConfig   = "/etc/hylafax"
+	uucpLockDir  = "/var/lock"
+	uucpUser     = "uucp"
+	faxGroupID   = 21 // Debian's "fax" group: hosts.hfaxd uid = group of queue files
+	defaultPhone = "+1.555.000.0000"
+)
+
+// Time bounds. faxq throttles its scheduler to one run per second and
+// sendfax/faxstat talk to hfaxd on loopback: a few seconds is plenty; the
+// bounds only stop a broken installation from hanging the test binary.
+const (
+	startTimeout = 15 * time.Second // faxq opening FIFO, hfaxd accepting
+	stopTimeout  = 5 * time.Second  // SIGTERM before SIGKILL
+	toolTimeout  = 60 * time.Second // one sendfax/faxstat/tool run
+	pollInterval = 50 * time.Millisecond
+	pokeInterval = time.Second // scheduler stall workaround, see package doc
+	portAttempts = 5           // hfaxd bind races with other test processes
+)
+
+//go:embed testdata/page.tif
+var pageTIFF []byte
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	// SendFaxCmd is the program faxq execs per batch of jobs. Empty means
+	// the stub (see StubCalls, SetStubExit), which exits 2 = done.
+	SendFaxCmd string
+	// Env is added to faxq's environment, which it passes on to SendFaxCmd
+	// (faxq drops any words after the program name in SendFaxCmd).
+	Env []string
+	// MaxBatchJobs limits jobs per exec of SendFaxCmd (HylaFAX: 64).
+	MaxBatchJobs int
+	// JobReqOther is the base retry delay in seconds (HylaFAX: 300).
+	JobReqOther int
+	// ModemGroups are "name:regex" ModemGroup entries.
+	ModemGroups []string
+	// Config holds further "Tag: value" lines for etc/config.
+	Config []string
+	// NoSyslog leaves syslog alone: faxq/hfaxd logs are then lost unless
+	// the machine runs a syslog daemon.
+	NoSyslog bool
+}
+
+// Server is a private faxq + hfaxd on a spool of its own, listening on
+// 127.0.0.1. Start one per test; it is stopped by t.Cleanup.
+type Server struct {
+	// Dir holds the spool, stubs and process output; removed at cleanup.
+	Dir string
+	// Spool is the spool directory given to faxq and hfaxd with -q.
+	Spool string
+	// Host is "127.0.0.1:<port>" of hfaxd, for the clients' -h.
+	Host string
+	// ID is a short random word unique to this server (see ModemName).
+	ID string
+
+	t          testing.TB
+	opts       Options
+	sendfaxCmd string
+	uid, gid   int
+	syslog     *syslogUse
+
+	mu     sync.Mutex
+	faxq   *proc
+	hfaxd  *proc
+	modems map[string]*modem
+}
+
+// Enabled reports whether tests against a real HylaFAX are switched on.
+func Enabled() bool { return os.Getenv(EnvVar) == "1" }
+
+// Require skips t unless tests against a real HylaFAX are switched on.
+func Require(t testing.TB) {
+	t.Helper()
+	if !Enabled() {
+		t.Skip(SkipMessage)
+	}
+}
+
+// Start builds a private spool and starts faxq and hfaxd on it. It skips
+// t unless Enabled and fails t when HylaFAX cannot be started. Everything
+// is stopped and removed by t.Cleanup; when the test failed, the daemons'
+// output and logs are written to the test log first.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	Require(t)
+	if os.Geteuid() != 0 {
+		t.Fatal("hylafaxtest: must run as root (faxq insists on being started by root)")
+	}
+	for _, p := range []string{faxqPath, hfaxdPath, sendfaxPath, faxstatPath,
+		skelSpool + "/bin", skelConfig + "/setup.cache"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("hylafaxtest: %v: run contrib/install-deps.sh (or make deps)", err)
+		}
+	}
+	u, err := user.Lookup(uucpUser)
+	if err != nil {
+		t.Fatalf("hylafaxtest: %v", err)
+	}
+	s := &Server{t: t, opts: opts, ID: randomID(), modems: map[string]*modem{}}
+	s.uid, _ = strconv.Atoi(u.Uid)
+	s.gid, _ = strconv.Atoi(u.Gid)
+	// Not t.TempDir(): its parents are 0700 root and faxq runs as euid uucp.
+	s.Dir, err = os.MkdirTemp("", "gofax-hylafax-")
+	if err != nil {
+		t.Fatalf("hylafaxtest: %v", err)
+	}
+	t.Cleanup(s.stop)
+	if err := os.Chmod(s.Dir, 0o755); err != nil {
+		t.Fatalf("hylafaxtest: %v", err)
+	}
+	s.Spool = filepath.Join(s.Dir, "spool")
+	if err := s.build(); err != nil {
+		t.Fatalf("hylafaxtest: building spool: %v", err)
+	}
+	if !opts.NoSyslog {
+		s.syslog, err = useSyslog()
+		if err != nil {
+			t.Logf("hylafaxtest: no syslog, faxq/hfaxd logs are lost: %v", err)
+		}
+	}
+	if err := s.startFaxq(); err != nil {
+		t.Fatalf("hylafaxtest: %v", err)
+	}
+	if err := s.startHfaxd(); err != nil {
+		t.Fatalf("hylafaxtest: %v", err)
+	}
+	return s
+}
+
+// ModemName returns base with this server's ID appended, a device id that
+// no parallel test uses (faxq locks /var/lock/LCK..<name> machine-wide).
+func (s *Server) ModemName(base string) string { return base + s.ID }
+
+// HostFor returns "modem@127.0.0.1:<port>", for sendfax -h to ask for a
+// specific modem or ModemGroup.
+func (s *Server) HostFor(modem string) string { return modem + "@" + s.Host }
+
+// Document returns the path of a one-page A4 fine-resolution G3 TIFF
+// inside Dir, for sendfax.
+func (s *Server) Document() string { return filepath.Join(s.Dir, "page.tif") }
+
+// build makes the spool: the package's skeleton with /etc/hylafax copied
+// into etc/ (Debian bind-mounts it there; a symlink fails in hfaxd's
+// chroot), our additions to etc/config, hosts.hfaxd and the stubs.
+func (s *Server) build() error {
+	if out, err := exec.Command("cp", "-a", skelSpool, s.Spool).CombinedOutput(); err != nil {
+		return fmt.Errorf("cp %s: %v: %s", skelSpool, err, out)
+	}
+	if out, err := exec.Command("cp", "-a", skelConfig+"/.", s.Spool+"/etc/").CombinedOutput(); err != nil {
+		return fmt.Errorf("cp %s: %v: %s", skelConfig, err, out)
+	}
+	stale, _ := filepath.Glob(filepath.Join(s.Spool, "FIFO*"))
+	for _, f := range stale {
+		os.Remove(f)
+	}
+	if err := os.WriteFile(s.Document(), pageTIFF, 0o644); err != nil {
+		return err
+	}
+	// Files the stubs (running as uucp) append to.
+	for _, f := range []string{"stub-send.log", "notify.log"} {
+		if err := s.writeUUCP(filepath.Join(s.Dir, f), nil, 0o644); err != nil {
+			return err
+		}
+	}
+	// "#!/bin/bash -p" keeps euid uucp as the real faxsend has it.
+	stub := fmt.Sprintf(`#!/bin/bash -p
+# hylafaxtest stub SendFaxCmd: records its argv, exits with the code in stub-exit (default 2 = done)
+printf '%%s\n' "$*" >> %[1]s/stub-send.log
+code=2
+[ -r %[1]s/stub-exit ] && code=$(< %[1]s/stub-exit)
+exit "$code"
+`, s.Dir)
+	if err := os.WriteFile(filepath.Join(s.Dir, "stub-send"), []byte(stub), 0o755); err != nil {
+		return err
+	}
+	notify := fmt.Sprintf(`#!/bin/sh
+# hylafaxtest NotifyCmd stub: records its argv (qfile, why, duration[, next try])
+printf '%%s\n' "$*" >> %s/notify.log
+`, s.Dir)
+	if err := os.WriteFile(filepath.Join(s.Dir, "notify"), []byte(notify), 0o755); err != nil {
+		return err
+	}
+	s.sendfaxCmd = s.opts.SendFaxCmd
+	if s.sendfaxCmd == "" {
+		s.sendfaxCmd = filepath.Join(s.Dir, "stub-send")
+	}
+	var conf strings.Builder
+	conf.WriteString("\n# --- added by hylafaxtest ---\n")
+	conf.WriteString("LogFacility:\tdaemon\n")
+	conf.WriteString("ServerTracing:\t0x2CA01\n") // server, queue, jobs, FIFO, modem state, doc refs
+	fmt.Fprintf(&conf, "SendFaxCmd:\t%q\n", s.sendfaxCmd)
+	fmt.Fprintf(&conf, "NotifyCmd:\t%q\n", filepath.Join(s.Dir, "notify"))
+	if s.opts.JobReqOther > 0 {
+		fmt.Fprintf(&conf, "JobReqOther:\t%d\n", s.opts.JobReqOther)
+	}
+	if s.opts.MaxBatchJobs > 0 {
+		fmt.Fprintf(&conf, "MaxBatchJobs:\t%d\n", s.opts.MaxBatchJobs)
+	}
+	for _, g := range s.opts.ModemGroups {
+		fmt.Fprintf(&conf, "ModemGroup:\t%q\n", g)
+	}
+	for _, l := range s.opts.Config {
+		conf.WriteString(l + "\n")
+	}
+	f, err := os.OpenFile(filepath.Join(s.Spool, "etc", "config"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(conf.String())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// hfaxd access control: "regex:uid:passwd:adminpw", must be 0600 and
+	// readable by uucp.
+	hosts := fmt.Sprintf("localhost:%d::\n127.0.0.1:%d::\n", faxGroupID, faxGroupID)
+	return s.writeUUCP(filepath.Join(s.Spool, "etc", "hosts.hfaxd"), []byte(hosts), 0o600)
+}
+
+// writeUUCP writes a file owned by uucp.
+func (s *Server) writeUUCP(path string, data []byte, mode os.FileMode) error {
+	if err := os.WriteFile(path, data, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		return err
+	}
+	return os.Chown(path, s.uid, s.gid)
+}
+
+func (s *Server) startFaxq() error {
+	os.Remove(filepath.Join(s.Spool, "FIFO"))
+	p, err := startProc(s.Dir, "faxq", s.opts.Env, faxqPath, "-D", "-q", s.Spool)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.faxq = p
+	s.mu.Unlock()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		// Opening a FIFO write-only without blocking fails (ENXIO) until
+		// faxq has it open for reading.
+		if f, err := os.OpenFile(filepath.Join(s.Spool, "FIFO"), os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+			return nil
+		}
+		if p.exited() {
+			return fmt.Errorf("faxq exited at start-up: %s", p.output())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("faxq did not open %s/FIFO within %v", s.Spool, startTimeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+func (s *Server) startHfaxd() error {
+	var lastErr error
+	for range portAttempts {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		// -l must come before -i, or the bind address is ignored.
+		p, err := startProc(s.Dir, "hfaxd", s.opts.Env, hfaxdPath, "-d", "-q", s.Spool, "-l", "127.0.0.1", "-i", strconv.Itoa(port))
+		if err != nil {
+			return err
+		}
+		if lastErr = waitListening(p, addr); lastErr == nil {
+			s.mu.Lock()
+			s.hfaxd, s.Host = p, addr
+			s.mu.Unlock()
+			return nil
+		}
+		p.stop()
+	}
+	return fmt.Errorf("hfaxd did not start: %w", lastErr)
+}
+
+// waitListening waits until addr accepts connections while p runs, then
+// makes sure p is still running (a bind failure makes hfaxd exit).
+func waitListening(p *proc, addr string) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if p.exited() {
+			return fmt.Errorf("hfaxd exited: %s", p.output())
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			time.Sleep(100 * time.Millisecond)
+			if p.exited() {
+				return fmt.Errorf("hfaxd exited: %s", p.output())
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("hfaxd not listening on %s within %v", addr, startTimeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// RestartFaxq stops faxq and starts it again on the same spool. Modems
+// with a fake getty are announced again when it answers faxq's HELLO;
+// the others are DOWN until announced.
+func (s *Server) RestartFaxq() error {
+	s.mu.Lock()
+	p := s.faxq
+	s.mu.Unlock()
+	p.stop()
+	return s.startFaxq()
+}
+
+// stop ends everything Start began; registered with t.Cleanup.
+func (s *Server) stop() {
+	s.mu.Lock()
+	modems := s.modems
+	s.modems = map[string]*modem{}
+	faxq, hfaxd := s.faxq, s.hfaxd
+	s.mu.Unlock()
+	for _, m := range modems {
+		m.stopGetty()
+	}
+	hfaxd.stop()
+	faxq.stop()
+	for name := range modems {
+		os.Remove(filepath.Join(uucpLockDir, "LCK.."+name))
+	}
+	if s.t.Failed() {
+		s.dumpLogs()
+	}
+	s.syslog.release()
+	if os.Getenv(EnvVar+"_KEEP") == "1" {
+		s.t.Logf("hylafaxtest: kept %s (%s_KEEP=1)", s.Dir, EnvVar)
+		return
+	}
+	if s.Dir != "" {
+		os.RemoveAll(s.Dir)
+	}
+}
+
+// logDumpLimit caps what a failed test writes to its log per source.
+const logDumpLimit = 64 << 10
+
+func (s *Server) dumpLogs() {
+	show := func(name string, b []byte) {
+		b = bytes.TrimSpace(b)
+		if len(b) == 0 {
+			return
+		}
+		if len(b) > logDumpLimit {
+			b = append([]byte("..."), b[len(b)-logDumpLimit:]...)
+		}
+		s.t.Logf("hylafaxtest: --- %s ---\n%s", name, b)
+	}
+	s.t.Logf("hylafaxtest: spool %s (set %s_KEEP=1 to keep it)", s.Spool, EnvVar)
+	for _, f := range []string{"faxq.out", "hfaxd.out", "stub-send.log", "notify.log"} {
+		b, _ := os.ReadFile(filepath.Join(s.Dir, f))
+		show(f, b)
+	}
+	if ls, err := exec.Command("ls", "-l", s.Spool+"/sendq", s.Spool+"/doneq").CombinedOutput(); err == nil {
+		show("ls sendq doneq", ls)
+	}
+	show("syslog (all HylaFAX instances on this machine since start)", s.syslog.since())
+}
+
+// randomID returns 4 lower-case letters and digits.
+func randomID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 4)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// proc is a daemon started by the harness, in its own process group.
+type proc struct {
+	cmd  *exec.Cmd
+	out  string
+	done chan struct{}
+}
+
+func startProc(dir, name string, env []string, path string, args ...string) (*proc, error) {
+	out := filepath.Join(dir, name+".out")
+	f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cmd := exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &proc{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *proc) output() string {
+	b, _ := os.ReadFile(p.out)
+	return strings.TrimSpace(string(b))
+}
+
+// stop sends SIGTERM to the process group (faxq's send programs, hfaxd's
+// per-connection children), then SIGKILL after stopTimeout, and waits.
+func (p *proc) stop() {
+	if p == nil {
+		return
+	}
+	pgid := -p.cmd.Process.Pid
+	syscall.Kill(pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(stopTimeout):
+		syscall.Kill(pgid, syscall.SIGKILL)
+		<-p.done
+	}
+	syscall.Kill(pgid, syscall.SIGKILL) // children that ignored SIGTERM
+}
+
+// run executes a client program with a time bound and returns its
+// combined output.
+func run(ctx context.Context, dir, path string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Dir = dir
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) || ctx.Err() != nil {
+			return string(out), fmt.Errorf("hylafaxtest: %s %s: %w: %s", filepath.Base(path), strings.Join(args, " "), err, bytes.TrimSpace(out))
+		}
+		return string(out), fmt.Errorf("hylafaxtest: %w", err)
+	}
+	return string(out), nil
+}
