@@ -1,11 +1,11 @@
 package modem
 
 import (
-	"os"
-	"path/filepath"
+	"context"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
 // Backoff for announcing to a faxq that is not reading: retry soon after a
@@ -163,23 +163,18 @@ func (a *announcer) flush() time.Duration {
 	return 0
 }
 
-// writeStatus rewrites status/<modem> in place under flock, as faxgetty
-// does (hfaxd reads it under a shared lock).
+// writeStatus rewrites status/<modem> as faxgetty does.
 func (a *announcer) writeStatus(name, text string) {
-	path := filepath.Join(a.pool.cfg.Spool, "status", name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
-	if err == nil {
-		defer f.Close()
-		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err == nil {
-			if err = f.Truncate(0); err == nil {
-				_, err = f.WriteAt([]byte(text+"\n"), 0)
-			}
-		}
-	}
-	if err != nil {
-		a.pool.log.Error("cannot write modem status file", "modem", name, "file", path, "err", err)
+	ctx, cancel := context.WithTimeout(context.Background(), statusLockWait)
+	defer cancel()
+	if err := hylafax.WriteStatus(ctx, a.pool.cfg.Spool, name, text); err != nil {
+		a.pool.log.Error("cannot write modem status file", "modem", name, "err", err)
 	}
 }
+
+// statusLockWait bounds waiting for hfaxd's shared lock on a status file;
+// hfaxd holds it for one read.
+const statusLockWait = 5 * time.Second
 
 // close stops the goroutine after a last attempt to flush.
 func (a *announcer) close() error {

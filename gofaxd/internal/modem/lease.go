@@ -4,30 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
-
-// RecvInfo describes a reception for the @m: records faxq passes to its
-// triggers, encoded as HylaFAX's FaxRecvInfo:
-// time,npages,params (hex), file, commid, "sender","subaddr","reason".
-type RecvInfo struct {
-	Seconds uint   // time on the phone so far
-	Pages   uint   // pages received so far
-	Params  uint32 // Class2Params.encode() of the session
-	File    string // recvq/faxNNNNNNNNN.tif
-	Commid  string
-	Sender  string // remote TSI
-	SubAddr string
-	Reason  string // empty on success
-}
-
-// Encode returns the record argument HylaFAX's faxgetty writes after
-// @m:S, P, D and E. Values are cleaned so that nothing a caller sent can
-// end the record or a quoted field early.
-func (r RecvInfo) Encode() string {
-	return fmt.Sprintf("%x,%x,%x,%s,%s,\"%s\",\"%s\",\"%s\"",
-		r.Seconds, r.Pages, r.Params, clean(r.File), clean(r.Commid),
-		clean(r.Sender), clean(r.SubAddr), clean(r.Reason))
-}
 
 // clean replaces control characters, quotes and backslashes by blanks.
 func clean(s string) string {
@@ -72,7 +51,7 @@ func (l *Lease) Begin(commid string) {
 
 // Started reports the negotiated session (@m:S) and shows the sender in
 // the modem's status, as faxgetty does.
-func (l *Lease) Started(info RecvInfo) {
+func (l *Lease) Started(info hylafax.RecvInfo) {
 	if !l.owned {
 		return
 	}
@@ -84,29 +63,29 @@ func (l *Lease) Started(info RecvInfo) {
 		text = fmt.Sprintf("Receiving from \"%s\"", tsi)
 	}
 	p.setStatusLocked(l.m, text)
-	p.ann.send("@" + l.m.name + ":S" + info.Encode())
+	p.ann.send("@" + l.m.name + ":S" + info.String())
 }
 
 // Page reports one received page (@m:P).
-func (l *Lease) Page(info RecvInfo) { l.record("P", info) }
+func (l *Lease) Page(info hylafax.RecvInfo) { l.record("P", info) }
 
 // Document reports the received document (@m:D).
-func (l *Lease) Document(info RecvInfo) { l.record("D", info) }
+func (l *Lease) Document(info hylafax.RecvInfo) { l.record("D", info) }
 
-func (l *Lease) record(kind string, info RecvInfo) {
+func (l *Lease) record(kind string, info hylafax.RecvInfo) {
 	if !l.owned {
 		return
 	}
 	p := l.pool
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.ann.send("@" + l.m.name + ":" + kind + info.Encode())
+	p.ann.send("@" + l.m.name + ":" + kind + info.String())
 }
 
 // Release ends the reception (@m:E, empty +m:I) and frees the modem: it
 // becomes ready, or stays busy if an outbound job locked it meanwhile, or
 // goes down if the pool is draining. Calling Release again does nothing.
-func (l *Lease) Release(info RecvInfo) {
+func (l *Lease) Release(info hylafax.RecvInfo) {
 	l.once.Do(func() {
 		if !l.owned {
 			return
@@ -114,7 +93,7 @@ func (l *Lease) Release(info RecvInfo) {
 		p := l.pool
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.ann.send("@" + l.m.name + ":E" + info.Encode())
+		p.ann.send("@" + l.m.name + ":E" + info.String())
 		p.ann.send("+" + l.m.name + ":I")
 		l.m.receiving = false
 		l.m.commid = ""

@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
 // State is the state of one virtual modem as faxq should see it.
@@ -72,12 +74,6 @@ var (
 	ErrClosed = errors.New("modem: pool closed")
 )
 
-// DefaultCaps is the argument of +m:R before the priority when
-// Config.Caps is empty: 'p' (cannot poll) and the capability word GOfax.IP
-// has announced for years, which faxq accepts for every job HylaFAX's
-// clients submit (all page sizes and lengths, 2400-14400 bit/s, MH/MR/MMR).
-const DefaultCaps = "pcbffff01"
-
 // Config describes the pool. Spool is the HylaFAX spool directory; all
 // other paths are relative to it.
 type Config struct {
@@ -86,12 +82,10 @@ type Config struct {
 	Count  int    // number of modems
 	// Number is announced as the modems' phone number (+m:N).
 	Number string
-	// Caps is the argument of +m:R before the priority, e.g. "pc9f9ff7f".
-	// Empty means DefaultCaps.
-	Caps string
-	// Priority is the modem priority announced with +m:R (lower is
-	// preferred; faxgetty's default is 255).
-	Priority int
+	// Ready is the argument announced with +m:R: capabilities and
+	// priority. The zero value means hylafax.FreeSWITCHCapabilities at
+	// faxgetty's default priority.
+	Ready hylafax.Ready
 	// Exclusive makes Acquire refuse calls when no modem is free (GOfax.IP's
 	// allocateinbounddevices). Otherwise a call that finds no free modem
 	// still proceeds and is attributed to a modem by name only.
@@ -157,8 +151,8 @@ func Open(cfg Config) (*Pool, error) {
 	if cfg.Prefix == "" {
 		return nil, errors.New("modem: empty modem name prefix")
 	}
-	if cfg.Caps == "" {
-		cfg.Caps = DefaultCaps
+	if cfg.Ready == (hylafax.Ready{}) {
+		cfg.Ready = hylafax.Ready{Caps: hylafax.FreeSWITCHCapabilities, Priority: hylafax.DefaultModemPriority}
 	}
 	if cfg.SendHold <= 0 {
 		cfg.SendHold = DefaultSendHold
@@ -335,7 +329,7 @@ func (p *Pool) announceLocked(m *modem, withNumber bool) {
 	switch m.state(p.draining, p.cfg.SendHold, time.Now()) {
 	case Ready:
 		p.setStatusLocked(m, StatusIdle)
-		p.ann.send(fmt.Sprintf("+%s:R%s:%02x", m.name, p.cfg.Caps, p.cfg.Priority))
+		p.ann.send("+" + m.name + ":R" + p.cfg.Ready.String())
 	case Receiving:
 		p.ann.send("+" + m.name + ":B")
 	case Sending:
@@ -358,7 +352,7 @@ func (p *Pool) snapshot() []string {
 		out = append(out, "+"+m.name+":N"+p.cfg.Number)
 		switch m.state(p.draining, p.cfg.SendHold, now) {
 		case Ready:
-			out = append(out, fmt.Sprintf("+%s:R%s:%02x", m.name, p.cfg.Caps, p.cfg.Priority))
+			out = append(out, "+" + m.name + ":R" + p.cfg.Ready.String())
 		case Receiving:
 			out = append(out, "+"+m.name+":B")
 			if m.commid != "" {
@@ -383,21 +377,26 @@ func (p *Pool) setStatusLocked(m *modem, text string) {
 
 // command applies one record read from FIFO.<modem>.
 func (p *Pool) command(m *modem, rec string) {
+	msg, err := hylafax.ParseModemMessage([]byte(rec))
+	if err != nil {
+		p.log.Warn("bad modem FIFO record", "modem", m.name, "err", err)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
 	switch {
-	case rec == "HELLO" || rec == "H":
+	case msg.Kind == hylafax.GettyHello:
 		// faxq (re)started: it knows the modem as DOWN. Tell it the
 		// truth, whatever that is; never claim ready while busy.
 		p.ann.resync()
 		p.announceLocked(m, true)
-	case rec == "L" || rec == "SB":
+	case msg.Kind == hylafax.GettyLock || msg.Kind == hylafax.GettyState && msg.Arg == "B":
 		// L: faxq assigned the modem to an outbound job; SB: gofaxsend
 		// started using it.
 		m.sendingAt = now
 		p.announceLocked(m, false)
-	case rec == "SR":
+	case msg.Kind == hylafax.GettyState && msg.Arg == "R":
 		// gofaxsend finished with the modem. If a reception holds it,
 		// it stays busy.
 		if m.sendingAt.IsZero() {

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
 // fakeFaxq reads the spool's FIFO like faxq does and hands over records.
@@ -110,8 +112,7 @@ func newSpool(t *testing.T) string {
 
 func openPool(t *testing.T, spool string, n int, exclusive bool) *Pool {
 	t.Helper()
-	p, err := Open(Config{Spool: spool, Prefix: "freeswitch", Count: n, Number: "4711",
-		Priority: 255, Exclusive: exclusive})
+	p, err := Open(Config{Spool: spool, Prefix: "freeswitch", Count: n, Number: "4711", Exclusive: exclusive})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestOpenCreatesFilesAndAnnounces(t *testing.T) {
 	spool := newSpool(t)
 	q := startFaxq(t, spool)
 	openPool(t, spool, 2, true)
-	q.expect("+freeswitch0:N4711", "+freeswitch0:Rpcbffff01:ff")
+	q.expect("+freeswitch0:N4711", "+freeswitch0:Rpcef9ff01:ff")
 	for _, m := range []string{"freeswitch0", "freeswitch1"} {
 		fi, err := os.Stat(filepath.Join(spool, "FIFO."+m))
 		if err != nil || fi.Mode()&os.ModeNamedPipe == 0 || fi.Mode().Perm() != 0o600 {
@@ -225,7 +226,7 @@ func TestNonExclusiveLendsNameOnly(t *testing.T) {
 	if err != nil || b.Owned() || b.Modem() != "freeswitch0" {
 		t.Fatalf("second: %v %+v", err, b)
 	}
-	b.Release(RecvInfo{})
+	b.Release(hylafax.RecvInfo{})
 	if s, _ := p.State("freeswitch0"); s != Receiving {
 		t.Fatalf("unowned release changed state to %v", s)
 	}
@@ -235,31 +236,31 @@ func TestReceptionRecords(t *testing.T) {
 	spool := newSpool(t)
 	q := startFaxq(t, spool)
 	p := openPool(t, spool, 1, true)
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 	l, err := p.Acquire()
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Begin("000000042")
-	info := RecvInfo{Seconds: 30, Pages: 1, Params: 0x20_0000, File: "recvq/fax000000001.tif",
-		Commid: "000000042", Sender: "Bad \"TSI\"\n"}
+	info := hylafax.RecvInfo{Time: 30 * time.Second, Pages: 1, Params: 0x20_0000, File: "recvq/fax000000001.tif",
+		CommID: "000000042", Sender: "Bad \"TSI\"\n"}
 	l.Started(info)
 	waitStatus(t, spool, "freeswitch0", `Receiving from "Bad  TSI"`)
 	l.Page(info)
 	info.Pages = 2
 	l.Document(info)
 	l.Release(info)
-	got := q.upTo("+freeswitch0:Rpcbffff01:ff")
+	got := q.upTo("+freeswitch0:Rpcef9ff01:ff")
 	want := []string{
 		"+freeswitch0:B",
 		"+freeswitch0:I000000042",
 		"@freeswitch0:B",
-		`@freeswitch0:S1e,1,200000,recvq/fax000000001.tif,000000042,"Bad  TSI  ","",""`,
-		`@freeswitch0:P1e,1,200000,recvq/fax000000001.tif,000000042,"Bad  TSI  ","",""`,
-		`@freeswitch0:D1e,2,200000,recvq/fax000000001.tif,000000042,"Bad  TSI  ","",""`,
-		`@freeswitch0:E1e,2,200000,recvq/fax000000001.tif,000000042,"Bad  TSI  ","",""`,
+		`@freeswitch0:S1e,1,200000,recvq/fax000000001.tif,000000042,"Bad 'TSI' ","",""`,
+		`@freeswitch0:P1e,1,200000,recvq/fax000000001.tif,000000042,"Bad 'TSI' ","",""`,
+		`@freeswitch0:D1e,2,200000,recvq/fax000000001.tif,000000042,"Bad 'TSI' ","",""`,
+		`@freeswitch0:E1e,2,200000,recvq/fax000000001.tif,000000042,"Bad 'TSI' ","",""`,
 		"+freeswitch0:I",
-		"+freeswitch0:Rpcbffff01:ff",
+		"+freeswitch0:Rpcef9ff01:ff",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("records\n got %q\nwant %q", got, want)
@@ -271,7 +272,7 @@ func TestHelloNeverForcesReady(t *testing.T) {
 	spool := newSpool(t)
 	q := startFaxq(t, spool)
 	p := openPool(t, spool, 1, true)
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 	l, _ := p.Acquire()
 	q.expect("+freeswitch0:B")
 	writeModemFIFO(t, spool, "freeswitch0", "HELLO\x00")
@@ -279,15 +280,15 @@ func TestHelloNeverForcesReady(t *testing.T) {
 	if !slices.Equal(got, []string{"+freeswitch0:N4711", "+freeswitch0:B"}) {
 		t.Fatalf("after HELLO: %q", got)
 	}
-	l.Release(RecvInfo{})
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	l.Release(hylafax.RecvInfo{})
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 }
 
 func TestOutboundLock(t *testing.T) {
 	spool := newSpool(t)
 	q := startFaxq(t, spool)
 	p := openPool(t, spool, 1, true)
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 
 	// Two records in one write, as faxq's L and gofaxsend's SB may arrive.
 	writeModemFIFO(t, spool, "freeswitch0", "L\x00SB\x00")
@@ -297,7 +298,7 @@ func TestOutboundLock(t *testing.T) {
 		t.Fatalf("Acquire while sending: %v", err)
 	}
 	writeModemFIFO(t, spool, "freeswitch0", "SR\x00")
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 	l, err := p.Acquire()
 	if err != nil {
 		t.Fatal(err)
@@ -307,11 +308,11 @@ func TestOutboundLock(t *testing.T) {
 	q.expect("+freeswitch0:B")
 	writeModemFIFO(t, spool, "freeswitch0", "SR\n")
 	got := q.upTo("+freeswitch0:B")
-	if slices.Contains(got, "+freeswitch0:Rpcbffff01:ff") {
+	if slices.Contains(got, "+freeswitch0:Rpcef9ff01:ff") {
 		t.Fatalf("SR while receiving announced ready: %q", got)
 	}
-	l.Release(RecvInfo{})
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	l.Release(hylafax.RecvInfo{})
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 }
 
 func TestSendHoldExpires(t *testing.T) {
@@ -352,19 +353,19 @@ func TestFaxqAbsentThenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := startFaxq(t, spool)
-	got := q.upTo("+freeswitch1:Rpcbffff01:ff")
+	got := q.upTo("+freeswitch1:Rpcef9ff01:ff")
 	if !slices.Contains(got, "+freeswitch0:B") {
 		t.Fatalf("resync did not report the busy modem: %q", got)
 	}
-	l.Release(RecvInfo{})
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	l.Release(hylafax.RecvInfo{})
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 }
 
 func TestFaxqRestart(t *testing.T) {
 	spool := newSpool(t)
 	q := startFaxq(t, spool)
 	p := openPool(t, spool, 1, true)
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 	q.stop()
 	l, _ := p.Acquire() // faxq away: dropped, remembered
 	waitAbsent(t, p)
@@ -372,8 +373,8 @@ func TestFaxqRestart(t *testing.T) {
 	// faxq greets its modems when it starts.
 	writeModemFIFO(t, spool, "freeswitch0", "HELLO\x00")
 	q.expect("+freeswitch0:N4711", "+freeswitch0:B")
-	l.Release(RecvInfo{})
-	q.expect("+freeswitch0:Rpcbffff01:ff")
+	l.Release(hylafax.RecvInfo{})
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
 }
 
 func TestDrainAndClose(t *testing.T) {
@@ -383,14 +384,14 @@ func TestDrainAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.expect("+freeswitch1:Rpcbffff01:00")
+	q.expect("+freeswitch1:Rpcef9ff01:ff")
 	l, _ := p.Acquire()
 	p.Drain()
 	q.expect("+freeswitch1:D")
 	if _, err := p.Acquire(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Acquire after Drain: %v", err)
 	}
-	l.Release(RecvInfo{})
+	l.Release(hylafax.RecvInfo{})
 	q.expect("+freeswitch0:D")
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
@@ -431,13 +432,6 @@ func FuzzRecords(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestRecvInfoEncodeClean(t *testing.T) {
-	got := RecvInfo{Sender: "a\x00b\"c\\", Reason: "x\ny"}.Encode()
-	if strings.ContainsAny(got, "\x00\n\\") || strings.Count(got, `"`) != 6 {
-		t.Fatalf("Encode = %q", got)
-	}
 }
 
 func waitAbsent(t *testing.T, p *Pool) {
