@@ -352,7 +352,7 @@ func (p *Pool) snapshot() []string {
 		out = append(out, "+"+m.name+":N"+p.cfg.Number)
 		switch m.state(p.draining, p.cfg.SendHold, now) {
 		case Ready:
-			out = append(out, "+" + m.name + ":R" + p.cfg.Ready.String())
+			out = append(out, "+"+m.name+":R"+p.cfg.Ready.String())
 		case Receiving:
 			out = append(out, "+"+m.name+":B")
 			if m.commid != "" {
