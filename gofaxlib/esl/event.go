@@ -14,6 +14,10 @@ const (
 	FormatPlain = "plain"
 	FormatJSON  = "json"
 	FormatXML   = "xml"
+
+	// FormatNotice marks a text/disconnect-notice delivered by
+	// Conn.Events: its Headers and Body are the notice's, undecoded.
+	FormatNotice = "notice"
 )
 
 // arrayPrefix marks a FreeSWITCH array value in plain form:
