@@ -1,0 +1,333 @@
+// Package config loads /etc/gofax.conf, the INI file shared by gofaxd and
+// gofaxsend. Every key of GOfax.IP's gofax.conf keeps its meaning, so an
+// existing file works unchanged; new keys have safe defaults. Unknown
+// sections and keys are reported as warnings instead of stopping the
+// program, and every error names the file, line and setting at fault.
+//
+// The file is parsed with gopkg.in/gcfg.v1 (git-config syntax): `;` and `#`
+// start comments, names are case-insensitive, values may be double-quoted,
+// a bool key alone means true, and a multi-valued key (gateway,
+// failedresponse, recipientfrom) is repeated once per value.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/gcfg.v1"
+	"gopkg.in/warnings.v0"
+)
+
+// DefaultPath is where both programs look for the file without -c.
+const DefaultPath = "/etc/gofax.conf"
+
+// maxFileSize bounds the read: a gofax.conf is a few KiB, anything near
+// this size is not a configuration file.
+const maxFileSize = 1 << 20
+
+// Config is the typed content of gofax.conf. Relative paths are relative to
+// HylaFAX.SpoolDir (see SpoolPath).
+type Config struct {
+	FreeSWITCH FreeSWITCH
+	HylaFAX    HylaFAX
+	Gofaxd     Gofaxd
+	Gofaxsend  Gofaxsend
+
+	file  string         // path given to Load, "" for Default
+	lines map[string]int // "section.key" and "section" → first line
+}
+
+// FreeSWITCH is the [freeswitch] section: how to reach FreeSWITCH's inbound
+// event socket and the fax settings common to both directions.
+type FreeSWITCH struct {
+	Socket            string        // socket: inbound ESL address (127.0.0.1:8021)
+	Password          string        // password: ESL auth password (ClueCon)
+	Gateways          []string      // gateway: sofia gateways in failover order
+	Ident             string        // ident: default CSI/TSI (fax_ident)
+	Header            string        // header: default page header (fax_header)
+	Verbose           bool          // verbose: fax_verbose on outbound calls
+	SoftmodemFallback bool          // softmodemfallback: learn numbers that fail with T.38
+	FallbackTTL       time.Duration // fallbackttl: how long a fallback entry counts (0 = forever)
+	// Number normalisation for fallback keys (see freeswitch.NumberKey).
+	CountryCode         string        // countrycode: own country code, e.g. 49 ("" = off)
+	InternationalPrefix string        // internationalprefix: 00
+	NationalPrefix      string        // nationalprefix: 0
+	Timeout             time.Duration // timeout: deadline for one ESL command reply
+}
+
+// HylaFAX is the [hylafax] section: the spool and the virtual modems.
+type HylaFAX struct {
+	SpoolDir     string        // spooldir: /var/spool/hylafax
+	Modems       int           // modems: number of virtual modems
+	XferFaxLog   string        // xferfaxlog: transfer log ("" = off)
+	ModemPrefix  string        // modemprefix: modem names are <prefix>0..N-1
+	RecvFileMode fs.FileMode   // recvfilemode: mode of received TIFFs
+	LogFileMode  fs.FileMode   // logfilemode: mode of session logs
+	FIFOTimeout  time.Duration // fifotimeout: how long to retry a FIFO nobody reads
+}
+
+// Gofaxd is the [gofaxd] section: receiving.
+type Gofaxd struct {
+	Socket                 string        // socket: listen address for FreeSWITCH's outbound socket
+	EnableT38              bool          // enablet38: fax_enable_t38
+	RequestT38             bool          // requestt38: fax_enable_t38_request
+	RecipientFrom          []string      // recipientfrom (+ recipientfromdiversionheader)
+	AnswerAfter            time.Duration // answerafter: ring this long before answering
+	WaitTime               time.Duration // waittime: silence after answering
+	DynamicConfig          string        // dynamicconfig: call-screening script
+	FaxRcvdCmd             string        // faxrcvdcmd: run after each reception
+	AllocateInboundDevices bool          // allocateinbounddevices: receptions occupy a modem
+	RejectResponse         int           // rejectresponse: SIP code when no modem is free
+	ScreenResponse         int           // screenresponse: SIP code for RejectCall
+	PageTimeout            time.Duration // pagetimeout: longest time without fax progress
+	MaxCallTime            time.Duration // maxcalltime: longest reception
+	DynamicConfigTimeout   time.Duration // dynamicconfigtimeout
+	FaxRcvdTimeout         time.Duration // faxrcvdtimeout
+	ShutdownGrace          time.Duration // shutdowngrace: how long running calls may finish on stop
+	Metrics                string        // metrics: Prometheus listen address ("" = off)
+}
+
+// Gofaxsend is the [gofaxsend] section: sending.
+type Gofaxsend struct {
+	EnableT38            bool          // enablet38
+	RequestT38           bool          // requestt38
+	FaxNumber            string        // faxnumber: caller-ID number
+	CallPrefix           string        // callprefix: prepended to the dialled number
+	DynamicConfig        string        // dynamicconfig: per-job override script
+	DisableV17AfterRetry int           // disablev17afterretry (0 = never)
+	DisableECMAfterRetry int           // disableecmafterretry (0 = never)
+	CIDName              string        // cidname: sender, number, cidnum or a literal
+	FailedResponse       []string      // failedresponse: causes that fail a job
+	DisableV17           bool          // disablev17: never use V.17
+	DisableECM           bool          // disableecm: never use ECM
+	RingTimeout          time.Duration // ringtimeout: originate_timeout
+	PageTimeout          time.Duration // pagetimeout
+	MaxCallTime          time.Duration // maxcalltime
+	DynamicConfigTimeout time.Duration // dynamicconfigtimeout
+	LogFile              string        // logfile: "" = syslog/journal
+}
+
+// Recipient sources for [gofaxd] recipientfrom, in the order given.
+const (
+	RecipientDiversion      = "diversion"         // SIP Diversion header
+	RecipientHistoryInfo    = "history-info"      // SIP History-Info header
+	RecipientPCalledPartyID = "p-called-party-id" // SIP P-Called-Party-ID header
+	RecipientTo             = "to"                // user part of the SIP To header
+	RecipientRequestURI     = "request-uri"       // user part of the Request-URI
+)
+
+var recipientSources = []string{RecipientDiversion, RecipientHistoryInfo, RecipientPCalledPartyID, RecipientTo, RecipientRequestURI}
+
+// ErrInvalid is wrapped by every error about a value that cannot be used.
+var ErrInvalid = errors.New("invalid setting")
+
+// Error is a problem in a configuration file, with its location.
+type Error struct {
+	File    string // path of the file, "" when not loaded from a file
+	Line    int    // 1-based line, 0 when unknown
+	Section string // e.g. "gofaxd"
+	Key     string // e.g. "pagetimeout", "" for the whole section or file
+	Err     error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.Section != "" {
+		b.WriteString("[" + e.Section + "]")
+		if e.Key != "" {
+			b.WriteString(" " + e.Key)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Default returns the configuration used for every key a file leaves out.
+func Default() *Config {
+	c, _, err := build(defaults(), nil, "")
+	if err != nil {
+		panic("config: defaults do not convert: " + err.Error())
+	}
+	return c
+}
+
+// Load reads and checks the file at path. Warnings (unknown sections and
+// keys, questionable values) do not stop loading; each names file, line,
+// section and key. The error, if any, is an *Error or wraps an I/O error.
+func Load(path string) (*Config, []string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if len(src) > maxFileSize {
+		return nil, nil, &Error{File: path, Err: fmt.Errorf("%w: file larger than %d bytes", ErrInvalid, maxFileSize)}
+	}
+	return Parse(path, src)
+}
+
+// Parse is Load for a file's content; name is used in messages only.
+func Parse(name string, src []byte) (*Config, []string, error) {
+	lines := locate(src)
+	raw := defaults()
+	var warns []string
+	err := readGcfg(&raw, src)
+	for _, w := range warnings.WarningsOnly(err) {
+		warns = appendUnique(warns, unknownWarning(name, lines, w))
+	}
+	if err := gcfg.FatalOnly(err); err != nil {
+		return nil, nil, gcfgError(name, lines, err)
+	}
+	c, w, err := build(raw, lines, name)
+	return c, append(warns, w...), err
+}
+
+// readGcfg runs gcfg, turning a panic inside it (its unquote panics on
+// input its scanner should have refused) into an error.
+func readGcfg(r *raw, src []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("unreadable value: %v", p)
+		}
+	}()
+	return gcfg.ReadStringInto(r, strings.TrimPrefix(string(src), "\ufeff"))
+}
+
+// sections are the sections of gofax.conf, lower case.
+var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend"}
+
+// locRe matches gcfg's location suffix, e.g.
+// `at section "gofaxd", variable "acceptt38"`.
+var locRe = regexp.MustCompile(`section "([^"]*)"(?:, subsection "([^"]*)")?(?:, variable "([^"]*)")?`)
+
+func unknownWarning(name string, lines map[string]int, w error) string {
+	m := locRe.FindStringSubmatch(w.Error())
+	if m == nil {
+		return fmt.Sprintf("config: %s: %v", name, w)
+	}
+	sect, key := strings.ToLower(m[1]), strings.ToLower(m[3])
+	e := &Error{File: name, Section: sect, Key: key}
+	switch {
+	case m[2] != "":
+		e.Section = sect + ` "` + m[2] + `"`
+		e.Line = lines[sect]
+		e.Err = errors.New("subsections are not used, ignored")
+	case key == "" && slices.Contains(sections, sect):
+		e.Line = lines[sect]
+		e.Err = errors.New("subsections are not used, ignored")
+	case key == "":
+		e.Line = lines[sect]
+		e.Err = errors.New("unknown section, ignored")
+	default:
+		e.Line = lines[sect+"."+key]
+		e.Err = errors.New("unknown key, ignored")
+	}
+	return e.Error()
+}
+
+// gcfgError locates a fatal gcfg error: syntax errors carry "line:col",
+// conversion errors name section and variable.
+func gcfgError(name string, lines map[string]int, err error) error {
+	msg := err.Error()
+	if m := locRe.FindStringSubmatchIndex(msg); m != nil {
+		sect, key := strings.ToLower(msg[m[2]:m[3]]), ""
+		if m[6] >= 0 {
+			key = strings.ToLower(msg[m[6]:m[7]])
+		}
+		text := strings.TrimSuffix(strings.TrimSpace(msg[:m[0]]), " at")
+		return &Error{File: name, Line: lines[sect+"."+key], Section: sect, Key: key, Err: fmt.Errorf("%w: %s", ErrInvalid, text)}
+	}
+	var line int
+	if _, e := fmt.Sscanf(msg, "%d:", &line); e != nil {
+		line = 0
+	}
+	if line > 0 {
+		msg = strings.TrimSpace(msg[strings.Index(msg, ": ")+1:])
+	}
+	return &Error{File: name, Line: line, Err: fmt.Errorf("%w: %s", ErrInvalid, msg)}
+}
+
+// locate maps "section" and "section.key" (lower case) to the line where
+// they first appear, the way gcfg reads names. It only serves messages and
+// the question whether a key was given at all.
+func locate(src []byte) map[string]int {
+	lines := make(map[string]int)
+	sect := ""
+	cont := false
+	for i, l := range strings.Split(string(src), "\n") {
+		l = strings.TrimRight(l, "\r")
+		wasCont := cont
+		cont = strings.HasSuffix(l, `\`)
+		if wasCont {
+			continue
+		}
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == ';' || l[0] == '#' {
+			continue
+		}
+		n := i + 1
+		if l[0] == '[' {
+			sect = strings.ToLower(strings.TrimSpace(l[1:strings.IndexAny(l+"]", ` "]`)]))
+			if _, ok := lines[sect]; !ok {
+				lines[sect] = n
+			}
+			continue
+		}
+		end := strings.IndexFunc(l, func(r rune) bool { return !(r == '-' || r == '_' || isAlnum(r)) })
+		if end < 0 {
+			end = len(l)
+		}
+		k := sect + "." + strings.ToLower(l[:end])
+		if _, ok := lines[k]; !ok {
+			lines[k] = n
+		}
+	}
+	return lines
+}
+
+func isAlnum(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// SpoolPath resolves p against the spool directory unless it is absolute.
+func (c *Config) SpoolPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.HylaFAX.SpoolDir, p)
+}
+
+// File returns the path the configuration was loaded from ("" for Default).
+func (c *Config) File() string { return c.file }

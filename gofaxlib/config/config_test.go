@@ -1,0 +1,265 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
+
+// dump renders a Config one "Section.Field = value" line per field.
+func dump(c *Config) string {
+	var b strings.Builder
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if !v.Type().Field(i).IsExported() {
+			continue
+		}
+		sect := v.Field(i)
+		for j := 0; j < sect.NumField(); j++ {
+			fmt.Fprintf(&b, "%s.%s = %v\n", v.Type().Field(i).Name, sect.Type().Field(j).Name, sect.Field(j).Interface())
+		}
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from golden file:\n--- got\n%s--- want\n%s", name, got, want)
+	}
+}
+
+// TestSampleConfig loads the shipped sample: it must load without a single
+// warning, and every key it documents must be one the loader knows.
+func TestSampleConfig(t *testing.T) {
+	c, warns, err := Load("../../config/gofax.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) > 0 {
+		t.Errorf("sample config gives warnings: %q", warns)
+	}
+	golden(t, "sample.txt", dump(c))
+}
+
+// TestSampleDocumentsEveryKey checks that config/gofax.conf mentions every
+// key the loader accepts (as a setting or a commented-out example).
+func TestSampleDocumentsEveryKey(t *testing.T) {
+	src, err := os.ReadFile("../../config/gofax.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ToLower(string(src))
+	rt := reflect.TypeOf(raw{})
+	for i := 0; i < rt.NumField(); i++ {
+		sect := rt.Field(i)
+		if !strings.Contains(text, "["+strings.ToLower(sect.Name)+"]") {
+			t.Errorf("section [%s] not in sample", strings.ToLower(sect.Name))
+		}
+		for j := 0; j < sect.Type.NumField(); j++ {
+			key := strings.ToLower(sect.Type.Field(j).Name)
+			if !strings.Contains(text, "\n"+key+" =") && !strings.Contains(text, "\n;"+key+" =") {
+				t.Errorf("[%s] %s is not documented in config/gofax.conf", strings.ToLower(sect.Name), key)
+			}
+		}
+	}
+}
+
+func TestGOfaxIPConfig(t *testing.T) {
+	c, warns, err := Load("testdata/gofaxip.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "gofaxip.txt", dump(c))
+	golden(t, "gofaxip-warnings.txt", strings.Join(warns, "\n")+"\n")
+	// The points that matter for a drop-in replacement, spelled out.
+	if c.HylaFAX.Modems != 5 || c.Gofaxd.AnswerAfter != 2*time.Second || c.Gofaxd.WaitTime != time.Second {
+		t.Errorf("numbers misread: %+v %+v", c.HylaFAX, c.Gofaxd)
+	}
+	if got := c.Gofaxd.RecipientFrom; !reflect.DeepEqual(got, []string{"diversion"}) {
+		t.Errorf("recipientfromdiversionheader=true gives RecipientFrom %q, want [diversion]", got)
+	}
+	if got := c.Gofaxsend.FailedResponse; !reflect.DeepEqual(got, []string{"UNALLOCATED_NUMBER", "CALL_REJECTED"}) {
+		t.Errorf("FailedResponse = %q: a list in the file must replace the default", got)
+	}
+	if c.Gofaxsend.DisableV17AfterRetry != 2 || c.Gofaxsend.DisableECMAfterRetry != 3 {
+		t.Errorf("retry counters = %d, %d", c.Gofaxsend.DisableV17AfterRetry, c.Gofaxsend.DisableECMAfterRetry)
+	}
+	if !reflect.DeepEqual(c.FreeSWITCH.Gateways, []string{"default", "fallbackgw"}) {
+		t.Errorf("Gateways = %q", c.FreeSWITCH.Gateways)
+	}
+	for _, want := range []string{"testdata/gofaxip.conf:24: [gofaxd] acceptt38: unknown key", "[gofaxsend] offert38", "[database]: unknown section"} {
+		if !strings.Contains(strings.Join(warns, "\n"), want) {
+			t.Errorf("warnings %q lack %q", warns, want)
+		}
+	}
+}
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "default.txt", dump(c))
+	// An empty file is the defaults.
+	e, warns, err := Parse("empty.conf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dump(e) != dump(c) {
+		t.Error("empty file differs from Default()")
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "no gateway") {
+		t.Errorf("warnings = %q, want only the missing gateway", warns)
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		src   string
+		check func(*Config) bool
+		warn  string // substring of a warning, "" = none expected
+	}{
+		{"failedresponse blank empties", "[gofaxsend]\nfailedresponse\n", func(c *Config) bool { return len(c.Gofaxsend.FailedResponse) == 0 }, ""},
+		{"failedresponse upper-cased", "[gofaxsend]\nfailedresponse = user_busy\n", func(c *Config) bool {
+			return reflect.DeepEqual(c.Gofaxsend.FailedResponse, []string{"USER_BUSY"})
+		}, ""},
+		{"recipientfrom order", "[gofaxd]\nrecipientfrom = History-Info\nrecipientfrom = to\n", func(c *Config) bool {
+			return reflect.DeepEqual(c.Gofaxd.RecipientFrom, []string{"history-info", "to"})
+		}, ""},
+		{"recipientfrom beats diversion switch", "[gofaxd]\nrecipientfromdiversionheader = true\nrecipientfrom = p-called-party-id\n", func(c *Config) bool {
+			return reflect.DeepEqual(c.Gofaxd.RecipientFrom, []string{"p-called-party-id"})
+		}, "recipientfromdiversionheader: ignored"},
+		{"bool alone is true", "[gofaxd]\nenablet38\n", func(c *Config) bool { return c.Gofaxd.EnableT38 }, ""},
+		{"durations", "[gofaxsend]\npagetimeout = 90\nmaxcalltime = 1h30m\n", func(c *Config) bool {
+			return c.Gofaxsend.PageTimeout == 90*time.Second && c.Gofaxsend.MaxCallTime == 90*time.Minute
+		}, ""},
+		{"answerafter in ms", "[gofaxd]\nanswerafter = 1500\n", func(c *Config) bool { return c.Gofaxd.AnswerAfter == 1500*time.Millisecond }, ""},
+		{"modes", "[hylafax]\nrecvfilemode = 0640\n", func(c *Config) bool { return c.HylaFAX.RecvFileMode == 0o640 }, ""},
+		{"retry counter tolerant", "[gofaxsend]\ndisablev17afterretry = never\n", func(c *Config) bool { return c.Gofaxsend.DisableV17AfterRetry == 0 }, `"never" is not a non-negative whole number, using 0`},
+		{"retry counter empty", "[gofaxsend]\ndisableecmafterretry = \"\"\n", func(c *Config) bool { return c.Gofaxsend.DisableECMAfterRetry == 0 }, ""},
+		{"modems 0 warns", "[hylafax]\nmodems = 0\n", func(c *Config) bool { return c.HylaFAX.Modems == 0 }, "t.conf:2: [hylafax] modems: 0 virtual modems"},
+		{"empty faxrcvdcmd is bin/faxrcvd", "[gofaxd]\nfaxrcvdcmd =\n", func(c *Config) bool { return c.Gofaxd.FaxRcvdCmd == "bin/faxrcvd" }, ""},
+		{"case-insensitive names", "[GoFaxD]\nSOCKET = 127.0.0.1:9\n", func(c *Config) bool { return c.Gofaxd.Socket == "127.0.0.1:9" }, ""},
+		{"subsection warns", "[gofaxd \"x\"]\nsocket = 1.2.3.4:5\n", func(c *Config) bool { return c.Gofaxd.Socket == "127.0.0.1:8022" }, "subsections are not used"},
+		{"bom skipped", "\ufeff[hylafax]\nmodems = 3\n", func(c *Config) bool { return c.HylaFAX.Modems == 3 }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, warns, err := Parse("t.conf", []byte(tt.src+"\n[freeswitch]\ngateway = gw\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config:\n%s", dump(c))
+			}
+			all := strings.Join(warns, "\n")
+			if tt.warn == "" && len(warns) > 0 {
+				t.Errorf("unexpected warnings %q", warns)
+			}
+			if tt.warn != "" && !strings.Contains(all, tt.warn) {
+				t.Errorf("warnings %q lack %q", warns, tt.warn)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want string // exact message
+	}{
+		{"syntax", "[gofaxd]\nsocket 1.2.3.4:5\n", "config: bad.conf:2: invalid setting: illegal character U+0031 '1'"},
+		{"bad bool", "[gofaxd]\n\nenablet38 = maybe\n", `config: bad.conf:3: [gofaxd] enablet38: invalid setting: failed to parse bool ` + "`maybe`"},
+		{"bad duration", "[gofaxsend]\npagetimeout = soon\n", `config: bad.conf:2: [gofaxsend] pagetimeout: invalid setting: "soon" is not a duration (e.g. 30s, 5m, or a number of seconds)`},
+		{"zero timeout", "[gofaxd]\nmaxcalltime = 0\n", "config: bad.conf:2: [gofaxd] maxcalltime: invalid setting: must be greater than zero: every wait needs a deadline"},
+		{"bad modems", "[hylafax]\nmodems = five\n", `config: bad.conf:2: [hylafax] modems: invalid setting: "five" is not a non-negative whole number`},
+		{"bad mode", "[hylafax]\nrecvfilemode = 0999\n", `config: bad.conf:2: [hylafax] recvfilemode: invalid setting: "0999" is not an octal file mode such as 0600`},
+		{"empty socket", "[gofaxd]\nsocket = \"\"\n", "config: bad.conf:2: [gofaxd] socket: invalid setting: empty address (use host:port, e.g. 127.0.0.1:8021)"},
+		{"bad socket", "[freeswitch]\nsocket = localhost\n", `config: bad.conf:2: [freeswitch] socket: invalid setting: "localhost" is not a host:port address`},
+		{"bad gateway", "[freeswitch]\ngateway = a,b\n", `config: bad.conf:2: [freeswitch] gateway: invalid setting: "a,b": gateway names may only hold letters, digits, '_', '.' and '-'`},
+		{"bad recipient source", "[gofaxd]\nrecipientfrom = from\n", `config: bad.conf:2: [gofaxd] recipientfrom: invalid setting: "from" is not one of diversion, history-info, p-called-party-id, to, request-uri`},
+		{"bad sip code", "[gofaxd]\nrejectresponse = 200\n", `config: bad.conf:2: [gofaxd] rejectresponse: invalid setting: "200" is not a SIP failure response code (400-699)`},
+		{"bad cause", "[gofaxsend]\nfailedresponse = user busy\n", `config: bad.conf:2: [gofaxsend] failedresponse: invalid setting: "USER BUSY" is not a hangup cause name such as UNALLOCATED_NUMBER`},
+		{"bad prefix", "[hylafax]\nmodemprefix = ../x\n", `config: bad.conf:2: [hylafax] modemprefix: invalid setting: "../x": modem names may only hold letters, digits, '_' and '-'`},
+		{"empty spool", "[hylafax]\nspooldir = \"\"\n", "config: bad.conf:2: [hylafax] spooldir: invalid setting: empty: the HylaFAX spool directory is required"},
+		{"bad country code", "[freeswitch]\ncountrycode = +49\n", `config: bad.conf:2: [freeswitch] countrycode: invalid setting: "+49" is not a country code (digits only, e.g. 49)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Parse("bad.conf", []byte(tt.src))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error\n got %s\nwant %s", err, tt.want)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %T is not an *Error wrapping ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, _, err := Load(filepath.Join(t.TempDir(), "missing.conf")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	big := filepath.Join(t.TempDir(), "big.conf")
+	if err := os.WriteFile(big, make([]byte, maxFileSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(big); !errors.Is(err, ErrInvalid) {
+		t.Errorf("oversized file: %v", err)
+	}
+}
+
+func TestSpoolPath(t *testing.T) {
+	c := Default()
+	for in, want := range map[string]string{"etc/DynamicConfig": "/var/spool/hylafax/etc/DynamicConfig", "/usr/bin/x": "/usr/bin/x", "": ""} {
+		if got := c.SpoolPath(in); got != want {
+			t.Errorf("SpoolPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"../../config/gofax.conf", "testdata/gofaxip.conf"} {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Add([]byte("[gofaxd]\nsocket = \"a\\\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		c, _, err := Parse("fuzz.conf", src)
+		if err == nil && c.Validate() != nil {
+			t.Errorf("Parse accepted a config that Validate rejects: %v", c.Validate())
+		}
+	})
+}
