@@ -230,15 +230,15 @@ func checkTag(tag string) {
 
 // cleanValue makes value storable so that reading it back gives it again.
 func cleanValue(tag, value string) string {
-	value = strings.TrimLeft(value, " ")
 	if tag != statusTag {
-		return strings.Map(func(r rune) rune {
+		return strings.TrimLeft(strings.Map(func(r rune) rune {
 			if r == '\r' || r == '\n' {
 				return ' '
 			}
 			return r
-		}, value)
+		}, value), " ")
 	}
+	value = strings.TrimLeft(value, " ")
 	value = strings.ReplaceAll(value, "\r\n", "\n")
 	value = strings.ReplaceAll(value, "\r", "\n")
 	value = strings.TrimRight(value, "\\\n")
@@ -260,6 +260,11 @@ func (q *Qfile) Bytes() []byte {
 	var b bytes.Buffer
 	for i, l := range q.lines {
 		s := l.raw
+		if l.Tag == statusTag && i < len(q.lines)-1 && strings.HasSuffix(l.Value, "\\") {
+			// Only the last line of a file can end a status in a
+			// backslash; followed by more lines it would swallow them.
+			s = l.Tag + ":" + strings.TrimRight(l.Value, "\\") + "\n"
+		}
 		if s == "" {
 			s = l.Tag + ":" + l.Value + "\n"
 		}

@@ -1,0 +1,2 @@
+jobid:17
+status:ends with a continuation\

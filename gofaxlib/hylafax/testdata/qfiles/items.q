@@ -1,0 +1,9 @@
+jobid:14
+!pdf:0::docq/doc3.pdf.14
+fax:0::docq/doc3.tif;10
+!postscript:0::docq/doc4.ps.14
+fax:2:sub:docq/doc4.tif;a:b
+poll:0:sel:pwd
+page:0::docq/msg
+fax:docq/bare.tif
+tiff:7:docq/odd.tif

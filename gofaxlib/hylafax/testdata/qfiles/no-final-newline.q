@@ -1,0 +1,3 @@
+jobid:16
+state:5
+status:no final newline
