@@ -28,7 +28,7 @@ type announcer struct {
 	sender Sender
 
 	mu       sync.Mutex
-	queue    []string
+	queue    []hylafax.Message
 	statuses map[string]string // modem → latest status text not yet written
 	order    []string          // modems in statuses, in order of change
 	absent   bool              // faxq did not read the last record
@@ -63,7 +63,7 @@ func (a *announcer) poke() {
 
 // send queues a record for faxq. While faxq is away records are dropped:
 // the state is announced as a whole once it reads again.
-func (a *announcer) send(rec string) {
+func (a *announcer) send(rec hylafax.Message) {
 	a.mu.Lock()
 	switch {
 	case a.absent:
@@ -108,9 +108,6 @@ func (a *announcer) run() {
 			retryC = nil
 		case <-a.done:
 			a.flush()
-			if s, ok := a.sender.(interface{ Close() error }); ok {
-				s.Close()
-			}
 			if retry != nil {
 				retry.Stop()
 			}
@@ -130,7 +127,10 @@ func (a *announcer) flush() time.Duration {
 	queue, order, statuses := a.queue, a.order, a.statuses
 	a.queue, a.order, a.statuses = nil, nil, make(map[string]string)
 	full := a.resyncs || a.absent
-	a.resyncs = false
+	wasAbsent := a.absent
+	// From here on, changes are queued again: they happen after the
+	// snapshot below and are sent after it.
+	a.resyncs, a.absent = false, false
 	a.mu.Unlock()
 
 	for _, name := range order {
@@ -143,7 +143,7 @@ func (a *announcer) flush() time.Duration {
 		if err := a.sender.Send(rec); err != nil {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.absent {
+			if !wasAbsent {
 				a.pool.log.Warn("faxq is not reading its FIFO; will announce the modems again when it does", "err", err)
 			}
 			a.absent = true
@@ -153,11 +153,10 @@ func (a *announcer) flush() time.Duration {
 			return wait
 		}
 	}
-	a.mu.Lock()
-	if a.absent || full {
-		a.pool.log.Info("modems announced to faxq", "records", len(queue))
+	if wasAbsent {
+		a.pool.log.Info("faxq reads its FIFO again; modems announced", "records", len(queue))
 	}
-	a.absent = false
+	a.mu.Lock()
 	a.backoff = minBackoff
 	a.mu.Unlock()
 	return 0

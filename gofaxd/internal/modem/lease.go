@@ -45,8 +45,8 @@ func (l *Lease) Begin(commid string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l.m.commid = clean(commid)
-	p.ann.send("+" + l.m.name + ":I" + l.m.commid)
-	p.ann.send("@" + l.m.name + ":B")
+	p.ann.send(msg(hylafax.ModemCommID, l.m.name, l.m.commid))
+	p.ann.send(msg(hylafax.RecvBegin, l.m.name, ""))
 }
 
 // Started reports the negotiated session (@m:S) and shows the sender in
@@ -63,23 +63,23 @@ func (l *Lease) Started(info hylafax.RecvInfo) {
 		text = fmt.Sprintf("Receiving from \"%s\"", tsi)
 	}
 	p.setStatusLocked(l.m, text)
-	p.ann.send("@" + l.m.name + ":S" + info.String())
+	p.ann.send(msg(hylafax.RecvStart, l.m.name, info.String()))
 }
 
 // Page reports one received page (@m:P).
-func (l *Lease) Page(info hylafax.RecvInfo) { l.record("P", info) }
+func (l *Lease) Page(info hylafax.RecvInfo) { l.record(hylafax.RecvPage, info) }
 
 // Document reports the received document (@m:D).
-func (l *Lease) Document(info hylafax.RecvInfo) { l.record("D", info) }
+func (l *Lease) Document(info hylafax.RecvInfo) { l.record(hylafax.RecvDoc, info) }
 
-func (l *Lease) record(kind string, info hylafax.RecvInfo) {
+func (l *Lease) record(kind hylafax.Kind, info hylafax.RecvInfo) {
 	if !l.owned {
 		return
 	}
 	p := l.pool
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.ann.send("@" + l.m.name + ":" + kind + info.String())
+	p.ann.send(msg(kind, l.m.name, info.String()))
 }
 
 // Release ends the reception (@m:E, empty +m:I) and frees the modem: it
@@ -93,8 +93,8 @@ func (l *Lease) Release(info hylafax.RecvInfo) {
 		p := l.pool
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.ann.send("@" + l.m.name + ":E" + info.String())
-		p.ann.send("+" + l.m.name + ":I")
+		p.ann.send(msg(hylafax.RecvEnd, l.m.name, info.String()))
+		p.ann.send(msg(hylafax.ModemCommID, l.m.name, ""))
 		l.m.receiving = false
 		l.m.commid = ""
 		p.announceLocked(l.m, false)

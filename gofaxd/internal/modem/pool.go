@@ -94,7 +94,8 @@ type Config struct {
 	// matching SR keeps a modem busy, in case gofaxsend died. Zero means
 	// DefaultSendHold.
 	SendHold time.Duration
-	// Sender writes records to faxq; nil means a FIFOSender on Spool/FIFO.
+	// Sender writes messages to faxq; nil means a FIFOSender on
+	// Spool/FIFO.
 	Sender Sender
 	Logger *slog.Logger
 }
@@ -138,7 +139,7 @@ type Pool struct {
 	next     int // round-robin cursor for unaccounted calls
 
 	readers sync.WaitGroup
-	fifos   []*os.File
+	fifos   []*hylafax.FIFOReader
 }
 
 // Open creates the modem files in the spool, starts reading the modem
@@ -161,7 +162,7 @@ func Open(cfg Config) (*Pool, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Sender == nil {
-		cfg.Sender = &FIFOSender{Path: filepath.Join(cfg.Spool, "FIFO")}
+		cfg.Sender = FIFOSender(filepath.Join(cfg.Spool, hylafax.FaxqFIFO))
 	}
 	p := &Pool{cfg: cfg, log: cfg.Logger}
 	for i := range cfg.Count {
@@ -267,7 +268,7 @@ func (p *Pool) Acquire() (*Lease, error) {
 		m.receiving = true
 		m.commid = ""
 		p.setStatusLocked(m, StatusAnswering)
-		p.ann.send("+" + m.name + ":B")
+		p.ann.send(msg(hylafax.ModemBusy, m.name, ""))
 		return &Lease{pool: p, m: m, owned: true}, nil
 	}
 	if p.cfg.Exclusive {
@@ -305,7 +306,7 @@ func (p *Pool) Close() error {
 	for _, m := range p.modems {
 		if m.state(true, p.cfg.SendHold, now) != Down {
 			p.setStatusLocked(m, StatusDown)
-			p.ann.send("+" + m.name + ":D")
+			p.ann.send(msg(hylafax.ModemDown, m.name, ""))
 		}
 	}
 	p.mu.Unlock()
@@ -324,47 +325,51 @@ func (p *Pool) closeFIFOs() {
 // +m:N line faxgetty sends first. Callers hold p.mu.
 func (p *Pool) announceLocked(m *modem, withNumber bool) {
 	if withNumber {
-		p.ann.send("+" + m.name + ":N" + p.cfg.Number)
+		p.ann.send(msg(hylafax.ModemNumber, m.name, p.cfg.Number))
 	}
 	switch m.state(p.draining, p.cfg.SendHold, time.Now()) {
 	case Ready:
 		p.setStatusLocked(m, StatusIdle)
-		p.ann.send("+" + m.name + ":R" + p.cfg.Ready.String())
+		p.ann.send(hylafax.NewReadyMessage(m.name, p.cfg.Ready))
 	case Receiving:
-		p.ann.send("+" + m.name + ":B")
+		p.ann.send(msg(hylafax.ModemBusy, m.name, ""))
 	case Sending:
 		p.setStatusLocked(m, StatusSending)
-		p.ann.send("+" + m.name + ":U")
+		p.ann.send(msg(hylafax.ModemInUse, m.name, ""))
 	case Down:
 		p.setStatusLocked(m, StatusDown)
-		p.ann.send("+" + m.name + ":D")
+		p.ann.send(msg(hylafax.ModemDown, m.name, ""))
 	}
 }
 
-// snapshot returns the records announcing every modem's state, used to
+// snapshot returns the messages announcing every modem's state, used to
 // resynchronise faxq after it was away.
-func (p *Pool) snapshot() []string {
+func (p *Pool) snapshot() []hylafax.Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []string
+	var out []hylafax.Message
 	now := time.Now()
 	for _, m := range p.modems {
-		out = append(out, "+"+m.name+":N"+p.cfg.Number)
+		out = append(out, msg(hylafax.ModemNumber, m.name, p.cfg.Number))
 		switch m.state(p.draining, p.cfg.SendHold, now) {
 		case Ready:
-			out = append(out, "+"+m.name+":R"+p.cfg.Ready.String())
+			out = append(out, hylafax.NewReadyMessage(m.name, p.cfg.Ready))
 		case Receiving:
-			out = append(out, "+"+m.name+":B")
+			out = append(out, msg(hylafax.ModemBusy, m.name, ""))
 			if m.commid != "" {
-				out = append(out, "+"+m.name+":I"+m.commid)
+				out = append(out, msg(hylafax.ModemCommID, m.name, m.commid))
 			}
 		case Sending:
-			out = append(out, "+"+m.name+":U")
+			out = append(out, msg(hylafax.ModemInUse, m.name, ""))
 		case Down:
-			out = append(out, "+"+m.name+":D")
+			out = append(out, msg(hylafax.ModemDown, m.name, ""))
 		}
 	}
 	return out
+}
+
+func msg(k hylafax.Kind, id, arg string) hylafax.Message {
+	return hylafax.Message{Kind: k, ID: id, Arg: arg}
 }
 
 func (p *Pool) setStatusLocked(m *modem, text string) {
@@ -375,28 +380,23 @@ func (p *Pool) setStatusLocked(m *modem, text string) {
 	p.ann.status(m.name, text)
 }
 
-// command applies one record read from FIFO.<modem>.
-func (p *Pool) command(m *modem, rec string) {
-	msg, err := hylafax.ParseModemMessage([]byte(rec))
-	if err != nil {
-		p.log.Warn("bad modem FIFO record", "modem", m.name, "err", err)
-		return
-	}
+// command applies one message read from FIFO.<modem>.
+func (p *Pool) command(m *modem, cmd hylafax.Message) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
 	switch {
-	case msg.Kind == hylafax.GettyHello:
+	case cmd.Kind == hylafax.GettyHello:
 		// faxq (re)started: it knows the modem as DOWN. Tell it the
 		// truth, whatever that is; never claim ready while busy.
 		p.ann.resync()
 		p.announceLocked(m, true)
-	case msg.Kind == hylafax.GettyLock || msg.Kind == hylafax.GettyState && msg.Arg == "B":
+	case cmd.Kind == hylafax.GettyLock || cmd.Kind == hylafax.GettyState && cmd.Arg == "B":
 		// L: faxq assigned the modem to an outbound job; SB: gofaxsend
 		// started using it.
 		m.sendingAt = now
 		p.announceLocked(m, false)
-	case msg.Kind == hylafax.GettyState && msg.Arg == "R":
+	case cmd.Kind == hylafax.GettyState && cmd.Arg == "R":
 		// gofaxsend finished with the modem. If a reception holds it,
 		// it stays busy.
 		if m.sendingAt.IsZero() {
@@ -405,6 +405,6 @@ func (p *Pool) command(m *modem, rec string) {
 		m.sendingAt = time.Time{}
 		p.announceLocked(m, false)
 	default:
-		p.log.Warn("unhandled modem FIFO command", "modem", m.name, "command", rec)
+		p.log.Warn("unhandled modem FIFO command", "modem", m.name, "kind", cmd.Kind, "arg", cmd.Arg)
 	}
 }

@@ -1,6 +1,7 @@
 package modem
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 // fakeFaxq reads the spool's FIFO like faxq does and hands over records.
 type fakeFaxq struct {
 	t    *testing.T
-	f    *os.File
+	r    *hylafax.FIFOReader
 	recs chan string
 	wg   sync.WaitGroup
 }
@@ -25,32 +26,23 @@ type fakeFaxq struct {
 func startFaxq(t *testing.T, spool string) *fakeFaxq {
 	t.Helper()
 	path := filepath.Join(spool, "FIFO")
-	if _, err := os.Stat(path); err != nil {
-		if err := syscall.Mkfifo(path, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	if err := hylafax.MakeFIFO(path, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	r, err := hylafax.OpenFIFO(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &fakeFaxq{t: t, f: f, recs: make(chan string, 1000)}
+	q := &fakeFaxq{t: t, r: r, recs: make(chan string, 1000)}
 	q.wg.Add(1)
 	go func() {
 		defer q.wg.Done()
-		buf := make([]byte, 65536)
 		for {
-			n, err := f.Read(buf)
-			for _, r := range Records(buf[:n]) {
-				q.recs <- r
+			rec, err := r.Read(context.Background())
+			if err != nil {
+				return
 			}
-			if err != nil && !errors.Is(err, syscall.EAGAIN) && n == 0 {
-				if errors.Is(err, os.ErrClosed) {
-					return
-				}
-				// EOF: no writer at the moment; poll again.
-				time.Sleep(5 * time.Millisecond)
-			}
+			q.recs <- string(rec)
 		}
 	}()
 	t.Cleanup(q.stop)
@@ -58,7 +50,7 @@ func startFaxq(t *testing.T, spool string) *fakeFaxq {
 }
 
 func (q *fakeFaxq) stop() {
-	q.f.Close()
+	q.r.Close()
 	q.wg.Wait()
 }
 
@@ -398,40 +390,6 @@ func TestDrainAndClose(t *testing.T) {
 	}
 	waitStatus(t, spool, "freeswitch0", StatusDown)
 	waitStatus(t, spool, "freeswitch1", StatusDown)
-}
-
-func TestRecords(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		in   string
-		want []string
-	}{
-		{"single", "HELLO\x00", []string{"HELLO"}},
-		{"several", "L\x00SB\x00SR\x00", []string{"L", "SB", "SR"}},
-		{"echo", "HELLO\n", []string{"HELLO"}},
-		{"unterminated last", "SB\x00SR", []string{"SB", "SR"}},
-		{"empty records", "\x00\x00\n\x00", nil},
-		{"empty", "", nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Records([]byte(tc.in)); !slices.Equal(got, tc.want) {
-				t.Fatalf("Records(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
-
-func FuzzRecords(f *testing.F) {
-	for _, s := range []string{"HELLO\x00", "L\x00SB\x00", "SR\n", "\x00"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, r := range Records(b) {
-			if r == "" || strings.ContainsRune(r, 0) || strings.HasSuffix(r, "\n") {
-				t.Fatalf("bad record %q", r)
-			}
-		}
-	})
 }
 
 func waitAbsent(t *testing.T, p *Pool) {
