@@ -1,0 +1,303 @@
+package esl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("esl: server closed")
+
+// Server accepts the connections FreeSWITCH's "socket <addr> async full"
+// dialplan application opens, one per call. For each it sends "connect",
+// reads the channel data and runs Handler with an OutboundConn.
+type Server struct {
+	// Addr is the TCP address to listen on, e.g. "127.0.0.1:8084", used
+	// if Listener is nil.
+	Addr string
+	// Listener, if set, is used instead of listening on Addr (for
+	// instance a systemd-activated socket). Shutdown closes it.
+	Listener net.Listener
+	// Handler runs the call. Its context is cancelled when a Shutdown's
+	// context expires. The connection is closed when Handler returns.
+	Handler func(ctx context.Context, c *OutboundConn)
+	// Logger receives accept and handshake errors and handler panics.
+	// Nil discards.
+	Logger *slog.Logger
+	// ConnectTimeout bounds the "connect" exchange; 0 means
+	// DefaultHandshakeTimeout.
+	ConnectTimeout time.Duration
+	// Options apply to every connection (event queue, write timeout).
+	Options []Option
+
+	mu       sync.Mutex
+	ln       net.Listener
+	closed   bool
+	serving  chan struct{} // closed when Serve returns; nil before Serve
+	ctx      context.Context
+	cancel   context.CancelFunc
+	handlers sync.WaitGroup
+	conns    map[net.Conn]struct{} // connections still in the handshake
+}
+
+// Open binds the listener (or adopts Listener) so that Address reports
+// the real address before Serve runs.
+func (s *Server) Open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
+	if s.ln != nil {
+		return nil
+	}
+	if s.Handler == nil {
+		return errors.New("esl: server has no Handler")
+	}
+	ln := s.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.Addr); err != nil {
+			return fmt.Errorf("esl: listen: %w", err)
+		}
+	}
+	s.ln = ln
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.conns = map[net.Conn]struct{}{}
+	return nil
+}
+
+// Address returns the address the server listens on, or nil before Open.
+func (s *Server) Address() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Serve accepts connections until Shutdown, opening the server first if
+// needed. It returns ErrServerClosed after Shutdown, or the error that
+// stopped accepting.
+func (s *Server) Serve() error {
+	if err := s.Open(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.serving != nil {
+		s.mu.Unlock()
+		return errors.New("esl: Serve called twice")
+	}
+	s.serving = make(chan struct{})
+	defer close(s.serving)
+	ln := s.ln
+	s.mu.Unlock()
+
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.logger().Warn("esl: accept failed, retrying", "err", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("esl: accept: %w", err)
+		}
+		backoff = 0
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[nc] = struct{}{}
+		s.handlers.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(nc)
+	}
+}
+
+// isTemporary reports accept errors worth retrying, such as running out
+// of file descriptors.
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// serveConn runs the connect exchange and the Handler for one connection.
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.handlers.Done()
+	log := s.logger().With("remote", nc.RemoteAddr().String())
+	ctx := s.ctx
+	timeout := s.ConnectTimeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	oc, err := Connect(hctx, nc, s.Options...)
+	cancel()
+	s.mu.Lock()
+	delete(s.conns, nc)
+	s.mu.Unlock()
+	if err != nil {
+		log.Warn("esl: outbound connection failed", "err", err)
+		return
+	}
+	defer oc.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("esl: handler panicked", "call_uuid", oc.UUID(), "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	s.Handler(ctx, oc)
+}
+
+// Shutdown stops accepting and waits for the running handlers. If ctx
+// ends first it cancels the handlers' contexts, still waits for them to
+// return, and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	ln, serving := s.ln, s.serving
+	var err error
+	if ln != nil {
+		err = ln.Close()
+		// Connections still in the connect exchange have no handler yet.
+		for nc := range s.conns {
+			nc.Close()
+		}
+	}
+	s.mu.Unlock()
+	if ln == nil {
+		return nil
+	}
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	if serving != nil {
+		<-serving
+	}
+	done := make(chan struct{})
+	go func() {
+		s.handlers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.cancel()
+		<-done
+		return ctx.Err()
+	}
+	s.cancel()
+	return err
+}
+
+// OutboundConn is one outbound-socket connection: a Conn to the channel
+// that connected, plus the channel data and call-control shortcuts.
+type OutboundConn struct {
+	*Conn
+	data *Event
+}
+
+// Connect runs the outbound-socket handshake on nc, which FreeSWITCH
+// opened: it sends "connect" and reads the channel data. The context
+// bounds the exchange. Server uses it; it is exported for servers that
+// accept connections themselves.
+func Connect(ctx context.Context, nc net.Conn, opts ...Option) (*OutboundConn, error) {
+	var data *Event
+	c, err := handshake(ctx, nc, func(rd *Reader) error {
+		if err := WriteCommand(nc, &Command{Line: "connect"}); err != nil {
+			return fmt.Errorf("esl: sending connect: %w", err)
+		}
+		m, err := rd.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("esl: reading channel data: %w", err)
+		}
+		if ct := m.ContentType(); ct != TypeCommandReply {
+			return fmt.Errorf("esl: connect reply is %q, want %s", ct, TypeCommandReply)
+		}
+		data = &Event{Format: FormatPlain, Headers: DecodeHeaders(m.Headers), Body: m.Body}
+		if text := data.Get("Reply-Text"); !strings.HasPrefix(text, "+OK") {
+			return fmt.Errorf("esl: connect refused: %w", &ReplyError{Text: strings.TrimSpace(text)})
+		}
+		if data.UUID() == "" {
+			return fmt.Errorf("%w: channel data without Unique-ID", ErrMalformed)
+		}
+		return nil
+	}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &OutboundConn{Conn: c, data: data}, nil
+}
+
+// ChannelData returns the channel data of the connect reply, values
+// decoded: Unique-ID, Caller-*, variable_* and, at the end, the reply's
+// Content-Type, Reply-Text, Socket-Mode and Control.
+func (c *OutboundConn) ChannelData() *Event { return c.data }
+
+// UUID returns the channel's Unique-ID.
+func (c *OutboundConn) UUID() string { return c.data.UUID() }
+
+// Linger asks FreeSWITCH to keep the socket open after the channel hangs
+// up, so that the hangup events arrive; a text/disconnect-notice with
+// Content-Disposition: linger follows them.
+func (c *OutboundConn) Linger(ctx context.Context) error {
+	_, err := c.Do(ctx, &Command{Line: "linger"})
+	return err
+}
+
+// MyEvents subscribes to the plain events of this channel. It does not
+// include CUSTOM events such as spandsp's: Subscribe to those.
+func (c *OutboundConn) MyEvents(ctx context.Context) error {
+	_, err := c.Do(ctx, &Command{Line: "myevents"})
+	return err
+}
+
+// Execute runs a dialplan application on the channel with event-lock, so
+// applications run strictly in turn. In async mode FreeSWITCH replies at
+// once; the application's end is its CHANNEL_EXECUTE_COMPLETE event.
+func (c *OutboundConn) Execute(ctx context.Context, app, arg string) error {
+	if err := checkWord("application", app); err != nil {
+		return err
+	}
+	h := Headers{{"call-command", "execute"}, {"execute-app-name", app}}
+	if arg != "" {
+		h = append(h, Header{"execute-app-arg", arg})
+	}
+	h = append(h, Header{"event-lock", "true"})
+	return c.SendMsg(ctx, "", h...)
+}
+
+// Hangup hangs the channel up with cause, e.g. "NORMAL_CLEARING".
+func (c *OutboundConn) Hangup(ctx context.Context, cause string) error {
+	if err := checkWord("hangup cause", cause); err != nil {
+		return err
+	}
+	return c.SendMsg(ctx, "", Header{"call-command", "hangup"}, Header{"hangup-cause", cause})
+}
