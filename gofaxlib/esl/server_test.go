@@ -291,9 +291,17 @@ func TestServerBadPeers(t *testing.T) {
 	})
 	for _, script := range []func(p *peerConn){
 		func(p *peerConn) { p.expect("connect") },
-		func(p *peerConn) { p.expect("connect"); p.send("Content-Type: command/reply\nReply-Text: -ERR nope\n\n"); p.command() },
+		func(p *peerConn) {
+			p.expect("connect")
+			p.send("Content-Type: command/reply\nReply-Text: -ERR nope\n\n")
+			p.command()
+		},
 		func(p *peerConn) { p.expect("connect"); p.send("Content-Length: 99999999999\n\n"); p.command() },
-		func(p *peerConn) { p.expect("connect"); p.send("Content-Type: command/reply\nReply-Text: %2BOK\n\n"); p.command() }, // no Unique-ID
+		func(p *peerConn) {
+			p.expect("connect")
+			p.send("Content-Type: command/reply\nReply-Text: %2BOK\n\n")
+			p.command()
+		}, // no Unique-ID
 	} {
 		<-dialPeer(t, s.Address().String(), script)
 	}
