@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -195,8 +196,9 @@ func Dial(ctx context.Context, addr, password string, opts ...Option) (*Conn, er
 // read loop. On failure nc is closed.
 func handshake(ctx context.Context, nc net.Conn, hs func(*Reader) error, opts []Option) (*Conn, error) {
 	deadline := time.Now().Add(DefaultHandshakeTimeout)
+	ctxDeadline := false
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, ctxDeadline = d, true
 	}
 	nc.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
@@ -206,8 +208,12 @@ func handshake(ctx context.Context, nc net.Conn, hs func(*Reader) error, opts []
 		err = fmt.Errorf("esl: handshake: %w", ctx.Err())
 	}
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			err = fmt.Errorf("%w (%w)", err, ctx.Err())
+		cerr := ctx.Err()
+		if cerr == nil && ctxDeadline && errors.Is(err, os.ErrDeadlineExceeded) {
+			cerr = context.DeadlineExceeded // the socket noticed first
+		}
+		if cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%w)", err, cerr)
 		}
 		nc.Close()
 		return nil, err
