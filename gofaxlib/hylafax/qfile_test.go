@@ -101,13 +101,13 @@ func checkRoundTrip(t *testing.T, name string, data []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := values(re.Fields()), values(q.Fields()); !reflect.DeepEqual(got, want) {
+	if got, want := fieldValues(re.Fields()), fieldValues(q.Fields()); !reflect.DeepEqual(got, want) {
 		t.Fatalf("reformatted file has other fields:\n got %+v\nwant %+v", got, want)
 	}
 }
 
 // values drops the line numbers, which reformatting may change.
-func values(fs []Field) []Field {
+func fieldValues(fs []Field) []Field {
 	out := make([]Field, len(fs))
 	for i, f := range fs {
 		out[i] = Field{Tag: f.Tag, Value: f.Value}

@@ -22,17 +22,17 @@ func TestNextSeq(t *testing.T) {
 		wantFile string
 	}{
 		{"missing file starts at 1", nil, 1, "2"},
-		{"empty file", ptr(""), 1, "2"},
-		{"next number", ptr("3"), 3, "4"},
-		{"newline tolerated", ptr("41\n"), 41, "42"},
-		{"leading blanks and trailing garbage as atol", ptr("  17xyz"), 17, "18"},
-		{"garbage", ptr("abc"), 1, "2"},
-		{"zero", ptr("0"), 1, "2"},
-		{"negative", ptr("-5"), 1, "2"},
-		{"last number wraps", ptr("999999998"), 999999998, "1"},
-		{"out of range", ptr("999999999"), 1, "2"},
-		{"far out of range", ptr("12345678901234"), 1, "2"},
-		{"longer than a read", ptr(strings.Repeat("9", 2000)), 1, "2"},
+		{"empty file", strPtr(""), 1, "2"},
+		{"next number", strPtr("3"), 3, "4"},
+		{"newline tolerated", strPtr("41\n"), 41, "42"},
+		{"leading blanks and trailing garbage as atol", strPtr("  17xyz"), 17, "18"},
+		{"garbage", strPtr("abc"), 1, "2"},
+		{"zero", strPtr("0"), 1, "2"},
+		{"negative", strPtr("-5"), 1, "2"},
+		{"last number wraps", strPtr("999999998"), 999999998, "1"},
+		{"out of range", strPtr("999999999"), 1, "2"},
+		{"far out of range", strPtr("12345678901234"), 1, "2"},
+		{"longer than a read", strPtr(strings.Repeat("9", 2000)), 1, "2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +61,7 @@ func TestNextSeq(t *testing.T) {
 	}
 }
 
-func ptr(s string) *string { return &s }
+func strPtr(s string) *string { return &s }
 
 func TestNextSeqRejectsOddFiles(t *testing.T) {
 	dir := t.TempDir()

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-func at(month time.Month, day, hour, min int) time.Time {
+func xferAt(month time.Month, day, hour, min int) time.Time {
 	return time.Date(2026, month, day, hour, min, 0, 0, time.Local)
 }
 
@@ -22,30 +22,30 @@ func at(month time.Month, day, hour, min int) time.Time {
 // more than two caller IDs, a job longer than an hour.
 var xferSamples = []XferRecord{
 	{
-		Start: at(12, 1, 12, 50), Kind: KindSend, CommID: "000000042", Modem: "freeswitch0", JobID: "7",
+		Start: xferAt(12, 1, 12, 50), Kind: KindSend, CommID: "000000042", Modem: "freeswitch0", JobID: "7",
 		JobTag: "invoice 2026-17", Sender: "root@vm", Dest: "5551234", CSI: "+49 30 1234567",
 		Params: 2162728, Pages: 3, JobTime: 65 * time.Second, ConnTime: 58 * time.Second,
 		Owner: "root", DCS: "00 00 00",
 	},
 	{
-		Start: at(12, 1, 13, 5), Kind: KindSend, CommID: "000000043", Modem: "freeswitch1", JobID: "8",
+		Start: xferAt(12, 1, 13, 5), Kind: KindSend, CommID: "000000043", Modem: "freeswitch1", JobID: "8",
 		JobTag: "tab\there \"quoted\"", Sender: "alice@example.com", Dest: "0301234", CSI: `ACME "Sales"` + "\tDept",
 		Params: 2097152, Pages: 0, JobTime: 1*time.Hour + 2*time.Minute + 3*time.Second,
 		Reason: "Busy signal detected", Owner: "alice",
 	},
 	{
-		Start: at(1, 2, 9, 0), Kind: KindRecv, CommID: "000000044", Modem: "freeswitch0", JobID: "recvq/fax000000001.tif",
+		Start: xferAt(1, 2, 9, 0), Kind: KindRecv, CommID: "000000044", Modem: "freeswitch0", JobID: "recvq/fax000000001.tif",
 		Sender: "fax", Dest: "+4930555", CSI: "REMOTE TSI", Params: 2162856, Pages: 2,
 		JobTime: 49 * time.Second, ConnTime: 49 * time.Second,
 		CallIDs: []string{"0301234", "Alice", "+4930555", "extra"}, DCS: "00 46 1f",
 	},
 	{
-		Start: at(1, 2, 9, 30), Kind: KindCall, CommID: "000000045", Modem: "freeswitch0",
+		Start: xferAt(1, 2, 9, 30), Kind: KindCall, CommID: "000000045", Modem: "freeswitch0",
 		Sender: "fax", Dest: "+4930555", JobTime: 3 * time.Second,
 		Reason: "Call rejected", CallIDs: []string{"0309999"},
 	},
 	{
-		Start: at(7, 15, 23, 59), Kind: KindSend, CommID: "000000046", Modem: "freeswitch2", JobID: "9",
+		Start: xferAt(7, 15, 23, 59), Kind: KindSend, CommID: "000000046", Modem: "freeswitch2", JobID: "9",
 		JobTag: strings.Repeat("x", 76) + `"yz`, Sender: "bob", Dest: "1", Params: 0, Pages: 1,
 		JobTime: 100 * time.Hour, ConnTime: -time.Second, Reason: "line1\nline2", Owner: "bob",
 	},

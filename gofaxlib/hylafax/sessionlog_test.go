@@ -1,0 +1,120 @@
+package hylafax
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newSpool(t *testing.T, dirs ...string) string {
+	t.Helper()
+	spool := t.TempDir()
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(spool, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return spool
+}
+
+func TestSessionLogGolden(t *testing.T) {
+	spool := newSpool(t, "log")
+	os.WriteFile(filepath.Join(spool, LogSeqFile), []byte("42"), 0o600)
+	clock := time.Date(2026, 3, 5, 9, 7, 3, 420_000_000, time.Local)
+	s, err := NewSession(context.Background(), spool, "+49 (30) 123-4567", SessionOptions{
+		PID: 1234,
+		Now: func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CommID() != "000000042" || s.Path() != filepath.Join(spool, "log/c000000042") {
+		t.Fatalf("commid %q path %q", s.CommID(), s.Path())
+	}
+	s.Printf("gofaxserver %s", "1.0")
+	s.Printf("Remote ID: %q", "ACME")
+	s.Printf("two\r\nlines")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.Printf("after close is dropped")
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	data, err := os.ReadFile(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "sessionlog.golden", data)
+	st, _ := os.Stat(s.Path())
+	if st.Mode().Perm() != DefaultLogFileMode {
+		t.Errorf("mode %v, want %v", st.Mode().Perm(), DefaultLogFileMode)
+	}
+}
+
+func TestSessionLogSkipsExisting(t *testing.T) {
+	spool := newSpool(t, "log")
+	os.WriteFile(filepath.Join(spool, LogSeqFile), []byte("5"), 0o600)
+	os.WriteFile(filepath.Join(spool, "log/c000000005"), []byte("old session\n"), 0o600)
+	s, err := NewSession(context.Background(), spool, "", SessionOptions{Mode: 0o644})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.CommID() != "000000006" {
+		t.Errorf("commid %q, want 000000006", s.CommID())
+	}
+	if old, _ := os.ReadFile(filepath.Join(spool, "log/c000000005")); string(old) != "old session\n" {
+		t.Error("existing session log was touched")
+	}
+	if st, _ := os.Stat(s.Path()); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
+}
+
+func TestSessionLogNoLogDir(t *testing.T) {
+	if _, err := NewSession(context.Background(), t.TempDir(), "1", SessionOptions{}); err == nil {
+		t.Fatal("no error without log/")
+	}
+}
+
+var sessionLine = regexp.MustCompile(`^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d\.\d\d: \[ *\d+\]: `)
+
+func TestSessionLogConcurrent(t *testing.T) {
+	spool := newSpool(t, "log")
+	s, err := NewSession(context.Background(), spool, "123", SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 50
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				s.Printf("worker %d line %d", w, i)
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(s.Path())
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != workers*each+2 {
+		t.Fatalf("%d lines, want %d", len(lines), workers*each+2)
+	}
+	for _, l := range lines {
+		if !sessionLine.MatchString(l) {
+			t.Fatalf("line not in HylaFAX format: %q", l)
+		}
+	}
+	if !strings.HasSuffix(lines[0], "SESSION BEGIN 000000001 123") || !strings.HasSuffix(lines[len(lines)-1], "SESSION END") {
+		t.Errorf("first %q last %q", lines[0], lines[len(lines)-1])
+	}
+}
