@@ -388,6 +388,10 @@ func (c *Conn) send(ctx context.Context, cmd *Command, jobID string, job *jobWai
 		c.mu.Unlock()
 		return nil, err
 	}
+	if _, dup := c.jobs[jobID]; job != nil && dup {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("esl: Job-UUID %s is already waiting", jobID)
+	}
 	c.waiters = append(c.waiters, w)
 	if job != nil {
 		job.reply = w
@@ -479,15 +483,28 @@ type jobWait struct {
 	ev    *Event
 }
 
-// BgAPI runs "bgapi cmd". It chooses the Job-UUID itself and registers the
-// Job before sending, so the BACKGROUND_JOB event is caught whenever it
-// comes, even before BgAPI returns; Job.Wait returns it. The connection
-// must be subscribed to BACKGROUND_JOB (or ALL) for FreeSWITCH to send it.
+// BgAPI runs "bgapi cmd" under a new random Job-UUID (see BgAPIJob).
 func (c *Conn) BgAPI(ctx context.Context, cmd string) (*Job, error) {
+	return c.BgAPIJob(ctx, NewUUID(), cmd)
+}
+
+// BgAPIJob runs "bgapi cmd" with the given Job-UUID, sent in a Job-UUID
+// header as FreeSWITCH allows. The Job is registered before the command
+// is sent, so its BACKGROUND_JOB event is caught whenever it comes, even
+// before BgAPIJob returns; Job.Wait returns it.
+//
+// FreeSWITCH sends the event only if the connection subscribed to
+// BACKGROUND_JOB (or ALL), and, if the connection has filters, only if
+// one matches: with "filter Unique-ID <uuid>" also add
+// "filter Job-UUID <jobUUID>" before calling BgAPIJob.
+func (c *Conn) BgAPIJob(ctx context.Context, jobUUID, cmd string) (*Job, error) {
 	if err := checkArg("bgapi command", cmd); err != nil {
 		return nil, err
 	}
-	id := newUUID()
+	if err := checkWord("Job-UUID", jobUUID); err != nil {
+		return nil, err
+	}
+	id := jobUUID
 	jw := &jobWait{done: make(chan struct{})}
 	w, err := c.send(ctx, &Command{Line: "bgapi " + cmd, Headers: Headers{{"Job-UUID", id}}}, id, jw)
 	if err != nil {
@@ -534,8 +551,9 @@ func (j *Job) Wait(ctx context.Context) (*Event, error) {
 	return j.w.ev, replyErr(string(j.w.ev.Body))
 }
 
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
+// NewUUID returns a random (version 4) UUID, for a Job-UUID or an
+// origination_uuid.
+func NewUUID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

@@ -176,8 +176,9 @@ func bgJob(id, body string) string {
 }
 
 func TestBgAPI(t *testing.T) {
-	for _, early := range []bool{false, true} {
-		t.Run(fmt.Sprintf("event before reply=%v", early), func(t *testing.T) {
+	for _, mode := range []string{"event after reply", "event before reply", "peer's own Job-UUID"} {
+		early := mode == "event before reply"
+		t.Run(mode, func(t *testing.T) {
 			checkNoLeak(t)
 			addr := listenPeer(t, func(p *peerConn) {
 				login(p)
@@ -187,6 +188,9 @@ func TestBgAPI(t *testing.T) {
 				id := cmd.Headers.Get("Job-UUID")
 				if id == "" {
 					t.Error("no Job-UUID header")
+				}
+				if mode == "peer's own Job-UUID" {
+					id = "84969a07-d551-4bd7-b1a2-4c384cc950d5"
 				}
 				ok := reply("+OK Job-UUID: "+id) + "Job-UUID: " + id + "\n\n"
 				ok = strings.Replace(ok, "\n\nJob-UUID", "\nJob-UUID", 1)
@@ -216,6 +220,9 @@ func TestBgAPI(t *testing.T) {
 			var re *ReplyError
 			if !errors.As(err, &re) || re.Reason() != "USER_BUSY" || e.JobUUID() != job.UUID {
 				t.Errorf("Wait: %v, %v", e, err)
+			}
+			if mode == "peer's own Job-UUID" && job.UUID != "84969a07-d551-4bd7-b1a2-4c384cc950d5" {
+				t.Errorf("job.UUID = %s, want the peer's", job.UUID)
 			}
 			select {
 			case <-job.Done():
