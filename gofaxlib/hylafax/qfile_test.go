@@ -634,3 +634,43 @@ func FuzzParseQfile(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseQfile(b *testing.B) {
+	data, err := os.ReadFile("testdata/qfiles/hfaxd-job.q")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ParseQfile("q", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkQfileUpdate is one per-page update as a send program does it:
+// set the counters and status and rewrite the locked file in place.
+func BenchmarkQfileUpdate(b *testing.B) {
+	data, err := os.ReadFile("testdata/qfiles/hfaxd-job.q")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "q1")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	q, err := OpenQfile(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	n := 0
+	for b.Loop() {
+		n++
+		q.SetInt("npages", n)
+		q.Set("status", "Sending page")
+		if err := q.Save(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

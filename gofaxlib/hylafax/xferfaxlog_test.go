@@ -283,3 +283,32 @@ func FuzzParseXferLog(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkXferRecordFormat(b *testing.B) {
+	for b.Loop() {
+		_ = xferSamples[2].Format()
+	}
+}
+
+func BenchmarkParseXferLog(b *testing.B) {
+	var buf bytes.Buffer
+	for i := range 1000 {
+		buf.WriteString(xferSamples[i%len(xferSamples)].Format())
+		buf.WriteByte('\n')
+	}
+	b.SetBytes(int64(buf.Len()))
+	for b.Loop() {
+		if _, err := ParseXferLog(bytes.NewReader(buf.Bytes())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendXferLog(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "xferfaxlog")
+	for b.Loop() {
+		if err := AppendXferLog(context.Background(), path, xferSamples[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
