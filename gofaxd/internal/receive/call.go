@@ -1,0 +1,534 @@
+// Package receive runs one inbound fax call on FreeSWITCH's outbound event
+// socket, the way faxgetty receives a fax for HylaFAX: pick the recipient,
+// take a virtual modem, ask DynamicConfig, answer, run rxfax into a recvq
+// file, wait for both the spandsp result and the hangup under deadlines,
+// then tag the TIFF, write the xferfaxlog RECV record and the session log,
+// and run faxrcvd.
+//
+// Handler.Serve owns the whole call in the goroutine that calls it: it
+// starts no goroutine of its own, so nothing outlives the call.
+package receive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+)
+
+// Channel is what a call needs of its event socket connection.
+// *esl.OutboundConn implements it.
+type Channel interface {
+	ChannelData() *esl.Event
+	Linger(ctx context.Context) error
+	Filter(ctx context.Context, header, value string) error
+	Subscribe(ctx context.Context, format string, names ...string) error
+	Execute(ctx context.Context, app, arg string) error
+	Hangup(ctx context.Context, cause string) error
+	API(ctx context.Context, cmd string) (string, error)
+	Events() <-chan *esl.Event
+	Err() error
+	Exit(ctx context.Context) error
+}
+
+// Settings configure every reception. Paths are absolute.
+type Settings struct {
+	Spool         string
+	RecipientFrom []string // sources in order, see FindRecipient
+	Ident         string   // default CSI (fax_ident)
+	EnableT38     bool
+	RequestT38    bool
+	AnswerAfter   time.Duration // ring this long before answering (0: answer at once)
+	WaitTime      time.Duration // silence after answering
+
+	DynamicConfig        string // command (hook.Command), relative to Spool; "" for none
+	DynamicConfigTimeout time.Duration
+	FaxRcvdCmd           string // command (hook.Command), relative to Spool; "" for none
+	FaxRcvdTimeout       time.Duration
+
+	RejectResponse int // SIP code when no modem is free
+	ScreenResponse int // SIP code when DynamicConfig rejects the call
+
+	PageTimeout time.Duration // longest time without fax progress (0: none)
+	MaxCallTime time.Duration // longest call
+
+	XferFaxLog    string // "" disables the RECV records
+	RecvFileMode  fs.FileMode
+	ReceivingMode fs.FileMode // mode while FreeSWITCH writes the file
+	LogFileMode   fs.FileMode
+
+	// Fallback, if set, remembers callers that failed with T.38.
+	Fallback Fallback
+}
+
+// SIP responses for refusals that are not configurable.
+const (
+	noRecipientResponse = 404 // nothing to route the call to
+	localErrorResponse  = 503 // our spool is broken: try again later
+)
+
+// Timing of the call's end game.
+const (
+	// cmdTimeout bounds one command on the event socket; FreeSWITCH
+	// answers sendmsg and api within milliseconds.
+	cmdTimeout = 10 * time.Second
+	// resultGrace is how long to wait for spandsp's result after the
+	// hangup completed. In the captures it comes before
+	// CHANNEL_HANGUP_COMPLETE; this is for event orders never seen.
+	resultGrace = 5 * time.Second
+	// killGrace bounds the wait for the hangup after uuid_kill.
+	killGrace = 10 * time.Second
+)
+
+// Outcome classes reported to the Observer.
+const (
+	ClassReceived    = "received"     // every page, spandsp success
+	ClassPartial     = "partial"      // some pages arrived
+	ClassFailed      = "failed"       // reached fax, no page
+	ClassRejected    = "rejected"     // DynamicConfig said no
+	ClassBusy        = "busy"         // no modem free
+	ClassNoRecipient = "no_recipient" // no usable called number
+	ClassError       = "error"        // local trouble (spool, socket)
+)
+
+// Outcome is what a finished call reports to the Observer.
+type Outcome struct {
+	Class string
+	Pages int
+	// HangupToFaxrcvd is the time from the hangup to the start of
+	// faxrcvd; zero when faxrcvd did not run.
+	HangupToFaxrcvd time.Duration
+}
+
+// Observer is told about calls, for metrics. Its methods must not block.
+type Observer interface {
+	CallStarted()
+	CallEnded(Outcome)
+}
+
+// Fallback is the softmodem fallback store (mod_db realm "fallback"):
+// callers whose T.38 receptions failed get audio only.
+type Fallback interface {
+	// Active reports whether number is to be received without T.38.
+	Active(ctx context.Context, api APIFunc, number string) bool
+	// Learn records the outcome of a reception from number.
+	Learn(ctx context.Context, api APIFunc, number string, r *gofaxlib.Result)
+}
+
+// APIFunc runs a FreeSWITCH api command.
+type APIFunc func(ctx context.Context, cmd string) (string, error)
+
+// Handler receives faxes. Its fields must be set before Serve is called
+// and not changed afterwards.
+type Handler struct {
+	Settings
+	Pool     *modem.Pool
+	Log      *slog.Logger
+	Observer Observer
+}
+
+type nopObserver struct{}
+
+func (nopObserver) CallStarted()      {}
+func (nopObserver) CallEnded(Outcome) {}
+
+// Serve runs one call to its end. ctx is cancelled when the daemon stops
+// waiting for calls: the call is then killed and still recorded.
+func (h *Handler) Serve(ctx context.Context, ch Channel) {
+	obs := h.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	log := h.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &call{h: h, ch: ch, start: time.Now()}
+	data := ch.ChannelData()
+	c.uuid = data.UUID()
+	c.cidnum, _ = CleanNumber(firstOf(data.Get("Caller-Caller-ID-Number"), data.Get("Channel-Caller-ID-Number")))
+	c.cidname = CleanName(firstOf(data.Get("Caller-Caller-ID-Name"), data.Get("Channel-Caller-ID-Name")))
+	c.gateway, _ = CleanNumber(data.Var("sip_gateway"))
+	c.log = log.With("call_uuid", c.uuid, "caller", c.cidnum)
+
+	obs.CallStarted()
+	c.run(ctx)
+	obs.CallEnded(c.out)
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// call is the state of one reception.
+type call struct {
+	h     *Handler
+	ch    Channel
+	log   *slog.Logger
+	start time.Time
+	out   Outcome
+
+	uuid, cidnum, cidname, recipient, gateway string
+
+	lease   *modem.Lease
+	cfg     CallConfig
+	session *hylafax.SessionLog
+	commid  string
+	file    *hylafax.RecvFile
+	t38     bool
+
+	res     gofaxlib.Result
+	killed  string // why the call was killed, "" if it was not
+	lost    error  // why the socket ended early, nil if it did not
+	started time.Time
+}
+
+func (c *call) run(ctx context.Context) {
+	h := c.h
+	defer c.exit(ctx)
+	rcpt, src, ok := FindRecipient(c.ch.ChannelData().Var, h.RecipientFrom)
+	if !ok {
+		c.log.Warn("call refused: no usable called number", "sources", h.RecipientFrom)
+		c.refuse(ctx, noRecipientResponse, ClassNoRecipient)
+		return
+	}
+	c.recipient = rcpt
+	c.log = c.log.With("recipient", rcpt)
+
+	lease, err := h.Pool.Acquire()
+	if err != nil {
+		c.log.Warn("call refused: no modem free", "err", err, "sip_response", h.RejectResponse)
+		c.refuse(ctx, h.RejectResponse, ClassBusy)
+		return
+	}
+	c.lease = lease
+	defer lease.Release(c.recvInfo(0)) // no-op after the release in finish
+	c.log = c.log.With("modem", lease.Modem())
+
+	c.dynamicConfig(ctx)
+	if c.cfg.Reject {
+		c.log.Info("call rejected by DynamicConfig", "sip_response", h.ScreenResponse)
+		c.refuse(ctx, h.ScreenResponse, ClassRejected)
+		return
+	}
+
+	sess, err := hylafax.NewSession(ctx, h.Spool, c.cidnum, hylafax.SessionOptions{Mode: h.LogFileMode})
+	if err != nil {
+		c.log.Error("call refused: cannot create session log", "err", err)
+		c.refuse(ctx, localErrorResponse, ClassError)
+		return
+	}
+	c.session, c.commid = sess, sess.CommID()
+	defer sess.Close()
+	c.log = c.log.With("commid", c.commid)
+	mode := h.RecvFileMode
+	if c.cfg.FileMode != 0 {
+		mode = c.cfg.FileMode
+	}
+	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode})
+	if err != nil {
+		c.log.Error("call refused: cannot create file in recvq", "err", err)
+		sess.Printf("Cannot create file in recvq: %v", err)
+		c.refuse(ctx, localErrorResponse, ClassError)
+		return
+	}
+	c.file = file
+	defer file.Close()
+	c.log = c.log.With("file", file.Name)
+	lease.Begin(c.commid)
+
+	c.log.Info("accepting call", "recipient_source", src, "caller_name", c.cidname, "gateway", c.gateway)
+	sess.Printf("Inbound call %s from %s <%s> to %s via gateway %q", c.uuid, c.cidname, c.cidnum, c.recipient, c.gateway)
+	c.answer(ctx)
+	c.wait(ctx)
+	c.finish(ctx)
+}
+
+// refuse answers the unanswered call with a SIP response code.
+func (c *call) refuse(ctx context.Context, code int, class string) {
+	c.out.Class = class
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+	defer cancel()
+	if err := c.ch.Execute(cctx, "respond", strconv.Itoa(code)); err != nil {
+		c.log.Warn("cannot refuse call", "err", err)
+	}
+}
+
+// exit ends the socket session; FreeSWITCH then closes the connection.
+func (c *call) exit(ctx context.Context) {
+	if c.ch.Err() != nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+	defer cancel()
+	if err := c.ch.Exit(cctx); err != nil {
+		c.log.Debug("exit", "err", err)
+	}
+}
+
+// answer subscribes to the call's events and queues the applications
+// that answer it and run rxfax. With event-lock FreeSWITCH runs them in
+// turn; their completion shows up as events.
+func (c *call) answer(ctx context.Context) {
+	h := c.h
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+	defer cancel()
+	enable, request := h.EnableT38, h.RequestT38
+	if c.cfg.EnableT38 != nil {
+		enable = *c.cfg.EnableT38
+	}
+	if c.cfg.RequestT38 != nil {
+		request = *c.cfg.RequestT38
+	}
+	if (enable || request) && h.Fallback != nil && c.cidnum != "" && h.Fallback.Active(cctx, c.ch.API, c.cidnum) {
+		c.log.Info("softmodem fallback active for caller: T.38 off")
+		c.session.Printf("Softmodem fallback active for %s: T.38 disabled", c.cidnum)
+		enable, request = false, false
+	}
+	c.t38 = enable
+	ident := h.Ident
+	if c.cfg.Ident != "" {
+		ident = c.cfg.Ident
+	}
+	type app struct{ name, arg string }
+	apps := []app{}
+	if h.AnswerAfter > 0 {
+		apps = append(apps, app{"ring_ready", ""}, app{"sleep", ms(h.AnswerAfter)})
+	}
+	apps = append(apps, app{"answer", ""})
+	if h.WaitTime > 0 {
+		apps = append(apps, app{"playback", "silence_stream://" + ms(h.WaitTime)})
+	}
+	apps = append(apps,
+		app{"set", "fax_enable_t38=" + strconv.FormatBool(enable)},
+		app{"set", "fax_enable_t38_request=" + strconv.FormatBool(request)},
+		app{"set", "fax_ident=" + ident},
+		app{"rxfax", c.file.Path},
+	)
+	err := c.ch.Linger(cctx)
+	if err == nil {
+		err = c.ch.Filter(cctx, "Unique-ID", c.uuid)
+	}
+	if err == nil {
+		err = c.ch.Subscribe(cctx, "plain", subscription...)
+	}
+	for _, a := range apps {
+		if err != nil {
+			break
+		}
+		err = c.ch.Execute(cctx, a.name, a.arg)
+	}
+	if err != nil {
+		// The wait below sees the socket end and records the call.
+		c.log.Error("cannot start the reception", "err", err)
+	}
+	c.started = time.Now()
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// wait follows the call until both the spandsp result and the hangup are
+// in (either order), the socket ends, or a deadline kills the call.
+func (c *call) wait(ctx context.Context) {
+	h := c.h
+	res := &c.res
+	never := make(<-chan time.Time)
+	var maxCall <-chan time.Time
+	stopMax := func() {}
+	if h.MaxCallTime > 0 {
+		maxCall, stopMax = timer(max(h.MaxCallTime-time.Since(c.start), time.Millisecond))
+	} else {
+		maxCall, stopMax = timer(0)
+	}
+	defer stopMax()
+	progress, stopProgress := timer(h.PageTimeout)
+	defer stopProgress()
+	grace, killWait := never, never
+	done := ctx.Done()
+	var hangupSent, hangupDone bool
+
+	kill := func(why string) {
+		if c.killed != "" {
+			return
+		}
+		c.killed = why
+		c.log.Warn("killing call", "reason", why)
+		c.session.Printf("Killing call: %s", why)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+		defer cancel()
+		if _, err := c.ch.API(cctx, "uuid_kill "+c.uuid); err != nil {
+			c.log.Warn("uuid_kill failed", "err", err)
+		}
+		maxCall, progress, done = never, never, nil
+		killWait = time.After(killGrace)
+	}
+
+	events := c.ch.Events()
+	for {
+		if hangupDone && res.Final {
+			return
+		}
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				if !hangupDone {
+					c.lost = c.ch.Err()
+					if c.lost == nil {
+						c.lost = errors.New("connection closed")
+					}
+				}
+				return
+			}
+			if ev.Format == esl.FormatNotice {
+				// After the hangup events FreeSWITCH sends the linger
+				// notice: nothing more will come for this channel.
+				if hangupDone || ev.Get("Content-Disposition") != "linger" {
+					return
+				}
+				continue
+			}
+			if u := ev.UUID(); u != "" && u != c.uuid {
+				continue
+			}
+			if fold(res, ev, time.Now()) {
+				progress, stopProgress = resetTimer(stopProgress, h.PageTimeout, c.killed != "")
+				c.report(ev)
+			}
+			switch ev.Name() {
+			case "CHANNEL_EXECUTE_COMPLETE":
+				// In "async full" mode the channel stays in the socket
+				// application after rxfax: hang it up ourselves.
+				if ev.Get("Application") == "rxfax" && !hangupSent {
+					hangupSent = true
+					cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+					if err := c.ch.Hangup(cctx, "NORMAL_CLEARING"); err != nil {
+						c.log.Debug("hangup", "err", err)
+					}
+					cancel()
+				}
+			case "CHANNEL_HANGUP":
+				hangupSent = true
+			case "CHANNEL_HANGUP_COMPLETE":
+				hangupDone = true
+				if !res.Final {
+					grace = time.After(resultGrace)
+				}
+			}
+		case <-progress:
+			kill(fmt.Sprintf("no fax progress for %v", h.PageTimeout))
+		case <-maxCall:
+			kill(fmt.Sprintf("call longer than %v", h.MaxCallTime))
+		case <-done:
+			kill("gofaxd is shutting down")
+		case <-grace:
+			return
+		case <-killWait:
+			c.lost = errors.New("the call did not end after uuid_kill")
+			return
+		}
+	}
+}
+
+// timer returns a channel that fires after d, or never when d <= 0 (a
+// zero setting means no deadline).
+func timer(d time.Duration) (<-chan time.Time, func()) {
+	if d <= 0 {
+		return make(<-chan time.Time), func() {}
+	}
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
+
+func resetTimer(stop func(), d time.Duration, off bool) (<-chan time.Time, func()) {
+	stop()
+	if off {
+		return make(<-chan time.Time), func() {}
+	}
+	return timer(d)
+}
+
+// report passes fax progress on to faxq and the session log.
+func (c *call) report(ev *esl.Event) {
+	switch ev.Subclass() {
+	case "spandsp::rxfaxnegociateresult":
+		c.lease.Started(c.recvInfo(c.res.TransferredPages))
+		c.session.Printf("Remote station %q, %d bit/s, ECM %v, T.38 %s", c.res.RemoteID, c.res.TransferRate, c.res.ECM, c.res.T38Status)
+	case "spandsp::rxfaxpageresult":
+		c.lease.Page(c.recvInfo(c.res.TransferredPages))
+		if n := len(c.res.Pages); n > 0 {
+			p := c.res.Pages[n-1]
+			c.session.Printf("RECV page %d: %s, %s, %d bad rows", p.Number, p.EncodingName, p.PixelSize, p.BadRows)
+		}
+	case "spandsp::rxfaxresult":
+		c.session.Printf("RECV result: success %v, code %d (%s), %d of %d pages",
+			c.res.Success, c.res.ResultCode, c.res.ResultText, c.res.TransferredPages, c.res.TotalPages)
+	}
+}
+
+// recvInfo describes the reception for faxq's receive records.
+func (c *call) recvInfo(pages int) hylafax.RecvInfo {
+	i := hylafax.RecvInfo{
+		Time:   time.Since(c.start).Truncate(time.Second),
+		Pages:  pages,
+		Params: c.params().Encode(),
+		CommID: c.commid,
+		Sender: c.res.RemoteID,
+	}
+	if c.file != nil {
+		i.File = c.file.Name
+	}
+	return i
+}
+
+// params are the session parameters in HylaFAX's terms.
+func (c *call) params() hylafax.Class2Params {
+	p := hylafax.Class2Params{VR: hylafax.VRFine, BR: hylafax.BR14400, WD: hylafax.WD1728, LN: hylafax.LNA4, DF: hylafax.DF2DMR}
+	if br, err := hylafax.BitRateCode(c.res.TransferRate); err == nil && c.res.TransferRate > 0 {
+		p.BR = br
+	}
+	if c.res.ECM {
+		p.EC = hylafax.ECEnable64
+	}
+	if len(c.res.Pages) > 0 {
+		pg := c.res.Pages[0]
+		if df, err := hylafax.DataFormatCode(pg.EncodingName); err == nil {
+			p.DF = df
+		}
+		if vr, err := hylafax.SpandspResolutionCode(pg.Resolution); err == nil {
+			p.VR = vr
+		}
+		if w, _, ok := cutX(pg.PixelSize); ok {
+			switch {
+			case w >= 2432:
+				p.WD = hylafax.WD2432
+			case w >= 2048:
+				p.WD = hylafax.WD2048
+			}
+		}
+	}
+	return p
+}
+
+func cutX(s string) (int, int, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 'x' {
+			a, e1 := strconv.Atoi(s[:i])
+			b, e2 := strconv.Atoi(s[i+1:])
+			return a, b, e1 == nil && e2 == nil
+		}
+	}
+	return 0, 0, false
+}

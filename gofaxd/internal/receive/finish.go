@@ -1,0 +1,228 @@
+package receive
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+)
+
+// maxLoggedOutput bounds how much of a script's output goes into one log
+// record: enough for an error message, not for a runaway script.
+const maxLoggedOutput = 2048
+
+// dynamicConfig runs the DynamicConfig script with GOfax.IP's arguments:
+// modem, caller number, caller name, recipient, gateway. As with faxgetty,
+// a failing script still has the lines it printed applied, and the call
+// goes on.
+func (c *call) dynamicConfig(ctx context.Context) {
+	h := c.h
+	if h.DynamicConfig == "" {
+		return
+	}
+	cmd, err := hook.Command(h.DynamicConfig, h.Spool, c.lease.Modem(), c.cidnum, c.cidname, c.recipient, c.gateway)
+	if err != nil {
+		c.log.Error("DynamicConfig not run", "err", err)
+		return
+	}
+	cmd.Timeout = h.DynamicConfigTimeout
+	res, err := hook.Run(ctx, cmd)
+	c.cfg = ParseCallConfig(res.Stdout)
+	if err != nil {
+		c.log.Error("DynamicConfig failed; using what it printed", "err", err,
+			"stderr", output(res.Stderr), "duration", res.Duration)
+	}
+	if len(c.cfg.Ignored) > 0 {
+		c.log.Warn("DynamicConfig tags ignored", "tags", c.cfg.Ignored)
+	}
+}
+
+// output renders script output for a log record as text.
+func output(b []byte) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
+	if len(s) > maxLoggedOutput {
+		s = s[:maxLoggedOutput] + "…"
+	}
+	return s
+}
+
+// finish records the reception as faxgetty does: the file is tagged (or
+// removed without pages), the modem released, the RECV record and the
+// session log written, and faxrcvd run for a file that has pages.
+func (c *call) finish(ctx context.Context) {
+	h := c.h
+	bg := context.WithoutCancel(ctx)
+	res := &c.res
+
+	pages, ferr := c.file.Finish(hylafax.FaxTags{
+		Sender:  res.RemoteID,
+		CallIDs: []string{c.cidnum, c.cidname, c.recipient, c.gateway},
+		Params:  ptr(c.params()),
+	})
+	switch {
+	case ferr != nil:
+		// The file is kept as it is; count pages from the events.
+		c.log.Error("received file kept untagged", "err", ferr)
+		pages = res.TransferredPages
+	case pages == 0:
+		c.log.Info("received file without pages removed")
+		c.session.Printf("RECV: no pages, %s removed", c.file.Name)
+	}
+	delivered := res.Delivered() && (ferr != nil || pages == res.TransferredPages)
+	reason := c.reason(delivered, pages)
+	c.out.Pages = pages
+	switch {
+	case delivered:
+		c.out.Class = ClassReceived
+	case pages > 0:
+		c.out.Class = ClassPartial
+	default:
+		c.out.Class = ClassFailed
+	}
+
+	end := time.Now()
+	connected := res.Duration()
+	if connected == 0 && !res.Answered.IsZero() {
+		connected = end.Sub(res.Answered)
+	}
+	attrs := []any{"pages", pages, "delivered", delivered, "reason", reason, "hangup_cause", res.HangupCause,
+		"remote_id", res.RemoteID, "rate", res.TransferRate, "ecm", res.ECM, "t38", res.T38Status}
+	if delivered {
+		c.log.Info("fax received", attrs...)
+	} else {
+		c.log.Warn("fax reception failed", attrs...)
+	}
+	c.session.Printf("RECV FAX: %d pages, %s, hangup cause %s", pages, orOK(reason), res.HangupCause)
+
+	if h.XferFaxLog != "" {
+		lctx, cancel := context.WithTimeout(bg, cmdTimeout)
+		err := hylafax.AppendXferLog(lctx, h.XferFaxLog, hylafax.XferRecord{
+			Start:    c.start,
+			Kind:     "RECV",
+			CommID:   c.commid,
+			Modem:    c.lease.Modem(),
+			JobID:    c.file.Name,
+			Sender:   "fax",
+			Dest:     c.recipient,
+			CSI:      res.RemoteID,
+			Params:   c.params().Encode(),
+			Pages:    pages,
+			JobTime:  end.Sub(c.start),
+			ConnTime: connected,
+			Reason:   reason,
+			CallIDs:  []string{c.cidnum, c.cidname, c.recipient, c.gateway},
+		})
+		cancel()
+		if err != nil {
+			c.log.Error("cannot write xferfaxlog", "err", err)
+		}
+	}
+
+	info := c.recvInfo(pages)
+	info.Reason = reason
+	if pages > 0 {
+		c.lease.Document(info)
+	}
+	c.lease.Release(info)
+
+	if h.Fallback != nil && c.cidnum != "" {
+		fctx, cancel := context.WithTimeout(bg, cmdTimeout)
+		if c.ch.Err() == nil {
+			h.Fallback.Learn(fctx, c.ch.API, c.cidnum, res)
+		}
+		cancel()
+	}
+	c.session.Printf("SESSION END")
+	if err := c.session.Close(); err != nil {
+		c.log.Error("session log", "err", err)
+	}
+	if pages > 0 {
+		c.faxrcvd(bg, reason)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func orOK(reason string) string {
+	if reason == "" {
+		return "OK"
+	}
+	return reason
+}
+
+// reason is the text HylaFAX shows for a reception, empty only when the
+// fax arrived whole.
+func (c *call) reason(delivered bool, pages int) string {
+	res := &c.res
+	var r string
+	switch {
+	case delivered:
+		return ""
+	case c.killed != "":
+		r = "Call killed: " + c.killed
+		if res.Final && res.ResultText != "" {
+			r += " (" + res.ResultText + ")"
+		}
+	case c.lost != nil && !res.Final:
+		r = fmt.Sprintf("Event socket connection lost during the reception (%v)", c.lost)
+	case res.Final && !res.Success:
+		r = res.ResultText
+		if r == "" {
+			r = "Fax error " + strconv.Itoa(int(res.ResultCode))
+		}
+	case res.Final:
+		r = fmt.Sprintf("Only %d of %d pages received", pages, res.TotalPages)
+	case res.AppResponse != "":
+		r = "rxfax failed: " + res.AppResponse
+	case res.HangupCause != "":
+		r = "Call ended (" + res.HangupCause + ") without a fax result"
+	default:
+		r = "Call ended without a fax result"
+	}
+	return strings.Join(strings.Fields(r), " ")
+}
+
+// faxrcvd runs FaxRcvdCmd the way faxgetty runs bin/faxrcvd: file, modem,
+// commid, reason, then CallID1 = caller number, CallID2 = caller name,
+// CallID3 = recipient, CallID4 = gateway; plus GOfax.IP's HANGUPCAUSE and
+// TRANSFER_RATE in the environment.
+func (c *call) faxrcvd(ctx context.Context, reason string) {
+	spec := c.h.FaxRcvdCmd
+	if c.cfg.FaxRcvdCmd != "" {
+		spec = c.cfg.FaxRcvdCmd
+	}
+	if spec == "" {
+		return
+	}
+	cmd, err := hook.Command(spec, c.h.Spool,
+		c.file.Name, c.lease.Modem(), c.commid, reason, c.cidnum, c.cidname, c.recipient, c.gateway)
+	if err != nil {
+		c.log.Error("faxrcvd not run", "err", err)
+		return
+	}
+	cmd.Env = []string{
+		"HANGUPCAUSE=" + c.res.HangupCause,
+		"TRANSFER_RATE=" + strconv.Itoa(c.res.TransferRate),
+	}
+	cmd.Timeout = c.h.FaxRcvdTimeout
+	if !c.res.Hangup.IsZero() {
+		c.out.HangupToFaxrcvd = time.Since(c.res.Hangup)
+	}
+	res, err := hook.Run(ctx, cmd)
+	attrs := []any{"cmd", cmd.Path, "exit_code", res.ExitCode, "duration", res.Duration}
+	if len(res.Stdout) > 0 {
+		attrs = append(attrs, "stdout", output(res.Stdout))
+	}
+	if len(res.Stderr) > 0 {
+		attrs = append(attrs, "stderr", output(res.Stderr))
+	}
+	if err != nil {
+		c.log.Error("faxrcvd failed", append(attrs, "err", err)...)
+		return
+	}
+	c.log.Info("faxrcvd done", attrs...)
+}
