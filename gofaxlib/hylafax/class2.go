@@ -216,11 +216,12 @@ func DataFormatCode(encodingName string) (uint8, error) {
 
 // ResolutionCode returns the VR code of a page resolution in dots per inch
 // as HylaFAX's Class2Params::setRes chooses it. Values are rounded first,
-// so spandsp's 204.2 x 195.6 dpi is fine (VRFine).
+// so spandsp's 204.2 x 195.6 dpi is fine (VRFine), and R16 is 408 x 391
+// (setRes wants more than 391 lines and would call it 300 x 300).
 func ResolutionCode(xdpi, ydpi float64) uint8 {
 	x, y := math.Round(xdpi), math.Round(ydpi)
 	switch {
-	case x > 300 && y > 391:
+	case x > 300 && y >= 391:
 		return VRR16
 	case x > 204 && y > 250:
 		return VR300x300

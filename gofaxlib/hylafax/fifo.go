@@ -102,11 +102,11 @@ func (m Message) Encode() ([]byte, error) {
 	case m.Kind == UnknownMessage:
 		rec = m.Arg
 	case m.Kind == JobSubmit:
-		if strings.Contains(m.ID, ":") || m.ID == "" && strings.Contains(m.Arg, ":") {
-			return nil, fmt.Errorf("%w: ':' in job id %q", ErrFIFOMessage, m.Arg)
+		if strings.Contains(m.ID, ":") {
+			return nil, fmt.Errorf("%w: ':' in client %q", ErrFIFOMessage, m.ID)
 		}
 		rec = "S" + m.Arg
-		if m.ID != "" {
+		if m.ID != "" || strings.Contains(m.Arg, ":") {
 			rec = "S" + m.ID + ":" + m.Arg
 		}
 	case m.Kind == GettyHello:
@@ -266,7 +266,7 @@ type SendInfo struct {
 
 // String returns the message argument.
 func (i SendInfo) String() string {
-	return fmt.Sprintf("%x,%x,%x,%s,\"%s\"", uint32(i.Time/time.Second), i.Pages, i.Params, clean(i.CommID, ","), clean(i.File, `"`))
+	return fmt.Sprintf("%x,%x,%x,%s,\"%s\"", uint32(i.Time/time.Second), i.Pages, i.Params, clean(i.CommID, ','), clean(i.File, '"'))
 }
 
 // ParseSendInfo parses the argument of JobPageSent and JobDocSent.
@@ -303,7 +303,7 @@ type RecvInfo struct {
 // fields, which HylaFAX cannot escape, become single quotes.
 func (i RecvInfo) String() string {
 	return fmt.Sprintf("%x,%x,%x,%s,%s,\"%s\",\"%s\",\"%s\"", uint32(i.Time/time.Second), i.Pages, i.Params,
-		clean(i.File, ","), clean(i.CommID, ","), clean(i.Sender, `"`), clean(i.SubAddr, `"`), clean(i.Reason, `"`))
+		clean(i.File, ','), clean(i.CommID, ','), clean(i.Sender, '"'), clean(i.SubAddr, '"'), clean(i.Reason, '"'))
 }
 
 // ParseRecvInfo parses the argument of RecvStart, RecvPage and RecvDoc.
@@ -328,20 +328,20 @@ func ParseRecvInfo(s string) (RecvInfo, error) {
 }
 
 // clean replaces the separator of a field, and characters that would
-// break the record, by harmless ones.
-func clean(s, sep string) string {
-	return strings.Map(func(r rune) rune {
+// break the record, by harmless ones. It works on bytes: peers send any.
+func clean(s string, sep byte) string {
+	b := []byte(s)
+	for i, c := range b {
 		switch {
-		case r == 0 || r == '\n':
-			return ' '
-		case strings.ContainsRune(sep, r):
-			if r == '"' {
-				return '\''
-			}
-			return ';'
+		case c == 0 || c == '\n':
+			b[i] = ' '
+		case c == sep && c == '"':
+			b[i] = '\''
+		case c == sep:
+			b[i] = ';'
 		}
-		return r
-	}, s)
+	}
+	return string(b)
 }
 
 // fieldScanner takes comma-separated fields off s; err is set by the

@@ -491,10 +491,11 @@ func description(t FaxTags, old string) (string, bool) {
 
 // asciiValue makes s fit a one-line TIFF ASCII value.
 func asciiValue(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == 0 || r == '\n' || r == '\r' {
-			return ' '
+	b := []byte(s)
+	for i, c := range b {
+		if c == 0 || c == '\n' || c == '\r' {
+			b[i] = ' '
 		}
-		return r
-	}, s)
+	}
+	return string(b)
 }
