@@ -1,10 +1,7 @@
 package esltest
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -141,63 +138,4 @@ func jsonString(b *strings.Builder, s string) {
 		}
 	}
 	b.WriteByte('"')
-}
-
-// command is one client command: its first line, the headers after it and
-// an optional body (sendmsg may carry one).
-type command struct {
-	line    string
-	headers esl.Headers
-	body    []byte
-}
-
-// errCommandTooLarge means a client sent a command block larger than
-// esl.MaxHeaderBytes or more than esl.MaxHeaders lines.
-var errCommandTooLarge = errors.New("esltest: command too large")
-
-// readCommand reads one command block (lines up to a blank line, then
-// Content-Length bytes of body). Reads are bounded by the esl limits:
-// no client command comes near them.
-func readCommand(r *bufio.Reader) (*command, error) {
-	var cmd command
-	total := 0
-	first := true
-	for {
-		line, err := r.ReadString('\n')
-		total += len(line)
-		if total > esl.MaxHeaderBytes || len(cmd.headers) > esl.MaxHeaders {
-			return nil, errCommandTooLarge
-		}
-		if err != nil {
-			if err == io.EOF && (line != "" || !first) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if line == "" {
-			if first {
-				continue // stray blank lines between commands are ignored, as FreeSWITCH does
-			}
-			break
-		}
-		if first {
-			cmd.line = line
-			first = false
-			continue
-		}
-		name, value, _ := strings.Cut(line, ":")
-		cmd.headers = append(cmd.headers, esl.Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
-	}
-	if cl := cmd.headers.Get("Content-Length"); cl != "" {
-		n, err := strconv.Atoi(cl)
-		if err != nil || n < 0 || n > esl.MaxBodyBytes {
-			return nil, errCommandTooLarge
-		}
-		cmd.body = make([]byte, n)
-		if _, err := io.ReadFull(r, cmd.body); err != nil {
-			return nil, err
-		}
-	}
-	return &cmd, nil
 }

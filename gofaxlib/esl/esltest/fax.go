@@ -1,0 +1,341 @@
+package esltest
+
+import (
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+)
+
+// faxEnd is one side of a T.30 session: a local leg running txfax/rxfax or
+// the simulated remote fax machine.
+type faxEnd struct {
+	leg        *leg // nil for the remote end
+	tx         bool
+	file       string
+	doc        []byte // sender's document (TIFF)
+	pages      int    // pages the sender transmits
+	ident      string
+	enableT38  bool
+	requestT38 bool
+}
+
+// faxLink pairs the sender and the receiver of one call.
+type faxLink struct {
+	sc    Scenario // fault knobs
+	mu    sync.Mutex
+	ends  [2]*faxEnd // sender, receiver
+	ready chan struct{}
+	plan  faxPlan
+}
+
+// faxPlan is the shared timeline, fixed when both ends are present.
+type faxPlan struct {
+	start   time.Time
+	pages   int // pages the sender will transmit
+	t38     bool
+	stopAt  int // pages transferred before the far end drops (HangupAtPage), or pages
+	nofax   bool
+	badRows int
+	renegot bool
+}
+
+func newFaxLink(sc Scenario) *faxLink { return &faxLink{sc: sc, ready: make(chan struct{})} }
+
+// join registers an end; the second one fixes the plan and starts the clock.
+func (f *faxLink) join(e *faxEnd, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := 1
+	if e.tx {
+		i = 0
+	}
+	if f.ends[i] != nil {
+		return
+	}
+	f.ends[i] = e
+	if f.ends[0] == nil || f.ends[1] == nil {
+		return
+	}
+	tx, rx := f.ends[0], f.ends[1]
+	p := faxPlan{start: now, pages: tx.pages, badRows: f.sc.BadRows, renegot: f.sc.Renegotiate}
+	p.t38 = (tx.requestT38 && rx.enableT38) || (rx.requestT38 && tx.enableT38) || f.sc.Renegotiate
+	p.stopAt = p.pages
+	if k := f.sc.HangupAtPage; k > 0 && k <= p.pages {
+		p.stopAt = k - 1
+	}
+	p.nofax = f.sc.Outcome == NoFax
+	f.plan = p
+	close(f.ready)
+}
+
+func (f *faxLink) peer(e *faxEnd) *faxEnd {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e.tx {
+		return f.ends[1]
+	}
+	return f.ends[0]
+}
+
+// page i (1-based) completes at this offset from the start.
+func pageAt(i int) time.Duration {
+	return negotiateDelay + firstPageTime + time.Duration(i-1)*nextPageTime
+}
+
+// rxResultAt is when the receiver reaches phase E after n pages.
+func rxResultAt(n int) time.Duration { return pageAt(n) + resultDelay }
+
+// dropAt is when a far end that hangs up during page k does so.
+func dropAt(k int) time.Duration { return pageAt(k) - nextPageTime/2 }
+
+// runFax runs the spandsp side of a txfax/rxfax on e.leg and returns when
+// phase E was reported (or never will be). It fires the spandsp events and
+// sets the fax_* variables; it reports false if no result was produced.
+func (s *Sim) runFax(link *faxLink, e *faxEnd) {
+	l := e.leg
+	dir := "rx"
+	if e.tx {
+		dir = "tx"
+	}
+	l.setVar("fax_v17_disabled", "0")
+	l.setVar("fax_ecm_requested", "1")
+	l.setVar("fax_filename", e.file)
+	link.join(e, s.now())
+
+	t0 := time.NewTimer(s.scaled(t0Timeout))
+	defer t0.Stop()
+	select {
+	case <-link.ready:
+	case <-t0.C:
+		s.faxResult(l, dir, e, nil, 2, 0, 0, false)
+		return
+	case <-l.hungup:
+		s.faxResult(l, dir, e, nil, 49, 0, 0, false)
+		return
+	case <-s.ctx.Done():
+		return
+	}
+	p := link.plan
+	peer := link.peer(e)
+	if p.nofax {
+		if !s.sleepUntil(p.start, t0Timeout, l.hungup) {
+			s.faxResult(l, dir, e, peer, 49, 0, 0, false)
+			return
+		}
+		s.faxResult(l, dir, e, peer, 2, 0, 0, false)
+		return
+	}
+	// Phase B.
+	if p.renegot {
+		if !s.sleepUntil(p.start, negotiateDelay-renegotiateGap, l.hungup) {
+			s.faxResult(l, dir, e, peer, 49, 0, p.pages, false)
+			return
+		}
+		s.negotiate(l, dir, e, peer, p, false)
+	}
+	if !s.sleepUntil(p.start, negotiateDelay, l.hungup) {
+		s.faxResult(l, dir, e, peer, 49, 0, p.pages, false)
+		return
+	}
+	s.negotiate(l, dir, e, peer, p, p.t38)
+	// Phase C/D, page by page.
+	for i := 1; i <= p.stopAt; i++ {
+		if !s.sleepUntil(p.start, pageAt(i), l.hungup) {
+			s.faxResult(l, dir, e, peer, 49, i-1, p.pages, p.t38)
+			return
+		}
+		s.pageResult(l, dir, e, p, i)
+	}
+	if p.stopAt < p.pages {
+		// The far end drops during the next page; our leg sees its hangup.
+		<-l.hungup
+		s.faxResult(l, dir, e, peer, 49, p.stopAt, p.pages, p.t38)
+		return
+	}
+	// Phase E.
+	at := rxResultAt(p.pages)
+	if e.tx {
+		at += senderTail
+	}
+	if !s.sleepUntil(p.start, at, l.hungup) && (!e.tx || time.Since(p.start) < s.scaled(rxResultAt(p.pages))) {
+		s.faxResult(l, dir, e, peer, 49, p.pages, p.pages, p.t38)
+		return
+	}
+	s.faxResult(l, dir, e, peer, 0, p.pages, p.pages, p.t38)
+}
+
+// sleepUntil sleeps until start+scaled(d); false if the leg hung up.
+func (s *Sim) sleepUntil(start time.Time, d time.Duration, hungup <-chan struct{}) bool {
+	wait := time.Until(start.Add(s.scaled(d)))
+	if wait <= 0 {
+		select {
+		case <-hungup:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-hungup:
+		return false
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+func t38Status(t38 bool) string {
+	if t38 {
+		return "negotiated"
+	}
+	return "off"
+}
+
+func remoteIdent(peer *faxEnd) string {
+	if peer == nil {
+		return ""
+	}
+	return peer.ident
+}
+
+func (s *Sim) negotiate(l *leg, dir string, e, peer *faxEnd, p faxPlan, t38 bool) {
+	post := esl.Headers{
+		{Name: "uuid", Value: l.uuid},
+		{Name: "fax-transfer-rate", Value: "14400"},
+		{Name: "fax-ecm-used", Value: "on"},
+		{Name: "fax-t38-status", Value: t38Status(t38)},
+		{Name: "fax-local-station-id", Value: e.ident},
+		{Name: "fax-remote-station-id", Value: remoteIdent(peer)},
+	}
+	if e.tx {
+		post = append(post, esl.Header{Name: "fax-document-total-pages", Value: "0"})
+	}
+	s.updateRec(l, func(r *CallRecord) {
+		if r.Result == nil {
+			r.Result = &FaxResult{}
+		}
+		r.Result.Negotiations++
+		r.Result.T38 = t38
+	})
+	l.fire("CUSTOM", "spandsp::"+dir+"faxnegociateresult", nil, post)
+}
+
+func (s *Sim) pageResult(l *leg, dir string, e *faxEnd, p faxPlan, i int) {
+	post := esl.Headers{
+		{Name: "uuid", Value: l.uuid},
+		{Name: "fax-document-transferred-pages", Value: strconv.Itoa(i)},
+	}
+	if e.tx {
+		post = append(post, esl.Header{Name: "fax-document-total-pages", Value: strconv.Itoa(p.pages)})
+	}
+	post = append(post,
+		esl.Header{Name: "fax-image-resolution", Value: "8040x7700"},
+		esl.Header{Name: "fax-file-image-resolution", Value: "8031x7716"},
+		esl.Header{Name: "fax-image-size", Value: strconv.Itoa(3074 * i)},
+		esl.Header{Name: "fax-image-pixel-size", Value: "1728x2156"},
+		esl.Header{Name: "fax-file-image-pixel-size", Value: "1728x2156"},
+		esl.Header{Name: "fax-bad-rows", Value: strconv.Itoa(p.badRows)},
+		esl.Header{Name: "fax-longest-bad-row-run", Value: strconv.Itoa(min(p.badRows, 1))},
+		esl.Header{Name: "fax-encoding", Value: "32"},
+		esl.Header{Name: "fax-encoding-name", Value: "T.85(L0)"},
+	)
+	l.mu.Lock()
+	for _, h := range post[2:] {
+		if h.Name == "fax-document-total-pages" {
+			continue
+		}
+		l.setVarLocked(faxVar(h.Name), h.Value)
+	}
+	l.mu.Unlock()
+	l.fire("CUSTOM", "spandsp::"+dir+"faxpageresult", nil, post)
+}
+
+// faxVar turns a fax-* event header into its channel variable name.
+func faxVar(h string) string {
+	b := []byte(h)
+	for i := range b {
+		if b[i] == '-' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// faxResult fires phase E: the result event and the fax_* variables. For
+// a receiver with pages it writes the received TIFF.
+func (s *Sim) faxResult(l *leg, dir string, e, peer *faxEnd, code, pages, total int, t38 bool) {
+	if !e.tx {
+		total = pages
+		if pages > 0 && peer != nil {
+			if err := writeReceived(e.file, peer.doc, pages, peer.ident); err != nil {
+				s.log.Warn("esltest: rxfax cannot write the received file", "file", e.file, "err", err)
+				code = 41
+			}
+		}
+	}
+	text := t30Text[code]
+	success := "0"
+	if code == 0 {
+		success = "1"
+	}
+	ecm := "on"
+	if code == 2 {
+		ecm = "off"
+	}
+	badRows := 0
+	if pages > 0 {
+		badRows = s.faxBadRows(l)
+	}
+	post := esl.Headers{
+		{Name: "fax-success", Value: success},
+		{Name: "fax-result-code", Value: strconv.Itoa(code)},
+		{Name: "fax-result-text", Value: text},
+		{Name: "fax-document-transferred-pages", Value: strconv.Itoa(pages)},
+		{Name: "fax-document-total-pages", Value: strconv.Itoa(total)},
+		{Name: "fax-image-resolution", Value: "8040x7700"},
+		{Name: "fax-image-size", Value: strconv.Itoa(3074 * pages)},
+		{Name: "fax-bad-rows", Value: strconv.Itoa(badRows)},
+		{Name: "fax-transfer-rate", Value: "14400"},
+		{Name: "fax-ecm-used", Value: ecm},
+		{Name: "fax-t38-status", Value: t38Status(t38)},
+		{Name: "fax-local-station-id", Value: e.ident},
+		{Name: "fax-remote-station-id", Value: remoteIdent(peer)},
+	}
+	l.mu.Lock()
+	for _, h := range post {
+		l.setVarLocked(faxVar(h.Name), h.Value)
+	}
+	l.mu.Unlock()
+	s.updateRec(l, func(r *CallRecord) {
+		if r.Result == nil {
+			r.Result = &FaxResult{}
+		}
+		r.Result.Success = code == 0
+		r.Result.Code = code
+		r.Result.Text = text
+		r.Result.Pages = pages
+		r.Result.TotalPages = total
+		r.Result.T38 = t38
+		r.Result.BadRows = badRows
+		r.Result.RemoteStation = remoteIdent(peer)
+	})
+	l.fire("CUSTOM", "spandsp::"+dir+"faxresult", nil, post)
+}
+
+// faxBadRows is the bad-row count last reported on the leg.
+func (s *Sim) faxBadRows(l *leg) int {
+	n, _ := strconv.Atoi(l.getVar("fax_bad_rows"))
+	return n
+}
+
+// fileExists reports whether a txfax document can be opened.
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}

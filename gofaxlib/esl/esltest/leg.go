@@ -1,0 +1,437 @@
+package esltest
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+)
+
+// leg is one simulated FreeSWITCH channel.
+type leg struct {
+	sim *Sim
+	// local legs live on the simulated switch and fire events; the far
+	// end of a routed call is remote and only shapes what the local leg sees.
+	local bool
+
+	mu          sync.Mutex
+	uuid        string
+	name        string // Channel-Name
+	outbound    bool   // Call-Direction outbound (originated) or inbound
+	state       string // CS_*
+	stateNum    int
+	callState   string // DOWN, RINGING, EARLY, ACTIVE, HANGUP
+	answerState string // ringing, early, answered, hangup
+	hitDialplan bool
+	codec       bool
+	hangupCause string
+	vars        esl.Headers // names without the variable_ prefix, in set order
+	prof        profile
+
+	hungup   chan struct{} // closed by hangup
+	hangOnce sync.Once
+	// peer is the other leg of a loopback call, hung up with this one.
+	peer *leg
+	// done is closed when the leg is destroyed (all its events fired).
+	done chan struct{}
+	rec  CallRecord // guarded by sim.mu
+}
+
+// profile is the caller profile (Caller-* headers).
+type profile struct {
+	callerName, callerNumber string
+	calleeName, calleeNumber string
+	destination              string
+	source, context          string
+	username, dialplan       string
+	networkAddr              string
+	created, answered        int64 // µs since epoch
+	progress, hangup         int64
+}
+
+func newLeg(s *Sim, local, outbound bool, name string) *leg {
+	return &leg{
+		sim: s, local: local, uuid: newUUID(), name: name, outbound: outbound,
+		state: "CS_INIT", stateNum: 2, callState: "DOWN", answerState: "ringing",
+		hungup: make(chan struct{}), done: make(chan struct{}),
+	}
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// setVar sets a channel variable, keeping its position if it exists.
+func (l *leg) setVar(name, value string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.setVarLocked(name, value)
+}
+
+func (l *leg) setVarLocked(name, value string) {
+	for i := range l.vars {
+		if l.vars[i].Name == name {
+			l.vars[i].Value = value
+			return
+		}
+	}
+	l.vars = append(l.vars, esl.Header{Name: name, Value: value})
+}
+
+func (l *leg) getVar(name string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, h := range l.vars {
+		if h.Name == name {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+// varsCopy returns the variables as a map.
+func (l *leg) varsCopy() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := make(map[string]string, len(l.vars))
+	for _, h := range l.vars {
+		m[h.Name] = h.Value
+	}
+	return m
+}
+
+// engineVar reports whether a variable is set by the simulation itself, so
+// a template's value for it (from another call) must not be copied.
+func engineVar(name string) bool {
+	for _, p := range []string{
+		"fax_", "has_t38", "t38_", "hangup_cause", "sip_term_", "sip_hangup_", "sip_reason",
+		"proto_specific_hangup_cause", "sip_invite_failure_", "current_application",
+		"playback_", "last_app", "last_arg", "origination_", "originate_", "ignore_early_media",
+		"sip_h_", "sip_gateway", "sip_history_info", "sip_i_",
+	} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeTemplate adds the template's variables the leg does not have yet,
+// with the template's UUID and numbers replaced. If insert is given it is
+// placed where the template's first engine variable stood.
+func (l *leg) mergeTemplate(tpl esl.Headers, repl *strings.Replacer, insert esl.Headers) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	have := make(map[string]bool, len(l.vars))
+	for _, h := range l.vars {
+		have[h.Name] = true
+	}
+	for _, h := range tpl {
+		if engineVar(h.Name) {
+			for _, x := range insert {
+				l.setVarLocked(x.Name, x.Value)
+				have[x.Name] = true
+			}
+			insert = nil
+			continue
+		}
+		if !have[h.Name] {
+			l.vars = append(l.vars, esl.Header{Name: h.Name, Value: repl.Replace(h.Value)})
+			have[h.Name] = true
+		}
+	}
+	for _, x := range insert {
+		l.setVarLocked(x.Name, x.Value)
+	}
+}
+
+// channelHeaders renders the channel and caller-profile headers (and the
+// variables if vars) the way switch_channel_event_set_data orders them.
+// prefix is "Caller-" except in the first block of CHANNEL_DATA.
+func (l *leg) channelHeaders(hs esl.Headers, vars bool) esl.Headers {
+	add := func(n, v string) { hs = append(hs, esl.Header{Name: n, Value: v}) }
+	dir := "inbound"
+	if l.outbound {
+		dir = "outbound"
+	}
+	add("Channel-State", l.state)
+	add("Channel-Call-State", l.callState)
+	add("Channel-State-Number", strconv.Itoa(l.stateNum))
+	add("Channel-Name", l.name)
+	add("Unique-ID", l.uuid)
+	add("Call-Direction", dir)
+	add("Presence-Call-Direction", dir)
+	add("Channel-HIT-Dialplan", strconv.FormatBool(l.hitDialplan))
+	add("Channel-Call-UUID", l.uuid)
+	add("Answer-State", l.answerState)
+	if l.hangupCause != "" {
+		add("Hangup-Cause", l.hangupCause)
+	}
+	if l.codec {
+		add("Channel-Read-Codec-Name", "PCMU")
+		add("Channel-Read-Codec-Rate", "8000")
+		add("Channel-Read-Codec-Bit-Rate", "64000")
+		add("Channel-Write-Codec-Name", "PCMU")
+		add("Channel-Write-Codec-Rate", "8000")
+		add("Channel-Write-Codec-Bit-Rate", "64000")
+	}
+	hs = l.profileHeaders(hs, "Caller-")
+	if vars {
+		for _, h := range l.vars {
+			add("variable_"+h.Name, h.Value)
+		}
+	}
+	return hs
+}
+
+// profileHeaders renders the caller profile with the given prefix.
+func (l *leg) profileHeaders(hs esl.Headers, prefix string) esl.Headers {
+	p := &l.prof
+	add := func(n, v string) { hs = append(hs, esl.Header{Name: prefix + n, Value: v}) }
+	dir := "inbound"
+	if l.outbound {
+		dir = "outbound"
+	}
+	add("Direction", dir)
+	add("Logical-Direction", dir)
+	if p.username != "" {
+		add("Username", p.username)
+	}
+	if p.dialplan != "" {
+		add("Dialplan", p.dialplan)
+	}
+	if p.callerName != "" {
+		add("Caller-ID-Name", p.callerName)
+	}
+	add("Caller-ID-Number", p.callerNumber)
+	if !l.outbound && p.callerName != "" {
+		add("Orig-Caller-ID-Name", p.callerName)
+	}
+	add("Orig-Caller-ID-Number", p.callerNumber)
+	if p.calleeName != "" {
+		add("Callee-ID-Name", p.calleeName)
+	}
+	if p.calleeNumber != "" {
+		add("Callee-ID-Number", p.calleeNumber)
+	}
+	if p.networkAddr != "" {
+		add("Network-Addr", p.networkAddr)
+	}
+	add("ANI", p.callerNumber)
+	add("Destination-Number", p.destination)
+	add("Unique-ID", l.uuid)
+	add("Source", p.source)
+	add("Context", p.context)
+	add("Channel-Name", l.name)
+	add("Profile-Index", "1")
+	add("Profile-Created-Time", strconv.FormatInt(p.created, 10))
+	add("Channel-Created-Time", strconv.FormatInt(p.created, 10))
+	add("Channel-Answered-Time", strconv.FormatInt(p.answered, 10))
+	add("Channel-Progress-Time", strconv.FormatInt(p.progress, 10))
+	add("Channel-Progress-Media-Time", "0")
+	add("Channel-Hangup-Time", strconv.FormatInt(p.hangup, 10))
+	for _, n := range []string{"Transfer-Time", "Resurrect-Time", "Bridged-Time", "Last-Hold", "Hold-Accum"} {
+		add("Channel-"+n, "0")
+	}
+	add("Screen-Bit", "true")
+	add("Privacy-Hide-Name", "false")
+	add("Privacy-Hide-Number", "false")
+	return hs
+}
+
+// fire publishes a channel event on this leg: pre goes right after the
+// Event-* headers, post after the channel data.
+func (l *leg) fire(name, subclass string, pre, post esl.Headers) {
+	if !l.local {
+		return
+	}
+	l.sim.publish(name, subclass, func(hs esl.Headers) esl.Headers {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		hs = append(hs, pre...)
+		hs = l.channelHeaders(hs, withVariables[name])
+		return append(hs, post...)
+	}, "")
+}
+
+// setState moves the channel state machine and fires CHANNEL_STATE.
+func (l *leg) setState(state string, num int) {
+	l.mu.Lock()
+	l.state, l.stateNum = state, num
+	l.mu.Unlock()
+	l.fire("CHANNEL_STATE", "", nil, nil)
+}
+
+// setCallState changes the call state and fires CHANNEL_CALLSTATE.
+func (l *leg) setCallState(cs string) {
+	l.mu.Lock()
+	orig := l.callState
+	l.callState = cs
+	l.mu.Unlock()
+	if orig == cs {
+		return
+	}
+	l.fire("CHANNEL_CALLSTATE", "", esl.Headers{
+		{Name: "Original-Channel-Call-State", Value: orig},
+		{Name: "Channel-Call-State-Number", Value: strconv.Itoa(callStateNumber[orig])},
+	}, nil)
+}
+
+// callStateNumber is switch_channel_callstate_t.
+var callStateNumber = map[string]int{
+	"DOWN": 0, "DIALING": 1, "RINGING": 2, "EARLY": 3, "ACTIVE": 4, "HELD": 5,
+	"RING_WAIT": 6, "HANGUP": 7, "UNHELD": 8,
+}
+
+// ringReady marks the leg ringing: CHANNEL_PROGRESS and CALLSTATE RINGING.
+func (l *leg) ringReady() {
+	l.mu.Lock()
+	if l.prof.progress != 0 || l.answerState == "hangup" {
+		l.mu.Unlock()
+		return
+	}
+	l.prof.progress = micros(l.sim.now())
+	l.mu.Unlock()
+	if l.outbound {
+		l.fire("CHANNEL_PROGRESS", "", nil, nil)
+	}
+	l.setCallState("RINGING")
+}
+
+// answer marks the leg answered: CHANNEL_ANSWER and CALLSTATE ACTIVE.
+func (l *leg) answer() bool {
+	l.mu.Lock()
+	if l.answerState == "answered" || l.answerState == "hangup" {
+		l.mu.Unlock()
+		return false
+	}
+	l.answerState = "answered"
+	l.prof.answered = micros(l.sim.now())
+	l.codec = true
+	l.prof.networkAddr = "127.0.0.1"
+	if l.outbound {
+		l.prof.calleeName = l.prof.destination
+	}
+	l.mu.Unlock()
+	l.fire("CHANNEL_ANSWER", "", nil, nil)
+	l.setCallState("ACTIVE")
+	return true
+}
+
+func (l *leg) answered() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.prof.answered != 0
+}
+
+// isHungup reports whether hangup was called.
+func (l *leg) isHungup() bool {
+	select {
+	case <-l.hungup:
+		return true
+	default:
+		return false
+	}
+}
+
+// hangup ends the channel with cause: it sets the hangup variables, fires
+// CHANNEL_HANGUP and wakes the running applications, whose owner then
+// completes them and calls finish. disposition is sip_hangup_disposition
+// (send_bye, recv_bye, recv_refuse, send_refuse, send_cancel,
+// recv_cancel). It reports whether this call hung the leg up.
+func (l *leg) hangup(cause, disposition string) bool {
+	first := false
+	l.hangOnce.Do(func() {
+		first = true
+		l.mu.Lock()
+		l.hangupCause = cause
+		l.answerState = "hangup"
+		l.stateNum = 10
+		q850 := strconv.Itoa(causeQ850[cause])
+		switch disposition {
+		case "recv_refuse", "send_refuse":
+			st := strconv.Itoa(causeSIP[cause])
+			l.setVarLocked("sip_hangup_disposition", disposition)
+			l.setVarLocked("sip_invite_failure_status", st)
+			l.setVarLocked("sip_invite_failure_phrase", sipPhrase[causeSIP[cause]])
+			l.setVarLocked("sip_term_status", st)
+			l.setVarLocked("proto_specific_hangup_cause", "sip:"+st)
+			l.setVarLocked("sip_term_cause", q850)
+		case "recv_bye":
+			l.setVarLocked("sip_reason", "Q.850;cause="+q850+";text=\""+cause+"\"")
+			l.setVarLocked("sip_term_status", "200")
+			l.setVarLocked("proto_specific_hangup_cause", "sip:200")
+			l.setVarLocked("sip_term_cause", q850)
+			l.setVarLocked("sip_hangup_disposition", disposition)
+		case "recv_cancel":
+			l.setVarLocked("sip_hangup_disposition", disposition)
+			l.setVarLocked("sip_term_status", "487")
+			l.setVarLocked("proto_specific_hangup_cause", "sip:487")
+		}
+		l.setVarLocked("hangup_cause", cause)
+		l.setVarLocked("hangup_cause_q850", q850)
+		switch disposition {
+		case "send_bye":
+			l.setVarLocked("sip_hangup_disposition", disposition)
+		case "send_cancel":
+			l.setVarLocked("sip_hangup_disposition", disposition)
+			l.setVarLocked("sip_invite_failure_status", "487")
+			l.setVarLocked("sip_invite_failure_phrase", "CANCEL")
+		}
+		l.mu.Unlock()
+		l.fire("CHANNEL_HANGUP", "", nil, nil)
+		close(l.hungup)
+	})
+	return first
+}
+
+// finish fires the events that end a hung-up channel, after its
+// applications completed: CALLSTATE HANGUP, HANGUP_COMPLETE, DESTROY.
+// onComplete, if set, runs between HANGUP_COMPLETE and DESTROY (where
+// FreeSWITCH fires a failed originate's BACKGROUND_JOB).
+func (l *leg) finish(tpl esl.Headers, repl *strings.Replacer, onComplete func()) {
+	l.mu.Lock()
+	l.state, l.stateNum = "CS_HANGUP", 10
+	l.prof.hangup = micros(l.sim.now())
+	l.mu.Unlock()
+	l.setCallState("HANGUP")
+	l.mergeTemplate(tpl, repl, nil)
+	l.mu.Lock()
+	l.state, l.stateNum = "CS_REPORTING", 11
+	cause := l.hangupCause
+	l.mu.Unlock()
+	l.fire("CHANNEL_HANGUP_COMPLETE", "", esl.Headers{{Name: "Hangup-Cause", Value: cause}}, nil)
+	if onComplete != nil {
+		onComplete()
+	}
+	l.mu.Lock()
+	l.state, l.stateNum = "CS_DESTROY", 12
+	l.mu.Unlock()
+	l.fire("CHANNEL_DESTROY", "", nil, nil)
+	l.sim.forget(l)
+	close(l.done)
+}
+
+// causeQ850 maps the hangup causes the simulator produces to Q.850 numbers
+// (switch_types.h).
+var causeQ850 = map[string]int{
+	"UNALLOCATED_NUMBER": 1, "NO_ROUTE_DESTINATION": 3, "NORMAL_CLEARING": 16,
+	"USER_BUSY": 17, "NO_USER_RESPONSE": 18, "NO_ANSWER": 19, "CALL_REJECTED": 21,
+	"NUMBER_CHANGED": 22, "DESTINATION_OUT_OF_ORDER": 27, "INVALID_NUMBER_FORMAT": 28,
+	"NORMAL_TEMPORARY_FAILURE": 41, "SERVICE_UNAVAILABLE": 63, "INCOMPATIBLE_DESTINATION": 88,
+	"RECOVERY_ON_TIMER_EXPIRE": 102, "ORIGINATOR_CANCEL": 487, "MEDIA_TIMEOUT": 604,
+	"GATEWAY_DOWN": 609, "SUBSCRIBER_ABSENT": 20, "NORMAL_UNSPECIFIED": 31,
+}
+
+// sipPhrase is the reason phrase sofia records for a refused INVITE.
+var sipPhrase = map[int]string{
+	404: "Not Found", 486: "Busy Here", 487: "Request Terminated", 603: "Decline",
+	480: "Temporarily Unavailable", 503: "Service Unavailable",
+}
+
+// causeSIP maps a hangup cause to the SIP status sofia sends for it.
+var causeSIP = map[string]int{
+	"USER_BUSY": 486, "CALL_REJECTED": 603, "UNALLOCATED_NUMBER": 404,
+	"NO_ANSWER": 487, "ORIGINATOR_CANCEL": 487, "NO_USER_RESPONSE": 480,
+	"NORMAL_TEMPORARY_FAILURE": 503,
+}

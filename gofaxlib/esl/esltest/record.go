@@ -1,0 +1,209 @@
+package esltest
+
+import (
+	"context"
+	"slices"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+)
+
+// Command is one command a client sent: its first line ("api db
+// select/x/y", "sendmsg"), the header lines after it and the body.
+type Command struct {
+	Line    string
+	Headers esl.Headers
+	Body    string
+}
+
+// ConnRecord is what happened on one event-socket connection.
+type ConnRecord struct {
+	ID       int
+	Outbound bool   // an outbound socket session (the simulator dialled out)
+	UUID     string // the session's channel (outbound only)
+	Commands []Command
+	Closed   bool
+	Dropped  int // events dropped because the client did not read
+}
+
+// FaxResult is the outcome of a txfax or rxfax, as in spandsp's result event.
+type FaxResult struct {
+	Success       bool
+	Code          int
+	Text          string
+	Pages         int // fax-document-transferred-pages
+	TotalPages    int // fax-document-total-pages
+	T38           bool
+	BadRows       int
+	RemoteStation string
+	Negotiations  int
+}
+
+// CallRecord is one channel of the simulated switch.
+type CallRecord struct {
+	UUID        string
+	Outbound    bool   // originated through the inbound socket (gofaxsend's leg)
+	JobUUID     string // bgapi Job-UUID, if any
+	Command     string // the originate arguments as received
+	DialString  string // this leg's dial string, without variable blocks
+	Destination string
+	Gateway     string
+	PeerUUID    string // the other leg of a loopback call
+	Vars        map[string]string
+	Apps        []string // "name arg" of each application executed
+	Answered    bool
+	HangupCause string
+	Result      *FaxResult // nil if spandsp reported nothing
+	File        string     // rxfax/txfax file
+	Ended       bool       // CHANNEL_DESTROY was fired
+	Killed      bool       // ended by uuid_kill
+	Error       string     // why the simulator refused the request (bad dial string ...)
+}
+
+func (s *Sim) recordConn(c *conn) {
+	// called with s.mu held
+	s.connRecs = append(s.connRecs, &ConnRecord{ID: c.id, Outbound: c.outbound})
+}
+
+func (s *Sim) recordCommand(c *conn, cmd *esl.Command) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.connRecs[c.id]
+	r.Commands = append(r.Commands, Command{Line: cmd.Line, Headers: cmd.Headers, Body: string(cmd.Body)})
+	if c.session != nil {
+		r.UUID = c.session.uuid
+	}
+	s.notifyLocked()
+}
+
+func (s *Sim) connClosed(c *conn) {
+	c.qmu.Lock()
+	dropped := c.dropped
+	c.qmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connRecs[c.id].Closed = true
+	s.connRecs[c.id].Dropped = dropped
+	s.notifyLocked()
+}
+
+// updateRec changes the record of leg l.
+func (s *Sim) updateRec(l *leg, f func(r *CallRecord)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&l.rec)
+	s.notifyLocked()
+}
+
+// Conns returns a snapshot of every connection so far, in order.
+func (s *Sim) Conns() []ConnRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ConnRecord, len(s.connRecs))
+	for i, r := range s.connRecs {
+		out[i] = *r
+		out[i].Commands = slices.Clone(r.Commands)
+	}
+	return out
+}
+
+// Calls returns a snapshot of every channel so far, in creation order.
+func (s *Sim) Calls() []CallRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]CallRecord, 0, len(s.legs))
+	for _, l := range s.legs {
+		out = append(out, s.snapshotLocked(l))
+	}
+	return out
+}
+
+func (s *Sim) snapshotLocked(l *leg) CallRecord {
+	r := l.rec
+	r.Apps = slices.Clone(r.Apps)
+	r.Vars = l.varsCopy()
+	if r.Result != nil {
+		res := *r.Result
+		r.Result = &res
+	}
+	return r
+}
+
+// Call returns the record of the channel uuid.
+func (s *Sim) Call(uuid string) (CallRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.legs {
+		if l.uuid == uuid {
+			return s.snapshotLocked(l), true
+		}
+	}
+	return CallRecord{}, false
+}
+
+// Kills returns the UUIDs passed to uuid_kill, in order.
+func (s *Sim) Kills() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.kills)
+}
+
+// DB returns the mod_db contents as "realm/key" → value.
+func (s *Sim) DB() map[string]string {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	out := map[string]string{}
+	for realm, kv := range s.db.realms {
+		for _, k := range kv.keys {
+			out[realm+"/"+k] = kv.vals[k]
+		}
+	}
+	return out
+}
+
+// SetDB stores a mod_db value, as "db insert/realm/key/value" would.
+func (s *Sim) SetDB(realm, key, value string) { s.db.insert(realm, key, value) }
+
+// Wait blocks until cond, evaluated on every change of the recorded
+// state, holds or ctx ends.
+func (s *Sim) Wait(ctx context.Context, cond func(s *Sim) bool) error {
+	for {
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		if cond(s) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitCall waits for a channel whose record satisfies match and returns it.
+func (s *Sim) WaitCall(ctx context.Context, match func(CallRecord) bool) (CallRecord, error) {
+	var found CallRecord
+	err := s.Wait(ctx, func(s *Sim) bool {
+		for _, r := range s.Calls() {
+			if match(r) {
+				found = r
+				return true
+			}
+		}
+		return false
+	})
+	return found, err
+}
+
+// WaitIdle waits until no channel is up.
+func (s *Sim) WaitIdle(ctx context.Context) error {
+	return s.Wait(ctx, func(s *Sim) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.live) == 0
+	})
+}
+
+// Ended matches ended channels (for WaitCall).
+func Ended(r CallRecord) bool { return r.Ended }
