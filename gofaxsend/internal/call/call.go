@@ -1,0 +1,234 @@
+// Package call follows one outbound fax call on FreeSWITCH's inbound event
+// socket: "bgapi originate ... &txfax(...)" with a chosen origination_uuid,
+// the channel's events picked out by that uuid, and explicit deadlines for
+// ringing, for each stretch without fax progress and for the whole call.
+// When a deadline passes or the caller cancels, gofaxsend hangs the call up
+// with uuid_kill. A call is over when FreeSWITCH reports the hangup
+// complete: the spandsp result and the hangup arrive in either order, and
+// after a T.38 txfax the channel may stay up until killed
+// (signalwire/freeswitch#143).
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+)
+
+// Events the sender subscribes to. CUSTOM events are not part of
+// "myevents" and must be named (README fact 5 of the captures).
+var Events = []string{
+	"BACKGROUND_JOB", "CHANNEL_ANSWER", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE",
+	"CHANNEL_EXECUTE_COMPLETE",
+	"CUSTOM", "spandsp::txfaxnegociateresult", "spandsp::txfaxpageresult", "spandsp::txfaxresult",
+}
+
+// Prepare subscribes conn to the events of outbound fax calls. Each Run
+// adds filters for its own channel and background job.
+func Prepare(ctx context.Context, conn *esl.Conn) error {
+	if err := conn.Subscribe(ctx, esl.FormatPlain, Events...); err != nil {
+		return fmt.Errorf("call: subscribe: %w", err)
+	}
+	return nil
+}
+
+// Params describe one call.
+type Params struct {
+	UUID string // the origination_uuid set in the dial string
+	// Originate is the argument of the originate command: the dial
+	// string and the application, "{...}sofia/gateway/gw/123 &txfax(/f.tif)".
+	Originate string
+
+	RingTimeout time.Duration // from originate until answered
+	PageTimeout time.Duration // longest stretch without fax progress once answered
+	MaxCallTime time.Duration // the whole call
+	// HangupGrace is how long the far end may keep the call up after the
+	// fax result before gofaxsend hangs up.
+	HangupGrace time.Duration
+	// KillGrace bounds the wait for the hangup after uuid_kill, and the
+	// kill command itself.
+	KillGrace time.Duration
+}
+
+// Progress is told about the call as it goes, from Run's goroutine. Any
+// field may be nil.
+type Progress struct {
+	Answered   func()
+	Negotiated func(r *gofaxlib.Result)
+	Page       func(r *gofaxlib.Result)
+}
+
+// Why gofaxsend hung a call up itself (Report.Killed).
+const (
+	KilledRing        = "no answer within the ring timeout"
+	KilledPage        = "no fax progress within the page timeout"
+	KilledMaxCall     = "call longer than the maximum call time"
+	KilledHangupGrace = "far end did not hang up after the fax result"
+	KilledInterrupted = "interrupted"
+)
+
+// Report is what Run learned about the call.
+type Report struct {
+	Result gofaxlib.Result
+	// Killed says why gofaxsend hung up ("" when it did not).
+	Killed string
+	// Complete is true when FreeSWITCH reported the end of the channel
+	// (or of the failed originate); false when Run gave up waiting.
+	Complete bool
+}
+
+// ErrLost means the event socket connection ended during the call; the
+// channel may still be up in FreeSWITCH.
+var ErrLost = errors.New("call: event socket connection lost")
+
+// Run places the call and follows it to its end. It returns an error only
+// for trouble on our side (the originate could not be sent, the event
+// socket went away); the report then holds what was learned before.
+// Cancelling ctx hangs the call up and returns within KillGrace.
+func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog.Logger) (Report, error) {
+	var rep Report
+	r := &rep.Result
+	// The BACKGROUND_JOB event carries no channel uuid: let it through
+	// by its Job-UUID, chosen here.
+	jobUUID := esl.NewUUID()
+	for _, f := range [][2]string{{"Unique-ID", p.UUID}, {"Job-UUID", jobUUID}} {
+		if err := conn.Filter(ctx, f[0], f[1]); err != nil {
+			return rep, fmt.Errorf("call: filter: %w", err)
+		}
+	}
+	start := time.Now()
+	job, err := conn.BgAPIJob(ctx, jobUUID, "originate "+p.Originate)
+	if err != nil {
+		return rep, fmt.Errorf("call: originate: %w", err)
+	}
+	log.Info("originate sent", "job_uuid", job.UUID)
+
+	var (
+		answered, hungup, killed bool
+		lastProgress             time.Time
+		finalAt                  time.Time
+		killedAt                 time.Time
+		jobDone                  = job.Done()
+		ctxDone                  = ctx.Done()
+	)
+	answer := func() {
+		if answered {
+			return
+		}
+		answered = true
+		lastProgress = time.Now()
+		r.Answered = lastProgress
+		if prog.Answered != nil {
+			prog.Answered()
+		}
+	}
+	kill := func(why string) {
+		if killed {
+			return
+		}
+		killed, killedAt, rep.Killed = true, time.Now(), why
+		log.Warn("hanging up", "reason", why)
+		kctx, cancel := context.WithTimeout(context.Background(), p.KillGrace)
+		defer cancel()
+		if _, err := conn.API(kctx, "uuid_kill "+p.UUID); err != nil {
+			log.Warn("uuid_kill failed", "err", err)
+		}
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		// The earliest deadline that applies now.
+		var next time.Time
+		var why string
+		consider := func(t time.Time, w string) {
+			if next.IsZero() || t.Before(next) {
+				next, why = t, w
+			}
+		}
+		switch {
+		case killed:
+			consider(killedAt.Add(p.KillGrace), "")
+		default:
+			consider(start.Add(p.MaxCallTime), KilledMaxCall)
+			if !answered {
+				consider(start.Add(p.RingTimeout), KilledRing)
+			} else if !r.Final {
+				consider(lastProgress.Add(p.PageTimeout), KilledPage)
+			} else {
+				consider(finalAt.Add(p.HangupGrace), KilledHangupGrace)
+			}
+		}
+		timer.Reset(time.Until(next))
+
+		select {
+		case <-ctxDone:
+			ctxDone = nil
+			kill(KilledInterrupted)
+		case <-timer.C:
+			if killed {
+				log.Warn("no hangup after uuid_kill; giving up on the channel")
+				return rep, nil
+			}
+			kill(why)
+		case <-jobDone:
+			jobDone = nil
+			ev, err := job.Wait(ctx)
+			var re *esl.ReplyError
+			switch {
+			case errors.As(err, &re):
+				// The originate failed: the channel is gone.
+				if r.HangupCause == "" {
+					r.HangupCause = re.Reason()
+				}
+				rep.Complete = true
+				log.Info("originate failed", "cause", re.Reason())
+				return rep, nil
+			case err == nil && strings.HasPrefix(string(ev.Body), "+OK"):
+				answer()
+			}
+		case ev, ok := <-conn.Events():
+			if !ok {
+				return rep, fmt.Errorf("%w: %v", ErrLost, conn.Err())
+			}
+			if ev.UUID() != p.UUID {
+				continue
+			}
+			pages, final := r.TransferredPages, r.Final
+			switch apply(r, ev) {
+			case evAnswer:
+				answer()
+			case evNegotiated:
+				answer()
+				lastProgress = time.Now()
+				if prog.Negotiated != nil {
+					prog.Negotiated(r)
+				}
+			case evPage:
+				lastProgress = time.Now()
+				if r.TransferredPages > pages && prog.Page != nil {
+					prog.Page(r)
+				}
+			case evResult:
+				if !final {
+					finalAt = time.Now()
+				}
+				if r.TransferredPages > pages && prog.Page != nil {
+					prog.Page(r)
+				}
+			case evHangup:
+				hungup = true
+			case evHangupComplete:
+				r.Hangup = time.Now()
+				rep.Complete = true
+				log.Info("call ended", "cause", r.HangupCause, "answered", answered, "hangup_seen", hungup)
+				return rep, nil
+			}
+		}
+	}
+}

@@ -1,0 +1,304 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/call"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/doc"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+)
+
+// Call timing that is not configurable. FreeSWITCH's own
+// originate_timeout (ringtimeout) ends ringing first; ringGrace is the
+// backstop. A far end hangs up within milliseconds of the fax result in
+// every capture, and a killed channel is gone within milliseconds too.
+const (
+	ringGrace   = 5 * time.Second
+	hangupGrace = 10 * time.Second
+	killGrace   = 3 * time.Second
+)
+
+// Retry delays written as tts:, HylaFAX faxsend's defaults (JobReqBusy,
+// JobReqNoAnswer, JobReqNoCarrier, JobReqProto). A qfile retrytime
+// (sendfax -Z) replaces them. Local trouble leaves the choice to faxq.
+const (
+	retryBusy     = 180 * time.Second
+	retryNoAnswer = 300 * time.Second
+	retryNetwork  = 300 * time.Second
+	retryProto    = 60 * time.Second
+)
+
+// attempt is one job's attempt: the qfile and what was learned so far.
+type attempt struct {
+	b      *batch
+	q      *hylafax.Qfile
+	log    *slog.Logger
+	jobid  string
+	commid string
+	sess   *hylafax.SessionLog
+	start  time.Time
+
+	doc    doc.Document
+	items  []hylafax.Item
+	npages int // npages before this attempt
+}
+
+// send runs the attempt for the qfile qf and writes its result. stop is
+// true when the failure would hit the batch's other jobs too.
+func (b *batch) send(ctx context.Context, qf string) (res outcome.Result, stop bool) {
+	lctx, cancel := context.WithTimeout(ctx, qfileLockWait)
+	q, err := hylafax.OpenQfile(lctx, b.path(qf))
+	cancel()
+	if err != nil {
+		// Nothing can be written into a qfile we cannot open; the exit
+		// status reports the retry for the first job.
+		b.Log.Error("cannot open qfile", "qfile", qf, "err", err)
+		return outcome.Local(outcome.CodeInvalidJob, "gofaxsend: %v", err), false
+	}
+	defer q.Close()
+	a := &attempt{b: b, q: q, start: b.Now(), jobid: q.String("jobid"), npages: q.Int("npages")}
+	a.log = b.Log.With("job_id", a.jobid, "qfile", qf)
+	res, stop = a.run(ctx)
+	setResult(q, res)
+	if err := q.Save(); err != nil {
+		a.log.Error("cannot write the result into the qfile", "err", err)
+	}
+	a.log.Info("attempt finished", "result", res.Status.String(), "statuscode", res.Code, "status", res.Text)
+	return res, stop
+}
+
+// run does the work of send up to the result.
+func (a *attempt) run(ctx context.Context) (outcome.Result, bool) {
+	q, cfg := a.q, a.b.Config
+	if !validJobID(a.jobid) {
+		return outcome.Result{Status: outcome.Failed, Code: outcome.CodeInvalidJob, Text: fmt.Sprintf("Invalid job description: bad jobid %q", a.jobid)}, false
+	}
+	number := q.String("external")
+	if number == "" {
+		number = q.String("number")
+	}
+
+	sess, err := hylafax.NewSession(ctx, a.b.spool, number, hylafax.SessionOptions{Mode: cfg.HylaFAX.LogFileMode})
+	if err != nil {
+		return outcome.Local(outcome.CodeUnknown, "Cannot start the session log: %v", err), false
+	}
+	a.sess, a.commid = sess, sess.CommID()
+	a.log = a.log.With("commid", a.commid)
+	q.Set("commid", a.commid)
+	defer func() {
+		if err := sess.Close(); err != nil {
+			a.log.Warn("session log", "err", err)
+		}
+	}()
+	sess.Printf("SEND FAX: JOB %s DEST %s COMMID %s DEVICE '%s' FROM '%s' USER %s",
+		a.jobid, number, a.commid, a.b.Modem, q.String("mailaddr"), q.String("owner"))
+
+	res, stop, rep := a.attempt(ctx, number)
+	a.record(ctx, number, res, rep)
+	return res, stop
+}
+
+// attempt prepares and makes the call; rep is nil when no call was made.
+func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, bool, *call.Report) {
+	q, cfg := a.q, a.b.Config
+	set, res, ok := a.settings(ctx, number)
+	if !ok {
+		return res, false, nil
+	}
+
+	a.items = q.FaxItems()
+	if len(a.items) == 0 {
+		if len(q.Items()) > 0 {
+			return outcome.Result{Status: outcome.Reformat, Code: outcome.CodeNoDocuments, Text: "No prepared documents to send"}, false, nil
+		}
+		return outcome.Result{Status: outcome.Failed, Code: outcome.CodeNoDocuments, Text: "Job contains no documents"}, false, nil
+	}
+	var ditems []doc.Item
+	for _, it := range a.items {
+		ditems = append(ditems, doc.Item{Dirnum: it.DirNum, Path: it.Path})
+	}
+	d, err := doc.Prepare(a.b.spool, a.b.path("tmp"), fmt.Sprintf("gofaxsend-%s-%s.tif", a.jobid, a.commid), ditems)
+	if err != nil {
+		if errors.Is(err, doc.ErrFormat) {
+			// faxq prepares the documents again from their sources.
+			return outcome.Result{Status: outcome.Reformat, Code: outcome.CodeDocument, Text: err.Error()}, false, nil
+		}
+		return outcome.Local(outcome.CodeDocument, "Cannot prepare the documents: %v", err), false, nil
+	}
+	a.doc = d
+	defer func() {
+		if err := d.Remove(); err != nil {
+			a.log.Warn("cannot remove merged document", "path", d.Path, "err", err)
+		}
+	}()
+
+	conn, err := a.b.connection(ctx)
+	if err != nil {
+		a.sess.Printf("Cannot reach FreeSWITCH: %v", err)
+		return outcome.Local(outcome.CodeNoLine, "Cannot reach FreeSWITCH at %s: %v", cfg.FreeSWITCH.Socket, err), true, nil
+	}
+	if err := a.b.prepared(ctx, conn); err != nil {
+		return outcome.Local(outcome.CodeNoLine, "FreeSWITCH event socket: %v", err), true, nil
+	}
+	a.modDB(ctx, conn, &set)
+
+	// The dial counts from here, even if gofaxsend dies during the call.
+	q.Set("status", "Dialing")
+	q.SetInt("totdials", q.Int("totdials")+1)
+	a.save()
+	a.b.notifyFaxq(ctx, hylafax.JobCalling, a.jobid, "")
+	a.sess.Printf("DIAL %s", set.number)
+
+	var rep call.Report
+	var callErr error
+	for i, gw := range set.gateways {
+		rep, callErr = a.call(ctx, conn, set, gw)
+		if callErr != nil || rep.Result.Connected() || ctx.Err() != nil || i+1 == len(set.gateways) {
+			break
+		}
+		o := gofaxlib.Decide(&rep.Result, gofaxlib.Policy{FailedCauses: failedCauses(cfg.Gofaxsend.FailedResponse)})
+		if !o.NextGateway {
+			break
+		}
+		a.log.Info("gateway failed, trying the next", "gateway", gw, "cause", rep.Result.HangupCause)
+		a.sess.Printf("Gateway %s: %s, trying %s", gw, rep.Result.HangupCause, set.gateways[i+1])
+	}
+	res, stop := a.conclude(ctx, conn, set, rep, callErr)
+	return res, stop, &rep
+}
+
+// call makes one call through gateway gw.
+func (a *attempt) call(ctx context.Context, conn *esl.Conn, set settings, gw string) (call.Report, error) {
+	uuid := esl.NewUUID()
+	vars := set.vars(uuid, a.b.Config.Gofaxsend.RingTimeout)
+	orig, err := call.Originate(vars, gw, set.number, a.doc.Path)
+	if err != nil {
+		return call.Report{}, err
+	}
+	log := a.log.With("call_uuid", uuid, "gateway", gw)
+	cfg := a.b.Config.Gofaxsend
+	p := call.Params{
+		UUID:        uuid,
+		Originate:   orig,
+		RingTimeout: cfg.RingTimeout + ringGrace,
+		PageTimeout: cfg.PageTimeout,
+		MaxCallTime: cfg.MaxCallTime,
+		HangupGrace: hangupGrace,
+		KillGrace:   killGrace,
+	}
+	return call.Run(ctx, conn, p, a.progress(ctx), log)
+}
+
+// progress writes the call's progress into the qfile and to faxq as it
+// happens, so faxstat shows it and a crash keeps the counters right.
+func (a *attempt) progress(ctx context.Context) call.Progress {
+	q := a.q
+	return call.Progress{
+		Answered: func() {
+			q.SetInt("tottries", q.Int("tottries")+1)
+			q.SetInt("ndials", 0)
+			q.Set("status", "Sending")
+			a.save()
+			a.b.notifyFaxq(ctx, hylafax.JobConnected, a.jobid, "")
+			a.sess.Printf("CONNECT")
+		},
+		Negotiated: func(r *gofaxlib.Result) {
+			p := sessionParams(r)
+			status := "Sending " + p.SignalRate()
+			if r.ECM {
+				status += ", ECM"
+			}
+			q.Set("signalrate", p.SignalRate())
+			q.Set("csi", r.RemoteID)
+			q.Set("status", status)
+			a.save()
+			a.sess.Printf("REMOTE CSI \"%s\"; %s, ECM %v, T.38 %s", r.RemoteID, p.SignalRate(), r.ECM, textOr(r.T38Status, "off"))
+		},
+		Page: func(r *gofaxlib.Result) {
+			p := sessionParams(r)
+			q.SetInt("npages", a.npages+r.TransferredPages)
+			if df := p.DataFormat(); df != "" && len(r.Pages) > 0 && r.Pages[len(r.Pages)-1].EncodingName != "" {
+				q.Set("dataformat", df)
+			}
+			a.save()
+			info := hylafax.SendInfo{Time: a.b.Now().Sub(a.start), Pages: a.npages + r.TransferredPages, Params: p.Encode(), CommID: a.commid, File: a.fileOfPage(r.TransferredPages)}
+			a.b.notifyFaxq(ctx, hylafax.JobPageSent, a.jobid, info.String())
+			a.sess.Printf("SEND page %d of %d", r.TransferredPages, a.doc.Pages)
+		},
+	}
+}
+
+// fileOfPage returns the document item holding page n (1-based) of the
+// document sent.
+func (a *attempt) fileOfPage(n int) string {
+	for i, it := range a.items {
+		left := a.doc.Counts[i] - it.DirNum
+		if n <= left {
+			return it.Path
+		}
+		n -= left
+	}
+	if len(a.items) > 0 {
+		return a.items[len(a.items)-1].Path
+	}
+	return ""
+}
+
+// save writes the qfile; a failure is logged and the call goes on (the
+// final write reports the result, or the exit status does).
+func (a *attempt) save() {
+	if err := a.q.Save(); err != nil {
+		a.log.Error("cannot update the qfile", "err", err)
+	}
+}
+
+func validJobID(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
+
+func textOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// failedCauses is the effective failedresponse list.
+func failedCauses(conf []string) []string {
+	if len(conf) == 0 {
+		return gofaxlib.DefaultFailedCauses
+	}
+	return conf
+}
+
+// sessionParams converts what spandsp reported into HylaFAX Class2Params.
+func sessionParams(r *gofaxlib.Result) hylafax.Class2Params {
+	var p hylafax.Class2Params
+	if br, err := hylafax.BitRateCode(r.TransferRate); err == nil {
+		p.BR = br
+	}
+	if r.ECM {
+		p.EC = hylafax.ECEnable256
+	}
+	if n := len(r.Pages); n > 0 {
+		if df, err := hylafax.DataFormatCode(r.Pages[n-1].EncodingName); err == nil {
+			p.DF = df
+		}
+		if vr, err := hylafax.SpandspResolutionCode(r.Pages[n-1].Resolution); err == nil {
+			p.VR = vr
+		}
+	}
+	return p
+}

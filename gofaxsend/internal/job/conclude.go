@@ -1,0 +1,184 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/call"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+)
+
+// conclude decides the attempt's result from the call report and writes
+// back counters, session parameters and the documents still to send.
+// stop is true when the batch's other jobs would meet the same failure.
+func (a *attempt) conclude(ctx context.Context, conn *esl.Conn, set settings, rep call.Report, callErr error) (outcome.Result, bool) {
+	q, cfg := a.q, a.b.Config
+	r := &rep.Result
+	connected, delivered := r.Connected(), r.Delivered()
+	o := gofaxlib.Decide(r, gofaxlib.Policy{FailedCauses: failedCauses(cfg.Gofaxsend.FailedResponse), Tries: q.Int("tottries")})
+	res := outcome.Call(o, r)
+	local := false
+	switch {
+	case delivered:
+	case callErr != nil && errors.Is(callErr, call.ErrDial):
+		res, local = outcome.Local(outcome.CodeNoLine, "Cannot build the dial string: %v", callErr), true
+	case rep.Killed == call.KilledInterrupted || callErr != nil && ctx.Err() != nil:
+		res, local = outcome.Result{Status: outcome.Retry, Code: outcome.CodeInterrupted, Text: "Job interrupted by user"}, true
+	case callErr != nil:
+		res, local = outcome.Local(outcome.CodeNoLine, "FreeSWITCH: %v", callErr), true
+	case rep.Killed != "" && !r.Final:
+		code := outcome.CodePhaseC
+		if !connected {
+			code = outcome.CodeNoAnswer
+		}
+		res = outcome.Result{Status: outcome.Retry, Code: code, Text: "Hung up by gofaxsend: " + rep.Killed}
+	}
+
+	// Counters as faxsend keeps them: ndials counts failed dials in a
+	// row, ntries answered calls in a row that moved no page.
+	if !connected {
+		q.SetInt("ndials", q.Int("ndials")+1)
+	} else if delivered || r.TransferredPages > 0 {
+		q.SetInt("ntries", 0)
+	} else {
+		q.SetInt("ntries", q.Int("ntries")+1)
+	}
+	if r.TransferRate > 0 {
+		q.Set("signalrate", sessionParams(r).SignalRate())
+	}
+	if r.RemoteID != "" {
+		q.Set("csi", r.RemoteID)
+	}
+	q.SetInt("npages", a.npages+r.TransferredPages)
+
+	// Slower or simpler next time, when spandsp's result asks for it.
+	if o.DisableV17 && (q.Int("desiredbr") > 3 || q.String("desiredbr") == "") {
+		q.SetInt("desiredbr", 3)
+	}
+	if o.DisableECM {
+		q.SetInt("desiredec", 0)
+	}
+
+	if !delivered && r.TransferredPages > 0 {
+		a.advance(ctx, r.TransferredPages)
+	}
+	if res.Status == outcome.Retry && !local {
+		a.retryAt(r, res)
+	}
+	if cfg.FreeSWITCH.SoftmodemFallback && connected && !delivered && (r.Negotiations > 1 || r.BadRows > 0) && conn.Err() == nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.FreeSWITCH.Timeout)
+		_, err := conn.API(cctx, "db insert/"+fallbackRealm+"/"+set.number+"/"+strconv.FormatInt(a.b.Now().Unix(), 10))
+		cancel()
+		if err != nil {
+			a.log.Warn("cannot record softmodem fallback", "err", err)
+		} else {
+			a.log.Info("softmodem fallback learned", "number", set.number, "negotiations", r.Negotiations, "bad_rows", r.BadRows)
+			a.sess.Printf("Softmodem fallback learned for %s", set.number)
+		}
+	}
+	stop := local && callErr != nil && !errors.Is(callErr, call.ErrDial) && ctx.Err() == nil
+	if !connected && !local {
+		switch gofaxlib.ClassifyCause(r.HangupCause, failedCauses(cfg.Gofaxsend.FailedResponse)) {
+		case gofaxlib.CauseDialRetry, gofaxlib.CauseNetwork:
+			stop = true
+		}
+	}
+	return res, stop
+}
+
+// advance drops the document items sent completely and moves the partly
+// sent one on, so the retry starts with the first page not sent; faxq is
+// told about each finished document so it can release it.
+func (a *attempt) advance(ctx context.Context, sent int) {
+	pages := func(it hylafax.Item) (int, error) {
+		for i, x := range a.items {
+			if x == it {
+				return a.doc.Counts[i], nil
+			}
+		}
+		return hylafax.CountTIFFPages(a.b.path(it.Path))
+	}
+	removed, err := a.q.AdvanceFax(sent, pages)
+	if err != nil {
+		a.log.Error("cannot advance the documents after a partial transmission", "err", err)
+		return
+	}
+	a.log.Info("partial transmission", "pages_sent", sent, "documents_done", len(removed))
+	a.sess.Printf("%d page(s) sent; the retry starts with the next page", sent)
+	for _, it := range removed {
+		info := hylafax.SendInfo{Time: a.b.Now().Sub(a.start), Pages: a.npages + sent, CommID: a.commid, File: it.Path}
+		a.b.notifyFaxq(ctx, hylafax.JobDocSent, a.jobid, info.String())
+	}
+}
+
+// retryAt writes tts for the retry of a call that failed: the job's
+// retrytime (sendfax -Z) or faxsend's delay for the kind of failure.
+func (a *attempt) retryAt(r *gofaxlib.Result, res outcome.Result) {
+	delay := retryProto
+	switch {
+	case a.q.Int("retrytime") > 0:
+		delay = time.Duration(a.q.Int("retrytime")) * time.Second
+	case res.Code == outcome.CodeBusy:
+		delay = retryBusy
+	case res.Code == outcome.CodeNoAnswer:
+		delay = retryNoAnswer
+	case !r.Connected():
+		delay = retryNetwork
+	}
+	a.q.SetInt("tts", int(a.b.Now().Add(delay).Unix()))
+}
+
+// record appends the SEND record to the xferfaxlog and ends the session
+// log with the result.
+func (a *attempt) record(ctx context.Context, number string, res outcome.Result, rep *call.Report) {
+	cfg := a.b.Config
+	now := a.b.Now()
+	rec := hylafax.XferRecord{
+		Start:   a.start,
+		Kind:    hylafax.KindSend,
+		CommID:  a.commid,
+		Modem:   a.b.Modem,
+		JobID:   a.jobid,
+		JobTag:  a.q.String("jobtag"),
+		Sender:  a.q.String("mailaddr"),
+		Dest:    number,
+		JobTime: now.Sub(a.start),
+		Reason:  res.Text,
+		Owner:   a.q.String("owner"),
+	}
+	if rep != nil {
+		r := &rep.Result
+		rec.CSI = r.RemoteID
+		rec.Pages = r.TransferredPages
+		rec.ConnTime = r.Duration()
+		if r.Connected() && rec.ConnTime == 0 {
+			rec.ConnTime = now.Sub(r.Answered)
+		}
+		if r.Connected() {
+			rec.Params = sessionParams(r).Encode()
+		}
+	}
+	if cfg.HylaFAX.XferFaxLog != "" {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), qfileLockWait)
+		defer cancel()
+		if err := hylafax.AppendXferLog(lctx, a.b.path(cfg.HylaFAX.XferFaxLog), rec); err != nil {
+			a.log.Error("cannot append to the xferfaxlog", "err", err)
+		}
+	}
+	what := "SEND FAILED"
+	switch res.Status {
+	case outcome.Done:
+		what = "SEND FAX"
+	case outcome.Retry, outcome.NotTried:
+		what = "SEND RETRY"
+	case outcome.Reformat:
+		what = "SEND REFORMAT"
+	}
+	a.sess.Printf("%s: JOB %s DEST %s: %d page(s) in %s: %s", what, a.jobid, number, rec.Pages,
+		hylafax.FormatDuration(rec.JobTime), textOr(res.Text, "OK"))
+}

@@ -1,0 +1,98 @@
+// Command gofaxsend sends HylaFAX jobs through FreeSWITCH. faxq executes it
+// as SendFaxCmd for every attempt: "gofaxsend -m <modem> sendq/q<jobid>...".
+// It reports the result in each qfile and exits with the HylaFAX send
+// status of the first job (0 retry, 1 failed, 2 done, 3 reformat).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/cli"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/job"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/logging"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	guardErr := logging.GuardStdio()
+	// SIGTERM comes from faxq (faxrm, faxalter): hang up and report.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if guardErr != nil {
+		fmt.Fprintln(os.Stderr, "gofaxsend:", guardErr)
+	}
+	os.Exit(code)
+}
+
+// run is gofaxsend without the process around it; the result is the exit
+// status.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	opts, err := cli.Parse(args, getenv, cli.IsFile)
+	if opts.Version {
+		fmt.Fprintln(stdout, "gofaxsend", version)
+		return 0
+	}
+	early, closeLog, lerr := logging.Open("gofaxsend", "", slog.LevelInfo, stderr)
+	if lerr != nil {
+		early = slog.New(slog.NewTextHandler(stderr, nil))
+		closeLog = func() error { return nil }
+	}
+	if err != nil {
+		// Without a usable command line no call is made; what can be
+		// reached still learns why, and faxq retries.
+		early.Error("bad command line", "args", args, "err", err)
+		markAll(ctx, early, "", opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
+		closeLog()
+		return int(outcome.Retry)
+	}
+	cfg, warns, err := config.Load(opts.ConfigFile)
+	if err != nil {
+		early.Error("cannot load the configuration", "err", err)
+		markAll(ctx, early, "", opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
+		closeLog()
+		return int(outcome.Retry)
+	}
+	log := early
+	if f := cfg.Gofaxsend.LogFile; f != "" {
+		fl, closeFile, err := logging.Open("gofaxsend", cfg.SpoolPath(f), slog.LevelInfo, stderr)
+		if err != nil {
+			early.Warn("cannot open the log file, logging to the system log", "err", err)
+		} else {
+			closeLog()
+			log, closeLog = fl, closeFile
+		}
+	}
+	defer closeLog()
+	for _, w := range warns {
+		log.Warn(w)
+	}
+	log = log.With("modem", opts.Modem)
+	status := job.Batch(ctx, job.Env{Config: cfg, Modem: opts.Modem, Controls: opts.Controls, Log: log}, opts.Qfiles)
+	return int(status)
+}
+
+// markAll writes res into every qfile; relative names are taken from the
+// spool when it is known, else from the working directory (faxq's cwd is
+// the spool).
+func markAll(ctx context.Context, log *slog.Logger, spool string, qfiles []string, res outcome.Result) {
+	for _, qf := range qfiles {
+		p := qf
+		if spool != "" && len(p) > 0 && p[0] != '/' {
+			p = spool + "/" + p
+		}
+		if err := job.Mark(ctx, p, res); err != nil {
+			log.Error("cannot record the result", "qfile", qf, "err", err)
+		}
+	}
+}
