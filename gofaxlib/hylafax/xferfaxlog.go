@@ -44,8 +44,8 @@ const (
 	maxXferErrors = 100
 )
 
-// XferRecord is one line of log/xferfaxlog. The table in
-// ../shared/docs/hylafax-contract.md (e) lists what each kind puts where.
+// XferRecord is one line of log/xferfaxlog (xferfaxlog(5F); note that
+// HylaFAX writes the caller-ID name before the number, unlike the man page).
 type XferRecord struct {
 	Start    time.Time     // $1, written in Start's location (HylaFAX: local time)
 	Kind     string        // $2 SEND, RECV, CALL, POLL or PAGE
@@ -56,14 +56,14 @@ type XferRecord struct {
 	Sender   string        // $7 mailaddr (SEND), "fax" (RECV, CALL)
 	Dest     string        // $8 external number (SEND), modem number (RECV, CALL)
 	CSI      string        // $9 remote CSI (SEND) or TSI (RECV)
-	Params   uint32        // $10 Class2Params encoded
+	Params   uint32        // $10 Class2Params encoded, with the version bit (1<<21)
 	Pages    int           // $11
 	JobTime  time.Duration // $12 H:MM:SS
 	ConnTime time.Duration // $13 H:MM:SS
 	Reason   string        // $14 status text, "" on success
 	CallIDs  []string      // $16 = CallIDs[0] (number), $15 = CallIDs[1] (name), $17 = the rest joined by "::"
 	Owner    string        // $18
-	DCS      string        // $19 e.g. "00 00 00"
+	DCS      string        // $19 DCS frame bytes in hex, e.g. "00 46 1f"; xferfaxstats reads the data format from it
 }
 
 // Format returns the record as HylaFAX's FaxAcctInfo::record writes it,
