@@ -26,9 +26,9 @@ const (
 )
 
 var itemOps = map[string]bool{
-	OpFax: true, OpTIFF: true, "!" + OpTIFF: true, OpPDF: true, "!" + OpPDF: true,
-	OpPostScript: true, "!" + OpPostScript: true, OpPCL: true, "!" + OpPCL: true,
-	OpData: true, "!" + OpData: true, OpPoll: true, OpPage: true, "!" + OpPage: true,
+	OpFax: true, OpTIFF: true, SavedPrefix + OpTIFF: true, OpPDF: true, SavedPrefix + OpPDF: true,
+	OpPostScript: true, SavedPrefix + OpPostScript: true, OpPCL: true, SavedPrefix + OpPCL: true,
+	OpData: true, SavedPrefix + OpData: true, OpPoll: true, OpPage: true, SavedPrefix + OpPage: true,
 	OpUUCP: true,
 }
 

@@ -45,8 +45,8 @@ type SessionLog struct {
 
 // NewSession takes a commid from log/seqf of spool, creates log/c<commid>
 // exclusively and writes "SESSION BEGIN <commid> <number>", where number is
-// reduced to its digits as HylaFAX does. If a log of that commid already
-// exists, the next commid is taken.
+// reduced to its digits as HylaFAX does; HylaFAX logs its version next. If
+// a log of that commid already exists, the next commid is taken.
 func NewSession(ctx context.Context, spool, number string, opt SessionOptions) (*SessionLog, error) {
 	mode := opt.Mode
 	if mode == 0 {
