@@ -118,8 +118,13 @@ func (s *Server) WaitState(ctx context.Context, id string, states ...int) (Job, 
 			last = j
 			st := j.State()
 			// A terminal state counts only once the job is in doneq.
-			if slices.Contains(states, st) && (st < StateDone || strings.HasPrefix(j.Path, "doneq/")) {
+			finished := strings.HasPrefix(j.Path, "doneq/")
+			if slices.Contains(states, st) && (st < StateDone || finished) {
 				return j, nil
+			}
+			if finished && (st == StateDone || st == StateFailed) {
+				return j, fmt.Errorf("hylafaxtest: job %s finished in state %d, not %v; status %q",
+					id, st, states, j.Field("status"))
 			}
 			if st == StateReady && !slices.Contains(states, StateReady) && time.Since(lastPoke) >= pokeInterval {
 				s.WriteFIFO("S" + id) // re-submitting a queued job only wakes the scheduler

@@ -238,21 +238,50 @@ printf '%%s\n' "$*" >> %s/notify.log
 	for _, l := range s.opts.Config {
 		conf.WriteString(l + "\n")
 	}
-	f, err := os.OpenFile(filepath.Join(s.Spool, "etc", "config"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(conf.String())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := s.appendConfig(conf.String()); err != nil {
 		return err
 	}
 	// hfaxd access control: "regex:uid:passwd:adminpw", must be 0600 and
 	// readable by uucp.
 	hosts := fmt.Sprintf("localhost:%d::\n127.0.0.1:%d::\n", faxGroupID, faxGroupID)
 	return s.writeUUCP(filepath.Join(s.Spool, "etc", "hosts.hfaxd"), []byte(hosts), 0o600)
+}
+
+// SetConfig appends "Tag: value" lines to etc/config; later lines win.
+// faxq re-reads the file before its next scheduler run.
+func (s *Server) SetConfig(lines ...string) error {
+	for _, l := range lines {
+		if strings.ContainsAny(l, "\r\n") {
+			return fmt.Errorf("hylafaxtest: config line %q contains a line break", l)
+		}
+	}
+	return s.appendConfig(strings.Join(lines, "\n") + "\n")
+}
+
+func (s *Server) appendConfig(text string) error {
+	path := filepath.Join(s.Spool, "etc", "config")
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// faxq notices a change by the modification time in whole seconds: a
+	// second write within the same second would go unnoticed.
+	mtime := time.Now().Truncate(time.Second)
+	if old := fi.ModTime().Truncate(time.Second); !mtime.After(old) {
+		mtime = old.Add(time.Second)
+	}
+	return os.Chtimes(path, mtime, mtime)
 }
 
 // writeUUCP writes a file owned by uucp.
