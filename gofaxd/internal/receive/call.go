@@ -106,6 +106,8 @@ type Outcome struct {
 	// HangupToFaxrcvd is the time from the hangup to the start of
 	// faxrcvd; zero when faxrcvd did not run.
 	HangupToFaxrcvd time.Duration
+	// Lost is true when the event socket ended before the call did.
+	Lost bool
 }
 
 // Observer is told about calls, for metrics. Its methods must not block.

@@ -75,6 +75,7 @@ func (c *call) finish(ctx context.Context) {
 	delivered := res.Delivered() && (ferr != nil || pages == res.TransferredPages)
 	reason := c.reason(delivered, pages)
 	c.out.Pages = pages
+	c.out.Lost = c.lost != nil
 	switch {
 	case delivered:
 		c.out.Class = ClassReceived

@@ -1,0 +1,157 @@
+// Package metrics exposes gofaxd's Prometheus metrics and health check:
+// calls by result class, active calls, pages, modem states, event socket
+// connections lost during calls and the delay from a hangup to faxrcvd.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
+)
+
+// Metrics holds gofaxd's collectors in their own registry and implements
+// receive.Observer.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	calls   *prometheus.CounterVec
+	active  prometheus.Gauge
+	pages   prometheus.Counter
+	lost    prometheus.Counter
+	faxrcvd prometheus.Histogram
+	pool    *modem.Pool
+}
+
+// New registers the collectors. pool may be nil (no modem gauge).
+func New(pool *modem.Pool) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		pool:     pool,
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gofaxd_calls_total",
+			Help: "Inbound calls handled, by result class (received, partial, failed, rejected, busy, no_recipient, error).",
+		}, []string{"result"}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gofaxd_active_calls",
+			Help: "Inbound calls in progress.",
+		}),
+		pages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gofaxd_pages_received_total",
+			Help: "Pages received into recvq.",
+		}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gofaxd_esl_connections_lost_total",
+			Help: "Calls whose event socket connection ended before the call did.",
+		}),
+		faxrcvd: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gofaxd_hangup_to_faxrcvd_seconds",
+			Help:    "Time from a call's hangup to the start of faxrcvd.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+	}
+	for _, class := range []string{receive.ClassReceived, receive.ClassPartial, receive.ClassFailed,
+		receive.ClassRejected, receive.ClassBusy, receive.ClassNoRecipient, receive.ClassError} {
+		m.calls.WithLabelValues(class)
+	}
+	m.Registry.MustRegister(m.calls, m.active, m.pages, m.lost, m.faxrcvd)
+	if pool != nil {
+		m.Registry.MustRegister(modemCollector{pool})
+	}
+	return m
+}
+
+// CallStarted implements receive.Observer.
+func (m *Metrics) CallStarted() { m.active.Inc() }
+
+// CallEnded implements receive.Observer.
+func (m *Metrics) CallEnded(o receive.Outcome) {
+	m.active.Dec()
+	m.calls.WithLabelValues(o.Class).Inc()
+	m.pages.Add(float64(o.Pages))
+	if o.Lost {
+		m.lost.Inc()
+	}
+	if o.HangupToFaxrcvd > 0 {
+		m.faxrcvd.Observe(o.HangupToFaxrcvd.Seconds())
+	}
+}
+
+var modemDesc = prometheus.NewDesc("gofaxd_modems", "Virtual modems by state.", []string{"state"}, nil)
+
+// modemCollector reads the pool's state at scrape time.
+type modemCollector struct{ pool *modem.Pool }
+
+func (c modemCollector) Describe(ch chan<- *prometheus.Desc) { ch <- modemDesc }
+
+func (c modemCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := c.pool.Counts()
+	for _, s := range modem.States {
+		ch <- prometheus.MustNewConstMetric(modemDesc, prometheus.GaugeValue, float64(counts[s]), s.String())
+	}
+}
+
+// Timeouts of the metrics listener: scrapes are small and local.
+const (
+	readHeaderTimeout = 5 * time.Second
+	writeTimeout      = 30 * time.Second
+)
+
+// Server serves /metrics and /healthz.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// Listen starts serving on addr (e.g. "127.0.0.1:9417"). healthy reports
+// whether gofaxd can take calls; /healthz answers 503 with the reason
+// otherwise.
+func Listen(addr string, m *Metrics, healthy func() error) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := healthy(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, err)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	s := &Server{
+		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout},
+		ln:   ln,
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops the server and waits for its goroutine.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	<-s.done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
