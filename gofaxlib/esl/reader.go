@@ -3,7 +3,6 @@ package esl
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +10,7 @@ import (
 
 // readBufferSize is the bufio buffer of a Reader. Longer lines are
 // assembled from several reads, still bounded by MaxHeaderBytes.
-const readBufferSize = 16 << 10
+const readBufferSize = 4 << 10
 
 // smallBody is the largest body allocated at once from Content-Length;
 // bigger bodies grow as their bytes arrive, so a peer announcing 8 MiB
@@ -228,9 +227,4 @@ func parseLength(s string) (int, error) {
 		return 0, fmt.Errorf("%w: Content-Length %d exceeds %d", ErrBodyTooLarge, n, MaxBodyBytes)
 	}
 	return n, nil
-}
-
-// isFatal reports whether err from ReadMessage ends the connection.
-func isFatal(err error) bool {
-	return err != nil && !errors.Is(err, ErrUnknownContentType)
 }

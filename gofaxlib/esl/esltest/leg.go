@@ -391,23 +391,21 @@ func (l *leg) hangup(cause, disposition string) bool {
 // FreeSWITCH fires a failed originate's BACKGROUND_JOB).
 func (l *leg) finish(tpl esl.Headers, repl *strings.Replacer, onComplete func()) {
 	l.mu.Lock()
-	l.state, l.stateNum = "CS_HANGUP", 10
 	l.prof.hangup = micros(l.sim.now())
 	l.mu.Unlock()
+	l.setState("CS_HANGUP", 10)
 	l.setCallState("HANGUP")
 	l.mergeTemplate(tpl, repl, nil)
+	l.setState("CS_REPORTING", 11)
 	l.mu.Lock()
-	l.state, l.stateNum = "CS_REPORTING", 11
 	cause := l.hangupCause
 	l.mu.Unlock()
 	l.fire("CHANNEL_HANGUP_COMPLETE", "", esl.Headers{{Name: "Hangup-Cause", Value: cause}}, nil)
 	if onComplete != nil {
 		onComplete()
 	}
-	l.mu.Lock()
-	l.state, l.stateNum = "CS_DESTROY", 12
-	l.mu.Unlock()
 	l.fire("CHANNEL_DESTROY", "", nil, nil)
+	l.setState("CS_DESTROY", 12)
 	l.sim.forget(l)
 	close(l.done)
 }

@@ -1,0 +1,280 @@
+package esltest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+)
+
+// callEvents are the events the sequence comparisons look at; the
+// simulator does not reproduce CHANNEL_STATE, CODEC, CALL_UPDATE,
+// HEARTBEAT and the like one for one.
+var callEvents = map[string]bool{
+	"CHANNEL_CREATE": true, "CHANNEL_PROGRESS": true, "CHANNEL_ANSWER": true,
+	"CHANNEL_HANGUP": true, "CHANNEL_HANGUP_COMPLETE": true, "CHANNEL_CALLSTATE": true,
+	"CHANNEL_EXECUTE": true, "CHANNEL_EXECUTE_COMPLETE": true, "BACKGROUND_JOB": true,
+	"CHANNEL_DESTROY": true, "CHANNEL_PARK": true, "CHANNEL_UNPARK": true, "CUSTOM": true,
+}
+
+// describe names a frame for sequence comparison; "" for frames skipped.
+func describe(m *esl.Message) string {
+	switch m.ContentType() {
+	case "text/event-plain":
+		hs, body := parsePlain(m.Body)
+		name := hs.Get("Event-Name")
+		if !callEvents[name] {
+			return ""
+		}
+		d := name
+		if sub := hs.Get("Event-Subclass"); sub != "" {
+			d += " " + sub
+		}
+		if app := hs.Get("Application"); app != "" {
+			d += " " + app
+			if r := hs.Get("Application-Response"); r != "" && name == "CHANNEL_EXECUTE_COMPLETE" {
+				d += "=" + r
+			}
+		}
+		if name == "CHANNEL_CALLSTATE" {
+			d += " " + hs.Get("Original-Channel-Call-State") + ">" + hs.Get("Channel-Call-State")
+		}
+		if name == "CHANNEL_HANGUP" {
+			d += " " + hs.Get("Hangup-Cause")
+		}
+		if name == "BACKGROUND_JOB" {
+			d += " " + strings.Fields(body + " x")[0]
+			if strings.HasPrefix(body, "-ERR") {
+				d = "BACKGROUND_JOB " + strings.TrimSpace(body)
+			}
+		}
+		if name == "CUSTOM" && strings.HasSuffix(hs.Get("Event-Subclass"), "faxresult") {
+			d += " " + hs.Get("fax-result-code") + "/" + hs.Get("fax-document-transferred-pages")
+		}
+		return d
+	case "text/disconnect-notice":
+		return "notice " + m.Get("Content-Disposition")
+	}
+	return ""
+}
+
+// captureSequence describes a capture's frames and maps each rx_offset of
+// its .raw.sent to the number of frames received by then.
+func captureSequence(t *testing.T, name string) (seq []string, framesAt map[int]int) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name + ".raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := parseFrames(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	framesAt = map[int]int{}
+	off := 0
+	framesAt[0] = 0
+	for i, f := range frames {
+		for _, h := range f.headers {
+			off += len(h.Name) + len(h.Value) + 3
+		}
+		off += 1 + len(f.body)
+		if f.headers.Get("Event-Name") == "CHANNEL_DATA" {
+			off-- // parseFrames split on ": " and the connect block ends the same way
+		}
+		framesAt[off] = i + 1
+		if d := describe(&esl.Message{Headers: f.headers, Body: f.body}); d != "" {
+			seq = append(seq, d)
+		}
+	}
+	return seq, framesAt
+}
+
+// frameReader reads frames from the simulator and collects the descriptions.
+type frameReader struct {
+	t      *testing.T
+	rd     *esl.Reader
+	n      int
+	seq    []string
+	last   *esl.Message
+	frames []*esl.Message
+}
+
+func (f *frameReader) until(n int) {
+	f.t.Helper()
+	for f.n < n {
+		if !f.next() {
+			f.t.Fatalf("connection ended after %d frames, want %d; got %q", f.n, n, f.seq)
+		}
+	}
+}
+
+func (f *frameReader) next() bool {
+	m, err := f.rd.ReadMessage()
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			f.t.Logf("read: %v", err)
+		}
+		return false
+	}
+	f.n++
+	f.last = m
+	f.frames = append(f.frames, m)
+	if d := describe(m); d != "" {
+		f.seq = append(f.seq, d)
+	}
+	return true
+}
+
+// replay sends the commands of a .raw.sent transcript on nc, each after as
+// many frames as the real client had received, and returns the sequence
+// the simulator produced. edit rewrites commands (UUIDs, paths).
+func replay(t *testing.T, nc net.Conn, name string, edit func(cmd string, f *frameReader) string) []string {
+	t.Helper()
+	_, framesAt := captureSequence(t, name)
+	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+	f := &frameReader{t: t, rd: esl.NewReader(nc)}
+	for _, c := range readSent(t, name+".raw.sent") {
+		n, ok := framesAt[c.rxOffset]
+		if !ok {
+			t.Fatalf("%s: rx_offset %d is not at a frame boundary", name, c.rxOffset)
+		}
+		f.until(n)
+		cmd := c.text
+		if edit != nil {
+			cmd = edit(cmd, f)
+		}
+		if _, err := io.WriteString(nc, cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for f.next() {
+	}
+	return f.seq
+}
+
+func compareSequence(t *testing.T, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("event sequence differs from the capture\ngot:\n  %s\nwant:\n  %s",
+			strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// TestOutboundReplay plays the listener's side of captured outbound-socket
+// sessions against PlaceCall and compares the event sequences.
+func TestOutboundReplay(t *testing.T) {
+	for _, name := range []string{
+		"outbound-rx-t38_B-socket_plain",
+		"outbound_socket_B_rxfax_session",
+		"noeventlock-async-t38_B-socket_plain",
+		"eventlock-async-t38_B-socket_plain",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			s := New(t, Options{SocketAddr: ln.Addr().String(), TimeScale: 0.02})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			type result struct {
+				rec CallRecord
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				r, err := s.PlaceCall(ctx, InboundCall{CallerNumber: "1111", Destination: "5551236", Scenario: Scenario{T38: true}})
+				done <- result{r, err}
+			}()
+			nc, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			dir := t.TempDir()
+			uuid := ""
+			got := replay(t, nc, name, func(cmd string, f *frameReader) string {
+				if uuid == "" && f.last != nil {
+					uuid = esl.DecodeHeaders(f.last.Headers).Get("Unique-ID")
+				}
+				if strings.HasPrefix(cmd, "filter Unique-ID ") {
+					return "filter Unique-ID " + uuid + "\n\n"
+				}
+				if i := strings.Index(cmd, "/srv/faxspool/"); i >= 0 {
+					end := strings.Index(cmd[i:], "\n")
+					return cmd[:i] + filepath.Join(dir, "rx.tif") + cmd[i+end:]
+				}
+				return cmd
+			})
+			want, _ := captureSequence(t, name)
+			compareSequence(t, got, want)
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if n, err := CountPages(filepath.Join(dir, "rx.tif")); err != nil || n != 2 {
+				t.Errorf("received file: %d pages, %v; want 2", n, err)
+			}
+			if r.rec.Result == nil || !r.rec.Result.Success || r.rec.Result.Pages != 2 || !r.rec.Result.T38 {
+				t.Errorf("result = %+v, want success with 2 pages over T.38", r.rec.Result)
+			}
+		})
+	}
+}
+
+// TestInboundReplay replays captured gofaxsend-style originate dialogues
+// against routed far ends and compares the call events.
+func TestInboundReplay(t *testing.T) {
+	doc, err := filepath.Abs("testdata/sent-2page-g3.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		dest string
+		sc   Scenario
+	}{
+		{"t38_A_plain", "5551234", Scenario{T38: true}},
+		{"busy-486_A_plain", "5551486", Scenario{Outcome: Busy}},
+		{"no-answer_A_plain", "5551180", Scenario{Outcome: NoAnswer}},
+		{"farend-hangup-t38_A_plain", "5551238", Scenario{T38: true, HangupAtPage: 2}},
+		{"fail-no-route_A_plain", "5559999", Scenario{Outcome: NoRoute}},
+		{"missing-document_A_plain", "5551234", Scenario{T38: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(t, Options{TimeScale: 0.01})
+			s.Route(tc.dest, tc.sc)
+			nc, err := net.Dial("tcp", s.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			sent := tc.name + ".raw.sent"
+			if _, err := os.Stat("testdata/" + sent); err != nil {
+				t.Skip("no transcript")
+			}
+			got := replay(t, nc, tc.name, func(cmd string, f *frameReader) string {
+				if strings.HasPrefix(cmd, "exit") {
+					// The real client waited for the call to end; so do we.
+					for !slices.ContainsFunc(f.seq, func(d string) bool { return d == "CHANNEL_DESTROY" }) {
+						if !f.next() {
+							break
+						}
+					}
+				}
+				return strings.Replace(cmd, "/srv/faxspool/testdata/test.tif", doc, 1)
+			})
+			want, _ := captureSequence(t, tc.name)
+			compareSequence(t, got, want)
+		})
+	}
+}
