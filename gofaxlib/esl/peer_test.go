@@ -24,7 +24,7 @@ func testCtx(t *testing.T) context.Context {
 
 // peerConn is one connection of a scripted fake peer.
 type peerConn struct {
-	t  *testing.T
+	t  testing.TB
 	nc net.Conn
 	rd *Reader
 }
@@ -56,7 +56,7 @@ func (p *peerConn) command() (*Command, error) { return p.rd.ReadCommand() }
 
 // listenPeer starts a fake FreeSWITCH on 127.0.0.1:0 that runs script on
 // the first connection and closes it afterwards. The test waits for it.
-func listenPeer(t *testing.T, script func(p *peerConn)) string {
+func listenPeer(t testing.TB, script func(p *peerConn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,0 +1,95 @@
+package esl
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+	"time"
+)
+
+func benchCapture(b *testing.B) []byte {
+	raw, err := os.ReadFile("testdata/transcripts/t38_B_plain.raw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
+}
+
+// BenchmarkReadMessages frames a whole capture (264 KB, ~100 events).
+func BenchmarkReadMessages(b *testing.B) {
+	raw := benchCapture(b)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		rd := NewReader(bytes.NewReader(raw))
+		for {
+			if _, err := rd.ReadMessage(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func benchEvent(b *testing.B) *Message {
+	rd := NewReader(bytes.NewReader(benchCapture(b)))
+	for {
+		m, err := rd.ReadMessage()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if e, err := ParseEvent(m); err == nil && e.Subclass() == "spandsp::rxfaxresult" {
+			return m
+		}
+	}
+}
+
+// BenchmarkParsePlainEvent decodes one spandsp result event.
+func BenchmarkParsePlainEvent(b *testing.B) {
+	m := benchEvent(b)
+	b.SetBytes(int64(len(m.Body)))
+	for b.Loop() {
+		if _, err := ParseEvent(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodePlainEvent encodes it again.
+func BenchmarkEncodePlainEvent(b *testing.B) {
+	m := benchEvent(b)
+	e, _ := ParseEvent(m)
+	b.SetBytes(int64(len(m.Body)))
+	for b.Loop() {
+		if _, err := e.EncodePlain(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAPI measures one api command and reply over loopback TCP
+// against the scripted peer.
+func BenchmarkAPI(b *testing.B) {
+	addr := listenPeer(b, func(p *peerConn) {
+		p.nc.SetDeadline(time.Time{})
+		login(p)
+		for {
+			if _, err := p.command(); err != nil {
+				return
+			}
+			p.send(apiResponse("+OK"))
+		}
+	})
+	ctx := b.Context()
+	c, err := Dial(ctx, addr, "ClueCon")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for b.Loop() {
+		if out, err := c.API(ctx, "status"); err != nil || out != "+OK" {
+			b.Fatal(out, err)
+		}
+	}
+}
