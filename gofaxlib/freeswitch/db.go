@@ -148,8 +148,15 @@ var overridable = []string{
 
 // Overridable reports whether an override may set the channel variable name.
 func Overridable(name string) bool {
+	if len(name) > maxNameLen || !nameRe.MatchString(name) {
+		return false
+	}
 	for _, o := range overridable {
-		if name == o || strings.HasSuffix(o, "_") && strings.HasPrefix(name, o) && len(name) > len(o) {
+		if strings.HasSuffix(o, "_") {
+			if strings.HasPrefix(name, o) && len(name) > len(o) {
+				return true
+			}
+		} else if name == o {
 			return true
 		}
 	}

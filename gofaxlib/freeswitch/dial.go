@@ -30,7 +30,7 @@ var (
 	nameRe    = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 	gatewayRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 	numberRe  = regexp.MustCompile(`^\+?[0-9*#A-Da-d]+$`)
-	pathRe    = regexp.MustCompile(`^/[A-Za-z0-9._/+@=:~-]*$`)
+	pathRe    = regexp.MustCompile(`^/[A-Za-z0-9._/+@=~-]*$`)
 )
 
 // forbidden are the characters no value may contain, even quoted. The
@@ -200,7 +200,7 @@ func (d Dial) DialString() (string, error) {
 }
 
 // CheckPath reports whether p can be passed to a fax application: an
-// absolute path of letters, digits and . _ / + @ = : ~ - only (no spaces,
+// absolute path of letters, digits and . _ / + @ = ~ - only (no spaces,
 // quotes, commas or parentheses, which would end the argument).
 func CheckPath(p string) error {
 	if len(p) > maxPathLen || !pathRe.MatchString(p) || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
