@@ -109,6 +109,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 	}
 	log.Info("originate sent", "job_uuid", job.UUID)
 
+	uuid := p.UUID // the channel followed
 	var (
 		answered, hungup, killed bool
 		lastProgress             time.Time
@@ -136,7 +137,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 		log.Warn("hanging up", "reason", why)
 		kctx, cancel := context.WithTimeout(context.Background(), p.KillGrace)
 		defer cancel()
-		if _, err := conn.API(kctx, "uuid_kill "+p.UUID); err != nil {
+		if _, err := conn.API(kctx, "uuid_kill "+uuid); err != nil {
 			log.Warn("uuid_kill failed", "err", err)
 		}
 	}
@@ -190,13 +191,23 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 				log.Info("originate failed", "cause", re.Reason())
 				return rep, nil
 			case err == nil && strings.HasPrefix(string(ev.Body), "+OK"):
+				// "+OK <channel uuid>": FreeSWITCH honours
+				// origination_uuid; should it not, follow the
+				// channel it names from now on.
+				if got := strings.TrimSpace(strings.TrimPrefix(string(ev.Body), "+OK")); got != "" && got != uuid {
+					log.Warn("channel uuid differs from origination_uuid; following it", "channel_uuid", got)
+					if err := conn.Filter(ctx, "Unique-ID", got); err != nil {
+						return rep, fmt.Errorf("call: filter: %w", err)
+					}
+					uuid = got
+				}
 				answer()
 			}
 		case ev, ok := <-conn.Events():
 			if !ok {
 				return rep, fmt.Errorf("%w: %v", ErrLost, conn.Err())
 			}
-			if ev.UUID() != p.UUID {
+			if ev.UUID() != uuid {
 				continue
 			}
 			pages, final := r.TransferredPages, r.Final

@@ -16,15 +16,16 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
 )
 
-// Call timing that is not configurable. FreeSWITCH's own
-// originate_timeout (ringtimeout) ends ringing first; ringGrace is the
-// backstop. A far end hangs up within milliseconds of the fax result in
-// every capture, and a killed channel is gone within milliseconds too.
-const (
-	ringGrace   = 5 * time.Second
-	hangupGrace = 10 * time.Second
-	killGrace   = 3 * time.Second
-)
+// timing holds the call deadlines that are not configurable (tests
+// shorten them). FreeSWITCH's own originate_timeout (ringtimeout) ends
+// ringing first; ringGrace is the backstop. A far end hangs up within
+// milliseconds of the fax result in every capture, and a killed channel
+// is gone within milliseconds too.
+var timing = struct{ ringGrace, hangupGrace, killGrace time.Duration }{
+	ringGrace:   5 * time.Second,
+	hangupGrace: 10 * time.Second,
+	killGrace:   3 * time.Second,
+}
 
 // Retry delays written as tts:, HylaFAX faxsend's defaults (JobReqBusy,
 // JobReqNoAnswer, JobReqNoCarrier, JobReqProto). A qfile retrytime
@@ -188,11 +189,11 @@ func (a *attempt) call(ctx context.Context, conn *esl.Conn, set settings, gw str
 	p := call.Params{
 		UUID:        uuid,
 		Originate:   orig,
-		RingTimeout: cfg.RingTimeout + ringGrace,
+		RingTimeout: cfg.RingTimeout + timing.ringGrace,
 		PageTimeout: cfg.PageTimeout,
 		MaxCallTime: cfg.MaxCallTime,
-		HangupGrace: hangupGrace,
-		KillGrace:   killGrace,
+		HangupGrace: timing.hangupGrace,
+		KillGrace:   timing.killGrace,
 	}
 	return call.Run(ctx, conn, p, a.progress(ctx), log)
 }

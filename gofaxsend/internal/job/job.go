@@ -10,7 +10,6 @@ package job
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -205,9 +204,4 @@ func setResult(q *hylafax.Qfile, res outcome.Result) {
 	q.Set("status", res.Text)
 	q.SetInt("statuscode", res.Code)
 	q.SetInt("returned", int(res.Status))
-}
-
-// errCtx reports whether err comes from a cancelled or expired context.
-func errCtx(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

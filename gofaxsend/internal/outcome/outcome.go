@@ -118,9 +118,6 @@ func Call(o gofaxlib.Outcome, r *gofaxlib.Result) Result {
 		case CodeNoAnswer:
 			res.Text = "No answer from remote"
 		}
-		if c := strings.TrimSpace(r.HangupCause); c != "" && res.Status == Retry && !strings.Contains(res.Text, c) {
-			res.Text += " (" + c + ")"
-		}
 	default:
 		res.Code = CodeDisconnected
 	}

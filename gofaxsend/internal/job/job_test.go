@@ -1,0 +1,100 @@
+package job
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+)
+
+func TestDelivered(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		t38  bool
+	}{{"t38", true}, {"g711", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, esltest.Options{})
+			f.cfg.Gofaxsend.EnableT38, f.cfg.Gofaxsend.RequestT38 = tt.t38, tt.t38
+			f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, T38: tt.t38})
+			qf := f.qfile("7", "5551234")
+			if st := f.run(context.Background(), qf); st != outcome.Done {
+				t.Fatalf("status = %v, want done", st)
+			}
+			f.want(qf, map[string]string{
+				"returned": "2", "status": "", "statuscode": "0", "npages": "2", "totdials": "1",
+				"tottries": "1", "ndials": "0", "ntries": "0", "signalrate": "14400 bit/s", "csi": "2222",
+				"commid": "000000001", "state": "6", "modem": "any", "fax": "0::docq/doc7.tif;00",
+			})
+			calls := f.sim.Calls()
+			if len(calls) == 0 {
+				t.Fatal("no call")
+			}
+			c := calls[0]
+			wantVars := map[string]string{
+				"fax_enable_t38": strconv.FormatBool(tt.t38), "fax_ident": "+49 30 1111", "fax_header": "ACME, Inc.",
+				"origination_caller_id_number": "4711", "fax_use_ecm": "true", "fax_disable_v17": "false",
+				"ignore_early_media": "true", "originate_timeout": "2",
+			}
+			for k, v := range wantVars {
+				if c.Vars[k] != v {
+					t.Errorf("channel variable %s = %q, want %q", k, c.Vars[k], v)
+				}
+			}
+			if len(c.Vars["origination_uuid"]) != 36 {
+				t.Errorf("origination_uuid = %q", c.Vars["origination_uuid"])
+			}
+			if c.Gateway != "gw1" || c.Destination != "5551234" || c.File != filepath.Join(f.spool, "docq/doc7.tif;00") {
+				t.Errorf("call = gateway %q destination %q file %q", c.Gateway, c.Destination, c.File)
+			}
+			msgs := f.messages()
+			for _, m := range []string{"*7:c", "*7:C"} {
+				if !slices.Contains(msgs, m) {
+					t.Errorf("faxq did not get %q: %q", m, msgs)
+				}
+			}
+			pages := 0
+			for _, m := range msgs {
+				if strings.HasPrefix(m, "*7:d") {
+					pages++
+					if _, err := hylafax.ParseSendInfo(strings.TrimPrefix(m, "*7:d")); err != nil {
+						t.Errorf("page message %q: %v", m, err)
+					}
+				}
+			}
+			if pages != 2 {
+				t.Errorf("%d page messages, want 2: %q", pages, msgs)
+			}
+			if got := f.modemMessages(); !slices.Equal(got, []string{"SB", "SR"}) {
+				t.Errorf("gofaxd got %q, want SB then SR", got)
+			}
+			b, err := os.ReadFile(filepath.Join(f.spool, "log/xferfaxlog"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, err := hylafax.ParseXferLog(strings.NewReader(string(b)))
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("xferfaxlog: %v, %d records", err, len(recs))
+			}
+			r := recs[0]
+			if r.Kind != "SEND" || r.CommID != "000000001" || r.JobID != "7" || r.Modem != "freeswitch0" ||
+				r.Pages != 2 || r.CSI != "2222" || r.Reason != "" || r.Dest != "5551234" || r.Owner != "root" {
+				t.Errorf("xferfaxlog record = %+v", r)
+			}
+			p, err := hylafax.DecodeClass2Params(r.Params)
+			if err != nil || p.BitRate() != 14400 {
+				t.Errorf("params %d: %+v %v", r.Params, p, err)
+			}
+			sess, err := os.ReadFile(filepath.Join(f.spool, "log/c000000001"))
+			if err != nil || !strings.Contains(string(sess), "SESSION BEGIN 000000001 5551234") || !strings.Contains(string(sess), "SESSION END") {
+				t.Errorf("session log: %v\n%s", err, sess)
+			}
+		})
+	}
+}

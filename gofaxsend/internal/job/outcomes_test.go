@@ -1,0 +1,138 @@
+package job
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+)
+
+// TestCallFailures checks each far-end failure: the send status, what
+// the qfile says and the counters faxq's maxdials/maxtries rely on.
+func TestCallFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		sc     esltest.Scenario
+		status outcome.Status
+		want   map[string]string
+		retry  time.Duration // expected tts - now, 0: none written
+	}{
+		{"busy", esltest.Scenario{Outcome: esltest.Busy}, outcome.Retry,
+			map[string]string{"returned": "0", "statuscode": "1", "status": "Busy signal detected", "totdials": "1", "ndials": "1", "tottries": "0", "npages": "0"},
+			retryBusy},
+		{"no answer", esltest.Scenario{Outcome: esltest.NoAnswer}, outcome.Retry,
+			map[string]string{"returned": "0", "statuscode": "3", "status": "No answer from remote", "totdials": "1", "ndials": "1", "tottries": "0"},
+			retryNoAnswer},
+		{"rejected", esltest.Scenario{Outcome: esltest.Rejected}, outcome.Failed,
+			map[string]string{"returned": "1", "statuscode": "2", "status": "CALL_REJECTED (retry disabled)", "totdials": "1", "tottries": "0"}, 0},
+		{"unallocated number", esltest.Scenario{Outcome: esltest.NotFound}, outcome.Failed,
+			map[string]string{"returned": "1", "status": "UNALLOCATED_NUMBER (retry disabled)", "totdials": "1"}, 0},
+		{"no route", esltest.Scenario{Outcome: esltest.NoRoute}, outcome.Retry,
+			map[string]string{"returned": "0", "statuscode": "2", "status": "NO_ROUTE_DESTINATION", "totdials": "1", "ndials": "1"},
+			retryNetwork},
+		{"negotiation failure", esltest.Scenario{Outcome: esltest.NoFax}, outcome.Retry,
+			map[string]string{"returned": "0", "statuscode": "126", "totdials": "1", "tottries": "1", "ndials": "0", "ntries": "1", "npages": "0",
+				"status": "Timed out waiting for initial communication"},
+			retryProto},
+		{"hang-up during page 2", esltest.Scenario{Outcome: esltest.Success, HangupAtPage: 2}, outcome.Retry,
+			map[string]string{"returned": "0", "statuscode": "128", "status": "The call dropped prematurely", "totdials": "1", "tottries": "1",
+				"npages": "1", "ntries": "0", "fax": "1::docq/doc7.tif;00"},
+			retryProto},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, esltest.Options{})
+			f.cfg.Gofaxsend.RingTimeout = 2 * time.Second
+			f.sim.Route("5551234", tt.sc)
+			qf := f.qfile("7", "5551234")
+			before := time.Now()
+			if st := f.run(context.Background(), qf); st != tt.status {
+				t.Errorf("status = %v, want %v", st, tt.status)
+			}
+			f.want(qf, tt.want)
+			tts, _ := strconv.ParseInt(f.read(qf).String("tts"), 10, 64)
+			if tt.retry == 0 {
+				if tts != 1795327911 {
+					t.Errorf("tts changed to %d", tts)
+				}
+				return
+			}
+			if got := time.Unix(tts, 0).Sub(before); got < tt.retry-2*time.Second || got > tt.retry+2*time.Second {
+				t.Errorf("tts is now+%v, want now+%v", got, tt.retry)
+			}
+		})
+	}
+}
+
+// TestResumeAfterPartial: page 1 went through before the far end hung up;
+// the retry sends only page 2 and completes the job.
+func TestResumeAfterPartial(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, HangupAtPage: 2})
+	qf := f.qfile("7", "5551234", "retrytime:5")
+	if st := f.run(context.Background(), qf); st != outcome.Retry {
+		t.Fatalf("first attempt: %v", st)
+	}
+	tts, _ := strconv.ParseInt(f.read(qf).String("tts"), 10, 64)
+	if d := time.Until(time.Unix(tts, 0)); d < 3*time.Second || d > 6*time.Second {
+		t.Errorf("retrytime 5 gave tts now+%v", d)
+	}
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	if st := f.run(context.Background(), qf); st != outcome.Done {
+		t.Fatalf("second attempt: %v", st)
+	}
+	f.want(qf, map[string]string{"returned": "2", "npages": "2", "totdials": "2", "tottries": "2", "status": ""})
+	calls := f.sim.Calls()
+	if len(calls) != 2 {
+		t.Fatalf("%d calls", len(calls))
+	}
+	second := calls[1]
+	if second.Result == nil || second.Result.TotalPages != 1 || second.Result.Pages != 1 {
+		t.Errorf("retry sent %+v, want exactly the one page left", second.Result)
+	}
+	if !strings.HasPrefix(second.File, filepath.Join(f.spool, "tmp")+"/") {
+		t.Errorf("retry document %q, want a merged file in the spool's tmp/", second.File)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.spool, "tmp", "*")); len(left) != 0 {
+		t.Errorf("merged files left behind: %v", left)
+	}
+}
+
+// TestResumeAcrossDocuments: a job of two documents whose first was sent
+// completely gives faxq the D message for it and keeps only the second.
+func TestResumeAcrossDocuments(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, HangupAtPage: 3})
+	src, _ := os.ReadFile("testdata/sent-2page-g3.tif")
+	os.WriteFile(filepath.Join(f.spool, "docq/doc8.tif;00"), src, 0o644)
+	qf := f.qfile("7", "5551234")
+	q := f.read(qf)
+	items := append(q.Items(), hylafax.Item{Op: hylafax.OpFax, Path: "docq/doc8.tif;00"})
+	if err := q.SetItems(items); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(f.spool, qf), q.Bytes(), 0o644)
+
+	if st := f.run(context.Background(), qf); st != outcome.Retry {
+		t.Fatalf("status %v", st)
+	}
+	var fax []string
+	for _, it := range f.read(qf).FaxItems() {
+		fax = append(fax, it.String())
+	}
+	if want := []string{"fax:0::docq/doc8.tif;00"}; !slices.Equal(fax, want) {
+		t.Errorf("fax items %q, want %q", fax, want)
+	}
+	if !slices.ContainsFunc(f.messages(), func(m string) bool { return strings.HasPrefix(m, "*7:D") && strings.Contains(m, `"docq/doc7.tif;00"`) }) {
+		t.Errorf("no D message for doc7: %q", f.messages())
+	}
+	f.want(qf, map[string]string{"npages": "2"})
+}
