@@ -22,11 +22,13 @@ var captures embed.FS
 type frame struct {
 	headers esl.Headers
 	body    []byte
+	end     int // offset just past the frame in the capture
 }
 
 // parseFrames splits a capture into frames. Values stay as sent.
 func parseFrames(data []byte) ([]frame, error) {
 	var out []frame
+	total := len(data)
 	for len(data) > 0 {
 		end := bytes.Index(data, []byte("\n\n"))
 		if end < 0 {
@@ -45,6 +47,7 @@ func parseFrames(data []byte) ([]frame, error) {
 			}
 			f.body, data = data[:n], data[n:]
 		}
+		f.end = total - len(data)
 		out = append(out, f)
 	}
 	return out, nil

@@ -78,23 +78,29 @@ func captureSequence(t *testing.T, name string) (seq []string, framesAt map[int]
 	if err != nil {
 		t.Fatal(err)
 	}
-	framesAt = map[int]int{}
-	off := 0
-	framesAt[0] = 0
-	for i, f := range frames {
-		for _, h := range f.headers {
-			off += len(h.Name) + len(h.Value) + 3
+	framesAt = map[int]int{0: 0}
+	n := 0
+	for _, f := range frames {
+		m := &esl.Message{Headers: f.headers, Body: f.body}
+		if significant(m) {
+			n++
 		}
-		off += 1 + len(f.body)
-		if f.headers.Get("Event-Name") == "CHANNEL_DATA" {
-			off-- // parseFrames split on ": " and the connect block ends the same way
-		}
-		framesAt[off] = i + 1
-		if d := describe(&esl.Message{Headers: f.headers, Body: f.body}); d != "" {
+		framesAt[f.end] = n
+		if d := describe(m); d != "" {
 			seq = append(seq, d)
 		}
 	}
 	return seq, framesAt
+}
+
+// significant reports whether a frame counts for pacing a replay: replies,
+// notices and the call events both the switch and the simulator send.
+func significant(m *esl.Message) bool {
+	switch m.ContentType() {
+	case "command/reply", "api/response", "auth/request":
+		return true
+	}
+	return describe(m) != ""
 }
 
 // frameReader reads frames from the simulator and collects the descriptions.
@@ -124,7 +130,9 @@ func (f *frameReader) next() bool {
 		}
 		return false
 	}
-	f.n++
+	if significant(m) {
+		f.n++
+	}
 	f.last = m
 	f.frames = append(f.frames, m)
 	if d := describe(m); d != "" {

@@ -331,6 +331,7 @@ func (x *executor) afterHangup() {
 	if c.lingering() {
 		c.send([]byte("Content-Type: text/disconnect-notice\nControlled-Session-UUID: " + x.leg.uuid +
 			"\nContent-Disposition: linger\nChannel-Name: " + x.leg.name + "\nLinger-Time: -1\nContent-Length: 0\n\n"))
+		c.unsubscribe() // the session is over: no CHANNEL_DESTROY on this socket
 		return
 	}
 	c.send([]byte(finalNotice(x.leg.uuid)))
