@@ -21,6 +21,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
@@ -65,8 +66,12 @@ type Settings struct {
 	ReceivingMode fs.FileMode // mode while FreeSWITCH writes the file
 	LogFileMode   fs.FileMode
 
-	// Fallback, if set, remembers callers that failed with T.38.
-	Fallback Fallback
+	// SoftmodemFallback receives callers on the fallback list (mod_db
+	// realm "fallback", keys made by Numbering) without T.38, and puts
+	// callers whose T.38 reception failed on it.
+	SoftmodemFallback bool
+	Numbering         freeswitch.Numbering
+	FallbackTTL       time.Duration
 }
 
 // SIP responses for refusals that are not configurable.
@@ -115,18 +120,6 @@ type Observer interface {
 	CallStarted()
 	CallEnded(Outcome)
 }
-
-// Fallback is the softmodem fallback store (mod_db realm "fallback"):
-// callers whose T.38 receptions failed get audio only.
-type Fallback interface {
-	// Active reports whether number is to be received without T.38.
-	Active(ctx context.Context, api APIFunc, number string) bool
-	// Learn records the outcome of a reception from number.
-	Learn(ctx context.Context, api APIFunc, number string, r *gofaxlib.Result)
-}
-
-// APIFunc runs a FreeSWITCH api command.
-type APIFunc func(ctx context.Context, cmd string) (string, error)
 
 // Handler receives faxes. Its fields must be set before Serve is called
 // and not changed afterwards.
@@ -193,9 +186,11 @@ type call struct {
 	t38     bool
 
 	res     gofaxlib.Result
-	killed  string // why the call was killed, "" if it was not
-	lost    error  // why the socket ended early, nil if it did not
-	started time.Time
+	killed  string    // why the call was killed, "" if it was not
+	lost    error     // why the socket ended early, nil if it did not
+	started time.Time // when the applications were queued
+	hungUp  time.Time // when the hangup event arrived
+	exited  bool
 }
 
 func (c *call) run(ctx context.Context) {
@@ -270,10 +265,12 @@ func (c *call) refuse(ctx context.Context, code int, class string) {
 }
 
 // exit ends the socket session; FreeSWITCH then closes the connection.
+// Calling it again does nothing.
 func (c *call) exit(ctx context.Context) {
-	if c.ch.Err() != nil {
+	if c.exited || c.ch.Err() != nil {
 		return
 	}
+	c.exited = true
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
 	defer cancel()
 	if err := c.ch.Exit(cctx); err != nil {
@@ -295,10 +292,16 @@ func (c *call) answer(ctx context.Context) {
 	if c.cfg.RequestT38 != nil {
 		request = *c.cfg.RequestT38
 	}
-	if (enable || request) && h.Fallback != nil && c.cidnum != "" && h.Fallback.Active(cctx, c.ch.API, c.cidnum) {
-		c.log.Info("softmodem fallback active for caller: T.38 off")
-		c.session.Printf("Softmodem fallback active for %s: T.38 disabled", c.cidnum)
-		enable, request = false, false
+	if fb, key, ok := c.fallback(); ok && (enable || request) {
+		active, err := fb.Active(cctx, key)
+		switch {
+		case err != nil:
+			c.log.Warn("softmodem fallback lookup failed", "err", err)
+		case active:
+			c.log.Info("softmodem fallback active for caller: T.38 off", "fallback_key", key)
+			c.session.Printf("Softmodem fallback active for %s: T.38 disabled", c.cidnum)
+			enable, request = false, false
+		}
 	}
 	c.t38 = enable
 	ident := h.Ident
@@ -340,13 +343,27 @@ func (c *call) answer(ctx context.Context) {
 	c.started = time.Now()
 }
 
+// fallback returns the softmodem fallback list and the caller's key, if
+// the feature is on and the caller has a usable number.
+func (c *call) fallback() (freeswitch.Fallback, string, bool) {
+	if !c.h.SoftmodemFallback || c.cidnum == "" {
+		return freeswitch.Fallback{}, "", false
+	}
+	key, err := c.h.Numbering.Key(c.cidnum)
+	if err != nil {
+		return freeswitch.Fallback{}, "", false
+	}
+	return freeswitch.Fallback{DB: freeswitch.DB{API: c.ch}, TTL: c.h.FallbackTTL}, key, true
+}
+
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
 // wait follows the call until both the spandsp result and the hangup are
 // in (either order), the socket ends, or a deadline kills the call.
 func (c *call) wait(ctx context.Context) {
 	h := c.h
-	res := &c.res
+	tr := &freeswitch.Tracker{UUID: c.uuid}
+	defer func() { c.res = tr.Result() }()
 	never := make(<-chan time.Time)
 	var maxCall <-chan time.Time
 	stopMax := func() {}
@@ -357,10 +374,10 @@ func (c *call) wait(ctx context.Context) {
 	}
 	defer stopMax()
 	progress, stopProgress := timer(h.PageTimeout)
-	defer stopProgress()
+	defer func() { stopProgress() }()
 	grace, killWait := never, never
 	done := ctx.Done()
-	var hangupSent, hangupDone bool
+	hangupSent := false
 
 	kill := func(why string) {
 		if c.killed != "" {
@@ -380,13 +397,13 @@ func (c *call) wait(ctx context.Context) {
 
 	events := c.ch.Events()
 	for {
-		if hangupDone && res.Final {
+		if tr.Complete() && tr.Final() {
 			return
 		}
 		select {
 		case ev, ok := <-events:
 			if !ok {
-				if !hangupDone {
+				if !tr.Complete() {
 					c.lost = c.ch.Err()
 					if c.lost == nil {
 						c.lost = errors.New("connection closed")
@@ -397,37 +414,35 @@ func (c *call) wait(ctx context.Context) {
 			if ev.Format == esl.FormatNotice {
 				// After the hangup events FreeSWITCH sends the linger
 				// notice: nothing more will come for this channel.
-				if hangupDone || ev.Get("Content-Disposition") != "linger" {
+				if tr.Complete() || ev.Get("Content-Disposition") != "linger" {
 					return
 				}
 				continue
 			}
-			if u := ev.UUID(); u != "" && u != c.uuid {
-				continue
+			change := tr.Add(ev)
+			if change&(freeswitch.ChangeNegotiation|freeswitch.ChangePage|freeswitch.ChangeResult) != 0 {
+				if c.killed == "" {
+					stopProgress()
+					progress, stopProgress = timer(h.PageTimeout)
+				}
+				c.report(tr, change)
 			}
-			if fold(res, ev, time.Now()) {
-				progress, stopProgress = resetTimer(stopProgress, h.PageTimeout, c.killed != "")
-				c.report(ev)
+			if change&freeswitch.ChangeHangup != 0 {
+				hangupSent = true
+				c.hungUp = time.Now()
 			}
-			switch ev.Name() {
-			case "CHANNEL_EXECUTE_COMPLETE":
+			if change&freeswitch.ChangeAppDone != 0 && !hangupSent {
 				// In "async full" mode the channel stays in the socket
 				// application after rxfax: hang it up ourselves.
-				if ev.Get("Application") == "rxfax" && !hangupSent {
-					hangupSent = true
-					cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
-					if err := c.ch.Hangup(cctx, "NORMAL_CLEARING"); err != nil {
-						c.log.Debug("hangup", "err", err)
-					}
-					cancel()
-				}
-			case "CHANNEL_HANGUP":
 				hangupSent = true
-			case "CHANNEL_HANGUP_COMPLETE":
-				hangupDone = true
-				if !res.Final {
-					grace = time.After(resultGrace)
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+				if err := c.ch.Hangup(cctx, "NORMAL_CLEARING"); err != nil {
+					c.log.Debug("hangup", "err", err)
 				}
+				cancel()
+			}
+			if change&freeswitch.ChangeHangupComplete != 0 && !tr.Final() {
+				grace = time.After(resultGrace)
 			}
 		case <-progress:
 			kill(fmt.Sprintf("no fax progress for %v", h.PageTimeout))
@@ -454,29 +469,23 @@ func timer(d time.Duration) (<-chan time.Time, func()) {
 	return t.C, func() { t.Stop() }
 }
 
-func resetTimer(stop func(), d time.Duration, off bool) (<-chan time.Time, func()) {
-	stop()
-	if off {
-		return make(<-chan time.Time), func() {}
-	}
-	return timer(d)
-}
-
 // report passes fax progress on to faxq and the session log.
-func (c *call) report(ev *esl.Event) {
-	switch ev.Subclass() {
-	case "spandsp::rxfaxnegociateresult":
-		c.lease.Started(c.recvInfo(c.res.TransferredPages))
-		c.session.Printf("Remote station %q, %d bit/s, ECM %v, T.38 %s", c.res.RemoteID, c.res.TransferRate, c.res.ECM, c.res.T38Status)
-	case "spandsp::rxfaxpageresult":
-		c.lease.Page(c.recvInfo(c.res.TransferredPages))
-		if n := len(c.res.Pages); n > 0 {
-			p := c.res.Pages[n-1]
+func (c *call) report(tr *freeswitch.Tracker, change freeswitch.Change) {
+	c.res = tr.Result()
+	r := &c.res
+	switch {
+	case change&freeswitch.ChangeResult != 0:
+		c.session.Printf("RECV result: success %v, code %d (%s), %d of %d pages",
+			r.Success, r.ResultCode, r.ResultText, r.TransferredPages, r.TotalPages)
+	case change&freeswitch.ChangePage != 0:
+		c.lease.Page(c.recvInfo(r.TransferredPages))
+		if n := len(r.Pages); n > 0 {
+			p := r.Pages[n-1]
 			c.session.Printf("RECV page %d: %s, %s, %d bad rows", p.Number, p.EncodingName, p.PixelSize, p.BadRows)
 		}
-	case "spandsp::rxfaxresult":
-		c.session.Printf("RECV result: success %v, code %d (%s), %d of %d pages",
-			c.res.Success, c.res.ResultCode, c.res.ResultText, c.res.TransferredPages, c.res.TotalPages)
+	case change&freeswitch.ChangeNegotiation != 0:
+		c.lease.Started(c.recvInfo(r.TransferredPages))
+		c.session.Printf("Remote station %q, %d bit/s, ECM %v, T.38 %s", r.RemoteID, r.TransferRate, r.ECM, r.T38Status)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
@@ -130,13 +131,16 @@ func (c *call) finish(ctx context.Context) {
 	}
 	c.lease.Release(info)
 
-	if h.Fallback != nil && c.cidnum != "" {
+	if fb, key, ok := c.fallback(); ok && c.t38 && !delivered && freeswitch.NeedsFallback(res) && c.ch.Err() == nil {
 		fctx, cancel := context.WithTimeout(bg, cmdTimeout)
-		if c.ch.Err() == nil {
-			h.Fallback.Learn(fctx, c.ch.API, c.cidnum, res)
+		if err := fb.Add(fctx, key); err != nil {
+			c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
+		} else {
+			c.log.Info("caller added to the softmodem fallback list", "fallback_key", key)
 		}
 		cancel()
 	}
+	c.exit(ctx)
 	c.session.Printf("SESSION END")
 	if err := c.session.Close(); err != nil {
 		c.log.Error("session log", "err", err)
@@ -210,8 +214,8 @@ func (c *call) faxrcvd(ctx context.Context, reason string) {
 		"TRANSFER_RATE=" + strconv.Itoa(c.res.TransferRate),
 	}
 	cmd.Timeout = c.h.FaxRcvdTimeout
-	if !c.res.Hangup.IsZero() {
-		c.out.HangupToFaxrcvd = time.Since(c.res.Hangup)
+	if !c.hungUp.IsZero() {
+		c.out.HangupToFaxrcvd = time.Since(c.hungUp)
 	}
 	res, err := hook.Run(ctx, cmd)
 	attrs := []any{"cmd", cmd.Path, "exit_code", res.ExitCode, "duration", res.Duration}

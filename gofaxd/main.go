@@ -1,0 +1,149 @@
+// Command gofaxd receives faxes from FreeSWITCH for HylaFAX and runs
+// HylaFAX's virtual modems (it replaces faxgetty):
+//
+//	gofaxd [-c /etc/gofax.conf] [-version]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/app"
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/logging"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.0".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "gofaxd:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// run is gofaxd: it returns when ctx is cancelled (SIGTERM) and every
+// call has been recorded, or when the daemon cannot run.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gofaxd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("c", config.DefaultPath, "configuration `file`")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gofaxd: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "gofaxd", version)
+		return nil
+	}
+	log := logging.New(stderr, slog.LevelInfo)
+	cfg, warns, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	for _, w := range warns {
+		log.Warn(w)
+	}
+	ln, err := activatedListener()
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(cfg, app.Options{Logger: log, Listener: ln})
+	if err != nil {
+		return err
+	}
+	log.Info("gofaxd started", "version", version, "config", *cfgPath)
+	daemon.SdNotify(false, daemon.SdNotifyReady)
+
+	var wg sync.WaitGroup
+	// The watchdog stays fed until the calls have drained.
+	wctx, stopWatchdog := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Go(func() { watchdog(wctx) })
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: receptions in progress may finish", "grace", cfg.Gofaxd.ShutdownGrace)
+	case serveErr = <-a.Done():
+		log.Error("event socket listener failed", "err", serveErr)
+	}
+	daemon.SdNotify(false, daemon.SdNotifyStopping)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Gofaxd.ShutdownGrace)
+	defer cancel()
+	err = a.Shutdown(sctx)
+	stopWatchdog()
+	wg.Wait()
+	if serveErr != nil {
+		return serveErr
+	}
+	return err
+}
+
+// activatedListener returns the socket systemd passed (socket activation),
+// or nil to listen on [gofaxd] socket.
+func activatedListener() (net.Listener, error) {
+	lns, err := activation.Listeners()
+	if err != nil {
+		return nil, fmt.Errorf("systemd socket activation: %w", err)
+	}
+	switch len(lns) {
+	case 0:
+		return nil, nil
+	case 1:
+		return lns[0], nil
+	}
+	for _, l := range lns[1:] {
+		l.Close()
+	}
+	return nil, fmt.Errorf("systemd passed %d sockets, gofaxd uses one", len(lns))
+}
+
+// watchdog tells systemd every half WatchdogSec that gofaxd is alive.
+func watchdog(ctx context.Context) {
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+		}
+	}
+}
