@@ -28,7 +28,7 @@ const (
 	MaxHeaderBytes = 1 << 20
 
 	// MaxHeaders bounds the number of headers in one block or event.
-	// The largest captured events carry about 300 headers (every channel
+	// The largest captured events carry 260 headers (every channel
 	// variable); 4096 allows for big dialplans without letting a peer make
 	// us build millions of tiny headers.
 	MaxHeaders = 4096

@@ -3,6 +3,7 @@ package esl
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand"
@@ -125,26 +126,48 @@ func TestTranscripts(t *testing.T) {
 	t.Logf("all captures: %v", total)
 }
 
-// TestTranscriptCounts pins the number of frames of each type in a few
-// captures, so that a reader silently merging or dropping frames fails.
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// TestTranscriptCounts pins the number of frames of each type, and of
+// events by name, in every capture (testdata/transcripts.golden), so that
+// a reader silently merging or dropping frames fails.
 func TestTranscriptCounts(t *testing.T) {
-	tests := []struct {
-		file string
-		want string
-	}{
+	var b strings.Builder
+	for _, path := range transcripts(t) {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := readAll(t, bytes.NewReader(raw))
+		names := map[string]int{}
+		for _, m := range msgs {
+			if e, err := ParseEvent(m); err == nil {
+				names[e.Name()+e.Subclass()]++
+			}
+		}
+		fmt.Fprintf(&b, "%s: %s\n", filepath.Base(path), countTypes(msgs))
+		fmt.Fprintf(&b, "  events: %s\n", strings.Trim(fmt.Sprint(names), "map[]"))
+	}
+	golden := "testdata/transcripts.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("frame counts differ from %s (go test -update rewrites it):\n%s", golden, b.String())
+	}
+	for _, tt := range []struct{ file, want string }{
 		{"api-db-misc_A_plain.raw", "auth/request=1 command/reply=3 api/response=18 text/disconnect-notice=1 "},
 		{"auth-wrong-password_A_plain.raw", "auth/request=1 command/reply=1 text/disconnect-notice=1 "},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata/transcripts", tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := countTypes(readAll(t, bytes.NewReader(raw))); got != tt.want {
-				t.Errorf("got %s, want %s", got, tt.want)
-			}
-		})
+	} {
+		if !strings.Contains(string(want), tt.file+": "+tt.want+"\n") {
+			t.Errorf("%s: golden file does not say %s", tt.file, tt.want)
+		}
 	}
 }
 

@@ -340,3 +340,51 @@ func TestOutboundInjection(t *testing.T) {
 		}
 	}
 }
+
+// TestServerShutdownDrains: Shutdown waits for a handler that finishes on
+// its own, and returns nil.
+func TestServerShutdownDrains(t *testing.T) {
+	checkNoLeak(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	finished := false
+	s := &Server{Addr: "127.0.0.1:0", Handler: func(ctx context.Context, c *OutboundConn) {
+		close(started)
+		<-release
+		err := c.Hangup(ctx, "NORMAL_CLEARING")
+		mu.Lock()
+		finished = err == nil
+		mu.Unlock()
+	}}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	dialPeer(t, s.Address().String(), func(p *peerConn) {
+		p.expect("connect")
+		p.send("Event-Name: CHANNEL_DATA\nUnique-ID: u1\nContent-Type: command/reply\nReply-Text: %2BOK%0A\n\n")
+		c := p.expect("sendmsg")
+		if c.Headers.Get("call-command") != "hangup" || c.Headers.Get("hangup-cause") != "NORMAL_CLEARING" {
+			t.Errorf("hangup headers %v", c.Headers)
+		}
+		p.send(reply("+OK"))
+		p.command() // until the server closes
+	})
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	time.Sleep(20 * time.Millisecond) // give Shutdown the chance to return early (it must not)
+	close(release)
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	mu.Lock()
+	if !finished {
+		t.Error("Shutdown returned before the handler finished its hangup")
+	}
+	mu.Unlock()
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
+	}
+}
