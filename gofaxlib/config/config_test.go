@@ -263,3 +263,11 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, _, err := Load("../../config/gofax.conf"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -247,3 +247,16 @@ func FuzzDialString(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkTxFax(b *testing.B) {
+	d := Dial{
+		Vars:     Vars{{"origination_uuid", "0d6f1c2e-8a61-4d7e-9a1b-4c1e2f3a4b5c"}, {"fax_ident", "+1 337"}, {"fax_header", "GONICUS LABS"}, {"fax_use_ecm", "true"}, {"fax_enable_t38", "true"}},
+		Gateways: []string{"default", "backup"},
+		Number:   "+49 30 1234567",
+	}
+	for b.Loop() {
+		if _, err := d.TxFax("/var/spool/hylafax/tmp/f.tif"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -293,3 +293,19 @@ func FuzzTracker(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTracker measures merging one whole real fax call (every event a
+// sender's socket sees, heartbeats included) into a Result.
+func BenchmarkTracker(b *testing.B) {
+	evs := readEvents(&testing.T{}, "t38_A_plain")
+	for b.Loop() {
+		var tr Tracker
+		for _, e := range evs {
+			tr.Add(e)
+		}
+		if !tr.Final() {
+			b.Fatal("no result")
+		}
+	}
+	b.ReportMetric(float64(len(evs)), "events/call")
+}

@@ -294,3 +294,23 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseConfigOutput(b *testing.B) {
+	src, err := os.ReadFile("testdata/dynamicconfig.out")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ParseConfigOutput(src)
+	}
+}
+
+// BenchmarkRun measures the cost of one script run (fork, exec, wait) with
+// the process-group and capture machinery.
+func BenchmarkRun(b *testing.B) {
+	for b.Loop() {
+		if _, err := Run(context.Background(), Cmd{Path: "/bin/true"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
