@@ -243,7 +243,12 @@ func (t *tiffFile) ascii(e tiffEntry) string {
 func (t *tiffFile) page(ifd tiffIFD) PageInfo {
 	p := PageInfo{ResolutionUnit: 2, FillOrder: 1, Compression: 1}
 	for _, e := range ifd.entries {
-		v, _ := t.uint(e)
+		var v uint32
+		switch e.tag {
+		case tagImageWidth, tagImageLength, tagCompression, tagFillOrder, tagT4Options,
+			tagResolutionUnit, tagFaxRecvParams, tagFaxRecvTime:
+			v, _ = t.uint(e)
+		}
 		switch e.tag {
 		case tagImageWidth:
 			p.Width = v
