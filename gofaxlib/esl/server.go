@@ -35,7 +35,12 @@ type Server struct {
 	// DefaultHandshakeTimeout.
 	ConnectTimeout time.Duration
 	// Options apply to every connection (event queue, write timeout).
+	// Logger, if set, is passed on with WithLogger first.
 	Options []Option
+	// MaxConns bounds the connections served at once; 0 means no bound.
+	// A connection over the bound is closed at once: FreeSWITCH's socket
+	// application then fails and the dialplan continues.
+	MaxConns int
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -44,6 +49,7 @@ type Server struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	handlers sync.WaitGroup
+	active   int                   // connections being served
 	conns    map[net.Conn]struct{} // connections still in the handshake
 }
 
@@ -134,6 +140,13 @@ func (s *Server) Serve() error {
 			nc.Close()
 			return ErrServerClosed
 		}
+		if s.MaxConns > 0 && s.active >= s.MaxConns {
+			s.mu.Unlock()
+			s.logger().Warn("esl: too many connections, refusing one", "remote", nc.RemoteAddr().String(), "max_conns", s.MaxConns)
+			nc.Close()
+			continue
+		}
+		s.active++
 		s.conns[nc] = struct{}{}
 		s.handlers.Add(1)
 		s.mu.Unlock()
@@ -151,6 +164,11 @@ func isTemporary(err error) bool {
 // serveConn runs the connect exchange and the Handler for one connection.
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.handlers.Done()
+	defer func() {
+		s.mu.Lock()
+		s.active--
+		s.mu.Unlock()
+	}()
 	log := s.logger().With("remote", nc.RemoteAddr().String())
 	ctx := s.ctx
 	timeout := s.ConnectTimeout
@@ -158,7 +176,11 @@ func (s *Server) serveConn(nc net.Conn) {
 		timeout = DefaultHandshakeTimeout
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
-	oc, err := Connect(hctx, nc, s.Options...)
+	opts := s.Options
+	if s.Logger != nil {
+		opts = append([]Option{WithLogger(s.Logger)}, opts...)
+	}
+	oc, err := Connect(hctx, nc, opts...)
 	cancel()
 	s.mu.Lock()
 	delete(s.conns, nc)

@@ -388,3 +388,40 @@ func TestServerShutdownDrains(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// TestServerMaxConns: a connection over MaxConns is closed at once and
+// the one being served is not disturbed.
+func TestServerMaxConns(t *testing.T) {
+	checkNoLeak(t)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	s := &Server{Addr: "127.0.0.1:0", MaxConns: 1, Handler: func(ctx context.Context, c *OutboundConn) {
+		close(started)
+		<-release
+	}}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	channelData := "Unique-ID: u1\nContent-Type: command/reply\nReply-Text: %2BOK%0A\n\n"
+	first := dialPeer(t, s.Address().String(), func(p *peerConn) {
+		p.expect("connect")
+		p.send(channelData)
+		p.command() // until the server closes
+	})
+	<-started
+	<-dialPeer(t, s.Address().String(), func(p *peerConn) {
+		if c, err := p.command(); err == nil {
+			t.Errorf("second connection got %q, want it closed", c.Line)
+		}
+	})
+	close(release)
+	<-first
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
+	}
+}
