@@ -1,0 +1,184 @@
+package hylafax
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// recvSpool makes a spool with a recvq directory.
+func recvSpool(t *testing.T) string {
+	t.Helper()
+	spool := t.TempDir()
+	if err := os.Mkdir(filepath.Join(spool, "recvq"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return spool
+}
+
+// isLocked reports whether another open file description cannot take an
+// exclusive flock on path, as hfaxd checks for "being received".
+func isLocked(t *testing.T, path string) bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		return false
+	}
+	if !errors.Is(err, syscall.EWOULDBLOCK) {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// rxfax writes src over the received file the way libtiff does:
+// open(O_RDWR|O_CREAT|O_TRUNC) on the existing path.
+func rxfax(t *testing.T, path string, data []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCreateRecvFile(t *testing.T) {
+	spool := recvSpool(t)
+	ctx := context.Background()
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	rf, err := CreateRecvFile(ctx, spool, RecvFileConfig{Mode: 0o640, ReceivingMode: 0o666})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	if rf.Name != "recvq/fax000000001.tif" || !filepath.IsAbs(rf.Path) || rf.Path != filepath.Join(spool, rf.Name) {
+		t.Fatalf("Name %q Path %q", rf.Name, rf.Path)
+	}
+	fi, err := os.Stat(rf.Path)
+	if err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o666 {
+		t.Fatalf("new file: %v, %v; want empty, mode 0666 whatever the umask", fi, err)
+	}
+	if !isLocked(t, rf.Path) {
+		t.Error("file is not locked while receiving")
+	}
+	// Numbers come from recvq/seqf; existing files are never overwritten.
+	if err := os.WriteFile(filepath.Join(spool, "recvq/fax000000002.tif"), []byte("older fax"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rf2, err := CreateRecvFile(ctx, spool, RecvFileConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf2.Close()
+	if rf2.Name != "recvq/fax000000003.tif" {
+		t.Errorf("second file %q, want fax000000003.tif (2 exists)", rf2.Name)
+	}
+	if b, _ := os.ReadFile(filepath.Join(spool, "recvq/fax000000002.tif")); string(b) != "older fax" {
+		t.Errorf("existing fax overwritten: %q", b)
+	}
+	if fi, _ := os.Stat(rf2.Path); fi.Mode().Perm() != DefaultRecvFileMode {
+		t.Errorf("default mode %v, want %v", fi.Mode().Perm(), DefaultRecvFileMode)
+	}
+	if _, err := CreateRecvFile(ctx, filepath.Join(spool, "missing"), RecvFileConfig{}); err == nil {
+		t.Error("CreateRecvFile in a spool without recvq succeeded")
+	}
+}
+
+func TestRecvFileFinish(t *testing.T) {
+	fixture, err := os.ReadFile("testdata/tiff/received-t38-2page.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		content   []byte // nil: rxfax never wrote
+		wantPages int
+		wantErr   error
+		wantKept  bool
+	}{
+		{"two pages", fixture, 2, nil, true},
+		{"nothing written", nil, 0, nil, false},
+		{"TIFF header only", []byte("II*\x00\x00\x00\x00\x00"), 0, nil, false},
+		{"not a TIFF", []byte("garbage that arrived"), 0, ErrTIFF, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spool := recvSpool(t)
+			rf, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{Mode: 0o644, ReceivingMode: 0o660})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.content != nil {
+				rxfax(t, rf.Path, tt.content)
+				if !isLocked(t, rf.Path) {
+					t.Fatal("rxfax's truncation dropped the lock")
+				}
+			}
+			pages, err := rf.Finish(testFaxTags)
+			if pages != tt.wantPages || !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("Finish = %d, %v, want %d, %v", pages, err, tt.wantPages, tt.wantErr)
+			}
+			fi, err := os.Stat(rf.Path)
+			if !tt.wantKept {
+				if !errors.Is(err, fs.ErrNotExist) {
+					t.Fatalf("file without pages kept: %v", err)
+				}
+				return
+			}
+			if err != nil || fi.Mode().Perm() != 0o644 {
+				t.Fatalf("kept file: %v, %v, want mode 0644", fi, err)
+			}
+			if isLocked(t, rf.Path) {
+				t.Error("lock still held after Finish")
+			}
+			if tt.wantPages > 0 {
+				p, err := TIFFPages(rf.Path)
+				if err != nil || len(p) != tt.wantPages || p[0].FaxRecvParams == 0 || p[0].FaxSubAddress != "42" {
+					t.Errorf("tags after Finish: %+v, %v", p, err)
+				}
+			} else if b, _ := os.ReadFile(rf.Path); string(b) != string(tt.content) {
+				t.Errorf("unreadable file changed: %q", b)
+			}
+			if _, err := rf.Finish(testFaxTags); !errors.Is(err, ErrRecvFileDone) {
+				t.Errorf("second Finish: %v, want ErrRecvFileDone", err)
+			}
+		})
+	}
+}
+
+func TestRecvFileClose(t *testing.T) {
+	spool := recvSpool(t)
+	rf, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if isLocked(t, rf.Path) {
+		t.Error("Close kept the lock")
+	}
+	if _, err := os.Stat(rf.Path); err != nil {
+		t.Errorf("Close removed the file: %v", err)
+	}
+	if err := rf.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := rf.Finish(FaxTags{}); !errors.Is(err, ErrRecvFileDone) {
+		t.Errorf("Finish after Close: %v, want ErrRecvFileDone", err)
+	}
+}
