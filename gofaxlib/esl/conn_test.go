@@ -1,10 +1,12 @@
 package esl
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -486,5 +488,88 @@ func TestInjectionRejected(t *testing.T) {
 	// Nothing of the above reached the peer: its first command is this.
 	if out, err := c.API(ctx, "ok"); out != "fine" || err != nil {
 		t.Errorf("api ok: %q %v", out, err)
+	}
+}
+
+// TestClientReplayCall plays captured sending sessions to the client:
+// "event <format> ALL", bgapi originate, the whole call, exit. The job
+// result reaches the Job, every other event reaches Events in capture
+// order, and the fax result is the captured one.
+func TestClientReplayCall(t *testing.T) {
+	tests := []struct {
+		capture, format, job, t38 string
+	}{
+		{"t38_A_plain", FormatPlain, "+OK 55b8d285-a364-4e47-847a-957b30a744ec\n", "negotiated"},
+		{"t38_A_json", FormatJSON, "+OK bd783b7c-0caf-44e7-87e4-9f63288c0d86\n", "negotiated"},
+		{"g711_A_plain", FormatPlain, "", "off"},
+		{"busy-486_A_json", FormatJSON, "-ERR USER_BUSY\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.capture, func(t *testing.T) {
+			checkNoLeak(t)
+			sent := readSent(t, "testdata/transcripts/"+tt.capture+".raw.sent")
+			originate := strings.TrimSuffix(strings.SplitN(string(sent[2].data), "\n", 2)[0], "\n")
+			// The events the capture holds before the client's exit.
+			raw, _ := os.ReadFile("testdata/transcripts/" + tt.capture + ".raw")
+			var want []*Event
+			for _, m := range readAll(t, bytes.NewReader(raw[:sent[3].rxOffset])) {
+				if e, err := ParseEvent(m); err == nil && e.Name() != "BACKGROUND_JOB" {
+					want = append(want, e)
+				}
+			}
+			addr := listenPeer(t, replayPeer(t, tt.capture, func(i int, got *Command, want []byte) {
+				if err := sameCommand(got, want, "Job-UUID"); err != nil {
+					t.Errorf("command %d: %v", i, err)
+				}
+			}))
+			ctx := testCtx(t)
+			c, err := Dial(ctx, addr, "ClueCon", WithEventQueue(len(want)+1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Subscribe(ctx, tt.format, "ALL"); err != nil {
+				t.Fatal(err)
+			}
+			job, err := c.BgAPI(ctx, strings.TrimPrefix(originate, "bgapi "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []*Event
+			for len(got) < len(want) {
+				e, ok := <-c.Events()
+				if !ok {
+					t.Fatalf("events ended after %d of %d: %v", len(got), len(want), c.Err())
+				}
+				got = append(got, e)
+			}
+			jobEvent, err := job.Wait(ctx)
+			if jobEvent == nil || (tt.job != "" && string(jobEvent.Body) != tt.job) {
+				t.Fatalf("job: %v, %v", jobEvent, err)
+			}
+			if strings.HasPrefix(tt.job, "-ERR") != (err != nil) {
+				t.Errorf("job error %v for body %q", err, jobEvent.Body)
+			}
+			var result *Event
+			for i := range want {
+				if got[i].Format != tt.format || got[i].Get("Event-Sequence") != want[i].Get("Event-Sequence") {
+					t.Fatalf("event %d: got %s #%s, want #%s", i, got[i].Name(), got[i].Get("Event-Sequence"), want[i].Get("Event-Sequence"))
+				}
+				if got[i].Subclass() == "spandsp::txfaxresult" {
+					result = got[i]
+				}
+			}
+			if tt.t38 != "" && (result == nil || result.Get("fax-success") != "1" || result.Get("fax-t38-status") != tt.t38) {
+				t.Errorf("txfaxresult: %v", result)
+			}
+			if err := c.Exit(ctx); err != nil {
+				t.Error(err)
+			}
+			for e := range c.Events() {
+				if e.Format != FormatNotice {
+					t.Errorf("event after exit: %s", e.Name())
+				}
+			}
+		})
 	}
 }
