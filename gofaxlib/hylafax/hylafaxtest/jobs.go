@@ -149,12 +149,27 @@ func (s *Server) Faxstat(args ...string) (string, error) {
 // xferfaxstats, recvstats, faxmodem, ...; not the /usr/sbin mount
 // wrappers) in the spool directory and returns its combined output.
 // Relative paths such as "log/xferfaxlog" therefore name spool files;
-// tools taking a spool option need "-q", s.Spool in args.
+// tools taking a spool option need "-q", s.Spool in args. Shell scripts
+// that hard-code "SPOOL=/var/spool/hylafax" (xferfaxstats, recvstats) run
+// from a copy in Dir with that one line pointing at Spool instead.
 func (s *Server) Run(tool string, args ...string) (string, error) {
 	if tool == "" || strings.ContainsRune(tool, '/') {
 		return "", fmt.Errorf("hylafaxtest: bad tool name %q", tool)
 	}
-	return run(context.Background(), s.Spool, filepath.Join(toolDir, tool), args...)
+	path := filepath.Join(toolDir, tool)
+	script, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("hylafaxtest: %w", err)
+	}
+	const spoolLine = "\nSPOOL=" + skelSpool + "\n"
+	if bytes.HasPrefix(script, []byte("#!")) && bytes.Contains(script, []byte(spoolLine)) {
+		path = filepath.Join(s.Dir, "tool-"+tool)
+		script = bytes.Replace(script, []byte(spoolLine), []byte("\nSPOOL="+s.Spool+"\n"), 1)
+		if err := os.WriteFile(path, script, 0o755); err != nil {
+			return "", fmt.Errorf("hylafaxtest: %w", err)
+		}
+	}
+	return run(context.Background(), s.Spool, path, args...)
 }
 
 // StubCalls returns the argument lists the stub SendFaxCmd was run with,

@@ -185,6 +185,17 @@ func (s *Server) build() error {
 	if out, err := exec.Command("cp", "-a", skelConfig+"/.", s.Spool+"/etc/").CombinedOutput(); err != nil {
 		return fmt.Errorf("cp %s: %v: %s", skelConfig, err, out)
 	}
+	// Scripts (xferfaxstats, recvstats, notify, faxrcvd) take the spool
+	// from setup.cache.
+	cache := filepath.Join(s.Spool, "etc", "setup.cache")
+	b, err := os.ReadFile(cache)
+	if err != nil {
+		return err
+	}
+	b = bytes.Replace(b, []byte("\nSPOOL='"+skelSpool+"'\n"), []byte("\nSPOOL='"+s.Spool+"'\n"), 1)
+	if err := os.WriteFile(cache, b, 0o644); err != nil {
+		return err
+	}
 	stale, _ := filepath.Glob(filepath.Join(s.Spool, "FIFO*"))
 	for _, f := range stale {
 		os.Remove(f)

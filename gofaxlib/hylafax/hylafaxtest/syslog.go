@@ -94,7 +94,10 @@ func (u *syslogUse) release() {
 
 // since returns what was logged after u started, at most maxLogOutput bytes.
 func (u *syslogUse) since() []byte {
-	if u == nil || u.log == "" {
+	if u == nil {
+		return []byte("(not collected)")
+	}
+	if u.log == "" {
 		return []byte("(not available: " + devLog + " belongs to another syslog daemon)")
 	}
 	f, err := os.Open(u.log)
