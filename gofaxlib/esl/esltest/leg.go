@@ -382,6 +382,17 @@ func (l *leg) hangup(cause, disposition string) bool {
 		l.fire("CHANNEL_HANGUP", "", nil, nil)
 		close(l.hungup)
 	})
+	if first && l.peer != nil {
+		// The other leg of a loopback call learns of it by SIP.
+		switch disposition {
+		case "send_refuse":
+			l.peer.hangup(cause, "recv_refuse")
+		case "send_cancel":
+			l.peer.hangup("ORIGINATOR_CANCEL", "recv_cancel")
+		case "send_bye":
+			l.peer.hangup(cause, "recv_bye")
+		}
+	}
 	return first
 }
 
@@ -390,6 +401,11 @@ func (l *leg) hangup(cause, disposition string) bool {
 // onComplete, if set, runs between HANGUP_COMPLETE and DESTROY (where
 // FreeSWITCH fires a failed originate's BACKGROUND_JOB).
 func (l *leg) finish(tpl esl.Headers, repl *strings.Replacer, onComplete func()) {
+	select {
+	case <-l.done:
+		return // already torn down
+	default:
+	}
 	l.mu.Lock()
 	l.prof.hangup = micros(l.sim.now())
 	l.mu.Unlock()

@@ -110,7 +110,13 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 	var link *faxLink
 	if !routed && s.opts.SocketAddr != "" {
 		var ok bool
-		if link, ok = s.dialLoopback(a, c, timeout, bg); !ok {
+		if link, ok = s.dialLoopback(a, c, timeout); !ok {
+			if a.hangupCauseOf() == "NO_ANSWER" {
+				body := "-ERR NO_ANSWER\n"
+				bg(body)
+				a.finish(t.aComplete, s.replacerA(a), nil)
+				return body
+			}
 			return fail()
 		}
 	} else {
@@ -189,7 +195,7 @@ func (s *Sim) route(dest string) (Scenario, bool) {
 
 // dialLoopback delivers leg a's call to the socket listener as a new
 // inbound channel and waits for it to be answered or to fail.
-func (s *Sim) dialLoopback(a *leg, c *conn, timeout time.Duration, bg func(string)) (*faxLink, bool) {
+func (s *Sim) dialLoopback(a *leg, c *conn, timeout time.Duration) (*faxLink, bool) {
 	a.mu.Lock()
 	cid, dest := a.prof.callerNumber, a.prof.destination
 	cname := a.prof.callerName
@@ -228,8 +234,6 @@ func (s *Sim) dialLoopback(a *leg, c *conn, timeout time.Duration, bg func(strin
 			return nil, false
 		case <-t.C:
 			a.hangup("NO_ANSWER", "send_cancel")
-			bg("-ERR NO_ANSWER\n")
-			a.finish(templates.aComplete, s.replacerA(a), nil)
 			return nil, false
 		case <-s.ctx.Done():
 			a.hangup("NORMAL_CLEARING", "send_cancel")

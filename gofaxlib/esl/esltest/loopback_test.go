@@ -1,0 +1,227 @@
+package esltest
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+)
+
+// receiver is a gofaxd-like socket listener: answer, rxfax, hang up.
+type receiver struct {
+	dir     string
+	t38     bool
+	respond string // if set, "respond <code>" instead of answering
+
+	mu     sync.Mutex
+	events map[string][]string // per channel: event names seen on the socket
+	files  []string
+}
+
+func (rc *receiver) handle(ctx context.Context, c *esl.OutboundConn) {
+	uuid := c.UUID()
+	rec := func(e *esl.Event) {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		d := e.Name()
+		if sub := e.Subclass(); sub != "" {
+			d += " " + sub
+		}
+		if app := e.Get("Application"); app != "" {
+			d += " " + app
+		}
+		rc.events[uuid] = append(rc.events[uuid], d)
+	}
+	if err := c.Linger(ctx); err != nil {
+		return
+	}
+	if err := c.Filter(ctx, "Unique-ID", uuid); err != nil {
+		return
+	}
+	if err := c.Subscribe(ctx, "plain", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE",
+		"CUSTOM", "spandsp::rxfaxnegociateresult", "spandsp::rxfaxpageresult", "spandsp::rxfaxresult"); err != nil {
+		return
+	}
+	file := filepath.Join(rc.dir, uuid+".tif")
+	rc.mu.Lock()
+	rc.files = append(rc.files, file)
+	rc.mu.Unlock()
+	if rc.respond != "" {
+		_ = c.Execute(ctx, "respond", rc.respond)
+	} else {
+		_ = c.Execute(ctx, "set", "fax_ident=3333")
+		if rc.t38 {
+			_ = c.Execute(ctx, "set", "fax_enable_t38=true")
+		}
+		_ = c.Execute(ctx, "answer", "")
+		_ = c.Execute(ctx, "rxfax", file)
+	}
+	for {
+		select {
+		case e, ok := <-c.Events():
+			if !ok {
+				return
+			}
+			rec(e)
+			if e.Name() == "CHANNEL_EXECUTE_COMPLETE" && e.Get("Application") == "rxfax" {
+				_ = c.Hangup(ctx, "NORMAL_CLEARING")
+			}
+			if e.Name() == "CHANNEL_HANGUP_COMPLETE" {
+				_ = c.Exit(ctx)
+				return
+			}
+		case <-c.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func startReceiver(t *testing.T, rc *receiver) string {
+	t.Helper()
+	rc.events = map[string][]string{}
+	srv := &esl.Server{Addr: "127.0.0.1:0", Handler: rc.handle}
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		if err := <-done; err != nil && !errors.Is(err, esl.ErrServerClosed) {
+			t.Error(err)
+		}
+	})
+	return srv.Address().String()
+}
+
+// sender is a gofaxsend-like inbound client: originate with txfax and
+// collect the leg's events until CHANNEL_DESTROY.
+func send(ctx context.Context, t *testing.T, s *Sim, vars, dial, doc string) (body string, events []*esl.Event) {
+	t.Helper()
+	c, err := esl.Dial(ctx, s.Addr(), s.Password())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(ctx, "plain", "ALL"); err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.BgAPI(ctx, "originate {"+vars+"}"+dial+" &txfax("+doc+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := job.Wait(ctx)
+	if ev == nil {
+		t.Fatal(err)
+	}
+	body = string(ev.Body)
+	uuid := strings.TrimSpace(strings.TrimPrefix(body, "+OK "))
+	for {
+		select {
+		case e, ok := <-c.Events():
+			if !ok {
+				t.Fatalf("connection ended: %v", c.Err())
+			}
+			if e.UUID() != uuid && !strings.HasPrefix(body, "-ERR") {
+				continue
+			}
+			events = append(events, e)
+			if e.Name() == "CHANNEL_DESTROY" {
+				return body, events
+			}
+		case <-ctx.Done():
+			t.Fatalf("no CHANNEL_DESTROY: %v", ctx.Err())
+		}
+	}
+}
+
+func findEvent(evs []*esl.Event, name, subclass string) *esl.Event {
+	for _, e := range evs {
+		if e.Name() == name && e.Subclass() == subclass {
+			return e
+		}
+	}
+	return nil
+}
+
+func TestLoopbackEndToEnd(t *testing.T) {
+	doc, _ := filepath.Abs("testdata/sent-2page-g3.tif")
+	for _, tc := range []struct {
+		name       string
+		rxT38      bool
+		txVars     string
+		wantStatus string
+	}{
+		{"t38", true, "fax_enable_t38=true,fax_enable_t38_request=true", "negotiated"},
+		{"g711-receiver-refuses-t38", false, "fax_enable_t38=true,fax_enable_t38_request=true", "off"},
+		{"g711", true, "fax_enable_t38=false", "off"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &receiver{dir: t.TempDir(), t38: tc.rxT38}
+			s := New(t, Options{SocketAddr: startReceiver(t, rc)})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			body, evs := send(ctx, t, s, "fax_ident=1111,fax_header='ACME, Inc.',origination_caller_id_number=5551000,"+tc.txVars,
+				"sofia/gateway/gw1/5552000", doc)
+			if !strings.HasPrefix(body, "+OK ") {
+				t.Fatalf("BACKGROUND_JOB body %q", body)
+			}
+			res := findEvent(evs, "CUSTOM", "spandsp::txfaxresult")
+			if res == nil {
+				t.Fatal("no txfaxresult")
+			}
+			if res.Get("fax-success") != "1" || res.Get("fax-document-transferred-pages") != "2" ||
+				res.Get("fax-t38-status") != tc.wantStatus || res.Get("fax-remote-station-id") != "3333" {
+				t.Errorf("txfaxresult: success %s pages %s t38 %s remote %q", res.Get("fax-success"),
+					res.Get("fax-document-transferred-pages"), res.Get("fax-t38-status"), res.Get("fax-remote-station-id"))
+			}
+			if hc := findEvent(evs, "CHANNEL_HANGUP_COMPLETE", ""); hc == nil || hc.Var("fax_success") != "1" || hc.Var("fax_header") != "ACME, Inc." {
+				t.Error("CHANNEL_HANGUP_COMPLETE lacks fax_success=1 or the quoted fax_header")
+			}
+			if err := s.WaitIdle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rc.mu.Lock()
+			files := rc.files
+			rc.mu.Unlock()
+			if len(files) != 1 {
+				t.Fatalf("receiver saw %d calls", len(files))
+			}
+			if n, err := CountPages(files[0]); err != nil || n != 2 {
+				t.Errorf("received %d pages (%v), want 2", n, err)
+			}
+			calls := s.Calls()
+			if len(calls) != 2 || calls[0].PeerUUID != calls[1].UUID {
+				t.Fatalf("calls = %+v", calls)
+			}
+			b := calls[1]
+			if b.Result == nil || !b.Result.Success || b.Result.Pages != 2 || b.Vars["sip_to_user"] != "5552000" ||
+				b.Vars["fax_ident"] != "3333" || calls[0].Gateway != "gw1" {
+				t.Errorf("receiving leg record: %+v", b)
+			}
+		})
+	}
+}
+
+// TestLoopbackRefused: the listener refuses with respond 486; the sender
+// gets USER_BUSY.
+func TestLoopbackRefused(t *testing.T) {
+	doc, _ := filepath.Abs("testdata/sent-2page-g3.tif")
+	rc := &receiver{dir: t.TempDir(), respond: "486"}
+	s := New(t, Options{SocketAddr: startReceiver(t, rc)})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	body, _ := send(ctx, t, s, "fax_ident=1111", "sofia/gateway/gw1/5552000", doc)
+	if body != "-ERR USER_BUSY\n" {
+		t.Errorf("body %q, want -ERR USER_BUSY", body)
+	}
+}
