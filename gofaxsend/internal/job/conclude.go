@@ -31,7 +31,8 @@ func (a *attempt) conclude(ctx context.Context, conn *esl.Conn, set settings, re
 		res, local = outcome.Result{Status: outcome.Retry, Code: outcome.CodeInterrupted, Text: "Job interrupted by user"}, true
 	case callErr != nil:
 		res, local = outcome.Local(outcome.CodeNoLine, "FreeSWITCH: %v", callErr), true
-	case rep.Killed != "" && !r.Final:
+	case rep.Killed != "" && rep.Killed != call.KilledHangupGrace:
+		// spandsp reports the hang-up as "call dropped"; say why.
 		code := outcome.CodePhaseC
 		if !connected {
 			code = outcome.CodeNoAnswer

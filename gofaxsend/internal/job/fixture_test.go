@@ -201,3 +201,5 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,279 @@
+package job
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+)
+
+// TestFreeSWITCHDown: local trouble is a retry that counts no dial.
+func TestFreeSWITCHDown(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.cfg.FreeSWITCH.Socket = "127.0.0.1:1" // nothing listens
+	qf1, qf2 := f.qfile("7", "5551234"), f.qfile("8", "5551234")
+	if st := f.run(context.Background(), qf1, qf2); st != outcome.Retry {
+		t.Fatalf("status %v", st)
+	}
+	for _, qf := range []string{qf1, qf2} {
+		f.want(qf, map[string]string{"returned": "0", "statuscode": "4", "totdials": "0", "tottries": "0", "tts": "1795327911"})
+		if s := f.read(qf).String("status"); !strings.Contains(s, "Cannot reach FreeSWITCH at 127.0.0.1:1") {
+			t.Errorf("%s: status %q", qf, s)
+		}
+	}
+}
+
+// TestBatch: every job of the batch is sent in its own call and reports
+// its own result; a busy destination stops the batch without counting
+// dials for the jobs not tried.
+func TestBatch(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	qfs := []string{f.qfile("7", "5551234"), f.qfile("8", "5551234")}
+	if st := f.run(context.Background(), qfs...); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	for _, qf := range qfs {
+		f.want(qf, map[string]string{"returned": "2", "npages": "2", "totdials": "1"})
+	}
+	msgs := f.messages()
+	if i, j := slices.Index(msgs, "*7:c"), slices.Index(msgs, "*8:c"); i < 0 || j < i {
+		t.Errorf("calling messages out of order: %q", msgs)
+	}
+
+	f.sim.Route("5559999", esltest.Scenario{Outcome: esltest.Busy})
+	qfs = []string{f.qfile("9", "5559999"), f.qfile("10", "5559999")}
+	if st := f.run(context.Background(), qfs...); st != outcome.Retry {
+		t.Fatalf("status %v", st)
+	}
+	f.want(qfs[0], map[string]string{"returned": "0", "statuscode": "1", "totdials": "1"})
+	f.want(qfs[1], map[string]string{"returned": "0", "statuscode": "1", "totdials": "0", "status": "Busy signal detected"})
+}
+
+// TestInterrupted: SIGTERM from faxq (faxrm) hangs the call up at once and
+// the job is requeued.
+func TestInterrupted(t *testing.T) {
+	f := newFixture(t, esltest.Options{TimeScale: 0.1}) // a 30 s fax takes 3 s
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	qf1, qf2 := f.qfile("7", "5551234"), f.qfile("8", "5551234")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// faxrm after the call was answered and faxq was told.
+		for !slices.Contains(f.messages(), "*7:C") && ctx.Err() == nil {
+		}
+		cancel()
+	}()
+	start := time.Now()
+	st := f.run(ctx, qf1, qf2)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v after the signal", d)
+	}
+	if st != outcome.Retry {
+		t.Errorf("status %v", st)
+	}
+	f.want(qf1, map[string]string{"returned": "0", "statuscode": "344", "status": "Job interrupted by user", "totdials": "1", "tottries": "1"})
+	f.want(qf2, map[string]string{"returned": "7", "totdials": "0"})
+	if len(f.sim.Kills()) != 1 {
+		t.Errorf("uuid_kill sent %d times", len(f.sim.Kills()))
+	}
+}
+
+// TestStuckCall: a far end that never hangs up after the fax is killed
+// after the grace and the delivered fax is done; a call making no fax
+// progress is killed after the page timeout and requeued.
+func TestStuckCall(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, NeverHangup: true})
+	qf := f.qfile("7", "5551234")
+	if st := f.run(context.Background(), qf); st != outcome.Done {
+		t.Errorf("never hanging up after success: %v", st)
+	}
+
+	f2 := newFixture(t, esltest.Options{TimeScale: 0.1}) // spandsp's T0 (60 s) takes 6 s
+	f2.cfg.Gofaxsend.PageTimeout = 300 * time.Millisecond
+	f2.sim.Route("5551234", esltest.Scenario{Outcome: esltest.NoFax})
+	qf = f2.qfile("7", "5551234")
+	start := time.Now()
+	if st := f2.run(context.Background(), qf); st != outcome.Retry {
+		t.Errorf("stuck call: %v", st)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("stuck call took %v", d)
+	}
+	f2.want(qf, map[string]string{"returned": "0", "statuscode": "149", "tottries": "1",
+		"status": "Hung up by gofaxsend: no fax progress within the page timeout"})
+	if len(f2.sim.Kills()) != 1 {
+		t.Errorf("kills: %q", f2.sim.Kills())
+	}
+}
+
+// TestESLDrop: the event socket closing during the call is local trouble.
+func TestESLDrop(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, DropESL: true})
+	qf := f.qfile("7", "5551234")
+	if st := f.run(context.Background(), qf); st != outcome.Retry {
+		t.Errorf("status %v", st)
+	}
+	f.want(qf, map[string]string{"returned": "0", "statuscode": "4"})
+}
+
+func writeScript(t *testing.T, dir, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, "DynamicConfig")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestDynamicConfig: GOfax.IP's arguments and keys; RejectCall fails the
+// job, a failing script is a retry, and an unsafe value cannot reach the
+// dial string.
+func TestDynamicConfig(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("95551234", esltest.Scenario{Outcome: esltest.Success})
+	args := filepath.Join(f.spool, "args")
+	f.cfg.Gofaxsend.DynamicConfig = writeScript(t, f.spool, `echo "$@" > `+args+`
+echo 'LocalIdentifier: "+1 555 0000"'
+echo "TagLine: Tenant {x} Ltd's fax"
+echo "FAXNumber: 1234"
+echo "CallPrefix: 9"
+echo "Gateway: gw2, gw3"
+`)
+	f.cfg.Gofaxsend.CIDName = "cidnum"
+	qf := f.qfile("7", "5551234")
+	if st := f.run(context.Background(), qf); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	b, _ := os.ReadFile(args)
+	if got := strings.TrimSpace(string(b)); got != "freeswitch0 root 5551234 7" {
+		t.Errorf("DynamicConfig args %q", got)
+	}
+	c := f.sim.Calls()[0]
+	for k, v := range map[string]string{"fax_ident": "+1 555 0000", "fax_header": "Tenant  x  Ltd s fax",
+		"origination_caller_id_number": "1234", "origination_caller_id_name": "1234"} {
+		if c.Vars[k] != v {
+			t.Errorf("%s = %q, want %q", k, c.Vars[k], v)
+		}
+	}
+	if c.Gateway != "gw2" || c.Destination != "95551234" {
+		t.Errorf("gateway %q destination %q", c.Gateway, c.Destination)
+	}
+
+	f.cfg.Gofaxsend.DynamicConfig = writeScript(t, f.spool, "echo 'RejectCall: true'\n")
+	qf = f.qfile("8", "5551234")
+	if st := f.run(context.Background(), qf); st != outcome.Failed {
+		t.Errorf("reject: %v", st)
+	}
+	f.want(qf, map[string]string{"returned": "1", "statuscode": "345", "status": "Transmission rejected by DynamicConfig", "totdials": "0"})
+
+	f.cfg.Gofaxsend.DynamicConfig = writeScript(t, f.spool, "echo broken >&2\nexit 3\n")
+	qf = f.qfile("9", "5551234")
+	if st := f.run(context.Background(), qf); st != outcome.Retry {
+		t.Errorf("failing script: %v", st)
+	}
+	if s := f.read(qf).String("status"); !strings.HasPrefix(s, "Error calling DynamicConfig") || strings.Contains(s, "\n") {
+		t.Errorf("status %q", s)
+	}
+
+	f.cfg.Gofaxsend.DynamicConfig = writeScript(t, f.spool, "sleep 5\n")
+	f.cfg.Gofaxsend.DynamicConfigTimeout = 200 * time.Millisecond
+	qf = f.qfile("10", "5551234")
+	start := time.Now()
+	if st := f.run(context.Background(), qf); st != outcome.Retry || time.Since(start) > 3*time.Second {
+		t.Errorf("hanging script: %v after %v", st, time.Since(start))
+	}
+}
+
+// TestModDB: per-destination overrides from mod_db are applied, except
+// the uuid gofaxsend follows the call by and unsafe values; a number that
+// needed several negotiations and failed is learned for the softmodem
+// fallback, which turns T.38 off on the next call.
+func TestModDB(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.cfg.FreeSWITCH.SoftmodemFallback = true
+	f.sim.SetDB("override-5551234", "fax_enable_t38", "false")
+	f.sim.SetDB("override-5551234", "fax_verbose", "true")
+	f.sim.SetDB("override-5551234", "origination_uuid", "00000000-0000-0000-0000-000000000000")
+	f.sim.SetDB("override-5551234", "fax_header", "x'},{leg=evil")
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	qf := f.qfile("7", "5551234")
+	if st := f.run(context.Background(), qf); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	c := f.sim.Calls()[0]
+	if c.Vars["fax_enable_t38"] != "false" || c.Vars["fax_verbose"] != "true" || c.Vars["fax_header"] != "ACME, Inc." ||
+		c.Vars["origination_uuid"] == "00000000-0000-0000-0000-000000000000" {
+		t.Errorf("vars: t38 %q verbose %q header %q uuid %q", c.Vars["fax_enable_t38"], c.Vars["fax_verbose"], c.Vars["fax_header"], c.Vars["origination_uuid"])
+	}
+
+	f.sim.Route("5550000", esltest.Scenario{Outcome: esltest.Success, T38: true, Renegotiate: true, HangupAtPage: 1})
+	qf = f.qfile("8", "5550000")
+	if st := f.run(context.Background(), qf); st != outcome.Retry {
+		t.Fatalf("status %v", st)
+	}
+	if _, ok := f.sim.DB()["fallback/5550000"]; !ok {
+		t.Fatalf("fallback not learned: %v", f.sim.DB())
+	}
+	f.sim.Route("5550000", esltest.Scenario{Outcome: esltest.Success})
+	if st := f.run(context.Background(), qf); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	calls := f.sim.Calls()
+	if last := calls[len(calls)-1]; last.Vars["fax_enable_t38"] != "false" || last.Vars["fax_enable_t38_request"] != "false" {
+		t.Errorf("fallback not applied: %v %v", last.Vars["fax_enable_t38"], last.Vars["fax_enable_t38_request"])
+	}
+}
+
+// TestJobSettings: per-job qfile fields, JobControl and degradation.
+func TestJobSettings(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	f.cfg.Gofaxsend.DisableECMAfterRetry = 2
+	f.cfg.Gofaxsend.CIDName = "sender"
+	qf := f.qfile("7", "5551234", "tsi:+44 20 7946", "faxnumber:020794600", "desiredbr:3", "tottries:2")
+	if st := Batch(context.Background(), Env{Config: f.cfg, Modem: "freeswitch0", Log: discard(), Controls: map[string]string{"tagline": "From JobControl"}}, []string{qf}); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	c := f.sim.Calls()[0]
+	for k, v := range map[string]string{"fax_ident": "+44 20 7946", "origination_caller_id_number": "020794600",
+		"fax_disable_v17": "true", "fax_use_ecm": "false", "fax_header": "From JobControl", "origination_caller_id_name": "Root User"} {
+		if c.Vars[k] != v {
+			t.Errorf("%s = %q, want %q", k, c.Vars[k], v)
+		}
+	}
+}
+
+// TestBadJob: what can never be sent fails with a clear status.
+func TestBadJob(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	qf := f.qfile("7", "555'1234")
+	if st := f.run(context.Background(), qf); st != outcome.Failed {
+		t.Errorf("unsafe number: %v", st)
+	}
+	f.want(qf, map[string]string{"returned": "1", "statuscode": "326", "totdials": "0"})
+	if n := len(f.sim.Calls()); n != 0 {
+		t.Errorf("%d calls placed", n)
+	}
+
+	qf = f.qfile("8", "5551234")
+	os.WriteFile(filepath.Join(f.spool, "docq/doc8.tif;00"), []byte("not a tiff"), 0o644)
+	if st := f.run(context.Background(), qf); st != outcome.Reformat {
+		t.Errorf("broken document: %v", st)
+	}
+	f.want(qf, map[string]string{"returned": "3", "statuscode": "314"})
+
+	qf = f.qfile("9", "5551234")
+	os.Remove(filepath.Join(f.spool, "docq/doc9.tif;00"))
+	if st := f.run(context.Background(), qf); st != outcome.Retry {
+		t.Errorf("missing document: %v", st)
+	}
+	f.want(qf, map[string]string{"returned": "0", "statuscode": "314"})
+}
