@@ -159,7 +159,7 @@ func Dial(ctx context.Context, addr, password string, opts ...Option) (*Conn, er
 	if err != nil {
 		return nil, fmt.Errorf("esl: dial %s: %w", addr, err)
 	}
-	c, err := handshake(ctx, nc, func(rd *Reader) error {
+	return handshake(ctx, nc, func(rd *Reader) error {
 		m, err := rd.ReadMessage()
 		if err != nil {
 			return fmt.Errorf("esl: %s: reading greeting: %w", addr, err)
@@ -186,10 +186,6 @@ func Dial(ctx context.Context, addr, password string, opts ...Option) (*Conn, er
 		}
 		return nil
 	}, opts)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // handshake runs hs on nc under a deadline from ctx, then starts the
