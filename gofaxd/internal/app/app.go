@@ -115,6 +115,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 				NationalPrefix:      cfg.FreeSWITCH.NationalPrefix,
 			},
 			FallbackTTL: cfg.FreeSWITCH.FallbackTTL,
+			Dial: func(ctx context.Context) (receive.Control, error) {
+				return esl.Dial(ctx, cfg.FreeSWITCH.Socket, cfg.FreeSWITCH.Password)
+			},
 		},
 		Pool:     pool,
 		Log:      log,

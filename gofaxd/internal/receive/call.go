@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
@@ -72,6 +73,18 @@ type Settings struct {
 	SoftmodemFallback bool
 	Numbering         freeswitch.Numbering
 	FallbackTTL       time.Duration
+
+	// Dial opens an inbound event socket connection to FreeSWITCH. It is
+	// used to end a call whose outbound socket was lost, so that spandsp
+	// closes the file with the pages that arrived. Nil leaves such a call
+	// alone.
+	Dial func(ctx context.Context) (Control, error)
+}
+
+// Control is an inbound event socket connection (*esl.Conn).
+type Control interface {
+	API(ctx context.Context, cmd string) (string, error)
+	Close() error
 }
 
 // SIP responses for refusals that are not configurable.
@@ -408,6 +421,8 @@ func (c *call) wait(ctx context.Context) {
 					if c.lost == nil {
 						c.lost = errors.New("connection closed")
 					}
+					c.log.Error("event socket lost during the call", "err", c.lost)
+					c.endOrphan(ctx)
 				}
 				return
 			}
@@ -454,6 +469,7 @@ func (c *call) wait(ctx context.Context) {
 			return
 		case <-killWait:
 			c.lost = errors.New("the call did not end after uuid_kill")
+			c.endOrphan(ctx)
 			return
 		}
 	}
@@ -467,6 +483,41 @@ func timer(d time.Duration) (<-chan time.Time, func()) {
 	}
 	t := time.NewTimer(d)
 	return t.C, func() { t.Stop() }
+}
+
+// orphanPoll is how often endOrphan asks whether the call is gone.
+const orphanPoll = 50 * time.Millisecond
+
+// endOrphan ends a call this handler can no longer follow, through a new
+// inbound connection: uuid_kill, then wait (at most killGrace) until the
+// channel is gone, so that rxfax has closed the file.
+func (c *call) endOrphan(ctx context.Context) {
+	if c.h.Dial == nil {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killGrace)
+	defer cancel()
+	conn, err := c.h.Dial(dctx)
+	if err != nil {
+		c.log.Error("cannot reach FreeSWITCH to end the call", "err", err)
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.API(dctx, "uuid_kill "+c.uuid); err != nil {
+		c.log.Debug("uuid_kill", "err", err)
+	}
+	for {
+		out, err := conn.API(dctx, "uuid_exists "+c.uuid)
+		if err != nil || strings.TrimSpace(out) != "true" {
+			return
+		}
+		select {
+		case <-dctx.Done():
+			c.log.Error("call still up after uuid_kill", "err", dctx.Err())
+			return
+		case <-time.After(orphanPoll):
+		}
+	}
 }
 
 // report passes fax progress on to faxq and the session log.
