@@ -66,19 +66,19 @@ type Message struct {
 	Arg  string
 }
 
-// letters maps the kinds that start with an id to their lead byte and
+// msgLetters maps the kinds that start with an id to their lead byte and
 // command letter.
-var letters = map[Kind][2]byte{
+var msgLetters = map[Kind][2]byte{
 	ModemReady: {'+', 'R'}, ModemBusy: {'+', 'B'}, ModemInUse: {'+', 'U'}, ModemDown: {'+', 'D'},
 	ModemNumber: {'+', 'N'}, ModemCommID: {'+', 'I'}, ModemWedged: {'+', 'W'}, ModemCallerID: {'+', 'C'},
 	RecvBegin: {'@', 'B'}, RecvStart: {'@', 'S'}, RecvPage: {'@', 'P'}, RecvDoc: {'@', 'D'}, RecvEnd: {'@', 'E'},
 	JobCalling: {'*', 'c'}, JobConnected: {'*', 'C'}, JobPageSent: {'*', 'd'}, JobDocSent: {'*', 'D'},
 }
 
-// kindOf is the reverse of letters.
-var kindOf = func() map[[2]byte]Kind {
-	m := make(map[[2]byte]Kind, len(letters))
-	for k, l := range letters {
+// msgKinds is the reverse of msgLetters.
+var msgKinds = func() map[[2]byte]Kind {
+	m := make(map[[2]byte]Kind, len(msgLetters))
+	for k, l := range msgLetters {
 		m[l] = k
 	}
 	return m
@@ -113,11 +113,11 @@ func (m Message) Encode() ([]byte, error) {
 		rec = "HELLO"
 	case gettyLetters[m.Kind] != 0:
 		rec = string(gettyLetters[m.Kind]) + m.Arg
-	case letters[m.Kind][0] != 0:
+	case msgLetters[m.Kind][0] != 0:
 		if m.ID == "" || strings.Contains(m.ID, ":") {
 			return nil, fmt.Errorf("%w: bad id %q", ErrFIFOMessage, m.ID)
 		}
-		l := letters[m.Kind]
+		l := msgLetters[m.Kind]
 		rec = string(l[0]) + m.ID + ":" + string(l[1]) + m.Arg
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrFIFOMessage, m.Kind)
@@ -163,7 +163,7 @@ func ParseFaxqMessage(rec []byte) (Message, error) {
 		if !ok || id == "" || rest == "" {
 			break
 		}
-		k, ok := kindOf[[2]byte{s[0], rest[0]}]
+		k, ok := msgKinds[[2]byte{s[0], rest[0]}]
 		if !ok {
 			break
 		}
@@ -207,7 +207,8 @@ func ParseModemMessage(rec []byte) (Message, error) {
 
 // Ready is the argument of ModemReady as faxgetty writes it:
 // "P" or "p" (can poll or not), the capability word in hex, and the
-// modem's priority in hex (lower is preferred, 255 is faxgetty's default).
+// modem's priority in hex, 0 to 0xffff (lower is preferred, 255 is
+// faxgetty's default).
 type Ready struct {
 	CanPoll  bool
 	Caps     Capabilities
@@ -223,7 +224,7 @@ func (r Ready) String() string {
 	if r.CanPoll {
 		p = 'P'
 	}
-	return fmt.Sprintf("%c%08x:%02x", p, r.Caps.Encode(), r.Priority)
+	return fmt.Sprintf("%c%08x:%02x", p, r.Caps.Encode(), uint16(r.Priority))
 }
 
 // ParseReady parses a non-empty ModemReady argument. Without a priority
@@ -266,7 +267,7 @@ type SendInfo struct {
 
 // String returns the message argument.
 func (i SendInfo) String() string {
-	return fmt.Sprintf("%x,%x,%x,%s,\"%s\"", uint32(i.Time/time.Second), i.Pages, i.Params, clean(i.CommID, ','), clean(i.File, '"'))
+	return fmt.Sprintf("%x,%x,%x,%s,\"%s\"", uint32(i.Time/time.Second), i.Pages, i.Params, fifoField(i.CommID, ','), fifoField(i.File, '"'))
 }
 
 // ParseSendInfo parses the argument of JobPageSent and JobDocSent.
@@ -303,7 +304,7 @@ type RecvInfo struct {
 // fields, which HylaFAX cannot escape, become single quotes.
 func (i RecvInfo) String() string {
 	return fmt.Sprintf("%x,%x,%x,%s,%s,\"%s\",\"%s\",\"%s\"", uint32(i.Time/time.Second), i.Pages, i.Params,
-		clean(i.File, ','), clean(i.CommID, ','), clean(i.Sender, '"'), clean(i.SubAddr, '"'), clean(i.Reason, '"'))
+		fifoField(i.File, ','), fifoField(i.CommID, ','), fifoField(i.Sender, '"'), fifoField(i.SubAddr, '"'), fifoField(i.Reason, '"'))
 }
 
 // ParseRecvInfo parses the argument of RecvStart, RecvPage and RecvDoc.
@@ -327,9 +328,9 @@ func ParseRecvInfo(s string) (RecvInfo, error) {
 	return i, nil
 }
 
-// clean replaces the separator of a field, and characters that would
+// fifoField replaces the separator of a field, and characters that would
 // break the record, by harmless ones. It works on bytes: peers send any.
-func clean(s string, sep byte) string {
+func fifoField(s string, sep byte) string {
 	b := []byte(s)
 	for i, c := range b {
 		switch {

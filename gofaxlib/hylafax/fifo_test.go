@@ -284,3 +284,13 @@ func FuzzParseFIFOMessage(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseFaxqMessage(b *testing.B) {
+	rec := []byte("*5:D2a,2,200029,000000043,\"docq/doc5.tif;00\"")
+	for b.Loop() {
+		m, err := ParseFaxqMessage(rec)
+		if err != nil || m.Kind != JobDocSent {
+			b.Fatal(m, err)
+		}
+	}
+}

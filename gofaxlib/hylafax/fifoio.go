@@ -146,9 +146,10 @@ const fifoReadChunk = 4096
 // A FIFOReader is used by one goroutine at a time; Close may be called
 // from any.
 type FIFOReader struct {
-	f    *os.File
-	buf  []byte
-	skip bool // dropping an over-long record up to its end
+	f     *os.File
+	buf   []byte // bytes read but not yet returned
+	chunk []byte // read buffer
+	skip  bool   // dropping an over-long record up to its end
 }
 
 // OpenFIFO opens the FIFO path for reading. It fails with ErrNotFIFO if
@@ -166,7 +167,7 @@ func OpenFIFO(path string) (*FIFOReader, error) {
 		f.Close()
 		return nil, err
 	}
-	return &FIFOReader{f: f}, nil
+	return &FIFOReader{f: f, chunk: make([]byte, fifoReadChunk)}, nil
 }
 
 // Close closes the FIFO; a Read in progress returns.
@@ -179,7 +180,6 @@ func (r *FIFOReader) Close() error { return r.f.Close() }
 func (r *FIFOReader) Read(ctx context.Context) ([]byte, error) {
 	stop := context.AfterFunc(ctx, func() { r.f.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
-	chunk := make([]byte, fifoReadChunk)
 	for {
 		if rec, err := r.next(); rec != nil || err != nil {
 			return rec, err
@@ -196,8 +196,8 @@ func (r *FIFOReader) Read(ctx context.Context) ([]byte, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, err := r.f.Read(chunk)
-		r.buf = append(r.buf, chunk[:n]...)
+		n, err := r.f.Read(r.chunk)
+		r.buf = append(r.buf, r.chunk[:n]...)
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):

@@ -295,3 +295,27 @@ func TestFIFOWritersConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkFIFORoundTrip writes a message through a real FIFO (open,
+// write, close, as WriteFIFO does per message) and reads it back.
+func BenchmarkFIFORoundTrip(b *testing.B) {
+	path := filepath.Join(b.TempDir(), FaxqFIFO)
+	if err := MakeFIFO(path, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	r, err := OpenFIFO(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	m := NewReadyMessage("freeswitch0", Ready{Caps: FreeSWITCHCapabilities, Priority: DefaultModemPriority})
+	for b.Loop() {
+		if err := WriteFIFO(ctx, path, m); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -298,7 +298,7 @@ func ReadTIFFPages(r io.ReaderAt, size int64) ([]PageInfo, error) {
 // TIFFPages returns the pages of the TIFF file path.
 func TIFFPages(path string) ([]PageInfo, error) {
 	var pages []PageInfo
-	err := withFile(path, os.O_RDONLY, func(f *os.File, size int64) (err error) {
+	err := withTIFFFile(path, os.O_RDONLY, func(f *os.File, size int64) (err error) {
 		pages, err = ReadTIFFPages(f, size)
 		return err
 	})
@@ -309,7 +309,7 @@ func TIFFPages(path string) ([]PageInfo, error) {
 // path, as faxinfo and hfaxd count them.
 func CountTIFFPages(path string) (int, error) {
 	n := 0
-	err := withFile(path, os.O_RDONLY, func(f *os.File, size int64) error {
+	err := withTIFFFile(path, os.O_RDONLY, func(f *os.File, size int64) error {
 		t, err := readTIFF(f, size)
 		if t != nil {
 			n = len(t.ifds)
@@ -319,8 +319,8 @@ func CountTIFFPages(path string) (int, error) {
 	return n, err
 }
 
-// withFile opens path and calls fn with it and its size.
-func withFile(path string, flag int, fn func(*os.File, int64) error) error {
+// withTIFFFile opens path and calls fn with it and its size.
+func withTIFFFile(path string, flag int, fn func(*os.File, int64) error) error {
 	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return fmt.Errorf("hylafax: %w", err)
@@ -362,7 +362,7 @@ type FaxTags struct {
 // and then switches the header to them, so the file is valid at every
 // moment and the image data does not move.
 func AddFaxTags(path string, t FaxTags) error {
-	return withFile(path, os.O_RDWR, func(f *os.File, size int64) error {
+	return withTIFFFile(path, os.O_RDWR, func(f *os.File, size int64) error {
 		tail, first, err := faxTagsTail(f, size, t)
 		if err != nil {
 			return err
@@ -426,7 +426,7 @@ func faxTagsTail(r io.ReaderAt, size int64, t FaxTags) ([]byte, uint32, error) {
 	for i, ifd := range tf.ifds {
 		page := tf.page(ifd)
 		var add []tiffEntry
-		if d, ok := description(t, page.ImageDescription); ok {
+		if d, ok := faxDescription(t, page.ImageDescription); ok {
 			add = append(add, asciiEntry(tagImageDescription, d))
 		}
 		if t.Params != nil {
@@ -477,9 +477,9 @@ func faxTagsTail(r io.ReaderAt, size int64, t FaxTags) ([]byte, uint32, error) {
 	return out, first, nil
 }
 
-// description returns the ImageDescription of t for a page that has old,
+// faxDescription returns the ImageDescription of t for a page that has old,
 // and whether there is one to write.
-func description(t FaxTags, old string) (string, bool) {
+func faxDescription(t FaxTags, old string) (string, bool) {
 	sender := asciiValue(t.Sender)
 	if sender == "" {
 		sender, _, _ = strings.Cut(old, "\n")
