@@ -27,16 +27,6 @@ var timing = struct{ ringGrace, hangupGrace, killGrace time.Duration }{
 	killGrace:   3 * time.Second,
 }
 
-// Retry delays written as tts:, HylaFAX faxsend's defaults (JobReqBusy,
-// JobReqNoAnswer, JobReqNoCarrier, JobReqProto). A qfile retrytime
-// (sendfax -Z) replaces them. Local trouble leaves the choice to faxq.
-const (
-	retryBusy     = 180 * time.Second
-	retryNoAnswer = 300 * time.Second
-	retryNetwork  = 300 * time.Second
-	retryProto    = 60 * time.Second
-)
-
 // attempt is one job's attempt: the qfile and what was learned so far.
 type attempt struct {
 	b      *batch

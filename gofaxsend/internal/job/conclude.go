@@ -118,18 +118,20 @@ func (a *attempt) advance(ctx context.Context, sent int) {
 }
 
 // retryAt writes tts for the retry of a call that failed: the job's
-// retrytime (sendfax -Z) or faxsend's delay for the kind of failure.
+// retrytime or faxsend's delay for the kind of failure (JobReq*). Local
+// trouble leaves the choice to faxq.
 func (a *attempt) retryAt(r *gofaxlib.Result, res outcome.Result) {
-	delay := retryProto
+	rq := a.b.requeue
+	delay := rq.proto
 	switch {
 	case a.q.Int("retrytime") > 0:
 		delay = time.Duration(a.q.Int("retrytime")) * time.Second
 	case res.Code == outcome.CodeBusy:
-		delay = retryBusy
+		delay = rq.busy
 	case res.Code == outcome.CodeNoAnswer:
-		delay = retryNoAnswer
+		delay = rq.noAnswer
 	case !r.Connected():
-		delay = retryNetwork
+		delay = rq.noCarrier
 	}
 	a.q.SetInt("tts", int(a.b.Now().Add(delay).Unix()))
 }

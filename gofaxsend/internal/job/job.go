@@ -53,6 +53,7 @@ func Batch(ctx context.Context, env Env, qfiles []string) outcome.Status {
 		env.Now = time.Now
 	}
 	b := &batch{Env: env, spool: env.Config.HylaFAX.SpoolDir}
+	b.requeue = loadRequeue(b.spool, env.Modem)
 	b.modemState(ctx, "B")
 	defer b.modemState(context.WithoutCancel(ctx), "R")
 	defer b.closeConn()
@@ -87,7 +88,8 @@ func Batch(ctx context.Context, env Env, qfiles []string) outcome.Status {
 // batch is the state shared by the jobs of one exec.
 type batch struct {
 	Env
-	spool string
+	spool   string
+	requeue requeue // retry delays
 
 	connMu     sync.Mutex
 	conn       *esl.Conn

@@ -27,30 +27,29 @@ func TestCallFailures(t *testing.T) {
 	}{
 		{"busy", esltest.Scenario{Outcome: esltest.Busy}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "1", "status": "Busy signal detected", "totdials": "1", "ndials": "1", "tottries": "0", "npages": "0"},
-			retryBusy},
+			defaultRequeue.busy},
 		{"no answer", esltest.Scenario{Outcome: esltest.NoAnswer}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "3", "status": "No answer from remote", "totdials": "1", "ndials": "1", "tottries": "0"},
-			retryNoAnswer},
+			defaultRequeue.noAnswer},
 		{"rejected", esltest.Scenario{Outcome: esltest.Rejected}, outcome.Failed,
 			map[string]string{"returned": "1", "statuscode": "2", "status": "CALL_REJECTED (retry disabled)", "totdials": "1", "tottries": "0"}, 0},
 		{"unallocated number", esltest.Scenario{Outcome: esltest.NotFound}, outcome.Failed,
 			map[string]string{"returned": "1", "status": "UNALLOCATED_NUMBER (retry disabled)", "totdials": "1"}, 0},
 		{"no route", esltest.Scenario{Outcome: esltest.NoRoute}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "2", "status": "NO_ROUTE_DESTINATION", "totdials": "1", "ndials": "1"},
-			retryNetwork},
+			defaultRequeue.noCarrier},
 		{"negotiation failure", esltest.Scenario{Outcome: esltest.NoFax}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "126", "totdials": "1", "tottries": "1", "ndials": "0", "ntries": "1", "npages": "0",
 				"status": "Timed out waiting for initial communication"},
-			retryProto},
+			defaultRequeue.proto},
 		{"hang-up during page 2", esltest.Scenario{Outcome: esltest.Success, HangupAtPage: 2}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "128", "status": "The call dropped prematurely", "totdials": "1", "tottries": "1",
 				"npages": "1", "ntries": "0", "fax": "1::docq/doc7.tif;00"},
-			retryProto},
+			defaultRequeue.proto},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, esltest.Options{})
-			f.cfg.Gofaxsend.RingTimeout = 2 * time.Second
 			f.sim.Route("5551234", tt.sc)
 			qf := f.qfile("7", "5551234")
 			before := time.Now()
@@ -135,4 +134,19 @@ func TestResumeAcrossDocuments(t *testing.T) {
 		t.Errorf("no D message for doc7: %q", f.messages())
 	}
 	f.want(qf, map[string]string{"npages": "2"})
+}
+
+func TestLoadRequeue(t *testing.T) {
+	spool := t.TempDir()
+	os.Mkdir(filepath.Join(spool, "etc"), 0o755)
+	os.WriteFile(filepath.Join(spool, "etc/config"), []byte("JobReqBusy: 20\nJobReqProto:\t\"7\" # comment\nJobReqOther: 300\nJobReqNoAnswer: x\n"), 0o644)
+	os.WriteFile(filepath.Join(spool, "etc/config.fs0"), []byte("jobreqbusy: 10\n"), 0o644)
+	got := loadRequeue(spool, "fs0")
+	want := requeue{busy: 10 * time.Second, noAnswer: defaultRequeue.noAnswer, noCarrier: defaultRequeue.noCarrier, proto: 7 * time.Second}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if got := loadRequeue(t.TempDir(), "fs0"); got != defaultRequeue {
+		t.Errorf("no files: %+v", got)
+	}
 }
