@@ -95,10 +95,11 @@ type Server struct {
 	uid, gid   int
 	syslog     *syslogUse
 
-	mu     sync.Mutex
-	faxq   *proc
-	hfaxd  *proc
-	modems map[string]*modem
+	stopOnce sync.Once
+	mu       sync.Mutex
+	faxq     *proc
+	hfaxd    *proc
+	modems   map[string]*modem
 }
 
 // Enabled reports whether tests against a real HylaFAX are switched on.
@@ -140,7 +141,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("hylafaxtest: %v", err)
 	}
-	t.Cleanup(s.stop)
+	t.Cleanup(s.Stop)
 	if err := os.Chmod(s.Dir, 0o755); err != nil {
 		t.Fatalf("hylafaxtest: %v", err)
 	}
@@ -390,18 +391,29 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// RestartFaxq stops faxq and starts it again on the same spool. Modems
-// with a fake getty are announced again when it answers faxq's HELLO;
-// the others are DOWN until announced.
-func (s *Server) RestartFaxq() error {
+// StopFaxq stops faxq (SIGTERM, then SIGKILL after 5 s), as when the
+// scheduler goes away under a running daemon. Writes to its FIFO then
+// fail until RestartFaxq.
+func (s *Server) StopFaxq() {
 	s.mu.Lock()
 	p := s.faxq
 	s.mu.Unlock()
 	p.stop()
+}
+
+// RestartFaxq stops faxq if it runs and starts it again on the same
+// spool. Modems with a fake getty are announced again when it answers
+// faxq's HELLO; the others are DOWN until announced.
+func (s *Server) RestartFaxq() error {
+	s.StopFaxq()
 	return s.startFaxq()
 }
 
-// stop ends everything Start began; registered with t.Cleanup.
+// Stop stops the fake gettys, hfaxd and faxq, removes the UUCP locks of
+// the modems and, unless GOFAX_TEST_HYLAFAX_KEEP=1, Dir. Start registers
+// it with t.Cleanup; calling it earlier is allowed, later calls do nothing.
+func (s *Server) Stop() { s.stopOnce.Do(s.stop) }
+
 func (s *Server) stop() {
 	s.mu.Lock()
 	modems := s.modems
@@ -467,9 +479,10 @@ func randomID() string {
 
 // proc is a daemon started by the harness, in its own process group.
 type proc struct {
-	cmd  *exec.Cmd
-	out  string
-	done chan struct{}
+	cmd      *exec.Cmd
+	out      string
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 func startProc(dir, name string, env []string, path string, args ...string) (*proc, error) {
@@ -514,6 +527,10 @@ func (p *proc) stop() {
 	if p == nil {
 		return
 	}
+	p.stopOnce.Do(p.kill)
+}
+
+func (p *proc) kill() {
 	pgid := -p.cmd.Process.Pid
 	syscall.Kill(pgid, syscall.SIGTERM)
 	select {

@@ -79,6 +79,12 @@ func TestServer(t *testing.T) {
 		t.Errorf("notifications:\n%s", notes)
 	}
 
+	// Without faxq, FIFO writes fail at once.
+	srv.StopFaxq()
+	if err := srv.Announce(modem); err == nil {
+		t.Error("Announce without faxq: no error")
+	}
+
 	// A restarted faxq finds the modem through FIFO.<dev> + etc/config.<dev>,
 	// says HELLO, and the getty's answer makes it ready again.
 	if err := srv.RestartFaxq(); err != nil {
