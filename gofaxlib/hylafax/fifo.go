@@ -117,6 +117,11 @@ func (m Message) Encode() ([]byte, error) {
 		if m.ID == "" || strings.Contains(m.ID, ":") {
 			return nil, fmt.Errorf("%w: bad id %q", ErrFIFOMessage, m.ID)
 		}
+		if m.Kind == ModemReady && m.Arg != "" {
+			if _, err := ParseReady(m.Arg); err != nil {
+				return nil, err
+			}
+		}
 		l := msgLetters[m.Kind]
 		rec = string(l[0]) + m.ID + ":" + string(l[1]) + m.Arg
 	default:

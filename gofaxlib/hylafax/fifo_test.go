@@ -129,6 +129,7 @@ func TestMessageEncode(t *testing.T) {
 	for _, m := range []Message{
 		{Kind: ModemReady},
 		{Kind: ModemReady, ID: "a:b"},
+		{Kind: ModemReady, ID: "dev", Arg: "x"},
 		{Kind: ModemNumber, ID: "dev", Arg: "1\n2"},
 		{Kind: ModemNumber, ID: "dev\x00", Arg: "1"},
 		{Kind: JobSubmit, ID: "a:b", Arg: "1"},

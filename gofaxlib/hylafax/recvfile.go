@@ -100,7 +100,9 @@ func (rf *RecvFile) discard() {
 // otherwise the tags of t are added to every page, the file gets its
 // final mode and the lock is released. A file that is not a readable TIFF
 // is kept (mode set, lock released) and reported as an error: nothing
-// that arrived is thrown away.
+// that arrived is thrown away. Call it once rxfax has closed the file
+// (its result event or the hangup): tagging while libtiff still writes
+// would lose one or the other.
 func (rf *RecvFile) Finish(t FaxTags) (pages int, err error) {
 	if rf.f == nil {
 		return 0, ErrRecvFileDone
