@@ -118,19 +118,19 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 	}
 	p := link.plan
 	if sc.DropESL && x.conn != nil {
-		if !s.sleepUntil(p.start, pageAt(1), b.hungup) {
+		if !s.sleepUntil(p.start, pageAt(1), b) {
 			return
 		}
 		x.conn.abort()
 	}
 	switch {
 	case p.stopAt < p.pages:
-		if s.sleepUntil(p.start, dropAt(p.stopAt+1), b.hungup) {
+		if s.sleepUntil(p.start, dropAt(p.stopAt+1), b) {
 			b.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	case sc.NeverHangup || p.nofax:
 	default:
-		if s.sleepUntil(p.start, rxResultAt(p.pages)+senderTail+senderBye, b.hungup) {
+		if s.sleepUntil(p.start, rxResultAt(p.pages)+senderTail+senderBye, b) {
 			b.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	}

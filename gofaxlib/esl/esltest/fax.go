@@ -121,7 +121,7 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	p := link.plan
 	peer := link.peer(e)
 	if p.nofax {
-		if !s.sleepUntil(p.start, t0Timeout, l.hungup) {
+		if !s.sleepUntil(p.start, t0Timeout, l) {
 			s.faxResult(l, dir, e, peer, 49, 0, 0, false)
 			return
 		}
@@ -130,20 +130,20 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	}
 	// Phase B.
 	if p.renegot {
-		if !s.sleepUntil(p.start, negotiateDelay-renegotiateGap, l.hungup) {
+		if !s.sleepUntil(p.start, negotiateDelay-renegotiateGap, l) {
 			s.faxResult(l, dir, e, peer, 49, 0, p.pages, false)
 			return
 		}
 		s.negotiate(l, dir, e, peer, p, false)
 	}
-	if !s.sleepUntil(p.start, negotiateDelay, l.hungup) {
+	if !s.sleepUntil(p.start, negotiateDelay, l) {
 		s.faxResult(l, dir, e, peer, 49, 0, p.pages, false)
 		return
 	}
 	s.negotiate(l, dir, e, peer, p, p.t38)
 	// Phase C/D, page by page.
 	for i := 1; i <= p.stopAt; i++ {
-		if !s.sleepUntil(p.start, pageAt(i), l.hungup) {
+		if !s.sleepUntil(p.start, pageAt(i), l) {
 			s.faxResult(l, dir, e, peer, 49, i-1, p.pages, p.t38)
 			return
 		}
@@ -160,31 +160,24 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	if e.tx {
 		at += senderTail
 	}
-	if !s.sleepUntil(p.start, at, l.hungup) && (!e.tx || time.Since(p.start) < s.scaled(rxResultAt(p.pages))) {
+	if !s.sleepUntil(p.start, at, l) && (!e.tx || l.hangupTime().Before(p.start.Add(s.scaled(rxResultAt(p.pages))))) {
 		s.faxResult(l, dir, e, peer, 49, p.pages, p.pages, p.t38)
 		return
 	}
 	s.faxResult(l, dir, e, peer, 0, p.pages, p.pages, p.t38)
 }
 
-// sleepUntil sleeps until start+scaled(d); false if the leg hung up.
-func (s *Sim) sleepUntil(start time.Time, d time.Duration, hungup <-chan struct{}) bool {
-	wait := time.Until(start.Add(s.scaled(d)))
-	if wait <= 0 {
-		select {
-		case <-hungup:
-			return false
-		default:
-			return true
-		}
-	}
-	t := time.NewTimer(wait)
+// sleepUntil sleeps until start+scaled(d); false if leg l hung up before
+// that moment (a hangup noticed late does not hide an event due earlier).
+func (s *Sim) sleepUntil(start time.Time, d time.Duration, l *leg) bool {
+	due := start.Add(s.scaled(d))
+	t := time.NewTimer(max(time.Until(due), 0))
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-hungup:
-		return false
+	case <-l.hungup:
+		return !l.hangupTime().Before(due)
 	case <-s.ctx.Done():
 		return false
 	}

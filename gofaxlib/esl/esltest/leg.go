@@ -31,6 +31,7 @@ type leg struct {
 	prof        profile
 
 	hungup   chan struct{} // closed by hangup
+	hungAt   time.Time     // when hangup was called (guarded by mu)
 	hangOnce sync.Once
 	// peer is the other leg of a loopback call, hung up with this one.
 	peer *leg
@@ -324,6 +325,13 @@ func (l *leg) answered() bool {
 	return l.prof.answered != 0
 }
 
+// hangupTime is when the leg was hung up.
+func (l *leg) hangupTime() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hungAt
+}
+
 // isHungup reports whether hangup was called.
 func (l *leg) isHungup() bool {
 	select {
@@ -344,6 +352,7 @@ func (l *leg) hangup(cause, disposition string) bool {
 	l.hangOnce.Do(func() {
 		first = true
 		l.mu.Lock()
+		l.hungAt = time.Now()
 		l.hangupCause = cause
 		l.answerState = "hangup"
 		l.stateNum = 10
@@ -380,6 +389,7 @@ func (l *leg) hangup(cause, disposition string) bool {
 		}
 		l.mu.Unlock()
 		l.fire("CHANNEL_HANGUP", "", nil, nil)
+		l.sim.updateRec(l, func(r *CallRecord) { r.HangupCause = cause })
 		close(l.hungup)
 	})
 	if first && l.peer != nil {

@@ -254,12 +254,12 @@ func (s *Sim) loopbackFaults(a, b *leg, c *conn, link *faxLink) {
 	}
 	p := link.plan
 	if s.opts.Default.DropESL && c != nil {
-		if !s.sleepUntil(p.start, pageAt(1), a.hungup) {
+		if !s.sleepUntil(p.start, pageAt(1), a) {
 			return
 		}
 		c.abort()
 	}
-	if p.stopAt < p.pages && s.sleepUntil(p.start, dropAt(p.stopAt+1), a.hungup) {
+	if p.stopAt < p.pages && s.sleepUntil(p.start, dropAt(p.stopAt+1), a) {
 		b.hangup("NORMAL_CLEARING", "send_bye")
 	}
 }
@@ -275,19 +275,19 @@ func (s *Sim) remoteReceiver(a *leg, c *conn, link *faxLink, sc Scenario) {
 	}
 	p := link.plan
 	if sc.DropESL && c != nil {
-		if !s.sleepUntil(p.start, pageAt(1), a.hungup) {
+		if !s.sleepUntil(p.start, pageAt(1), a) {
 			return
 		}
 		c.abort()
 	}
 	switch {
 	case p.stopAt < p.pages:
-		if s.sleepUntil(p.start, dropAt(p.stopAt+1), a.hungup) {
+		if s.sleepUntil(p.start, dropAt(p.stopAt+1), a) {
 			a.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	case sc.NeverHangup || p.nofax:
 	default:
-		if s.sleepUntil(p.start, rxResultAt(p.pages)+farEndBye, a.hungup) {
+		if s.sleepUntil(p.start, rxResultAt(p.pages)+farEndBye, a) {
 			a.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	}

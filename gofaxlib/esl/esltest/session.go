@@ -154,6 +154,7 @@ func (x *executor) body(a app) string {
 	case "answer", "pre_answer":
 		if l.answer() {
 			x.ansOnce.Do(func() { close(x.answered) })
+			s.updateRec(l, func(r *CallRecord) { r.Answered = true })
 		}
 		t, _ := loadTemplates()
 		l.mergeTemplate(t.bAnswer, s.replacerB(l), nil)
