@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrDial reports a value that cannot go into a dial string safely.
@@ -66,9 +67,10 @@ func isWord(s, extra string) bool {
 	return true
 }
 
-// safeValue accepts printable text that cannot leave its single quotes.
+// safeValue accepts printable UTF-8 text that cannot leave its single
+// quotes.
 func safeValue(s string) bool {
-	if len(s) > 512 {
+	if len(s) > 512 || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
@@ -83,14 +85,14 @@ func safeValue(s string) bool {
 // fit for a dial string value by turning every unsafe character into a
 // blank.
 func Sanitize(s string) string {
-	s = strings.Map(func(r rune) rune {
+	if len(s) > 512 {
+		s = s[:512]
+	}
+	s = strings.ToValidUTF8(s, " ")
+	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f || strings.ContainsRune(`'"\{}[]|^<>`, r) {
 			return ' '
 		}
 		return r
 	}, s)
-	if len(s) > 512 {
-		s = s[:512]
-	}
-	return s
 }

@@ -121,6 +121,9 @@ func Call(o gofaxlib.Outcome, r *gofaxlib.Result) Result {
 	default:
 		res.Code = CodeDisconnected
 	}
+	if res.Code == CodeOK {
+		res.Code = CodePhaseC // not delivered, whatever spandsp's code says
+	}
 	return res
 }
 
