@@ -87,7 +87,7 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 	if patience <= 0 {
 		patience = originateLimit
 	}
-	t := time.NewTimer(s.scaled(patience))
+	t := time.NewTimer(s.patience(patience))
 	defer t.Stop()
 	select {
 	case <-x.answered:
@@ -102,7 +102,7 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 		return
 	}
 	link.join(remote, s.now())
-	t0 := time.NewTimer(s.scaled(t0Timeout))
+	t0 := time.NewTimer(s.patience(t0Timeout))
 	defer t0.Stop()
 	select {
 	case <-link.ready:

@@ -103,9 +103,12 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	l.setVar("fax_v17_disabled", "0")
 	l.setVar("fax_ecm_requested", "1")
 	l.setVar("fax_filename", e.file)
+	if l.isHungup() {
+		return
+	}
 	link.join(e, s.now())
 
-	t0 := time.NewTimer(s.scaled(t0Timeout))
+	t0 := time.NewTimer(s.patience(t0Timeout))
 	defer t0.Stop()
 	select {
 	case <-link.ready:

@@ -212,7 +212,7 @@ func (s *Sim) dialLoopback(a *leg, c *conn, timeout time.Duration) (*faxLink, bo
 	if err := s.startSession(s.ctx, x, nil); err != nil {
 		s.log.Warn("esltest: loopback call cannot reach the socket listener", "err", err)
 	}
-	t := time.NewTimer(s.scaled(timeout))
+	t := time.NewTimer(s.patience(timeout))
 	defer t.Stop()
 	ringing := x.ringing
 	for {

@@ -187,6 +187,16 @@ func (s *Sim) scaled(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * s.scale)
 }
 
+// minPatience is the least time the simulator waits for a real program
+// (the socket listener answering, its rxfax starting): scaled protocol
+// timeouts of milliseconds would fail calls on a busy test machine.
+const minPatience = 3 * time.Second
+
+// patience scales a timeout that waits for a real program.
+func (s *Sim) patience(d time.Duration) time.Duration {
+	return max(s.scaled(d), minPatience)
+}
+
 // sleep waits a real duration scaled; false if ctx or done ended first.
 func (s *Sim) sleep(d time.Duration, done <-chan struct{}) bool {
 	t := time.NewTimer(s.scaled(d))
