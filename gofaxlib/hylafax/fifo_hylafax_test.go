@@ -18,6 +18,7 @@ import (
 // next job to. Modem "pref" is announced with a better priority than
 // "spare", so faxq takes it whenever it is ready.
 func TestFIFOModemState(t *testing.T) {
+	t.Parallel()
 	srv := hylafaxtest.Start(t, hylafaxtest.Options{})
 	pref, spare := srv.ModemName("ttyPref"), srv.ModemName("ttySpare")
 	for _, m := range []string{pref, spare} {

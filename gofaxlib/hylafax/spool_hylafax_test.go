@@ -20,6 +20,7 @@ import (
 // TestFaxstatShowsStatus: faxstat (through hfaxd) lists the modems whose
 // files exist, with the text WriteStatus wrote.
 func TestFaxstatShowsStatus(t *testing.T) {
+	t.Parallel()
 	srv := hylafaxtest.Start(t, hylafaxtest.Options{NoSyslog: true})
 	ctx := context.Background()
 	a, b := srv.ModemName("ttyA"), srv.ModemName("ttyB")
@@ -127,6 +128,7 @@ const realDCS = "00 46 1F 21 01 01 01 01 01 02"
 // records AppendXferLog wrote, with the senders, pages and times in them,
 // also when a CSI holds a quote and a jobtag a TAB.
 func TestStatsReportOurRecords(t *testing.T) {
+	t.Parallel()
 	srv := hylafaxtest.Start(t, hylafaxtest.Options{NoSyslog: true})
 	// xferfaxstats skips records from the future and older than 360 days.
 	start := time.Now().Add(-2 * time.Hour).In(time.Local)
@@ -227,6 +229,7 @@ func TestStatsReportOurRecords(t *testing.T) {
 // tagged by Finish shows in faxinfo with its sender, pages, quality and
 // rate, and in faxstat -r.
 func TestFaxinfoReadsTaggedFile(t *testing.T) {
+	t.Parallel()
 	srv := hylafaxtest.Start(t, hylafaxtest.Options{NoSyslog: true})
 	fixture, err := os.ReadFile("testdata/tiff/received-t38-2page.tif")
 	if err != nil {

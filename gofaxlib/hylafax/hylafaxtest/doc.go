@@ -11,9 +11,10 @@
 //
 //	func TestSend(t *testing.T) {
 //		srv := hylafaxtest.Start(t, hylafaxtest.Options{
-//			SendFaxCmd: gofaxsendBinary, // empty: a stub that exits 2 (done)
-//			Env:        []string{"GOFAX_CONFIG=" + confPath},
+//			SendFaxCmd: gofaxsendBinary, // copied into srv.Dir; empty: a stub exiting 2 (done)
+//			Env:        []string{"GOFAX_CONFIG=" + hylafaxtest.DirVar + "/gofax.conf"},
 //		})
+//		writeConfig(t, filepath.Join(srv.Dir, "gofax.conf")) // readable by uucp
 //		modem := srv.ModemName("ttyIAX")
 //		srv.AddModem(modem, hylafaxtest.ModemOptions{Getty: true})
 //		if err := srv.Announce(modem); err != nil {
@@ -30,6 +31,11 @@
 //			t.Errorf("job %s: state %d, status %q", job.ID, job.State(), job.Field("status"))
 //		}
 //	}
+//
+// SendFaxCmd runs as euid uucp, so everything it reads must be readable by
+// uucp: t.TempDir() is not (its parents are mode 0700). Write such files
+// into Server.Dir (mode 0755) and name them in Options.Env through DirVar,
+// or use SetConfig after Start to point SendFaxCmd at a wrapper there.
 //
 // Server.Dir holds spool/ (Server.Spool), the stubs and faxq.out/hfaxd.out;
 // faxq and hfaxd log through syslog (see Options.NoSyslog). When a test

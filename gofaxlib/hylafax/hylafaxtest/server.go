@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +23,9 @@ import (
 
 // EnvVar switches the tests against a real HylaFAX on.
 const EnvVar = "GOFAX_TEST_HYLAFAX"
+
+// DirVar in Options.Env stands for Server.Dir.
+const DirVar = "${HYLAFAXTEST_DIR}"
 
 // SkipMessage is the reason given when a test is skipped.
 const SkipMessage = "set GOFAX_TEST_HYLAFAX=1 (make test installs HylaFAX) to run"
@@ -58,11 +62,17 @@ var pageTIFF []byte
 
 // Options configure a Server. The zero value is usable.
 type Options struct {
-	// SendFaxCmd is the program faxq execs per batch of jobs. Empty means
-	// the stub (see StubCalls, SetStubExit), which exits 2 = done.
+	// SendFaxCmd is the program faxq execs per batch of jobs. It is copied
+	// into Dir/bin first: faxq runs it as euid uucp, which cannot reach
+	// t.TempDir(). Files it reads must be readable by uucp too; put them in
+	// Dir. Empty means the stub (see StubCalls, SetStubExit), which exits
+	// 2 = done.
 	SendFaxCmd string
 	// Env is added to faxq's environment, which it passes on to SendFaxCmd
 	// (faxq drops any words after the program name in SendFaxCmd).
+	// "${HYLAFAXTEST_DIR}" in an entry stands for Dir, e.g.
+	// "GOFAX_CONFIG=${HYLAFAXTEST_DIR}/gofax.conf" for a file the test
+	// writes there after Start.
 	Env []string
 	// MaxBatchJobs limits jobs per exec of SendFaxCmd (HylaFAX: 64).
 	MaxBatchJobs int
@@ -91,6 +101,7 @@ type Server struct {
 
 	t          testing.TB
 	opts       Options
+	env        []string // opts.Env expanded
 	sendfaxCmd string
 	uid, gid   int
 	syslog     *syslogUse
@@ -146,6 +157,10 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("hylafaxtest: %v", err)
 	}
 	s.Spool = filepath.Join(s.Dir, "spool")
+	s.env = make([]string, len(opts.Env))
+	for i, e := range opts.Env {
+		s.env[i] = strings.ReplaceAll(e, DirVar, s.Dir)
+	}
 	if err := s.build(); err != nil {
 		t.Fatalf("hylafaxtest: building spool: %v", err)
 	}
@@ -228,9 +243,13 @@ printf '%%s\n' "$*" >> %s/notify.log
 	if err := os.WriteFile(filepath.Join(s.Dir, "notify"), []byte(notify), 0o755); err != nil {
 		return err
 	}
-	s.sendfaxCmd = s.opts.SendFaxCmd
-	if s.sendfaxCmd == "" {
-		s.sendfaxCmd = filepath.Join(s.Dir, "stub-send")
+	s.sendfaxCmd = filepath.Join(s.Dir, "stub-send")
+	if s.opts.SendFaxCmd != "" {
+		// faxq execs it as euid uucp, which cannot reach t.TempDir().
+		s.sendfaxCmd = filepath.Join(s.Dir, "bin", filepath.Base(s.opts.SendFaxCmd))
+		if err := copyExecutable(s.opts.SendFaxCmd, s.sendfaxCmd); err != nil {
+			return err
+		}
 	}
 	var conf strings.Builder
 	conf.WriteString("\n# --- added by hylafaxtest ---\n")
@@ -296,6 +315,28 @@ func (s *Server) appendConfig(text string) error {
 	return os.Chtimes(path, mtime, mtime)
 }
 
+// copyExecutable copies the program src to dst (mode 0755), creating
+// dst's directory.
+func copyExecutable(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 // writeUUCP writes a file owned by uucp.
 func (s *Server) writeUUCP(path string, data []byte, mode os.FileMode) error {
 	if err := os.WriteFile(path, data, mode); err != nil {
@@ -309,7 +350,7 @@ func (s *Server) writeUUCP(path string, data []byte, mode os.FileMode) error {
 
 func (s *Server) startFaxq() error {
 	os.Remove(filepath.Join(s.Spool, "FIFO"))
-	p, err := startProc(s.Dir, "faxq", s.opts.Env, faxqPath, "-D", "-q", s.Spool)
+	p, err := startProc(s.Dir, "faxq", s.env, faxqPath, "-D", "-q", s.Spool)
 	if err != nil {
 		return err
 	}
@@ -343,7 +384,7 @@ func (s *Server) startHfaxd() error {
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		// -l must come before -i, or the bind address is ignored.
-		p, err := startProc(s.Dir, "hfaxd", s.opts.Env, hfaxdPath, "-d", "-q", s.Spool, "-l", "127.0.0.1", "-i", strconv.Itoa(port))
+		p, err := startProc(s.Dir, "hfaxd", s.env, hfaxdPath, "-d", "-q", s.Spool, "-l", "127.0.0.1", "-i", strconv.Itoa(port))
 		if err != nil {
 			return err
 		}

@@ -33,6 +33,7 @@ func TestJobField(t *testing.T) {
 // TestServer submits through the real hfaxd/faxq to the stub send program:
 // dispatch, exit code handling, notify, the fake getty and a faxq restart.
 func TestServer(t *testing.T) {
+	t.Parallel()
 	srv := hylafaxtest.Start(t, hylafaxtest.Options{MaxBatchJobs: 1})
 	modem := srv.ModemName("ttyH")
 	srv.AddModem(modem, hylafaxtest.ModemOptions{Caps: hylafaxtest.DefaultCaps, Getty: true, Status: "Harness idle"})
@@ -146,5 +147,38 @@ func TestParallel(t *testing.T) {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {
 			t.Errorf("%s left behind: %v", d, err)
 		}
+	}
+}
+
+// TestSendFaxCmdOption: a send program built in t.TempDir() (unreachable
+// for uucp) still runs, and DirVar in Env names a file the test wrote into
+// Dir after Start.
+func TestSendFaxCmdOption(t *testing.T) {
+	t.Parallel()
+	hylafaxtest.Require(t)
+	prog := filepath.Join(t.TempDir(), "send")
+	script := "#!/bin/bash -p\n[ -r \"$HFT_MARKER\" ] && [ \"$(id -u)\" = 10 ] && exit 2\nexit 1\n"
+	if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := hylafaxtest.Start(t, hylafaxtest.Options{
+		SendFaxCmd: prog,
+		Env:        []string{"HFT_MARKER=" + hylafaxtest.DirVar + "/marker"},
+	})
+	if err := os.WriteFile(filepath.Join(srv.Dir, "marker"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	modem := srv.ModemName("ttyS")
+	srv.AddModem(modem, hylafaxtest.ModemOptions{})
+	if err := srv.Announce(modem); err != nil {
+		t.Fatal(err)
+	}
+	ids := srv.Submit(t, "-d", "5553001", srv.Document())
+	job, err := srv.WaitDone(waitCtx(t), ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.State() != hylafaxtest.StateDone {
+		t.Errorf("state %d, status %q", job.State(), job.Field("status"))
 	}
 }
