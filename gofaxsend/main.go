@@ -52,14 +52,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Without a usable command line no call is made; what can be
 		// reached still learns why, and faxq retries.
 		early.Error("bad command line", "args", args, "err", err)
-		markAll(ctx, early, "", opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
+		markAll(ctx, early, opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
 		closeLog()
 		return int(outcome.Retry)
 	}
 	cfg, warns, err := config.Load(opts.ConfigFile)
 	if err != nil {
 		early.Error("cannot load the configuration", "err", err)
-		markAll(ctx, early, "", opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
+		markAll(ctx, early, opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
 		closeLog()
 		return int(outcome.Retry)
 	}
@@ -82,16 +82,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return int(status)
 }
 
-// markAll writes res into every qfile; relative names are taken from the
-// spool when it is known, else from the working directory (faxq's cwd is
-// the spool).
-func markAll(ctx context.Context, log *slog.Logger, spool string, qfiles []string, res outcome.Result) {
+// markAll writes res into every qfile. Without a configuration the spool
+// is not known: relative names are taken from the working directory, which
+// faxq sets to the spool.
+func markAll(ctx context.Context, log *slog.Logger, qfiles []string, res outcome.Result) {
 	for _, qf := range qfiles {
-		p := qf
-		if spool != "" && len(p) > 0 && p[0] != '/' {
-			p = spool + "/" + p
-		}
-		if err := job.Mark(ctx, p, res); err != nil {
+		if err := job.Mark(ctx, qf, res); err != nil {
 			log.Error("cannot record the result", "qfile", qf, "err", err)
 		}
 	}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds gofaxsend once per test run into a directory that faxq's
+// uucp user can reach.
+func binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gofaxsend-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		os.Chmod(dir, 0o755)
+		binPath = filepath.Join(dir, "gofaxsend")
+		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+func TestRunVersion(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"-version"}, func(string) string { return "" }, &out, &out); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.HasPrefix(out.String(), "gofaxsend ") {
+		t.Errorf("output %q", out.String())
+	}
+}
+
+// writeQfile writes a minimal qfile the early-error path must update.
+func writeQfile(t *testing.T, dir, jobid string) string {
+	t.Helper()
+	p := filepath.Join(dir, "q"+jobid)
+	if err := os.WriteFile(p, []byte("jobid:"+jobid+"\nstatus:\nstatuscode:0\nreturned:7\nfax:0::docq/doc1.tif;00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readQfile(t *testing.T, p string) *hylafax.Qfile {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := hylafax.ParseQfile(p, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// TestEarlyErrors: even without a configuration or a usable command line
+// every qfile learns the result, and it is a retry.
+func TestEarlyErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args func(q1, q2 string) []string
+		env  map[string]string
+		want string
+	}{
+		{"missing config", func(q1, q2 string) []string { return []string{"-m", "fs0", q1, q2} },
+			map[string]string{"GOFAX_CONFIG": filepath.Join(dir, "none.conf")}, "none.conf"},
+		{"bad config", func(q1, q2 string) []string { return []string{"-m", "fs0", q1, q2} },
+			map[string]string{"GOFAX_CONFIG": "testdata/bad.conf"}, "bad.conf:3"},
+		{"no modem", func(q1, q2 string) []string { return []string{q1, q2} }, nil, "-m and at least one qfile"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q1, q2 := writeQfile(t, dir, "1"), writeQfile(t, dir, "2")
+			var out bytes.Buffer
+			code := run(context.Background(), tt.args(q1, q2), func(k string) string { return tt.env[k] }, &out, &out)
+			if code != 0 {
+				t.Errorf("exit %d, want 0 (retry)", code)
+			}
+			for _, p := range []string{q1, q2} {
+				q := readQfile(t, p)
+				if q.String("returned") != "0" || !strings.Contains(q.String("status"), tt.want) {
+					t.Errorf("%s: returned %q status %q", p, q.String("returned"), q.String("status"))
+				}
+			}
+		})
+	}
+}
+
+// writeConfig writes a gofax.conf for a spool and a FreeSWITCH address.
+func writeConfig(t testing.TB, path, spool, socket string, extra ...string) {
+	t.Helper()
+	conf := fmt.Sprintf(`[freeswitch]
+socket = %s
+password = ClueCon
+gateway = gw1
+ident = +1 555 0100
+header = gofaxsend test
+timeout = 5s
+
+[hylafax]
+spooldir = %s
+xferfaxlog = log/xferfaxlog
+
+[gofaxsend]
+enablet38 = true
+requestt38 = true
+faxnumber = 5550100
+ringtimeout = 5s
+pagetimeout = 10s
+maxcalltime = 60s
+logfile = log/gofaxsend.log
+%s
+`, socket, spool, strings.Join(extra, "\n"))
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExecClosedDescriptors runs the binary as faxq does, with every
+// descriptor closed, and checks it sends, logs to its file and leaves the
+// qfile intact.
+func TestExecClosedDescriptors(t *testing.T) {
+	bin := binary(t)
+	sim := esltest.New(t, esltest.Options{TimeScale: 0.01})
+	sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	spool := t.TempDir()
+	for _, d := range []string{"sendq", "docq", "log", "tmp"} {
+		os.Mkdir(filepath.Join(spool, d), 0o755)
+	}
+	doc, err := os.ReadFile("internal/job/testdata/sent-2page-g3.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(spool, "docq/doc1.tif;00"), doc, 0o644)
+	os.WriteFile(filepath.Join(spool, "sendq/q1"), []byte("jobid:1\nnumber:5551234\nexternal:5551234\nowner:root\nmailaddr:root@localhost\ntotdials:0\ntottries:0\nstatus:\nstatuscode:0\nreturned:7\nfax:0::docq/doc1.tif;00\n"), 0o644)
+	conf := filepath.Join(spool, "gofax.conf")
+	writeConfig(t, conf, spool, sim.Addr())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", `exec 0<&- 1>&- 2>&- "$0" -m freeswitch0 sendq/q1`, bin)
+	cmd.Dir = spool
+	cmd.Env = []string{"GOFAX_CONFIG=" + conf, "PATH=/usr/bin:/bin"}
+	err = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 2 {
+		t.Errorf("exit %d (%v), want 2 (done)", code, err)
+	}
+	q := readQfile(t, filepath.Join(spool, "sendq/q1"))
+	if q.String("returned") != "2" || q.String("npages") != "2" || q.String("totdials") != "1" {
+		t.Errorf("qfile:\n%s", q.Bytes())
+	}
+	if len(q.Warnings()) != 0 {
+		t.Errorf("stray lines in the qfile: %v", q.Warnings())
+	}
+	logText, _ := os.ReadFile(filepath.Join(spool, "log/gofaxsend.log"))
+	if !strings.Contains(string(logText), `msg="attempt finished"`) {
+		t.Errorf("log file:\n%s", logText)
+	}
+}
