@@ -101,8 +101,16 @@ func writeRecord(ctx context.Context, path string, rec []byte) error {
 	}
 }
 
-// tryWrite makes one attempt. A full pipe waits in the runtime poller
-// until the context's deadline.
+// faxqReadSize is what faxq and faxgetty read from their FIFO at once
+// (2047 bytes), plus the NUL of the last record, which may come in the
+// next read. Each read is split into records on its own, so a record that
+// straddles two reads is lost as two garbled ones.
+const faxqReadSize = 2048
+
+// tryWrite makes one attempt. While the bytes already waiting in the pipe
+// and rec would not fit one read of faxq, it waits for the reader to
+// drain them; a full pipe waits in the runtime poller. Both end with the
+// context's deadline.
 func tryWrite(ctx context.Context, path string, rec []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -121,6 +129,9 @@ func tryWrite(ctx context.Context, path string, rec []byte) error {
 			return err
 		}
 	}
+	if err := waitDrained(ctx, f, len(rec)); err != nil {
+		return err
+	}
 	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := f.Write(rec); err != nil {
@@ -130,6 +141,27 @@ func tryWrite(ctx context.Context, path string, rec []byte) error {
 		return fmt.Errorf("hylafax: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// waitDrained waits until n more bytes fit one read of faxq. It returns
+// os.ErrDeadlineExceeded when ctx ends first, and nil when the pipe
+// cannot be asked.
+func waitDrained(ctx context.Context, f *os.File, n int) error {
+	pause := fifoRetryMin
+	for {
+		q, err := pipeQueued(f)
+		if err != nil || q == 0 || q+n <= faxqReadSize {
+			return nil
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return os.ErrDeadlineExceeded
+		case <-t.C:
+		}
+		pause = min(2*pause, fifoRetryMax)
+	}
 }
 
 // fifoTailWait is how long a reader waits for the rest of a record that

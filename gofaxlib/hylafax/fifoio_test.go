@@ -151,6 +151,38 @@ func TestWriteFIFOReaderLate(t *testing.T) {
 	}
 }
 
+// TestWriteFIFOPacing fills the pipe almost to faxq's read size: a record
+// that would straddle two of faxq's reads waits until the reader drained
+// the pipe.
+func TestWriteFIFOPacing(t *testing.T) {
+	path := testFIFO(t)
+	r := openTestFIFO(t, path)
+	backlog := strings.Repeat("b", 1990)
+	writeRaw(t, path, backlog+"\x00")
+	m := Message{Kind: ModemNumber, ID: "freeswitch0", Arg: strings.Repeat("5", 100)}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := WriteFIFO(short, path, m); !errors.Is(err, ErrNoReader) {
+		t.Fatalf("WriteFIFO over a full read = %v, want ErrNoReader", err)
+	}
+	small := Message{Kind: ModemDown, ID: "freeswitch0"}
+	if err := WriteFIFO(context.Background(), path, small); err != nil {
+		t.Fatalf("a record that still fits: %v", err)
+	}
+	ctx, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	done := make(chan error, 1)
+	go func() { done <- WriteFIFO(ctx, path, m) }()
+	got := readN(t, r, 3)
+	want, _ := m.Encode()
+	if got[0] != backlog || got[1] != "+freeswitch0:D" || got[2] != string(want) {
+		t.Fatalf("records %.20q", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestFIFOReaderSplitsRecords(t *testing.T) {
 	path := testFIFO(t)
 	r := openTestFIFO(t, path)
