@@ -44,6 +44,12 @@ out=%q
 
 func newEnv(t *testing.T, modems int, tweak func(*config.Config)) *env {
 	t.Helper()
+	return newEnvScale(t, modems, 0, tweak)
+}
+
+// newEnvScale is newEnv with the simulator's time scale (0: its default).
+func newEnvScale(t *testing.T, modems int, scale float64, tweak func(*config.Config)) *env {
+	t.Helper()
 	e := &env{t: t, spool: t.TempDir(), outs: t.TempDir()}
 	for _, d := range []string{"recvq", "log", "status", "etc", "bin"} {
 		if err := os.Mkdir(filepath.Join(e.spool, d), 0o755); err != nil {
@@ -59,7 +65,7 @@ func newEnv(t *testing.T, modems int, tweak func(*config.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sim = esltest.New(t, esltest.Options{SocketAddr: ln.Addr().String()})
+	e.sim = esltest.New(t, esltest.Options{SocketAddr: ln.Addr().String(), TimeScale: scale})
 	cfg := config.Default()
 	cfg.HylaFAX.SpoolDir = e.spool
 	cfg.HylaFAX.Modems = modems

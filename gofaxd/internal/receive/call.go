@@ -267,13 +267,35 @@ func (c *call) run(ctx context.Context) {
 	c.finish(ctx)
 }
 
-// refuse answers the unanswered call with a SIP response code.
+// refuse answers the unanswered call with a SIP response code and waits
+// (at most cmdTimeout) until FreeSWITCH ran it: an "exit" sent earlier
+// would end the socket application before the queued respond.
 func (c *call) refuse(ctx context.Context, code int, class string) {
 	c.out.Class = class
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
 	defer cancel()
-	if err := c.ch.Execute(cctx, "respond", strconv.Itoa(code)); err != nil {
+	err := c.ch.Filter(cctx, "Unique-ID", c.uuid)
+	if err == nil {
+		err = c.ch.Subscribe(cctx, "plain", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP")
+	}
+	if err == nil {
+		err = c.ch.Execute(cctx, "respond", strconv.Itoa(code))
+	}
+	if err != nil {
 		c.log.Warn("cannot refuse call", "err", err)
+		return
+	}
+	for {
+		select {
+		case ev, ok := <-c.ch.Events():
+			if !ok || ev.Name() == "CHANNEL_HANGUP" ||
+				ev.Name() == "CHANNEL_EXECUTE_COMPLETE" && ev.Get("Application") == "respond" {
+				return
+			}
+		case <-cctx.Done():
+			c.log.Warn("refused call still up", "err", cctx.Err())
+			return
+		}
 	}
 }
 

@@ -1,0 +1,276 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+)
+
+// TestReceiveFailures runs the simulator's failure scenarios: in each the
+// pages that arrived are kept, the reason is never empty, and faxrcvd
+// runs only when there is a file.
+func TestReceiveFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		sc       esltest.Scenario
+		tweak    func(*config.Config)
+		pages    int
+		class    string
+		reason   string // substring of the RECV reason and faxrcvd's reason
+		killed   bool
+		hangup   string  // HANGUPCAUSE, "" = don't check
+		scale    float64 // simulator time scale, 0 = default
+	}{
+		{name: "hangup during page 2", sc: esltest.Scenario{T38: true, HangupAtPage: 2},
+			pages: 1, class: receive.ClassPartial, reason: "The call dropped prematurely", hangup: "NORMAL_CLEARING"},
+		{name: "negotiation failure", sc: esltest.Scenario{Outcome: esltest.NoFax},
+			pages: 0, class: receive.ClassFailed, reason: "Timed out waiting for initial communication"},
+		{name: "never hangs up", sc: esltest.Scenario{T38: true, NeverHangup: true},
+			pages: 2, class: receive.ClassReceived},
+		{name: "no progress killed", sc: esltest.Scenario{Outcome: esltest.NoFax},
+			tweak: func(c *config.Config) { c.Gofaxd.PageTimeout = 100 * time.Millisecond }, scale: 0.01,
+			pages: 0, class: receive.ClassFailed, reason: "Call killed: no fax progress for 100ms", killed: true},
+		{name: "maximum call time", sc: esltest.Scenario{Outcome: esltest.NoFax},
+			// spandsp's T0 would end the call after 600 ms.
+			tweak: func(c *config.Config) { c.Gofaxd.MaxCallTime, c.Gofaxd.PageTimeout = 100*time.Millisecond, 0 }, scale: 0.01,
+			pages: 0, class: receive.ClassFailed, reason: "Call killed: call longer than 100ms", killed: true},
+		{name: "ESL drop keeps pages", sc: esltest.Scenario{T38: true, DropESL: true},
+			pages: 1, class: receive.ClassPartial, reason: "Event socket connection lost"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvScale(t, 1, tc.scale, tc.tweak)
+			rec := e.call(esltest.InboundCall{Scenario: tc.sc})
+			if rec.Killed != tc.killed {
+				t.Errorf("killed = %v, want %v", rec.Killed, tc.killed)
+			}
+			file := filepath.Join(e.spool, "recvq", "fax000000001.tif")
+			n, err := hylafax.CountTIFFPages(file)
+			switch {
+			case tc.pages == 0 && !os.IsNotExist(err) && err == nil:
+				t.Errorf("file without pages kept (%d pages)", n)
+			case tc.pages > 0 && (err != nil || n != tc.pages):
+				t.Errorf("file has %d pages (%v), want %d", n, err, tc.pages)
+			}
+			recs := e.xferlog()
+			if len(recs) != 1 || recs[0].Pages != tc.pages || !strings.Contains(recs[0].Reason, tc.reason) ||
+				(tc.reason != "") != (recs[0].Reason != "") {
+				t.Fatalf("RECV records %+v, want %d pages and reason %q", recs, tc.pages, tc.reason)
+			}
+			if tc.pages == 0 {
+				e.noFaxrcvd("000000001")
+			} else {
+				args, env := e.faxrcvd("000000001")
+				if len(args) != 8 || args[3] != recs[0].Reason {
+					t.Errorf("faxrcvd argv %q, reason want %q", args, recs[0].Reason)
+				}
+				if tc.hangup != "" && env["HANGUPCAUSE"] != tc.hangup {
+					t.Errorf("HANGUPCAUSE %q, want %q", env["HANGUPCAUSE"], tc.hangup)
+				}
+			}
+			if got := e.classCount(tc.class); got != 1 {
+				t.Errorf("%s count %d, want 1", tc.class, got)
+			}
+			// The modem is free again.
+			e.faxq.waitFor(t, "+freeswitch0:B", "@freeswitch0:E", "+freeswitch0:R")
+		})
+	}
+}
+
+// dynconfScript records its argv in <out>/dynconf and prints out.
+const dynconfScript = `#!/bin/sh
+printf '%%s\n' "$@" > %q
+cat <<'END'
+%s
+END
+`
+
+func TestDynamicConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		output string
+		apps   []string // expected in order; a "respond" ends the call
+		class  string
+	}{
+		{"reject", "RejectCall: true", []string{"respond 404"}, receive.ClassRejected},
+		{"reject yes quoted", `RejectCall: "yes"`, []string{"respond 404"}, receive.ClassRejected},
+		{"local identifier and t38 off", "LocalIdentifier: \"+49 30 999\"\nEnableT38: no\nRequestT38: false\nbogus line",
+			[]string{"answer", "set fax_enable_t38=false", "set fax_enable_t38_request=false", "set fax_ident=+49 30 999", "rxfax"}, receive.ClassReceived},
+		{"accept", "RejectCall: false", []string{"answer", "set fax_ident=4711", "rxfax"}, receive.ClassReceived},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			argsFile := filepath.Join(t.TempDir(), "dynconf")
+			var e *env
+			e = newEnv(t, 1, func(c *config.Config) {
+				script := filepath.Join(c.HylaFAX.SpoolDir, "bin", "DynamicConfig")
+				if err := os.WriteFile(script, fmt.Appendf(nil, dynconfScript, argsFile, tc.output), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				c.Gofaxd.DynamicConfig = "bin/DynamicConfig"
+			})
+			rec := e.call(esltest.InboundCall{CallerNumber: "5550001", CallerName: "Sender", Gateway: "gw1",
+				Scenario: esltest.Scenario{T38: true}})
+			var apps []string
+			for _, a := range rec.Apps {
+				apps = append(apps, strings.TrimSpace(strings.SplitN(a, " /", 2)[0]))
+			}
+			if !containsInOrder(apps, tc.apps) {
+				t.Errorf("apps %q, want %q in order", apps, tc.apps)
+			}
+			b, err := os.ReadFile(argsFile)
+			if want := "freeswitch0\n5550001\nSender\n5551236\ngw1\n"; err != nil || string(b) != want {
+				t.Errorf("DynamicConfig argv %q (%v), want %q", b, err, want)
+			}
+			if got := e.classCount(tc.class); got != 1 {
+				t.Errorf("%s count %d", tc.class, got)
+			}
+			if tc.class == receive.ClassRejected {
+				if entries, _ := os.ReadDir(filepath.Join(e.spool, "recvq")); len(entries) != 0 {
+					t.Errorf("recvq not empty after a rejected call: %v", entries)
+				}
+				// The modem went back to ready.
+				e.faxq.waitFor(t, "+freeswitch0:B", "+freeswitch0:R")
+			}
+		})
+	}
+}
+
+func TestDynamicConfigTimeout(t *testing.T) {
+	e := newEnv(t, 1, func(c *config.Config) {
+		script := filepath.Join(c.HylaFAX.SpoolDir, "bin", "slow")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'RejectCall: true'\nexec sleep 30\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c.Gofaxd.DynamicConfig = "bin/slow"
+		c.Gofaxd.DynamicConfigTimeout = 50 * time.Millisecond
+	})
+	start := time.Now()
+	rec := e.call(esltest.InboundCall{})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("call took %v with a hanging DynamicConfig", d)
+	}
+	// What the script printed before it was killed still applies.
+	if !slices.Contains(rec.Apps, "respond 404") {
+		t.Errorf("apps %q, want respond 404", rec.Apps)
+	}
+}
+
+func TestAllModemsBusy(t *testing.T) {
+	e := newEnv(t, 1, func(c *config.Config) { c.Gofaxd.RejectResponse = 503 })
+	// gofaxsend took the only modem.
+	f, err := os.OpenFile(filepath.Join(e.spool, "FIFO.freeswitch0"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("SB\x00"))
+	e.faxq.waitFor(t, "+freeswitch0:U")
+	rec := e.call(esltest.InboundCall{})
+	if !slices.Equal(rec.Apps, []string{"respond 503"}) {
+		t.Errorf("apps %q, want [respond 503]", rec.Apps)
+	}
+	if e.classCount(receive.ClassBusy) != 1 {
+		t.Error("busy not counted")
+	}
+	// Released by gofaxsend: calls are taken again.
+	f.Write([]byte("SR\x00"))
+	f.Close()
+	e.faxq.waitFor(t, "+freeswitch0:U", "+freeswitch0:R")
+	rec = e.call(esltest.InboundCall{})
+	if !slices.ContainsFunc(rec.Apps, func(a string) bool { return strings.HasPrefix(a, "rxfax ") }) {
+		t.Errorf("apps %q, want rxfax", rec.Apps)
+	}
+}
+
+func TestRecipientSources(t *testing.T) {
+	all := []string{config.RecipientDiversion, config.RecipientHistoryInfo, config.RecipientPCalledPartyID, config.RecipientTo}
+	for _, tc := range []struct {
+		name    string
+		sources []string
+		call    esltest.InboundCall
+		want    string // "" = refused with 404
+	}{
+		{"to", []string{config.RecipientTo}, esltest.InboundCall{Destination: "5551236"}, "5551236"},
+		{"diversion sip", all, esltest.InboundCall{Diversion: "<sip:5551000@10.0.0.1>;reason=unconditional"}, "5551000"},
+		{"diversion plus", all, esltest.InboundCall{Diversion: "<sip:+4930777@10.0.0.1;user=phone>;reason=user-busy"}, "+4930777"},
+		{"diversion tel", all, esltest.InboundCall{Diversion: "<tel:+49-30-778>;reason=deflection"}, "+4930778"},
+		{"history-info", all, esltest.InboundCall{HistoryInfo: "<sip:4930779@a>;index=1,<sip:1@b>;index=1.1"}, "4930779"},
+		{"p-called-party-id", all, esltest.InboundCall{PCalledPartyID: "<sip:+4930780@carrier>"}, "+4930780"},
+		{"fallback to To", all, esltest.InboundCall{Destination: "5551237"}, "5551237"},
+		{"garbage falls back", all, esltest.InboundCall{Diversion: "<sip:12'3,x@a>", Destination: "5551238"}, "5551238"},
+		{"GOfax.IP diversion only, none", []string{config.RecipientDiversion}, esltest.InboundCall{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, 1, func(c *config.Config) { c.Gofaxd.RecipientFrom = tc.sources })
+			rec := e.call(tc.call)
+			if tc.want == "" {
+				if !slices.Equal(rec.Apps, []string{"respond 404"}) {
+					t.Errorf("apps %q, want [respond 404]", rec.Apps)
+				}
+				return
+			}
+			args, _ := e.faxrcvd("000000001")
+			if len(args) != 8 || args[6] != tc.want {
+				t.Errorf("faxrcvd argv %q, want recipient (CallID3) %q", args, tc.want)
+			}
+		})
+	}
+}
+
+// TestShutdownKillsAndRecords stops gofaxd in the middle of a reception:
+// after the grace period the call is killed, and still recorded.
+func TestShutdownKillsAndRecords(t *testing.T) {
+	e := newEnvScale(t, 1, 0.02, func(c *config.Config) { c.Gofaxd.PageTimeout = 0 })
+	done := make(chan esltest.CallRecord, 1)
+	go func() {
+		rec, _ := e.sim.PlaceCall(context.Background(), esltest.InboundCall{Scenario: esltest.Scenario{T38: true}})
+		done <- rec
+	}()
+	// Wait for the first page (page 1 ends after 11.9 s * 0.02).
+	e.faxq.waitFor(t, "@freeswitch0:P")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := e.app.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := <-done
+	if !rec.Killed {
+		t.Error("call not killed")
+	}
+	recs := e.xferlog()
+	if len(recs) != 1 || recs[0].Pages != 1 || !strings.Contains(recs[0].Reason, "shutting down") {
+		t.Fatalf("RECV %+v", recs)
+	}
+	e.faxrcvd("000000001")
+	e.faxq.waitFor(t, "@freeswitch0:E", "+freeswitch0:D")
+}
+
+// TestNoGoroutineOutlivesCalls runs calls of every kind and checks that
+// once gofaxd and the simulator are stopped, the goroutine count is back
+// where it started.
+func TestNoGoroutineOutlivesCalls(t *testing.T) {
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() { // runs after every other cleanup
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > base {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Fatalf("%d goroutines, started with %d:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	e := newEnv(t, 2, nil)
+	for _, sc := range []esltest.Scenario{{T38: true}, {HangupAtPage: 2}, {DropESL: true}, {NeverHangup: true}, {Outcome: esltest.NoFax}} {
+		e.call(esltest.InboundCall{Scenario: sc})
+	}
+}
