@@ -22,15 +22,15 @@ import (
 // runs only when there is a file.
 func TestReceiveFailures(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		sc       esltest.Scenario
-		tweak    func(*config.Config)
-		pages    int
-		class    string
-		reason   string // substring of the RECV reason and faxrcvd's reason
-		killed   bool
-		hangup   string  // HANGUPCAUSE, "" = don't check
-		scale    float64 // simulator time scale, 0 = default
+		name   string
+		sc     esltest.Scenario
+		tweak  func(*config.Config)
+		pages  int
+		class  string
+		reason string // substring of the RECV reason and faxrcvd's reason
+		killed bool
+		hangup string  // HANGUPCAUSE, "" = don't check
+		scale  float64 // simulator time scale, 0 = default
 	}{
 		{name: "hangup during page 2", sc: esltest.Scenario{T38: true, HangupAtPage: 2},
 			pages: 1, class: receive.ClassPartial, reason: "The call dropped prematurely", hangup: "NORMAL_CLEARING"},
