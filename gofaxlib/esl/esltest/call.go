@@ -146,7 +146,8 @@ func (s *Sim) newInboundLeg(ic InboundCall) *leg {
 		name = ic.CallerNumber
 	}
 	b.prof = profile{
-		callerName: name, callerNumber: ic.CallerNumber, destination: ic.Destination,
+		callerName: name, callerNumber: ic.CallerNumber, origNumber: ic.CallerNumber, ani: ic.CallerNumber,
+		destination: ic.Destination,
 		username: ic.CallerNumber, dialplan: "XML", networkAddr: "127.0.0.1",
 		source: "mod_sofia", context: "public", created: now,
 	}

@@ -43,6 +43,7 @@ type leg struct {
 // profile is the caller profile (Caller-* headers).
 type profile struct {
 	callerName, callerNumber string
+	origNumber, ani          string // the caller's number before any flip
 	calleeName, calleeNumber string
 	destination              string
 	source, context          string
@@ -208,7 +209,7 @@ func (l *leg) profileHeaders(hs esl.Headers, prefix string) esl.Headers {
 	if !l.outbound && p.callerName != "" {
 		add("Orig-Caller-ID-Name", p.callerName)
 	}
-	add("Orig-Caller-ID-Number", p.callerNumber)
+	add("Orig-Caller-ID-Number", p.origNumber)
 	if p.calleeName != "" {
 		add("Callee-ID-Name", p.calleeName)
 	}
@@ -218,7 +219,7 @@ func (l *leg) profileHeaders(hs esl.Headers, prefix string) esl.Headers {
 	if p.networkAddr != "" {
 		add("Network-Addr", p.networkAddr)
 	}
-	add("ANI", p.callerNumber)
+	add("ANI", p.ani)
 	add("Destination-Number", p.destination)
 	add("Unique-ID", l.uuid)
 	add("Source", p.source)
@@ -284,6 +285,18 @@ var callStateNumber = map[string]int{
 	"RING_WAIT": 6, "HANGUP": 7, "UNHELD": 8,
 }
 
+// flipCallerID does what sofia does to an answered outbound leg once it
+// runs its application: the profile shows the callee as the caller
+// (channel_cid_flipped in the captures).
+func (l *leg) flipCallerID() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := &l.prof
+	p.calleeNumber = p.callerNumber
+	p.callerName, p.callerNumber = p.destination, p.destination
+	p.calleeName = ""
+}
+
 // ringReady marks the leg ringing: CHANNEL_PROGRESS and CALLSTATE RINGING.
 func (l *leg) ringReady() {
 	l.mu.Lock()
@@ -292,6 +305,7 @@ func (l *leg) ringReady() {
 		return
 	}
 	l.prof.progress = micros(l.sim.now())
+	l.prof.networkAddr = "127.0.0.1"
 	l.mu.Unlock()
 	if l.outbound {
 		l.fire("CHANNEL_PROGRESS", "", nil, nil)
@@ -357,6 +371,9 @@ func (l *leg) hangup(cause, disposition string) bool {
 		l.answerState = "hangup"
 		l.stateNum = 10
 		q850 := strconv.Itoa(causeQ850[cause])
+		if disposition == "recv_refuse" {
+			l.prof.networkAddr = "127.0.0.1" // the far end answered the INVITE
+		}
 		switch disposition {
 		case "recv_refuse", "send_refuse":
 			st := strconv.Itoa(causeSIP[cause])

@@ -64,7 +64,7 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 		cid = "0000000000"
 	}
 	a.prof = profile{
-		callerName: get("origination_caller_id_name"), callerNumber: cid,
+		callerName: get("origination_caller_id_name"), callerNumber: cid, origNumber: cid, ani: cid,
 		calleeName: "Outbound Call", calleeNumber: dl.Destination, destination: dl.Destination,
 		source: "src/switch_ivr_originate.c", context: "default", created: micros(s.now()),
 	}
@@ -301,6 +301,7 @@ func (s *Sim) runOriginateApp(a *leg, o *Originate, link *faxLink) {
 	if name == "" {
 		name, arg = "park", ""
 	}
+	a.flipCallerID()
 	a.mu.Lock()
 	a.state, a.stateNum, a.hitDialplan = "CS_EXECUTE", 4, true
 	a.setVarLocked("current_application", name)

@@ -144,7 +144,7 @@ func (f *frameReader) next() bool {
 // replay sends the commands of a .raw.sent transcript on nc, each after as
 // many frames as the real client had received, and returns the sequence
 // the simulator produced. edit rewrites commands (UUIDs, paths).
-func replay(t *testing.T, nc net.Conn, name string, edit func(cmd string, f *frameReader) string) []string {
+func replay(t *testing.T, nc net.Conn, name string, edit func(cmd string, f *frameReader) string) *frameReader {
 	t.Helper()
 	_, framesAt := captureSequence(t, name)
 	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
@@ -165,7 +165,76 @@ func replay(t *testing.T, nc net.Conn, name string, edit func(cmd string, f *fra
 	}
 	for f.next() {
 	}
-	return f.seq
+	return f
+}
+
+// captureFrames returns a capture's frames as messages.
+func captureFrames(t *testing.T, name string) ([]*esl.Message, error) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name + ".raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := parseFrames(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*esl.Message
+	for _, f := range frames {
+		out = append(out, &esl.Message{Headers: f.headers, Body: f.body})
+	}
+	return out, nil
+}
+
+// compareLayout compares, event by event, the header names other than
+// the variables of the simulator's call events with the capture's.
+func compareLayout(t *testing.T, got []*esl.Message, name string) {
+	t.Helper()
+	want, _ := captureFrames(t, name)
+	nonVars := func(m *esl.Message) (names []string) {
+		for _, h := range m.Headers {
+			if !strings.HasPrefix(h.Name, "variable_") {
+				names = append(names, h.Name)
+			}
+		}
+		return names
+	}
+	if len(got) > 0 && len(want) > 0 && want[0].Get("Event-Name") == "CHANNEL_DATA" {
+		if g, w := nonVars(got[0]), nonVars(want[0]); !slices.Equal(g, w) {
+			t.Errorf("connect reply headers differ:\n got: %q\nwant: %q", g, w)
+		}
+	}
+	layout := func(msgs []*esl.Message) (descs []string, layouts [][]string) {
+		for _, m := range msgs {
+			d := describe(m)
+			if d == "" || m.ContentType() != "text/event-plain" {
+				continue
+			}
+			hs, _ := parsePlain(m.Body)
+			var names []string
+			for _, h := range hs {
+				if !strings.HasPrefix(h.Name, "variable_") {
+					names = append(names, h.Name)
+				}
+			}
+			descs = append(descs, d)
+			layouts = append(layouts, names)
+		}
+		return descs, layouts
+	}
+	gd, gl := layout(got)
+	wd, wl := layout(want)
+	for i := range min(len(gl), len(wl)) {
+		if gd[i] != wd[i] || slices.Equal(gl[i], wl[i]) {
+			continue
+		}
+		j := 0
+		for j < len(gl[i]) && j < len(wl[i]) && gl[i][j] == wl[i][j] {
+			j++
+		}
+		t.Errorf("%s: headers differ from #%d:\n got: %q\nwant: %q", gd[i], j,
+			gl[i][j:min(j+4, len(gl[i]))], wl[i][j:min(j+4, len(wl[i]))])
+	}
 }
 
 func compareSequence(t *testing.T, got, want []string) {
@@ -224,7 +293,8 @@ func TestOutboundReplay(t *testing.T) {
 				return cmd
 			})
 			want, _ := captureSequence(t, name)
-			compareSequence(t, got, want)
+			compareSequence(t, got.seq, want)
+			compareLayout(t, got.frames, name)
 			r := <-done
 			if r.err != nil {
 				t.Fatal(r.err)
@@ -282,7 +352,8 @@ func TestInboundReplay(t *testing.T) {
 				return strings.Replace(cmd, "/srv/faxspool/testdata/test.tif", doc, 1)
 			})
 			want, _ := captureSequence(t, tc.name)
-			compareSequence(t, got, want)
+			compareSequence(t, got.seq, want)
+			compareLayout(t, got.frames, tc.name)
 		})
 	}
 }
