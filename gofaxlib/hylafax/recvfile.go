@@ -27,6 +27,15 @@ type RecvFileConfig struct {
 	// Mode). FreeSWITCH opens the file we created, so when it runs as
 	// another user the mode must let it write (0660 with a shared group).
 	ReceivingMode fs.FileMode
+	// Owner, when set, owns the file from its creation on. faxgetty's
+	// files belong to uucp, and hfaxd lists only files it may read; a
+	// daemon running as root hands them over this way.
+	Owner *FileOwner
+}
+
+// FileOwner is a user and group id.
+type FileOwner struct {
+	UID, GID int
 }
 
 // RecvFile is a fax being received into recvq/fax%09u.tif, made the way
@@ -79,6 +88,12 @@ func CreateRecvFile(ctx context.Context, spool string, c RecvFileConfig) (*RecvF
 		if err := f.Chmod(c.ReceivingMode.Perm()); err != nil {
 			rf.discard()
 			return nil, fmt.Errorf("hylafax: %s: %w", rf.Name, err)
+		}
+		if o := c.Owner; o != nil {
+			if err := f.Chown(o.UID, o.GID); err != nil {
+				rf.discard()
+				return nil, fmt.Errorf("hylafax: %s: %w", rf.Name, err)
+			}
 		}
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			rf.discard()

@@ -160,6 +160,33 @@ func TestRecvFileFinish(t *testing.T) {
 	}
 }
 
+func TestRecvFileOwner(t *testing.T) {
+	spool := recvSpool(t)
+	owner := FileOwner{UID: os.Geteuid(), GID: os.Getegid()}
+	if owner.UID == 0 {
+		owner = FileOwner{UID: 10, GID: 10} // uucp on Debian; any id works for root
+	}
+	rf, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{Owner: &owner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	fi, err := os.Stat(rf.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if int(st.Uid) != owner.UID || int(st.Gid) != owner.GID {
+		t.Errorf("owner %d:%d, want %d:%d", st.Uid, st.Gid, owner.UID, owner.GID)
+	}
+	if os.Geteuid() != 0 {
+		other := FileOwner{UID: owner.UID + 1, GID: owner.GID}
+		if _, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{Owner: &other}); err == nil {
+			t.Error("chown to another user succeeded without privileges")
+		}
+	}
+}
+
 func TestRecvFileClose(t *testing.T) {
 	spool := recvSpool(t)
 	rf, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{})
