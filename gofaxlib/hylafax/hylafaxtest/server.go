@@ -140,6 +140,10 @@ func Start(t testing.TB, opts Options) *Server {
 			t.Fatalf("hylafaxtest: %v: run contrib/install-deps.sh (or make deps)", err)
 		}
 	}
+	// faxq locks modems in /var/lock (on Debian a link to /run/lock).
+	if err := mkdirLink(uucpLockDir); err != nil {
+		t.Fatalf("hylafaxtest: %v", err)
+	}
 	u, err := user.Lookup(uucpUser)
 	if err != nil {
 		t.Fatalf("hylafaxtest: %v", err)
@@ -313,6 +317,17 @@ func (s *Server) appendConfig(text string) error {
 		mtime = old.Add(time.Second)
 	}
 	return os.Chtimes(path, mtime, mtime)
+}
+
+// mkdirLink creates dir, or the directory the symbolic link dir points to.
+func mkdirLink(dir string) error {
+	if target, err := os.Readlink(dir); err == nil {
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(dir), target)
+		}
+		dir = target
+	}
+	return os.MkdirAll(dir, 0o755)
 }
 
 // copyExecutable copies the program src to dst (mode 0755), creating
