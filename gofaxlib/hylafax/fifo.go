@@ -58,6 +58,25 @@ const (
 	GettyConfig // C<Arg>: set a config item, Arg "Tag:value"
 )
 
+// kindNames holds the names Kind.String returns.
+var kindNames = [...]string{
+	UnknownMessage: "unknown", ModemReady: "modem ready", ModemBusy: "modem busy", ModemInUse: "modem in use",
+	ModemDown: "modem down", ModemNumber: "modem number", ModemCommID: "modem commid", ModemWedged: "modem wedged",
+	ModemCallerID: "caller id", RecvBegin: "receive begin", RecvStart: "receive start", RecvPage: "receive page",
+	RecvDoc: "receive document", RecvEnd: "receive end", JobCalling: "job calling", JobConnected: "job connected",
+	JobPageSent: "job page sent", JobDocSent: "job document sent", JobSubmit: "job submit", GettyHello: "hello",
+	GettyLock: "lock", GettyState: "ready state", GettyQuit: "quit", GettyAnswer: "answer", GettyAbort: "abort",
+	GettyConfig: "config",
+}
+
+// String returns a short name of k for logs.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind %d", uint8(k))
+}
+
 // Message is one FIFO record. See Kind for what ID and Arg hold; Arg is
 // kept as written, so Encode gives back a record that parses the same.
 type Message struct {

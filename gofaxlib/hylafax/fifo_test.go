@@ -295,3 +295,17 @@ func BenchmarkParseFaxqMessage(b *testing.B) {
 		}
 	}
 }
+
+func TestKindString(t *testing.T) {
+	seen := map[string]bool{}
+	for k := UnknownMessage; k <= GettyConfig; k++ {
+		name := k.String()
+		if name == "" || seen[name] {
+			t.Errorf("Kind %d has name %q", k, name)
+		}
+		seen[name] = true
+	}
+	if got := Kind(200).String(); got != "kind 200" {
+		t.Errorf("Kind(200) = %q", got)
+	}
+}
