@@ -8,9 +8,10 @@
 // +m:B, +m:U, +m:D, +m:I and the @m: receive records).
 //
 // A modem is busy while an inbound call holds it (Acquire) or while an
-// outbound job uses it (faxq's L, gofaxsend's SB until SR). The two are
-// tracked separately, so neither side can declare a modem ready that the
-// other still uses. Writing to faxq never blocks: when faxq is not reading,
+// outbound job uses it: from faxq's L until faxq removes its UUCP lock
+// (as faxgetty waits in LOCKWAIT), and from gofaxsend's SB until its SR.
+// These are tracked separately, so no side can declare a modem ready that
+// another still uses. Writing to faxq never blocks: when faxq is not reading,
 // messages are dropped and the whole state is announced again, with
 // backoff, until it reads.
 package modem
@@ -90,15 +91,25 @@ type Config struct {
 	// allocateinbounddevices). Otherwise a call that finds no free modem
 	// still proceeds and is attributed to a modem by name only.
 	Exclusive bool
-	// SendHold bounds how long an outbound lock (L or SB) without the
-	// matching SR keeps a modem busy, in case gofaxsend died. Zero means
+	// SendHold bounds how long gofaxsend's SB without the matching SR
+	// keeps a modem busy, in case gofaxsend died. Zero means
 	// DefaultSendHold.
 	SendHold time.Duration
+	// LockDir is where faxq puts its UUCP lock LCK..<modem> while an
+	// outbound job runs ("" means DefaultLockDir).
+	LockDir string
 	// Sender writes messages to faxq; nil means a FIFOSender on
 	// Spool/FIFO.
 	Sender Sender
 	Logger *slog.Logger
 }
+
+// DefaultLockDir is Debian's UUCP lock directory, the one faxq uses.
+const DefaultLockDir = "/var/lock"
+
+// lockPoll is how often a modem locked by faxq's L is checked for the
+// end of the lock: faxq removes it when the send program has exited.
+const lockPoll = time.Second
 
 // DefaultSendHold is the default Config.SendHold: far longer than any
 // single fax attempt, short enough that a crashed sender does not take a
@@ -109,7 +120,8 @@ const DefaultSendHold = 2 * time.Hour
 type modem struct {
 	name       string
 	receiving  bool
-	sendingAt  time.Time // zero when not locked for sending
+	locked     bool      // faxq's L, until its UUCP lock is gone
+	sendingAt  time.Time // gofaxsend's SB, zero after SR
 	commid     string
 	statusText string
 }
@@ -118,7 +130,7 @@ func (m *modem) state(draining bool, hold time.Duration, now time.Time) State {
 	switch {
 	case m.receiving:
 		return Receiving
-	case !m.sendingAt.IsZero() && now.Sub(m.sendingAt) < hold:
+	case m.locked, !m.sendingAt.IsZero() && now.Sub(m.sendingAt) < hold:
 		return Sending
 	case draining:
 		return Down
@@ -138,8 +150,9 @@ type Pool struct {
 	draining bool
 	next     int // round-robin cursor for unaccounted calls
 
-	readers sync.WaitGroup
+	readers sync.WaitGroup // FIFO readers and the lock watcher
 	fifos   []*hylafax.FIFOReader
+	stop    chan struct{}
 }
 
 // Open creates the modem files in the spool, starts reading the modem
@@ -158,13 +171,16 @@ func Open(cfg Config) (*Pool, error) {
 	if cfg.SendHold <= 0 {
 		cfg.SendHold = DefaultSendHold
 	}
+	if cfg.LockDir == "" {
+		cfg.LockDir = DefaultLockDir
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Sender == nil {
 		cfg.Sender = FIFOSender(filepath.Join(cfg.Spool, hylafax.FaxqFIFO))
 	}
-	p := &Pool{cfg: cfg, log: cfg.Logger}
+	p := &Pool{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
 	for i := range cfg.Count {
 		p.modems = append(p.modems, &modem{name: fmt.Sprintf("%s%d", cfg.Prefix, i)})
 	}
@@ -185,6 +201,8 @@ func Open(cfg Config) (*Pool, error) {
 		p.readers.Add(1)
 		go p.readFIFO(m, p.fifos[i])
 	}
+	p.readers.Add(1)
+	go p.watchLocks()
 	p.mu.Lock()
 	for _, m := range p.modems {
 		p.announceLocked(m, true)
@@ -310,6 +328,7 @@ func (p *Pool) Close() error {
 		}
 	}
 	p.mu.Unlock()
+	close(p.stop)
 	p.closeFIFOs()
 	p.readers.Wait()
 	return p.ann.close()
@@ -391,9 +410,13 @@ func (p *Pool) command(m *modem, cmd hylafax.Message) {
 		// truth, whatever that is; never claim ready while busy.
 		p.ann.resync()
 		p.announceLocked(m, true)
-	case cmd.Kind == hylafax.GettyLock || cmd.Kind == hylafax.GettyState && cmd.Arg == "B":
-		// L: faxq assigned the modem to an outbound job; SB: gofaxsend
-		// started using it.
+	case cmd.Kind == hylafax.GettyLock:
+		// faxq assigned the modem to an outbound job and holds its UUCP
+		// lock until the send program has exited.
+		m.locked = true
+		p.announceLocked(m, false)
+	case cmd.Kind == hylafax.GettyState && cmd.Arg == "B":
+		// gofaxsend started using the modem.
 		m.sendingAt = now
 		p.announceLocked(m, false)
 	case cmd.Kind == hylafax.GettyState && cmd.Arg == "R":
@@ -406,5 +429,38 @@ func (p *Pool) command(m *modem, cmd hylafax.Message) {
 		p.announceLocked(m, false)
 	default:
 		p.log.Warn("unhandled modem FIFO command", "modem", m.name, "kind", cmd.Kind, "arg", cmd.Arg)
+	}
+}
+
+// watchLocks clears the lock of modems whose UUCP lock faxq removed.
+func (p *Pool) watchLocks() {
+	defer p.readers.Done()
+	t := time.NewTicker(lockPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		var locked []*modem
+		for _, m := range p.modems {
+			if m.locked {
+				locked = append(locked, m)
+			}
+		}
+		p.mu.Unlock()
+		for _, m := range locked {
+			if _, err := os.Stat(filepath.Join(p.cfg.LockDir, "LCK.."+m.name)); err == nil {
+				continue
+			}
+			p.mu.Lock()
+			if m.locked {
+				m.locked = false
+				p.announceLocked(m, false)
+			}
+			p.mu.Unlock()
+		}
 	}
 }

@@ -104,7 +104,8 @@ func newSpool(t *testing.T) string {
 
 func openPool(t *testing.T, spool string, n int, exclusive bool) *Pool {
 	t.Helper()
-	p, err := Open(Config{Spool: spool, Prefix: "freeswitch", Count: n, Number: "4711", Exclusive: exclusive})
+	p, err := Open(Config{Spool: spool, Prefix: "freeswitch", Count: n, Number: "4711", Exclusive: exclusive,
+		LockDir: filepath.Join(spool, "lock")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,9 +283,9 @@ func TestOutboundLock(t *testing.T) {
 	p := openPool(t, spool, 1, true)
 	q.expect("+freeswitch0:Rpcef9ff01:ff")
 
-	// Two records in one write, as faxq's L and gofaxsend's SB may arrive.
-	writeModemFIFO(t, spool, "freeswitch0", "L\x00SB\x00")
-	q.expect("+freeswitch0:U", "+freeswitch0:U")
+	// gofaxsend's SB and SR, in one write.
+	writeModemFIFO(t, spool, "freeswitch0", "SB\x00")
+	q.expect("+freeswitch0:U")
 	waitStatus(t, spool, "freeswitch0", StatusSending)
 	if _, err := p.Acquire(); !errors.Is(err, ErrNoModem) {
 		t.Fatalf("Acquire while sending: %v", err)
@@ -305,6 +306,35 @@ func TestOutboundLock(t *testing.T) {
 	}
 	l.Release(hylafax.RecvInfo{})
 	q.expect("+freeswitch0:Rpcef9ff01:ff")
+}
+
+// TestFaxqLock: faxq's L holds the modem as long as faxq's UUCP lock
+// exists, whatever the send program says (faxsend sends nothing).
+func TestFaxqLock(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	p := openPool(t, spool, 1, true)
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
+	lock := filepath.Join(spool, "lock", "LCK..freeswitch0")
+	if err := os.Mkdir(filepath.Dir(lock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lock, []byte("      4242\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeModemFIFO(t, spool, "freeswitch0", "L\x00")
+	q.expect("+freeswitch0:U")
+	time.Sleep(2 * lockPoll)
+	if _, err := p.Acquire(); !errors.Is(err, ErrNoModem) {
+		t.Fatalf("Acquire while faxq holds the lock: %v", err)
+	}
+	os.Remove(lock)
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
+	l, err := p.Acquire()
+	if err != nil {
+		t.Fatalf("Acquire after the lock is gone: %v", err)
+	}
+	l.Release(hylafax.RecvInfo{})
 }
 
 func TestSendHoldExpires(t *testing.T) {
