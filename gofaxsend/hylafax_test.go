@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax/hylafaxtest"
+)
+
+// hylafaxRig is a real faxq + hfaxd whose SendFaxCmd is the gofaxsend
+// binary, sending to a simulated FreeSWITCH.
+type hylafaxRig struct {
+	t     *testing.T
+	srv   *hylafaxtest.Server
+	sim   *esltest.Sim
+	conf  string
+	modem string
+	doc   string // a 2-page TIFF faxq's uucp can read
+}
+
+func startRig(t *testing.T) *hylafaxRig {
+	hylafaxtest.Require(t)
+	bin := binary(t)
+	sim := esltest.New(t, esltest.Options{TimeScale: 0.01})
+	srv := hylafaxtest.Start(t, hylafaxtest.Options{
+		SendFaxCmd: bin,
+		Env:        []string{"GOFAX_CONFIG=" + hylafaxtest.DirVar + "/gofax.conf"},
+		// faxsend's retry delays (read by gofaxsend from etc/config) and
+		// faxq's own, short so that retries happen within the test.
+		Config:      []string{"JobReqBusy: 1", "JobReqNoAnswer: 1", "JobReqNoCarrier: 1", "JobReqProto: 1"},
+		JobReqOther: 2,
+	})
+	r := &hylafaxRig{t: t, srv: srv, sim: sim, conf: filepath.Join(srv.Dir, "gofax.conf"), modem: srv.ModemName("freeswitch")}
+	r.config()
+	b, err := os.ReadFile("internal/job/testdata/sent-2page-g3.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.doc = filepath.Join(srv.Dir, "2page.tif")
+	if err := os.WriteFile(r.doc, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv.AddModem(r.modem, hylafaxtest.ModemOptions{Getty: true})
+	if err := srv.Announce(r.modem); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(srv.Spool, "log/gofaxsend.log"))
+			t.Logf("gofaxsend log:\n%s", b)
+		}
+	})
+	return r
+}
+
+// config (re)writes gofax.conf; gofaxsend reads it at every exec.
+func (r *hylafaxRig) config(extra ...string) {
+	r.t.Helper()
+	writeConfig(r.t, r.conf, r.srv.Spool, r.sim.Addr(), extra...)
+}
+
+// submit queues the 2-page document of the captures for number, in fine
+// resolution (sendfax -m) so that faxq keeps both pages as they are.
+func (r *hylafaxRig) submit(number string, opts ...string) string {
+	r.t.Helper()
+	return r.srv.Submit(r.t, append(opts, "-m", "-d", number, r.doc)...)[0]
+}
+
+func (r *hylafaxRig) wait(id string, states ...int) hylafaxtest.Job {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	j, err := r.srv.WaitState(ctx, id, states...)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return j
+}
+
+func (r *hylafaxRig) check(j hylafaxtest.Job, fields map[string]string) {
+	r.t.Helper()
+	for k, v := range fields {
+		if got := j.Field(k); got != v {
+			r.t.Errorf("job %s: %s = %q, want %q", j.ID, k, got, v)
+		}
+	}
+}
+
+// TestHylaFAX drives real faxq through every outcome of issue 5:
+// sendfax → faxq → gofaxsend → simulated FreeSWITCH.
+func TestHylaFAX(t *testing.T) {
+	r := startRig(t)
+
+	t.Run("delivered T.38", func(t *testing.T) {
+		r.sim.Route("5550001", esltest.Scenario{Outcome: esltest.Success, T38: true})
+		j := r.wait(r.submit("5550001"), hylafaxtest.StateDone)
+		r.check(j, map[string]string{"returned": "2", "status": "", "npages": "2", "totdials": "1", "tottries": "1",
+			"ndials": "0", "signalrate": "14400 bit/s", "csi": "2222"})
+		if j.Field("commid") == "" {
+			t.Error("no commid")
+		}
+		calls := r.sim.Calls()
+		if last := calls[len(calls)-1]; last.Vars["fax_enable_t38"] != "true" || last.Result == nil || last.Result.T38 != true {
+			t.Errorf("call %+v", last.Result)
+		}
+		if msgs := r.srv.GettyMessages(r.modem); !slices.Contains(msgs, "SB") || !slices.Contains(msgs, "SR") {
+			t.Errorf("gofaxd (getty FIFO) got %q, want SB and SR", msgs)
+		}
+		out, err := r.srv.Run("xferfaxstats", "-send", "-dest")
+		if err != nil || !strings.Contains(out, "5550001") {
+			t.Errorf("xferfaxstats: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("delivered G.711 through a mod_db override", func(t *testing.T) {
+		r.sim.SetDB("override-5550002", "fax_enable_t38", "false")
+		r.sim.Route("5550002", esltest.Scenario{Outcome: esltest.Success})
+		j := r.wait(r.submit("5550002"), hylafaxtest.StateDone)
+		r.check(j, map[string]string{"returned": "2", "npages": "2"})
+		calls := r.sim.Calls()
+		if last := calls[len(calls)-1]; last.Vars["fax_enable_t38"] != "false" {
+			t.Errorf("override not applied: fax_enable_t38=%q", last.Vars["fax_enable_t38"])
+		}
+	})
+
+	t.Run("busy is requeued and maxdials stops it", func(t *testing.T) {
+		r.sim.Route("5550003", esltest.Scenario{Outcome: esltest.Busy})
+		id := r.submit("5550003", "-T", "2")
+		j := r.wait(id, hylafaxtest.StateSleeping)
+		r.check(j, map[string]string{"returned": "0", "statuscode": "1", "status": "Busy signal detected", "totdials": "1", "tottries": "0"})
+		j = r.wait(id, hylafaxtest.StateFailed)
+		r.check(j, map[string]string{"totdials": "2"})
+		if !strings.Contains(j.Field("status"), "Too many attempts to dial") {
+			t.Errorf("status %q", j.Field("status"))
+		}
+	})
+
+	t.Run("rejected fails", func(t *testing.T) {
+		r.sim.Route("5550004", esltest.Scenario{Outcome: esltest.Rejected})
+		j := r.wait(r.submit("5550004"), hylafaxtest.StateFailed)
+		r.check(j, map[string]string{"returned": "1", "status": "CALL_REJECTED (retry disabled)", "totdials": "1"})
+	})
+
+	t.Run("no answer is requeued", func(t *testing.T) {
+		r.sim.Route("5550005", esltest.Scenario{Outcome: esltest.NoAnswer})
+		j := r.wait(r.submit("5550005"), hylafaxtest.StateSleeping)
+		r.check(j, map[string]string{"returned": "0", "statuscode": "3", "status": "No answer from remote", "totdials": "1", "ndials": "1"})
+	})
+
+	t.Run("hang-up during page 2, the retry sends page 2 only", func(t *testing.T) {
+		r.sim.Route("5550006", esltest.Scenario{Outcome: esltest.Success, HangupAtPage: 2})
+		id := r.submit("5550006")
+		j := r.wait(id, hylafaxtest.StateSleeping)
+		r.check(j, map[string]string{"returned": "0", "npages": "1", "tottries": "1"})
+		if !strings.Contains(string(j.Raw), "\nfax:1::") {
+			t.Errorf("fax item not advanced:\n%s", j.Raw)
+		}
+		r.sim.Route("5550006", esltest.Scenario{Outcome: esltest.Success})
+		j = r.wait(id, hylafaxtest.StateDone)
+		r.check(j, map[string]string{"npages": "2", "tottries": "2", "totdials": "2"})
+		calls := r.sim.Calls()
+		if last := calls[len(calls)-1]; last.Result == nil || last.Result.TotalPages != 1 {
+			t.Errorf("retry sent %+v, want 1 page", last.Result)
+		}
+	})
+
+	t.Run("negotiation failure is requeued and maxtries stops it", func(t *testing.T) {
+		r.sim.Route("5550007", esltest.Scenario{Outcome: esltest.NoFax})
+		id := r.submit("5550007", "-t", "2")
+		j := r.wait(id, hylafaxtest.StateSleeping)
+		r.check(j, map[string]string{"returned": "0", "tottries": "1", "totdials": "1", "statuscode": "126"})
+		j = r.wait(id, hylafaxtest.StateFailed)
+		r.check(j, map[string]string{"tottries": "2"})
+		if !strings.Contains(j.Field("status"), "Too many attempts to transmit") {
+			t.Errorf("status %q", j.Field("status"))
+		}
+	})
+
+	t.Run("a call without progress is killed and requeued", func(t *testing.T) {
+		r.config("pagetimeout = 200ms")
+		defer r.config()
+		r.sim.Route("5550008", esltest.Scenario{Outcome: esltest.NoFax})
+		j := r.wait(r.submit("5550008"), hylafaxtest.StateSleeping)
+		r.check(j, map[string]string{"returned": "0", "status": "Hung up by gofaxsend: no fax progress within the page timeout"})
+		if len(r.sim.Kills()) == 0 {
+			t.Error("no uuid_kill")
+		}
+	})
+
+	t.Run("FreeSWITCH down is requeued", func(t *testing.T) {
+		writeConfig(t, r.conf, r.srv.Spool, "127.0.0.1:1")
+		defer r.config()
+		j := r.wait(r.submit("5550009"), hylafaxtest.StateSleeping)
+		r.check(j, map[string]string{"returned": "0", "statuscode": "4", "totdials": "0"})
+		if !strings.Contains(j.Field("status"), "Cannot reach FreeSWITCH") {
+			t.Errorf("status %q", j.Field("status"))
+		}
+	})
+
+	t.Run("DynamicConfig reject fails", func(t *testing.T) {
+		script := filepath.Join(r.srv.Dir, "DynamicConfigOutgoing")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'RejectCall: true'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r.config("dynamicconfig = " + script)
+		defer r.config()
+		j := r.wait(r.submit("5550010"), hylafaxtest.StateFailed)
+		r.check(j, map[string]string{"returned": "1", "status": "Transmission rejected by DynamicConfig", "totdials": "0"})
+	})
+
+	t.Run("softmodem fallback is learned", func(t *testing.T) {
+		r.config("[freeswitch]", "softmodemfallback = true")
+		defer r.config()
+		r.sim.Route("5550011", esltest.Scenario{Outcome: esltest.Success, T38: true, Renegotiate: true, HangupAtPage: 1})
+		id := r.submit("5550011")
+		r.wait(id, hylafaxtest.StateSleeping)
+		if _, ok := r.sim.DB()["fallback/5550011"]; !ok {
+			t.Fatalf("not learned: %v", r.sim.DB())
+		}
+		r.sim.Route("5550011", esltest.Scenario{Outcome: esltest.Success})
+		r.wait(id, hylafaxtest.StateDone)
+		calls := r.sim.Calls()
+		if last := calls[len(calls)-1]; last.Vars["fax_enable_t38"] != "false" {
+			t.Errorf("fallback not applied: %q", last.Vars["fax_enable_t38"])
+		}
+	})
+
+	t.Run("faxrm hangs the call up", func(t *testing.T) {
+		slow := esltest.New(t, esltest.Options{TimeScale: 1}) // a real-time 30 s fax
+		slow.Route("5550012", esltest.Scenario{Outcome: esltest.Success})
+		writeConfig(t, r.conf, r.srv.Spool, slow.Addr())
+		defer r.config()
+		id := r.submit("5550012")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := slow.WaitCall(ctx, func(c esltest.CallRecord) bool { return c.Answered }); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if out, err := exec.Command("/usr/bin/faxrm", "-h", r.srv.Host, id).CombinedOutput(); err != nil {
+			t.Fatalf("faxrm: %v\n%s", err, out)
+		}
+		j := r.wait(id, hylafaxtest.StateFailed, hylafaxtest.StateDone)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("job ended %v after faxrm", d)
+		}
+		if len(slow.Kills()) != 1 {
+			t.Errorf("uuid_kill sent %d times", len(slow.Kills()))
+		}
+		t.Logf("after faxrm: state %d, status %q", j.State(), j.Field("status"))
+	})
+
+	xfer, err := os.ReadFile(filepath.Join(r.srv.Spool, hylafax.XferLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := hylafax.ParseXferLog(strings.NewReader(string(xfer))); err != nil || len(recs) < 10 {
+		t.Errorf("xferfaxlog: %d records, %v", len(recs), err)
+	}
+}
