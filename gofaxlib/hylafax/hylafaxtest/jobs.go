@@ -35,17 +35,20 @@ type Job struct {
 	Raw  []byte
 }
 
-// Field returns the value of the first "tag:value" line for tag, with the
-// blanks after the colon skipped as faxq does.
+// Field returns the value of the last "tag:value" line for tag (a later
+// line overrides an earlier one in faxq), with the blanks after the colon
+// skipped as faxq does. A status continued over several lines comes back
+// with its first line only; use hylafax.ParseQfile for the whole file.
 func (j Job) Field(tag string) string {
+	var v string
 	sc := bufio.NewScanner(bytes.NewReader(j.Raw))
 	sc.Buffer(nil, len(j.Raw)+1)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), tag+":"); ok {
-			return strings.TrimLeft(v, " \t")
+		if rest, ok := strings.CutPrefix(sc.Text(), tag+":"); ok {
+			v = strings.TrimLeft(rest, " ")
 		}
 	}
-	return ""
+	return v
 }
 
 // State returns the job state (StateDone, ...), 0 when unknown.

@@ -1,6 +1,7 @@
 package hylafaxtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -403,7 +404,7 @@ func (s *Server) startHfaxd() error {
 		if err != nil {
 			return err
 		}
-		if lastErr = waitListening(p, addr); lastErr == nil {
+		if lastErr = waitListening(p, port); lastErr == nil {
 			s.mu.Lock()
 			s.hfaxd, s.Host = p, addr
 			s.mu.Unlock()
@@ -414,27 +415,64 @@ func (s *Server) startHfaxd() error {
 	return fmt.Errorf("hfaxd did not start: %w", lastErr)
 }
 
-// waitListening waits until addr accepts connections while p runs, then
-// makes sure p is still running (a bind failure makes hfaxd exit).
-func waitListening(p *proc, addr string) error {
+// waitListening waits until hfaxd process p listens on port. hfaxd does
+// not exit when the port is taken, and a connection to the port could
+// reach another test's hfaxd, so the listening socket must be p's.
+func waitListening(p *proc, port int) error {
 	deadline := time.Now().Add(startTimeout)
 	for {
 		if p.exited() {
 			return fmt.Errorf("hfaxd exited: %s", p.output())
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			time.Sleep(100 * time.Millisecond)
-			if p.exited() {
-				return fmt.Errorf("hfaxd exited: %s", p.output())
+		if inode := listenInode(port); inode != "" {
+			if hasSocket(p.cmd.Process.Pid, inode) {
+				return nil
 			}
-			return nil
+			return fmt.Errorf("port %d taken by another process", port)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("hfaxd not listening on %s within %v", addr, startTimeout)
+			return fmt.Errorf("hfaxd not listening on 127.0.0.1:%d within %v", port, startTimeout)
 		}
 		time.Sleep(pollInterval)
 	}
+}
+
+// maxProcNetTCP bounds the read of /proc/net/tcp (150 bytes a socket).
+const maxProcNetTCP = 16 << 20
+
+// listenInode returns the inode of the socket listening on 127.0.0.1:port,
+// from /proc/net/tcp, or "".
+func listenInode(port int) string {
+	f, err := os.Open("/proc/net/tcp")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	local := fmt.Sprintf("0100007F:%04X", port)
+	sc := bufio.NewScanner(io.LimitReader(f, maxProcNetTCP))
+	for sc.Scan() {
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		f := strings.Fields(sc.Text())
+		if len(f) > 9 && f[1] == local && f[3] == "0A" { // 0A = LISTEN
+			return f[9]
+		}
+	}
+	return ""
+}
+
+// hasSocket reports whether process pid has the socket inode open.
+func hasSocket(pid int, inode string) bool {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == "socket:["+inode+"]" {
+			return true
+		}
+	}
+	return false
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.

@@ -19,8 +19,8 @@ func waitCtx(t *testing.T) context.Context {
 }
 
 func TestJobField(t *testing.T) {
-	j := hylafaxtest.Job{Raw: []byte("tts:5\nstate:7\nstatus:  a b\\\nc\nstatuscode:0\n")}
-	for tag, want := range map[string]string{"tts": "5", "state": "7", "status": `a b\`, "statuscode": "0", "missing": ""} {
+	j := hylafaxtest.Job{Raw: []byte("tts:5\nstate:7\nstatus:  a b\\\nc\nstatuscode:0\ntts:6\n")}
+	for tag, want := range map[string]string{"tts": "6", "state": "7", "status": `a b\`, "statuscode": "0", "missing": ""} {
 		if got := j.Field(tag); got != want {
 			t.Errorf("Field(%q) = %q, want %q", tag, got, want)
 		}
