@@ -44,41 +44,57 @@ out=%q
 
 func newEnv(t *testing.T, modems int, tweak func(*config.Config)) *env {
 	t.Helper()
-	return newEnvScale(t, modems, 0, tweak)
+	return newEnvWith(t, envOptions{modems: modems, tweak: tweak})
 }
 
 // newEnvScale is newEnv with the simulator's time scale (0: its default).
 func newEnvScale(t *testing.T, modems int, scale float64, tweak func(*config.Config)) *env {
 	t.Helper()
-	e := &env{t: t, spool: t.TempDir(), outs: t.TempDir()}
-	for _, d := range []string{"recvq", "log", "status", "etc", "bin"} {
-		if err := os.Mkdir(filepath.Join(e.spool, d), 0o755); err != nil {
-			t.Fatal(err)
+	return newEnvWith(t, envOptions{modems: modems, scale: scale, tweak: tweak})
+}
+
+type envOptions struct {
+	modems int
+	scale  float64 // simulator time scale, 0: its default
+	spool  string  // an existing spool (with its own faxq); "": a new one with a fake faxq
+	tweak  func(*config.Config)
+}
+
+func newEnvWith(t *testing.T, o envOptions) *env {
+	t.Helper()
+	e := &env{t: t, spool: o.spool, outs: t.TempDir()}
+	if e.spool == "" {
+		e.spool = t.TempDir()
+		for _, d := range []string{"recvq", "log", "status", "etc", "bin"} {
+			if err := os.Mkdir(filepath.Join(e.spool, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
+		e.faxq = startFaxqReader(t, e.spool)
 	}
-	script := filepath.Join(e.spool, "bin", "faxrcvd")
+	script := filepath.Join(e.outs, "faxrcvd")
 	if err := os.WriteFile(script, fmt.Appendf(nil, faxrcvdScript, e.outs), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e.faxq = startFaxqReader(t, e.spool)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sim = esltest.New(t, esltest.Options{SocketAddr: ln.Addr().String(), TimeScale: scale})
+	e.sim = esltest.New(t, esltest.Options{SocketAddr: ln.Addr().String(), TimeScale: o.scale})
 	cfg := config.Default()
 	cfg.HylaFAX.SpoolDir = e.spool
-	cfg.HylaFAX.Modems = modems
+	cfg.HylaFAX.Modems = o.modems
 	cfg.Gofaxd.Socket = "127.0.0.1:0"
 	cfg.Gofaxd.AllocateInboundDevices = true
 	cfg.Gofaxd.EnableT38, cfg.Gofaxd.RequestT38 = true, true
 	cfg.Gofaxd.PageTimeout = 5 * time.Second
 	cfg.Gofaxd.MaxCallTime = 30 * time.Second
+	cfg.Gofaxd.FaxRcvdCmd = script
 	cfg.FreeSWITCH.Socket = e.sim.Addr()
 	cfg.FreeSWITCH.Password = e.sim.Password()
 	cfg.FreeSWITCH.Ident = "4711"
-	if tweak != nil {
-		tweak(cfg)
+	if o.tweak != nil {
+		o.tweak(cfg)
 	}
 	e.cfg = cfg
 	a, err := Open(cfg, Options{Logger: testLogger(t), Listener: ln})

@@ -211,10 +211,12 @@ func Open(cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-// ensureConfigFile creates an empty etc/config.<modem> when none exists:
-// faxq only greets modems that have one at start-up, and faxstat only
-// lists those. On Debian the spool's etc/ is /etc/hylafax, often mounted
-// read-only for gofaxd; then the operator has to create the file.
+// ensureConfigFile creates etc/config.<modem> when none exists: faxq only
+// greets modems that have one at start-up, and faxstat only lists those
+// (showing its FAXNumber). The file holds just "FAXNumber: <Number>"; no
+// other HylaFAX program reads it for a virtual modem. On Debian the
+// spool's etc/ is /etc/hylafax, often mounted read-only for gofaxd; then
+// the operator has to create the file.
 func (p *Pool) ensureConfigFile(name string) {
 	path := filepath.Join(p.cfg.Spool, "etc", "config."+name)
 	if _, err := os.Stat(path); err == nil {
@@ -228,8 +230,11 @@ func (p *Pool) ensureConfigFile(name string) {
 		}
 		return
 	}
+	if n := clean(p.cfg.Number); n != "" {
+		fmt.Fprintf(f, "FAXNumber: %s\n", n)
+	}
 	f.Close()
-	p.log.Info("created empty modem config file", "modem", name, "file", path)
+	p.log.Info("created modem config file", "modem", name, "file", path)
 }
 
 // Names returns the modem names in index order.
