@@ -3,9 +3,12 @@ package hylafaxtest
 import (
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWaitListeningTakenPort: an hfaxd that cannot bind its port keeps
@@ -38,5 +41,44 @@ func TestListenInode(t *testing.T) {
 	inode := listenInode(l.Addr().(*net.TCPAddr).Port)
 	if inode == "" || !hasSocket(os.Getpid(), inode) {
 		t.Errorf("listener inode %q not found among this process's sockets", inode)
+	}
+}
+
+// TestReapStale: daemons left behind by a test process that died are
+// stopped, and their directory removed, by the next Start.
+func TestReapStale(t *testing.T) {
+	Require(t)
+	if os.Getenv("HYLAFAXTEST_DIE") == "1" {
+		s := Start(t, Options{NoSyslog: true})
+		os.Stdout.WriteString("DIR=" + s.Dir + "\n")
+		os.Exit(0) // no cleanup
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReapStale$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "HYLAFAXTEST_DIE=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	_, dir, ok := strings.Cut(strings.TrimSpace(string(out)), "DIR=")
+	if !ok {
+		t.Fatalf("no DIR in %q", out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "faxq.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(b))
+	if !alive(pid) {
+		t.Fatalf("faxq %d of the dead test is not running", pid)
+	}
+	reapStale()
+	for i := 0; alive(pid) && i < 100; i++ { // reaped by init; poll briefly
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Errorf("faxq %d still running", pid)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s not removed: %v", dir, err)
 	}
 }

@@ -153,11 +153,15 @@ func Start(t testing.TB, opts Options) *Server {
 	s.uid, _ = strconv.Atoi(u.Uid)
 	s.gid, _ = strconv.Atoi(u.Gid)
 	// Not t.TempDir(): its parents are 0700 root and faxq runs as euid uucp.
-	s.Dir, err = os.MkdirTemp("", "gofax-hylafax-")
+	reapStale()
+	s.Dir, err = os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		t.Fatalf("hylafaxtest: %v", err)
 	}
 	t.Cleanup(s.Stop)
+	if err := os.WriteFile(filepath.Join(s.Dir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		t.Fatalf("hylafaxtest: %v", err)
+	}
 	if err := os.Chmod(s.Dir, 0o755); err != nil {
 		t.Fatalf("hylafaxtest: %v", err)
 	}
@@ -560,6 +564,39 @@ func (s *Server) dumpLogs() {
 	show("syslog (all HylaFAX instances on this machine since start)", s.syslog.since())
 }
 
+// dirPrefix names the work directories in os.TempDir().
+const dirPrefix = "gofax-hylafax-"
+
+// reapStale stops the daemons and removes the work directory of servers
+// whose test process died without cleaning up (killed, or a test binary
+// timeout): the daemons run in process groups of their own and outlive it.
+func reapStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner"))
+		if err != nil {
+			continue // being set up, or not ours
+		}
+		if owner, err := strconv.Atoi(string(b)); err != nil || alive(owner) {
+			continue
+		}
+		spool := filepath.Join(dir, "spool")
+		for _, name := range []string{"hfaxd", "faxq"} {
+			b, err := os.ReadFile(filepath.Join(dir, name+".pid"))
+			if err != nil {
+				continue
+			}
+			pid, err := strconv.Atoi(string(b))
+			// Only if the pid still is that daemon on that spool.
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if err == nil && pid > 0 && bytes.Contains(cmdline, []byte("\x00"+spool+"\x00")) {
+				syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+		os.RemoveAll(dir)
+	}
+}
+
 // randomID returns 4 lower-case letters and digits.
 func randomID() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -594,6 +631,7 @@ func startProc(dir, name string, env []string, path string, args ...string) (*pr
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	p := &proc{cmd: cmd, out: out, done: make(chan struct{})}
+	os.WriteFile(filepath.Join(dir, name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 	go func() {
 		cmd.Wait()
 		close(p.done)
