@@ -1,0 +1,335 @@
+#!/bin/bash
+# demo.sh - send a fax through HylaFAX and gofaxserver and receive it again,
+# on this machine only (127.0.0.1), without touching the system's HylaFAX.
+#
+# "make demo" runs it after installing HylaFAX (contrib/install-deps.sh) and
+# building bin/gofaxd, bin/gofaxsend and bin/fssim. As root it:
+#   1. builds a private HylaFAX spool under $DEMO_DIR (the package's spool and
+#      /etc/hylafax copied, SendFaxCmd = bin/gofaxsend, mail captured in a
+#      file instead of sent),
+#   2. starts faxq, hfaxd (127.0.0.1, a free port), the FreeSWITCH simulator
+#      bin/fssim in loopback mode (every call gofaxsend originates comes back
+#      to gofaxd as an inbound call) and gofaxd with two virtual modems,
+#   3. makes a two-page PDF with Ghostscript and sends it with HylaFAX's own
+#      sendfax, so HylaFAX converts it and faxq runs gofaxsend,
+#   4. waits until the job is done and the fax is received, shows faxstat,
+#      faxinfo, the xferfaxlog records, faxrcvd's mail and gofaxd's metrics,
+#   5. stops everything it started (also on Ctrl-C or an error).
+# Every wait is bounded. Running it again starts from scratch.
+#
+# Environment:
+#   DEMO_DIR    work directory (default /tmp/gofax-demo), rebuilt every run
+#   DEMO_KEEP=1 leave the processes running (stop them with: demo.sh stop)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/bin
+dir=${DEMO_DIR:-/tmp/gofax-demo}
+spool=$dir/spool
+modems=2
+prefix=fsdemo # modem names; faxq's UUCP locks (/var/lock/LCK..<modem>) are machine-wide
+number=5551234
+
+# Time bounds, in seconds. faxq runs its scheduler at most once a second;
+# converting the PDF and a simulated call take a few seconds.
+start_wait=20
+job_wait=120
+recv_wait=60
+stop_wait=10
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+info() { printf 'demo: %s\n' "$*"; }
+die() { printf 'demo: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# --- processes ---------------------------------------------------------------
+
+# start NAME CMD...: run CMD in its own session (so that stop also ends its
+# children: faxq's gofaxsend, hfaxd's per-client processes), output in
+# $dir/NAME.out, pid in $dir/NAME.pid.
+start() {
+	local name=$1; shift
+	setsid "$@" >"$dir/$name.out" 2>&1 </dev/null &
+	echo $! >"$dir/$name.pid"
+}
+
+# stop_all ends what a run started: SIGTERM to each process group, SIGKILL
+# after stop_wait seconds.
+stop_all() {
+	local name pid i
+	for name in gofaxd fssim hfaxd faxq; do
+		[ -f "$dir/$name.pid" ] || continue
+		pid=$(cat "$dir/$name.pid")
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+			for ((i = 0; i < stop_wait * 10; i++)); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			kill -KILL -- "-$pid" 2>/dev/null || true
+			info "stopped $name (pid $pid)"
+		fi
+		rm -f "$dir/$name.pid"
+	done
+	for ((i = 0; i < modems; i++)); do rm -f "/var/lock/LCK..$prefix$i"; done
+}
+
+on_exit() {
+	local rc=$?
+	if [ "${DEMO_KEEP:-0}" = 1 ] && [ "$rc" = 0 ]; then
+		info "processes left running (DEMO_KEEP=1); stop them with: $0 stop"
+		return
+	fi
+	case $rc in
+	0) ;;
+	130 | 143) info "interrupted" ;;
+	*) show_logs ;;
+	esac
+	say "Stopping"
+	stop_all
+	[ "$rc" = 0 ] || info "logs are in $dir"
+}
+
+show_logs() {
+	local f
+	for f in gofaxd.out fssim.out faxq.out hfaxd.out gofaxsend.log; do
+		[ -s "$dir/$f" ] || continue
+		printf -- '--- %s (last lines) ---\n' "$f"
+		tail -n 15 "$dir/$f"
+	done
+}
+
+# wait_for SECONDS DESCRIPTION CMD...: poll CMD every 0.1 s.
+wait_for() {
+	local secs=$1 what=$2 i; shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "timed out after ${secs}s waiting for $what"
+}
+
+alive() { kill -0 "$(cat "$dir/$1.pid")" 2>/dev/null; }
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port picks a loopback TCP port nobody listens on.
+free_port() {
+	local p i
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + RANDOM % 20000))
+		listening "$p" || { echo "$p"; return 0; }
+	done
+	die "no free port found"
+}
+
+# http_get PORT PATH: a minimal HTTP/1.0 GET on 127.0.0.1 (no curl needed).
+http_get() {
+	exec 3<>"/dev/tcp/127.0.0.1/$1"
+	printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
+	timeout 5 cat <&3 | sed '1,/^\r$/d'
+	exec 3<&-
+}
+
+# --- set-up ------------------------------------------------------------------
+
+preflight() {
+	[ "$(id -u)" = 0 ] || die "must run as root (faxq must be started by root)"
+	local f
+	for f in "$bin/gofaxd" "$bin/gofaxsend" "$bin/fssim"; do
+		[ -x "$f" ] || die "$f missing: run make demo (it builds the binaries first)"
+	done
+	for f in /usr/sbin/faxq /usr/sbin/hfaxd /usr/bin/sendfax /usr/bin/faxstat \
+		/usr/lib/hylafax/bin/faxinfo /usr/bin/gs /etc/hylafax/setup.cache; do
+		[ -e "$f" ] || die "$f missing: run contrib/install-deps.sh (make deps)"
+	done
+	id uucp >/dev/null 2>&1 || die "user uucp missing (HylaFAX is not installed)"
+}
+
+build_spool() {
+	say "Private HylaFAX spool in $spool"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	chmod 755 "$dir" # faxq, hfaxd and gofaxd run as uucp
+	cp -a /var/spool/hylafax "$spool"
+	cp -a /etc/hylafax/. "$spool/etc/"
+	rm -f "$spool"/FIFO*
+
+	# Mail from faxrcvd and notify is written to mail.log instead of sent.
+	cat >"$dir/sendmail" <<-EOF
+		#!/bin/sh
+		{ echo "### sendmail \$*"; cat; } >> $dir/mail.log
+	EOF
+	chmod 755 "$dir/sendmail"
+	install -m 644 -o uucp -g uucp /dev/null "$dir/mail.log"
+	install -m 644 -o uucp -g uucp /dev/null "$dir/gofaxsend.log"
+
+	# The HylaFAX scripts take the spool, the tools and sendmail from here;
+	# the tools in /usr/sbin are Debian's mount wrappers, use the real ones.
+	sed -i -e "s#^SPOOL=.*#SPOOL='$spool'#" -e "s#^SBIN=.*#SBIN='/usr/lib/hylafax/bin'#" \
+		-e "s#^SENDMAIL=.*#SENDMAIL='$dir/sendmail'#" "$spool/etc/setup.cache"
+	cat >>"$spool/etc/config" <<-EOF
+
+		# --- gofaxserver demo ---
+		SendFaxCmd:	$bin/gofaxsend
+		LogFacility:	daemon
+	EOF
+	# hfaxd: clients from 127.0.0.1, uid 21 (Debian's fax group).
+	printf 'localhost:21::\n127.0.0.1:21::\n' >"$spool/etc/hosts.hfaxd"
+	chown uucp:uucp "$spool/etc/hosts.hfaxd"
+	chmod 600 "$spool/etc/hosts.hfaxd"
+	for ((i = 0; i < modems; i++)); do
+		sed "s/gofaxserver/gofaxserver demo/" "$root/config/hylafax/config.freeswitch0" >"$spool/etc/config.$prefix$i"
+	done
+	cp "$root/config/hylafax/FaxDispatch" "$spool/etc/FaxDispatch"
+	mkdir -p "$(readlink -f /var/lock)"
+
+	esl_port=$(free_port)
+	sock_port=$(free_port)
+	metrics_port=$(free_port)
+	hfaxd_port=$(free_port)
+	host=127.0.0.1:$hfaxd_port
+	cat >"$dir/gofax.conf" <<-EOF
+		; gofax.conf of the demo (see config/gofax.conf for every key)
+		[freeswitch]
+		socket = 127.0.0.1:$esl_port
+		password = ClueCon
+		gateway = demo
+		ident = "+1 555 000 0000"
+		header = "gofaxserver demo"
+
+		[hylafax]
+		spooldir = $spool
+		modems = $modems
+		modemprefix = $prefix
+		; world-readable, so faxstat -r lists it for any client
+		recvfilemode = 0644
+
+		[gofaxd]
+		socket = 127.0.0.1:$sock_port
+		metrics = 127.0.0.1:$metrics_port
+		enablet38 = true
+		requestt38 = true
+
+		[gofaxsend]
+		enablet38 = true
+		requestt38 = true
+		faxnumber = 5550000
+		logfile = $dir/gofaxsend.log
+	EOF
+	chmod 644 "$dir/gofax.conf"
+	info "gofax.conf: $dir/gofax.conf; hfaxd on $host"
+}
+
+start_all() {
+	say "Starting faxq, hfaxd, the FreeSWITCH simulator and gofaxd"
+	# faxq passes its environment to SendFaxCmd: that is how gofaxsend finds
+	# the demo's gofax.conf.
+	start faxq env GOFAX_CONFIG="$dir/gofax.conf" /usr/sbin/faxq -D -q "$spool"
+	wait_for $start_wait "faxq's FIFO" test -p "$spool/FIFO"
+	# -l must come before -i.
+	start hfaxd /usr/sbin/hfaxd -d -q "$spool" -l 127.0.0.1 -i "$hfaxd_port"
+	wait_for $start_wait "hfaxd on $host" listening "$hfaxd_port"
+	# Loopback mode: originates without a route come back to gofaxd's socket.
+	# -scale 0.1: a call takes a tenth of the time a real one takes. It runs
+	# as uucp, as FreeSWITCH should: it writes the received faxes into recvq.
+	start fssim setpriv --reuid=uucp --regid=uucp --init-groups "$bin/fssim" -listen "127.0.0.1:$esl_port" -password ClueCon \
+		-socket "127.0.0.1:$sock_port" -scale 0.1
+	wait_for $start_wait "the simulator's event socket" listening "$esl_port"
+	# gofaxd runs as the spool's owner, as under systemd.
+	start gofaxd setpriv --reuid=uucp --regid=uucp --init-groups \
+		"$bin/gofaxd" -c "$dir/gofax.conf"
+	wait_for $start_wait "gofaxd's socket" listening "$sock_port"
+	for ((i = 0; i < modems; i++)); do
+		wait_for $start_wait "modem $prefix$i" grep -q 'Running and idle' "$spool/status/$prefix$i"
+	done
+	for p in faxq hfaxd fssim gofaxd; do alive "$p" || die "$p exited at start-up"; done
+	faxstat -h "$host"
+}
+
+make_pdf() {
+	say "A two-page PDF"
+	gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=pdfwrite -sPAPERSIZE=a4 -sOutputFile="$dir/demo.pdf" -c '
+		/Helvetica-Bold findfont 28 scalefont setfont
+		72 720 moveto (gofaxserver demo) show
+		/Helvetica findfont 16 scalefont setfont
+		72 680 moveto (Page 1 of 2: sent by HylaFAX sendfax through gofaxsend,) show
+		72 660 moveto (received by gofaxd, all on 127.0.0.1.) show showpage
+		/Helvetica-Bold findfont 28 scalefont setfont
+		72 720 moveto (Page 2 of 2) show
+		newpath 72 300 moveto 523 300 lineto 523 600 lineto 72 600 lineto closepath 4 setlinewidth stroke
+		showpage'
+	ls -l "$dir/demo.pdf"
+}
+
+# job_state JOBID: 0 once doneq/q<id> says done (7) or failed (8). While the
+# job sits "ready" (5) faxq may have lost its scheduler wake-up: a harmless
+# "S<jobid>" on the FIFO pokes it (see gofaxlib/hylafax/hylafaxtest).
+poke_count=0
+job_finished() {
+	local id=$1
+	grep -qE '^state:[78]$' "$spool/doneq/q$id" 2>/dev/null && return 0
+	poke_count=$((poke_count + 1))
+	if [ $((poke_count % 10)) = 0 ] && grep -q '^state:5$' "$spool/sendq/q$id" 2>/dev/null; then
+		printf 'S%s\0' "$id" >"$spool/FIFO"
+	fi
+	return 1
+}
+
+received() { grep -q $'\tRECV\t' "$spool/log/xferfaxlog" 2>/dev/null; }
+
+send_fax() {
+	say "sendfax -n -d $number demo.pdf"
+	local out
+	out=$(timeout 60 sendfax -h "$host" -n -d "$number" "$dir/demo.pdf")
+	echo "$out"
+	jobid=$(sed -n 's/^request id is \([0-9]*\) .*/\1/p' <<<"$out")
+	[ -n "$jobid" ] || die "sendfax did not report a job id"
+	info "waiting for job $jobid (at most ${job_wait}s)"
+	wait_for $job_wait "job $jobid to finish" job_finished "$jobid"
+	grep -q '^state:7$' "$spool/doneq/q$jobid" ||
+		die "job $jobid failed: $(sed -n 's/^status://p' "$spool/doneq/q$jobid")"
+	info "job $jobid done"
+	wait_for $recv_wait "the reception to be recorded" received
+	# gofaxsend tells gofaxd the modem is free again just before it exits.
+	for ((i = 0; i < modems; i++)); do
+		wait_for $start_wait "modem $prefix$i to be idle" grep -q 'Running and idle' "$spool/status/$prefix$i"
+	done
+}
+
+report() {
+	say "faxstat -s (send queue)"
+	faxstat -h "$host" -s
+	say "faxstat -d (done queue)"
+	faxstat -h "$host" -d
+	say "faxstat -r (receive queue)"
+	faxstat -h "$host" -r
+	local f
+	f=$(cd "$spool" && ls recvq/fax*.tif | head -n 1)
+	say "faxinfo $f"
+	(cd "$spool" && /usr/lib/hylafax/bin/faxinfo "$f")
+	say "log/xferfaxlog"
+	cat "$spool/log/xferfaxlog"
+	say "Mail from faxrcvd and notify (captured in $dir/mail.log)"
+	grep -E '^(### sendmail|Subject:)' "$dir/mail.log" || info "no mail captured"
+	say "gofaxd /healthz and /metrics (127.0.0.1:$metrics_port)"
+	http_get "$metrics_port" /healthz
+	http_get "$metrics_port" /metrics | grep -E '^gofaxd_(calls_total|pages|modems|active)' || true
+	say "Result"
+	info "sent job $jobid ($(sed -n 's/^npages://p' "$spool/doneq/q$jobid") pages) and received $f; logs in $dir"
+}
+
+# --- main ---------------------------------------------------------------------
+
+if [ "${1:-}" = stop ]; then
+	stop_all
+	exit 0
+fi
+preflight
+[ -d "$dir" ] && stop_all # leftovers of an earlier run
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+build_spool
+start_all
+make_pdf
+send_fax
+report
