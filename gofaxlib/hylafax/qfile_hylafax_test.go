@@ -299,7 +299,9 @@ func sendfaxWithCover(t *testing.T, srv *hylafaxtest.Server, args ...string) []s
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "sendfax", append([]string{"-h", srv.Host}, args...)...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "sendfax", append([]string{"-h", srv.Host}, args...)...)
+	cmd.Env = append(os.Environ(), srv.ClientEnv()...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("sendfax: %v: %s", err, out)
 	}

@@ -67,7 +67,7 @@ var requestID = regexp.MustCompile(`(?m)^request id is ([0-9]+) `)
 // when sendfax fails or reports no job.
 func (s *Server) Submit(t testing.TB, args ...string) []string {
 	t.Helper()
-	out, err := run(context.Background(), s.Dir, sendfaxPath, append([]string{"-h", s.Host, "-n"}, args...)...)
+	out, err := run(context.Background(), s.Dir, s.ClientEnv(), sendfaxPath, append([]string{"-h", s.Host, "-n"}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func (s *Server) WaitState(ctx context.Context, id string, states ...int) (Job, 
 
 // Faxstat runs "faxstat -h <Host> args..." and returns its output.
 func (s *Server) Faxstat(args ...string) (string, error) {
-	return run(context.Background(), s.Dir, faxstatPath, append([]string{"-h", s.Host}, args...)...)
+	return run(context.Background(), s.Dir, s.ClientEnv(), faxstatPath, append([]string{"-h", s.Host}, args...)...)
 }
 
 // Run runs the HylaFAX program /usr/lib/hylafax/bin/<tool> (faxinfo,
@@ -172,7 +172,7 @@ func (s *Server) Run(tool string, args ...string) (string, error) {
 			return "", fmt.Errorf("hylafaxtest: %w", err)
 		}
 	}
-	return run(context.Background(), s.Spool, path, args...)
+	return run(context.Background(), s.Spool, s.ClientEnv(), path, args...)
 }
 
 // StubCalls returns the argument lists the stub SendFaxCmd was run with,
@@ -188,6 +188,26 @@ func (s *Server) SetStubExit(code int) error {
 // Notifications returns the argument lists NotifyCmd was run with, one
 // line per run ("doneq/q<id> done 0:00:00").
 func (s *Server) Notifications() []string { return s.lines("notify.log") }
+
+// WaitNotification waits until NotifyCmd ran with arguments starting with
+// prefix (e.g. "doneq/q7 failed") and returns that line. faxq runs it
+// after moving the job, so it may come after WaitDone returned.
+func (s *Server) WaitNotification(ctx context.Context, prefix string) (string, error) {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		for _, l := range s.Notifications() {
+			if strings.HasPrefix(l, prefix) {
+				return l, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("hylafaxtest: no notification %q: %w; got %q", prefix, ctx.Err(), s.Notifications())
+		case <-tick.C:
+		}
+	}
+}
 
 func (s *Server) lines(name string) []string {
 	b, _ := os.ReadFile(filepath.Join(s.Dir, name))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -228,6 +229,10 @@ func (s *Server) build() error {
 	if err := os.WriteFile(s.Document(), pageTIFF, 0o644); err != nil {
 		return err
 	}
+	// Client configuration (see ClientEnv).
+	if err := os.WriteFile(filepath.Join(s.Dir, ".hylarc"), []byte("PassiveMode: true\n"), 0o644); err != nil {
+		return err
+	}
 	// Files the stubs (running as uucp) append to.
 	for _, f := range []string{"stub-send.log", "notify.log"} {
 		if err := s.writeUUCP(filepath.Join(s.Dir, f), nil, 0o644); err != nil {
@@ -286,6 +291,13 @@ printf '%%s\n' "$*" >> %s/notify.log
 	hosts := fmt.Sprintf("localhost:%d::\n127.0.0.1:%d::\n", faxGroupID, faxGroupID)
 	return s.writeUUCP(filepath.Join(s.Spool, "etc", "hosts.hfaxd"), []byte(hosts), 0o600)
 }
+
+// ClientEnv returns the environment entries for running HylaFAX clients
+// (sendfax, faxstat, faxrm, ...) against this server: HOME=Dir, whose
+// .hylarc selects passive mode. In active mode hfaxd opens its data
+// connections from its port minus one, which parallel tests may hold.
+// Submit, Faxstat and Run use it.
+func (s *Server) ClientEnv() []string { return []string{"HOME=" + s.Dir} }
 
 // SetConfig appends "Tag: value" lines to etc/config; later lines win.
 // faxq re-reads the file before its next scheduler run.
@@ -479,14 +491,50 @@ func hasSocket(pid int, inode string) bool {
 	return false
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
+// hfaxd sends active-mode data from its port minus one (the FTP
+// convention). Ports below the kernel's ephemeral range are not taken by
+// outgoing connections, so picking P there with P and P-1 free avoids
+// clashes; the clients run in passive mode anyway (see ClientEnv).
+const (
+	minPort       = 10001
+	portTries     = 100
+	ephemeralFile = "/proc/sys/net/ipv4/ip_local_port_range"
+)
+
+// freePort returns a loopback TCP port that, like the one below it, was
+// free a moment ago.
 func freePort() (int, error) {
+	lo := 32768
+	if b, err := os.ReadFile(ephemeralFile); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				lo = n
+			}
+		}
+	}
+	if lo > minPort+1 {
+		for range portTries {
+			p := minPort + mathrand.IntN(lo-minPort)
+			if bindable(p) && bindable(p-1) {
+				return p, nil
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func bindable(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 // StopFaxq stops faxq (SIGTERM, then SIGKILL after 5 s), as when the
@@ -676,11 +724,12 @@ func (p *proc) kill() {
 
 // run executes a client program with a time bound and returns its
 // combined output.
-func run(ctx context.Context, dir, path string, args ...string) (string, error) {
+func run(ctx context.Context, dir string, env []string, path string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {

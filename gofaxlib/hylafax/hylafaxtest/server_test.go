@@ -75,9 +75,8 @@ func TestServer(t *testing.T) {
 	if job.State() != hylafaxtest.StateFailed {
 		t.Errorf("exit 1: state %d, want failed", job.State())
 	}
-	notes := strings.Join(srv.Notifications(), "\n")
-	if !strings.Contains(notes, "doneq/q"+ids[0]+" failed") {
-		t.Errorf("notifications:\n%s", notes)
+	if _, err := srv.WaitNotification(waitCtx(t), "doneq/q"+ids[0]+" failed "); err != nil {
+		t.Error(err)
 	}
 
 	// Without faxq, FIFO writes fail at once.
