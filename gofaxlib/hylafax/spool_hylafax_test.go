@@ -249,27 +249,40 @@ func TestFaxinfoReadsTaggedFile(t *testing.T) {
 				"ErrCorrect": "Yes"},
 		},
 		{
-			// A DCS starting "00 00 00" makes faxinfo use FaxRecvParams.
+			// A DCS starting "00 00 00" makes faxinfo use FaxRecvParams;
+			// its VR comes from each page's resolution (196 lpi).
 			name:   "params only",
 			params: hylafax.Class2Params{VR: hylafax.VRNormal, BR: hylafax.BR9600, DF: hylafax.DF2DMR, EC: hylafax.ECDisable},
 			dcs:    "00 00 00",
-			want:   map[string]string{"SignalRate": "9600 bit/s", "DataFormat": "2-D MR", "ErrCorrect": "No"},
+			want:   map[string]string{"Quality": "Fine", "SignalRate": "9600 bit/s", "DataFormat": "2-D MR", "ErrCorrect": "No"},
 		},
+	}
+	u, err := user.Lookup("uucp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	uucp := &hylafax.FileOwner{UID: uid, GID: gid}
+	receive := func(t *testing.T, owner *hylafax.FileOwner, tags hylafax.FaxTags) *hylafax.RecvFile {
+		t.Helper()
+		rf, err := hylafax.CreateRecvFile(context.Background(), srv.Spool, hylafax.RecvFileConfig{Mode: 0o644, Owner: owner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(rf.Path, fixture, 0o644); err != nil { // as rxfax would
+			t.Fatal(err)
+		}
+		pages, err := rf.Finish(tags)
+		if err != nil || pages != 2 {
+			t.Fatalf("Finish = %d, %v", pages, err)
+		}
+		return rf
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rf, err := hylafax.CreateRecvFile(context.Background(), srv.Spool, hylafax.RecvFileConfig{Mode: 0o644})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(rf.Path, fixture, 0o644); err != nil { // as rxfax would
-				t.Fatal(err)
-			}
-			pages, err := rf.Finish(hylafax.FaxTags{Sender: `REMOTE "TSI" 1`, CallIDs: []string{"5551111", "CALLER NAME"},
+			rf := receive(t, uucp, hylafax.FaxTags{Sender: `REMOTE "TSI" 1`, CallIDs: []string{"5551111", "CALLER NAME"},
 				Params: &tt.params, SubAddress: "1234", PageTimes: []uint32{5, 6}, DCS: tt.dcs})
-			if err != nil || pages != 2 {
-				t.Fatalf("Finish = %d, %v", pages, err)
-			}
 			out, err := srv.Run("faxinfo", rf.Name)
 			if err != nil {
 				t.Fatal(err)
@@ -295,26 +308,18 @@ func TestFaxinfoReadsTaggedFile(t *testing.T) {
 				t.Logf("faxinfo output:\n%s", out)
 			}
 
-			// hfaxd lists received files owned by uucp only: a daemon
-			// running as root must hand them over.
-			if os.Geteuid() == 0 {
-				if listed(t, srv, rf.Name) {
-					t.Errorf("faxstat -r lists %s owned by root", rf.Name)
-				}
-				u, err := user.Lookup("uucp")
-				if err != nil {
-					t.Fatal(err)
-				}
-				uid, _ := strconv.Atoi(u.Uid)
-				gid, _ := strconv.Atoi(u.Gid)
-				if err := os.Chown(rf.Path, uid, gid); err != nil {
-					t.Fatal(err)
-				}
-			}
 			if !listed(t, srv, rf.Name) {
 				t.Errorf("faxstat -r does not list %s", rf.Name)
 			}
 		})
+	}
+	// hfaxd lists received files owned by uucp only, whatever their mode:
+	// the reason for RecvFileConfig.Owner.
+	if os.Geteuid() == 0 {
+		rf := receive(t, nil, hylafax.FaxTags{Sender: `REMOTE "TSI" 1`})
+		if listed(t, srv, rf.Name) {
+			t.Errorf("faxstat -r lists %s owned by root", rf.Name)
+		}
 	}
 }
 
