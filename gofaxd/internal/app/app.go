@@ -28,6 +28,8 @@ type Options struct {
 	// Listener, if set, is a systemd-activated socket used instead of
 	// [gofaxd] socket.
 	Listener net.Listener
+	// Observer, if set, is told about calls besides the metrics.
+	Observer receive.Observer
 }
 
 // App is a running gofaxd.
@@ -123,6 +125,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Log:      log,
 		Observer: a.metrics,
 	}
+	if opt.Observer != nil {
+		h.Observer = observers{a.metrics, opt.Observer}
+	}
 	a.srv = &esl.Server{
 		Addr:     cfg.Gofaxd.Socket,
 		Listener: opt.Listener,
@@ -209,4 +214,19 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.shutErr = err
 	})
 	return a.shutErr
+}
+
+// observers tells several Observers.
+type observers []receive.Observer
+
+func (os observers) CallStarted() {
+	for _, o := range os {
+		o.CallStarted()
+	}
+}
+
+func (os observers) CallEnded(out receive.Outcome) {
+	for _, o := range os {
+		o.CallEnded(out)
+	}
 }

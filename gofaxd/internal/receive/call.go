@@ -121,8 +121,9 @@ const (
 type Outcome struct {
 	Class string
 	Pages int
-	// HangupToFaxrcvd is the time from the hangup to the start of
-	// faxrcvd; zero when faxrcvd did not run.
+	// HangupToFaxrcvd is the time from CHANNEL_HANGUP_COMPLETE (the call
+	// has ended on FreeSWITCH) to the start of faxrcvd; zero when faxrcvd
+	// did not run or the event never came.
 	HangupToFaxrcvd time.Duration
 	// Lost is true when the event socket ended before the call did.
 	Lost bool
@@ -202,7 +203,7 @@ type call struct {
 	killed  string    // why the call was killed, "" if it was not
 	lost    error     // why the socket ended early, nil if it did not
 	started time.Time // when the applications were queued
-	hungUp  time.Time // when the hangup event arrived
+	hungUp  time.Time // when CHANNEL_HANGUP_COMPLETE arrived
 	exited  bool
 }
 
@@ -466,6 +467,8 @@ func (c *call) wait(ctx context.Context) {
 			}
 			if change&freeswitch.ChangeHangup != 0 {
 				hangupSent = true
+			}
+			if change&freeswitch.ChangeHangupComplete != 0 {
 				c.hungUp = time.Now()
 			}
 			if change&freeswitch.ChangeAppDone != 0 && !hangupSent {

@@ -140,14 +140,21 @@ func (c *call) finish(ctx context.Context) {
 		}
 		cancel()
 	}
-	c.exit(ctx)
 	c.session.Printf("SESSION END")
 	if err := c.session.Close(); err != nil {
 		c.log.Error("session log", "err", err)
 	}
+	// Ending the socket session waits for FreeSWITCH to close it; that
+	// need not delay faxrcvd.
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		c.exit(ctx)
+	}()
 	if pages > 0 {
 		c.faxrcvd(bg, reason)
 	}
+	<-exited
 }
 
 func ptr[T any](v T) *T { return &v }
