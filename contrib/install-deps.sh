@@ -20,7 +20,7 @@ die() { say "ERROR: $*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian 12 only"
 
 installed() { # package -> 0 when dpkg has it fully installed
-	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
 }
 
 # hylafax-server's postinst runs "faxsetup -server" through a wrapper that
