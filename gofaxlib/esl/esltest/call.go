@@ -148,7 +148,7 @@ func (s *Sim) newInboundLeg(ic InboundCall) *leg {
 	b.prof = profile{
 		callerName: name, callerNumber: ic.CallerNumber, origNumber: ic.CallerNumber, ani: ic.CallerNumber,
 		destination: ic.Destination,
-		username: ic.CallerNumber, dialplan: "XML", networkAddr: "127.0.0.1",
+		username:    ic.CallerNumber, dialplan: "XML", networkAddr: "127.0.0.1",
 		source: "mod_sofia", context: "public", created: now,
 	}
 	b.state, b.stateNum, b.callState = "CS_EXECUTE", 4, "RINGING"

@@ -29,6 +29,22 @@ type faxLink struct {
 	ends  [2]*faxEnd // sender, receiver
 	ready chan struct{}
 	plan  faxPlan
+	drop  time.Time // when the simulated far end will hang up, if planned
+}
+
+// planDrop records when the simulated far end will hang up, so that the
+// local side orders its events after that hangup even if the goroutine
+// doing it runs late.
+func (f *faxLink) planDrop(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drop = t
+}
+
+func (f *faxLink) plannedDrop() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.drop
 }
 
 // faxPlan is the shared timeline, fixed when both ends are present.
@@ -162,6 +178,19 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	at := rxResultAt(p.pages)
 	if e.tx {
 		at += senderTail
+	}
+	if drop := link.plannedDrop(); !drop.IsZero() && drop.Before(p.start.Add(s.scaled(at))) {
+		// The far end hangs up before our phase E: its BYE comes first.
+		select {
+		case <-l.hungup:
+		case <-s.ctx.Done():
+		}
+		code := 0
+		if drop.Before(p.start.Add(s.scaled(rxResultAt(p.pages)))) {
+			code = 49
+		}
+		s.faxResult(l, dir, e, peer, code, p.pages, p.pages, p.t38)
+		return
 	}
 	if !s.sleepUntil(p.start, at, l) && (!e.tx || l.hangupTime().Before(p.start.Add(s.scaled(rxResultAt(p.pages))))) {
 		s.faxResult(l, dir, e, peer, 49, p.pages, p.pages, p.t38)

@@ -376,6 +376,10 @@ func (l *leg) hangup(cause, disposition string) bool {
 		}
 		switch disposition {
 		case "recv_refuse", "send_refuse":
+			if causeSIP[cause] == 0 {
+				l.setVarLocked("sip_hangup_disposition", disposition)
+				break
+			}
 			st := strconv.Itoa(causeSIP[cause])
 			l.setVarLocked("sip_hangup_disposition", disposition)
 			l.setVarLocked("sip_invite_failure_status", st)
@@ -449,6 +453,7 @@ func (l *leg) finish(tpl esl.Headers, repl *strings.Replacer, onComplete func())
 	}
 	l.fire("CHANNEL_DESTROY", "", nil, nil)
 	l.setState("CS_DESTROY", 12)
+	l.sim.updateRec(l, func(r *CallRecord) { r.Ended = true })
 	l.sim.forget(l)
 	close(l.done)
 }
@@ -472,7 +477,7 @@ var sipPhrase = map[int]string{
 
 // causeSIP maps a hangup cause to the SIP status sofia sends for it.
 var causeSIP = map[string]int{
-	"USER_BUSY": 486, "CALL_REJECTED": 603, "UNALLOCATED_NUMBER": 404,
+	"USER_BUSY": 486, "CALL_REJECTED": 603, "UNALLOCATED_NUMBER": 404, "NO_ROUTE_DESTINATION": 404,
 	"NO_ANSWER": 487, "ORIGINATOR_CANCEL": 487, "NO_USER_RESPONSE": 480,
 	"NORMAL_TEMPORARY_FAILURE": 503,
 }

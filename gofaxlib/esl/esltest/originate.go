@@ -287,6 +287,7 @@ func (s *Sim) remoteReceiver(a *leg, c *conn, link *faxLink, sc Scenario) {
 		}
 	case sc.NeverHangup || p.nofax:
 	default:
+		link.planDrop(p.start.Add(s.scaled(rxResultAt(p.pages) + farEndBye)))
 		if s.sleepUntil(p.start, rxResultAt(p.pages)+farEndBye, a) {
 			a.hangup("NORMAL_CLEARING", "recv_bye")
 		}
