@@ -575,7 +575,7 @@ func (s *Server) stop() {
 		os.Remove(filepath.Join(uucpLockDir, "LCK.."+name))
 	}
 	if s.t.Failed() {
-		s.dumpLogs()
+		s.dumpLogs(modems)
 	}
 	s.syslog.release()
 	if os.Getenv(EnvVar+"_KEEP") == "1" {
@@ -590,7 +590,7 @@ func (s *Server) stop() {
 // logDumpLimit caps what a failed test writes to its log per source.
 const logDumpLimit = 64 << 10
 
-func (s *Server) dumpLogs() {
+func (s *Server) dumpLogs(modems map[string]*modem) {
 	show := func(name string, b []byte) {
 		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
@@ -606,8 +606,19 @@ func (s *Server) dumpLogs() {
 		b, _ := os.ReadFile(filepath.Join(s.Dir, f))
 		show(f, b)
 	}
-	if ls, err := exec.Command("ls", "-l", s.Spool+"/sendq", s.Spool+"/doneq").CombinedOutput(); err == nil {
-		show("ls sendq doneq", ls)
+	for _, q := range []string{"sendq", "doneq"} {
+		entries, _ := os.ReadDir(filepath.Join(s.Spool, q))
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		show(q, []byte(strings.Join(names, " ")))
+	}
+	for name, m := range modems {
+		m.mu.Lock()
+		msgs := strings.Join(m.msgs, " ")
+		m.mu.Unlock()
+		show("FIFO."+name+" (fake getty)", []byte(msgs))
 	}
 	show("syslog (all HylaFAX instances on this machine since start)", s.syslog.since())
 }
