@@ -135,3 +135,25 @@ func FuzzCleanName(f *testing.F) {
 		}
 	})
 }
+
+func TestParseCallConfig(t *testing.T) {
+	c := ParseCallConfig([]byte("RejectCall: no\nLocalIdentifier: \"+49 30 1234567890123456789\"\n" +
+		"EnableT38: yes\nRecvFileMode: 0644\nRecvFileMode2: x\nFaxRcvdCmd: bin/other\nQualifyTSI: x\n"))
+	if c.Reject || c.Ident != "+49 30 1234567890123" || c.EnableT38 == nil || !*c.EnableT38 || c.RequestT38 != nil ||
+		c.FileMode != 0o644 || c.FaxRcvdCmd != "bin/other" || len(c.Ignored) != 2 {
+		t.Fatalf("ParseCallConfig = %+v", c)
+	}
+	if c := ParseCallConfig([]byte("rejectcall: TRUE\nRecvFileMode: 9\n")); !c.Reject || c.FileMode != 0 || len(c.Ignored) != 1 {
+		t.Fatalf("ParseCallConfig = %+v", c)
+	}
+}
+
+func FuzzParseCallConfig(f *testing.F) {
+	f.Add([]byte("RejectCall: true\nLocalIdentifier: \"x\"\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := ParseCallConfig(b)
+		if len(c.Ident) > maxIdentLen || strings.ContainsAny(c.Ident, "\r\n\"") || c.FileMode > 0o777 {
+			t.Fatalf("ParseCallConfig(%q) = %+v", b, c)
+		}
+	})
+}

@@ -1,0 +1,68 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServe(t *testing.T) {
+	m := New(nil)
+	m.CallStarted()
+	m.CallStarted()
+	m.CallEnded(receive.Outcome{Class: receive.ClassReceived, Pages: 2, HangupToFaxrcvd: 3 * time.Millisecond})
+	m.CallEnded(receive.Outcome{Class: receive.ClassPartial, Pages: 1, Lost: true})
+	m.CallStarted()
+	var down atomic.Bool
+	s, err := Listen("127.0.0.1:0", m, func() error {
+		if down.Load() {
+			return errors.New("every modem is down")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	base := "http://" + s.Addr().String()
+
+	code, body := get(t, base+"/metrics")
+	for _, want := range []string{
+		`gofaxd_calls_total{result="received"} 1`,
+		`gofaxd_calls_total{result="partial"} 1`,
+		`gofaxd_calls_total{result="busy"} 0`,
+		"gofaxd_active_calls 1",
+		"gofaxd_pages_received_total 3",
+		"gofaxd_esl_connections_lost_total 1",
+		"gofaxd_hangup_to_faxrcvd_seconds_count 1",
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics (%d) lacks %q", code, want)
+		}
+	}
+	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	down.Store(true)
+	if code, body := get(t, base+"/healthz"); code != 503 || !strings.Contains(body, "every modem is down") {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+)
+
+// syncBuffer is a bytes.Buffer safe for the daemon's and the test's
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"-version"}, &out, &errOut); err != nil {
+		t.Fatalf("run -version: %v", err)
+	}
+	if out.String() != "gofaxd dev\n" {
+		t.Fatalf("output %q", out.String())
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want error
+	}{
+		{[]string{"-bogus"}, errUsage},
+		{[]string{"extra"}, errUsage},
+		{[]string{"-h"}, flag.ErrHelp},
+	} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), tc.args, &out, &errOut); !errors.Is(err, tc.want) {
+			t.Errorf("run %q = %v, want %v", tc.args, err, tc.want)
+		}
+		if !strings.Contains(errOut.String(), "-c file") {
+			t.Errorf("run %q: usage not printed: %q", tc.args, errOut.String())
+		}
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gofax.conf")
+	os.WriteFile(path, []byte("[gofaxd]\npagetimeout = soon\n"), 0o644)
+	err := run(context.Background(), []string{"-c", path}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), path+":2") || !strings.Contains(err.Error(), "pagetimeout") {
+		t.Fatalf("err = %v, want one naming %s:2 and pagetimeout", err, path)
+	}
+	err = run(context.Background(), []string{"-c", filepath.Join(t.TempDir(), "missing.conf")}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "missing.conf") {
+		t.Fatalf("missing file: err = %v", err)
+	}
+}
+
+// TestRunAndStop starts gofaxd on a GOfax.IP configuration with a key it
+// does not know: it warns, announces the modems to faxq, and on SIGTERM
+// (ctx cancelled) takes them down and returns.
+func TestRunAndStop(t *testing.T) {
+	spool := t.TempDir()
+	for _, d := range []string{"recvq", "log", "status", "etc"} {
+		os.Mkdir(filepath.Join(spool, d), 0o755)
+	}
+	if err := hylafax.MakeFIFO(filepath.Join(spool, "FIFO"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	faxq, err := hylafax.OpenFIFO(filepath.Join(spool, "FIFO"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer faxq.Close()
+	conf := filepath.Join(t.TempDir(), "gofax.conf")
+	os.WriteFile(conf, []byte(`[freeswitch]
+socket = 127.0.0.1:1
+ident = 4711
+[hylafax]
+spooldir = `+spool+`
+modems = 2
+xferfaxlog = log/xferfaxlog
+[gofaxd]
+socket = 127.0.0.1:0
+enablet38 = true
+acceptt38 = true
+`), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-c", conf}, &bytes.Buffer{}, &stderr) }()
+
+	var got []string
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	for len(got) < 4 {
+		rec, err := faxq.Read(rctx)
+		if err != nil {
+			t.Fatalf("reading faxq FIFO: %v (got %q)\n%s", err, got, stderr.String())
+		}
+		got = append(got, string(rec))
+	}
+	if got[0] != "+freeswitch0:N4711" || !strings.HasPrefix(got[1], "+freeswitch0:R") {
+		t.Errorf("announcements %q", got)
+	}
+	if !strings.Contains(stderr.String(), "acceptt38") || !strings.Contains(stderr.String(), "unknown key") {
+		t.Errorf("no warning about the unknown key:\n%s", stderr.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after SIGTERM")
+	}
+	var downs []string
+	for len(downs) < 2 {
+		rec, err := faxq.Read(rctx)
+		if err != nil {
+			t.Fatalf("reading faxq FIFO: %v", err)
+		}
+		if strings.HasSuffix(string(rec), ":D") {
+			downs = append(downs, string(rec))
+		}
+	}
+	if st, _ := hylafax.ReadStatus(spool, "freeswitch1"); st != "Down" {
+		t.Errorf("status after stop %q, want Down", st)
+	}
+}
