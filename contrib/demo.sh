@@ -13,7 +13,8 @@
 #   3. makes a two-page PDF with Ghostscript and sends it with HylaFAX's own
 #      sendfax, so HylaFAX converts it and faxq runs gofaxsend,
 #   4. waits until the job is done and the fax is received, shows faxstat,
-#      faxinfo, the xferfaxlog records, faxrcvd's mail and gofaxd's metrics,
+#      faxinfo, the xferfaxlog records (and xferfaxstats/recvstats over
+#      them), faxrcvd's mail and gofaxd's metrics,
 #   5. stops everything it started (also on Ctrl-C or an error).
 # Every wait is bounded. Running it again starts from scratch.
 #
@@ -306,8 +307,10 @@ report() {
 	f=$(cd "$spool" && ls recvq/fax*.tif | head -n 1)
 	say "faxinfo $f"
 	(cd "$spool" && /usr/lib/hylafax/bin/faxinfo "$f")
-	say "log/xferfaxlog"
+	say "log/xferfaxlog, and HylaFAX's xferfaxstats and recvstats over it"
 	cat "$spool/log/xferfaxlog"
+	echo
+	(cd "$spool" && /usr/lib/hylafax/bin/xferfaxstats log/xferfaxlog && echo && /usr/lib/hylafax/bin/recvstats log/xferfaxlog)
 	say "Mail from faxrcvd and notify (captured in $dir/mail.log)"
 	grep -E '^(### sendmail|Subject:)' "$dir/mail.log" || info "no mail captured"
 	say "gofaxd /healthz and /metrics (127.0.0.1:$metrics_port)"
