@@ -10,7 +10,9 @@ package job
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -30,6 +32,9 @@ const (
 	qfileLockWait = 30 * time.Second
 	fifoWait      = time.Second
 	modemFIFOWait = 200 * time.Millisecond
+	// faxqQueue bounds the progress records waiting for faxq: a few per
+	// page of every job of a batch.
+	faxqQueue = 1024
 )
 
 // Env is what a batch needs from its surroundings.
@@ -52,8 +57,12 @@ func Batch(ctx context.Context, env Env, qfiles []string) outcome.Status {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &batch{Env: env, spool: env.Config.HylaFAX.SpoolDir}
+	b := &batch{Env: env, spool: env.Config.HylaFAX.SpoolDir, toFaxq: make(chan hylafax.Message, faxqQueue)}
 	b.requeue = loadRequeue(b.spool, env.Modem)
+	b.faxqWG.Add(1)
+	go b.writeFaxq()
+	defer b.faxqWG.Wait()
+	defer close(b.toFaxq)
 	b.modemState(ctx, "B")
 	defer b.modemState(context.WithoutCancel(ctx), "R")
 	defer b.closeConn()
@@ -96,6 +105,9 @@ type batch struct {
 	subscribed *esl.Conn // the connection call.Prepare ran on
 
 	modemWG sync.WaitGroup // the SB message still on its way
+
+	toFaxq chan hylafax.Message // progress records for faxq, in order
+	faxqWG sync.WaitGroup       // the writer of toFaxq
 }
 
 // path resolves a spool-relative path.
@@ -111,10 +123,14 @@ func (b *batch) path(p string) string {
 // modemFIFOWait when nobody reads FIFO.<modem>. "R" waits for "B" first so
 // they cannot overtake each other.
 func (b *batch) modemState(ctx context.Context, state string) {
+	path := b.path(hylafax.ModemFIFO(b.Modem))
+	if _, err := os.Stat(path); err != nil {
+		return // no gofaxd for this modem
+	}
 	send := func() {
 		wctx, cancel := context.WithTimeout(ctx, modemFIFOWait)
 		defer cancel()
-		err := hylafax.WriteFIFO(wctx, b.path(hylafax.ModemFIFO(b.Modem)), hylafax.Message{Kind: hylafax.GettyState, Arg: state})
+		err := hylafax.WriteFIFO(wctx, path, hylafax.Message{Kind: hylafax.GettyState, Arg: state})
 		if err != nil {
 			b.Log.Debug("modem state not delivered", "modem", b.Modem, "state", state, "err", err)
 		}
@@ -131,12 +147,34 @@ func (b *batch) modemState(ctx context.Context, state string) {
 	send()
 }
 
-// notifyFaxq writes a job progress record to faxq's FIFO.
-func (b *batch) notifyFaxq(ctx context.Context, kind hylafax.Kind, jobid, arg string) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fifoWait)
-	defer cancel()
-	if err := hylafax.WriteFIFO(wctx, b.path(hylafax.FaxqFIFO), hylafax.Message{Kind: kind, ID: jobid, Arg: arg}); err != nil {
-		b.Log.Warn("faxq not told", "job_id", jobid, "err", err)
+// notifyFaxq queues a job progress record for faxq's FIFO. The call never
+// waits for faxq: the records are written in order by the batch's writer.
+func (b *batch) notifyFaxq(_ context.Context, kind hylafax.Kind, jobid, arg string) {
+	select {
+	case b.toFaxq <- hylafax.Message{Kind: kind, ID: jobid, Arg: arg}:
+	default:
+		b.Log.Warn("faxq FIFO queue full, progress record dropped", "job_id", jobid)
+	}
+}
+
+// writeFaxq writes the queued records until the queue is closed. Once faxq
+// did not take one within fifoWait, it is taken not to read and the rest
+// is dropped rather than delaying the end of gofaxsend.
+func (b *batch) writeFaxq() {
+	defer b.faxqWG.Done()
+	path := b.path(hylafax.FaxqFIFO)
+	dead := false
+	for m := range b.toFaxq {
+		if dead {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), fifoWait)
+		err := hylafax.WriteFIFO(ctx, path, m)
+		cancel()
+		if err != nil {
+			b.Log.Warn("faxq not told", "job_id", m.ID, "err", err)
+			dead = errors.Is(err, hylafax.ErrNoReader)
+		}
 	}
 }
 
