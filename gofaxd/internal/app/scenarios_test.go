@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +273,44 @@ func TestNoGoroutineOutlivesCalls(t *testing.T) {
 	e := newEnv(t, 2, nil)
 	for _, sc := range []esltest.Scenario{{T38: true}, {HangupAtPage: 2}, {DropESL: true}, {NeverHangup: true}, {Outcome: esltest.NoFax}} {
 		e.call(esltest.InboundCall{Scenario: sc})
+	}
+}
+
+func TestAnswerAfterAndWaitTime(t *testing.T) {
+	e := newEnv(t, 1, func(c *config.Config) {
+		c.Gofaxd.AnswerAfter = 2 * time.Second
+		c.Gofaxd.WaitTime = time.Second
+	})
+	rec := e.call(esltest.InboundCall{})
+	want := []string{"ring_ready", "sleep 2000", "answer", "playback silence_stream://1000", "set fax_enable_t38=true"}
+	if !containsInOrder(rec.Apps, want) {
+		t.Errorf("apps %q, want %q in order", rec.Apps, want)
+	}
+}
+
+// TestSoftmodemFallback: a caller on the fallback list is received without
+// T.38; a caller whose T.38 reception failed after a renegotiation is put
+// on it, under the normalised key (+49 30 … → 4930…).
+func TestSoftmodemFallback(t *testing.T) {
+	e := newEnv(t, 1, func(c *config.Config) {
+		c.FreeSWITCH.SoftmodemFallback = true
+		c.FreeSWITCH.CountryCode = "49"
+	})
+	e.sim.SetDB("fallback", "4930111", strconv.FormatInt(time.Now().Unix(), 10))
+	rec := e.call(esltest.InboundCall{CallerNumber: "030111", Scenario: esltest.Scenario{T38: true}})
+	if !containsInOrder(rec.Apps, []string{"set fax_enable_t38=false", "set fax_enable_t38_request=false"}) {
+		t.Errorf("caller on the fallback list: apps %q, want T.38 off", rec.Apps)
+	}
+	if _, ok := e.sim.DB()["fallback/4930222"]; ok {
+		t.Fatal("fallback/4930222 set before the call")
+	}
+	e.call(esltest.InboundCall{CallerNumber: "+4930222", Scenario: esltest.Scenario{T38: true, Renegotiate: true, HangupAtPage: 2}})
+	if _, ok := e.sim.DB()["fallback/4930222"]; !ok {
+		t.Errorf("failed T.38 caller not learned: db %v", e.sim.DB())
+	}
+	// A delivered fax teaches nothing.
+	e.call(esltest.InboundCall{CallerNumber: "+4930333", Scenario: esltest.Scenario{T38: true, Renegotiate: true}})
+	if _, ok := e.sim.DB()["fallback/4930333"]; ok {
+		t.Errorf("delivered caller learned: db %v", e.sim.DB())
 	}
 }

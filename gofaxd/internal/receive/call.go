@@ -62,10 +62,9 @@ type Settings struct {
 	PageTimeout time.Duration // longest time without fax progress (0: none)
 	MaxCallTime time.Duration // longest call
 
-	XferFaxLog    string // "" disables the RECV records
-	RecvFileMode  fs.FileMode
-	ReceivingMode fs.FileMode // mode while FreeSWITCH writes the file
-	LogFileMode   fs.FileMode
+	XferFaxLog   string // "" disables the RECV records
+	RecvFileMode fs.FileMode
+	LogFileMode  fs.FileMode
 
 	// SoftmodemFallback receives callers on the fallback list (mod_db
 	// realm "fallback", keys made by Numbering) without T.38, and puts
@@ -199,12 +198,11 @@ type call struct {
 	file    *hylafax.RecvFile
 	t38     bool
 
-	res     gofaxlib.Result
-	killed  string    // why the call was killed, "" if it was not
-	lost    error     // why the socket ended early, nil if it did not
-	started time.Time // when the applications were queued
-	hungUp  time.Time // when CHANNEL_HANGUP_COMPLETE arrived
-	exited  bool
+	res    gofaxlib.Result
+	killed string    // why the call was killed, "" if it was not
+	lost   error     // why the socket ended early, nil if it did not
+	hungUp time.Time // when CHANNEL_HANGUP_COMPLETE arrived
+	exited bool
 }
 
 func (c *call) run(ctx context.Context) {
@@ -249,7 +247,7 @@ func (c *call) run(ctx context.Context) {
 	if c.cfg.FileMode != 0 {
 		mode = c.cfg.FileMode
 	}
-	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode})
+	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode})
 	if err != nil {
 		c.log.Error("call refused: cannot create file in recvq", "err", err)
 		sess.Printf("Cannot create file in recvq: %v", err)
@@ -376,7 +374,6 @@ func (c *call) answer(ctx context.Context) {
 		// The wait below sees the socket end and records the call.
 		c.log.Error("cannot start the reception", "err", err)
 	}
-	c.started = time.Now()
 }
 
 // fallback returns the softmodem fallback list and the caller's key, if
