@@ -2,6 +2,7 @@ package hylafax_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -54,6 +55,13 @@ func TestFIFOModemState(t *testing.T) {
 		}
 		for _, c := range srv.StubCalls() {
 			if f := strings.Fields(c); len(f) == 3 && f[0] == "-m" && f[2] == "sendq/q"+ids[0] {
+				// faxq marks the modem ready again when it releases it,
+				// which removes its UUCP lock: wait for that, so that the
+				// next state change is not overridden.
+				lock := "/var/lock/LCK.." + f[1]
+				for _, err := os.Stat(lock); err == nil && ctx.Err() == nil; _, err = os.Stat(lock) {
+					time.Sleep(20 * time.Millisecond)
+				}
 				return f[1]
 			}
 		}
