@@ -26,6 +26,7 @@ type Lease struct {
 	pool  *Pool
 	m     *modem
 	owned bool
+	begun bool // Begin was called; guarded by pool.mu
 	once  sync.Once
 }
 
@@ -44,6 +45,7 @@ func (l *Lease) Begin(commid string) {
 	p := l.pool
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	l.begun = true
 	l.m.commid = clean(commid)
 	p.ann.send(msg(hylafax.ModemCommID, l.m.name, l.m.commid))
 	p.ann.send(msg(hylafax.RecvBegin, l.m.name, ""))
@@ -82,7 +84,8 @@ func (l *Lease) record(kind hylafax.Kind, info hylafax.RecvInfo) {
 	p.ann.send(msg(kind, l.m.name, info.String()))
 }
 
-// Release ends the reception (@m:E, empty +m:I) and frees the modem: it
+// Release ends the reception (@m:E, empty +m:I, if it began) and frees
+// the modem: it
 // becomes ready, or stays busy if an outbound job locked it meanwhile, or
 // goes down if the pool is draining. Calling Release again does nothing.
 func (l *Lease) Release(info hylafax.RecvInfo) {
@@ -93,8 +96,10 @@ func (l *Lease) Release(info hylafax.RecvInfo) {
 		p := l.pool
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.ann.send(msg(hylafax.RecvEnd, l.m.name, info.String()))
-		p.ann.send(msg(hylafax.ModemCommID, l.m.name, ""))
+		if l.begun {
+			p.ann.send(msg(hylafax.RecvEnd, l.m.name, info.String()))
+			p.ann.send(msg(hylafax.ModemCommID, l.m.name, ""))
+		}
 		l.m.receiving = false
 		l.m.commid = ""
 		p.announceLocked(l.m, false)
