@@ -25,9 +25,21 @@ import (
 func TestWithHylaFAX(t *testing.T) {
 	srv := hylafaxtest.Start(t, hylafaxtest.Options{MaxBatchJobs: 1})
 	prefix := srv.ModemName("gfx") + "m"
+	// HylaFAX's own bin/faxrcvd, mailing through a stub that keeps the
+	// message (etc/FaxDispatch may set SENDMAIL).
+	mails := t.TempDir()
+	stub := filepath.Join(mails, "sendmail")
+	if err := os.WriteFile(stub, []byte("#!/bin/sh\ncat > "+mails+"/mail.$$\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dispatch := "SENDMAIL=" + stub + "\nFILETYPE=tif\nSENDTO=faxuser@example.com\n"
+	if err := os.WriteFile(filepath.Join(srv.Spool, "etc", "FaxDispatch"), []byte(dispatch), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	e := newEnvWith(t, envOptions{modems: 2, scale: 0.02, spool: srv.Spool, tweak: func(c *config.Config) {
 		c.HylaFAX.ModemPrefix = prefix
 		c.HylaFAX.RecvFileMode = 0o644
+		c.Gofaxd.FaxRcvdCmd = "bin/faxrcvd"
 	}})
 	m0, m1 := prefix+"0", prefix+"1"
 	// gofaxd runs as uucp in production; here as root. faxq (euid uucp)
@@ -59,6 +71,21 @@ func TestWithHylaFAX(t *testing.T) {
 	}
 	e.waitEnded(1)
 	waitFaxstat(t, srv, regexp.MustCompile(`Modem `+m0+` \(4711\): Running and idle`))
+
+	// bin/faxrcvd ran (before the call was counted as ended) and mailed
+	// the fax with what faxgetty would have passed.
+	mailFiles, _ := filepath.Glob(filepath.Join(mails, "mail.*"))
+	var mail []byte
+	for _, f := range mailFiles {
+		b, _ := os.ReadFile(f)
+		mail = append(mail, b...)
+	}
+	for _, want := range []string{"To: faxuser@example.com", "Subject: Fax received from \"+49 30 123\"",
+		"Pages: 2", "CallID1: +4930123", "Received On: " + m0, "CommID: 000000001"} {
+		if !strings.Contains(string(mail), want) {
+			t.Errorf("faxrcvd mail lacks %q:\n%.2000s", want, mail)
+		}
+	}
 
 	info, err := srv.Run("faxinfo", "recvq/fax000000001.tif")
 	if err != nil {
