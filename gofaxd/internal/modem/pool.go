@@ -357,6 +357,9 @@ func (p *Pool) announceLocked(m *modem, withNumber bool) {
 		p.ann.send(hylafax.NewReadyMessage(m.name, p.cfg.Ready))
 	case Receiving:
 		p.ann.send(msg(hylafax.ModemBusy, m.name, ""))
+		if withNumber && m.commid != "" {
+			p.ann.send(msg(hylafax.ModemCommID, m.name, m.commid))
+		}
 	case Sending:
 		p.setStatusLocked(m, StatusSending)
 		p.ann.send(msg(hylafax.ModemInUse, m.name, ""))

@@ -267,10 +267,11 @@ func TestHelloNeverForcesReady(t *testing.T) {
 	p := openPool(t, spool, 1, true)
 	q.expect("+freeswitch0:Rpcef9ff01:ff")
 	l, _ := p.Acquire()
-	q.expect("+freeswitch0:B")
+	l.Begin("000000007")
+	q.expect("+freeswitch0:B", "@freeswitch0:B")
 	writeModemFIFO(t, spool, "freeswitch0", "HELLO\x00")
-	got := q.upTo("+freeswitch0:B")
-	if !slices.Equal(got, []string{"+freeswitch0:N4711", "+freeswitch0:B"}) {
+	got := q.upTo("+freeswitch0:I000000007")
+	if !slices.Equal(got, []string{"+freeswitch0:N4711", "+freeswitch0:B", "+freeswitch0:I000000007"}) {
 		t.Fatalf("after HELLO: %q", got)
 	}
 	l.Release(hylafax.RecvInfo{})
