@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
@@ -313,4 +314,79 @@ func TestSoftmodemFallback(t *testing.T) {
 	if _, ok := e.sim.DB()["fallback/4930333"]; ok {
 		t.Errorf("delivered caller learned: db %v", e.sim.DB())
 	}
+}
+
+// TestCommandsMatchCapture checks that gofaxd sends, on the outbound
+// socket, the commands of the captured real receive session
+// (testdata/outbound-rx-t38_B-socket_plain.raw.sent), in the same order,
+// with the same settings as that session (answer after 500 ms, 500 ms of
+// silence, T.38, ident 3333). Differences that must exist: the channel
+// uuid and file name, and gofaxd's event-lock header on every execute.
+func TestCommandsMatchCapture(t *testing.T) {
+	want := readSent(t, "testdata/outbound-rx-t38_B-socket_plain.raw.sent")
+	e := newEnv(t, 1, func(c *config.Config) {
+		c.Gofaxd.AnswerAfter = 500 * time.Millisecond
+		c.Gofaxd.WaitTime = 500 * time.Millisecond
+		c.FreeSWITCH.Ident = "3333"
+	})
+	rec := e.call(esltest.InboundCall{Scenario: esltest.Scenario{T38: true}})
+	var got []string
+	for _, cr := range e.sim.Conns() {
+		if cr.Outbound && cr.UUID == rec.UUID {
+			for _, c := range cr.Commands {
+				got = append(got, normCommand(c.Line, c.Headers, rec.UUID))
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("commands differ from the capture\n got: %q\nwant: %q", got, want)
+	}
+}
+
+// readSent returns the commands of a .raw.sent capture, normalised.
+func readSent(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	var uuid string
+	for _, block := range strings.Split(string(b), "--- t=")[1:] {
+		lines := strings.Split(strings.TrimSpace(block), "\n")[1:] // drop the rest of the marker line
+		line := lines[0]
+		if u, ok := strings.CutPrefix(line, "filter Unique-ID "); ok {
+			uuid = u
+		}
+		var hs esl.Headers
+		for _, l := range lines[1:] {
+			if k, v, ok := strings.Cut(l, ": "); ok {
+				hs = append(hs, esl.Header{Name: k, Value: v})
+			}
+		}
+		out = append(out, normCommand(line, hs, uuid))
+	}
+	return out
+}
+
+// normCommand writes a command as one comparable line: the channel uuid
+// and rxfax's file become placeholders, event-lock is left out.
+func normCommand(line string, hs esl.Headers, uuid string) string {
+	var b strings.Builder
+	b.WriteString(line)
+	for _, h := range hs {
+		if h.Name == "event-lock" {
+			continue
+		}
+		v := h.Value
+		if h.Name == "execute-app-arg" && strings.HasSuffix(v, ".tif") {
+			v = "<file>"
+		}
+		b.WriteString(" | " + h.Name + ": " + v)
+	}
+	s := b.String()
+	if uuid != "" {
+		s = strings.ReplaceAll(s, uuid, "<uuid>")
+	}
+	return s
 }
