@@ -1,6 +1,7 @@
 package receive
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -103,12 +104,11 @@ func TestCleanName(t *testing.T) {
 }
 
 func FuzzHeaderNumber(f *testing.F) {
-	for _, s := range []string{
-		"<sip:4930123@pbx.example>;reason=unconditional",
-		`"Doe, John" <sip:+333@a;user=phone>`,
-		"<tel:+49-30-123;phone-context=example.com>",
-		"sip:777@h;reason=x",
-	} {
+	b, err := os.ReadFile("testdata/headers.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
