@@ -390,3 +390,32 @@ func normCommand(line string, hs esl.Headers, uuid string) string {
 	}
 	return s
 }
+
+// TestFaxqRestartMidCall: faxq goes away during a reception and comes
+// back (greeting the modems with HELLO). The new faxq learns that the
+// modem is busy with that call, and that it is ready once the call ended.
+func TestFaxqRestartMidCall(t *testing.T) {
+	e := newEnvScale(t, 1, 0.01, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.sim.PlaceCall(context.Background(), esltest.InboundCall{Scenario: esltest.Scenario{T38: true}})
+	}()
+	e.faxq.waitFor(t, "@freeswitch0:S")
+	e.faxq.r.Close() // faxq stops
+	e.faxq.wg.Wait()
+	q := startFaxqReader(t, e.spool)
+	f, err := os.OpenFile(filepath.Join(e.spool, "FIFO.freeswitch0"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("HELLO\x00"))
+	f.Close()
+	q.waitFor(t, "+freeswitch0:N4711", "+freeswitch0:B", "+freeswitch0:I000000001")
+	<-done
+	e.waitEnded(1)
+	q.waitFor(t, "+freeswitch0:B", "@freeswitch0:E", "+freeswitch0:R")
+	if recs := e.xferlog(); len(recs) != 1 || recs[0].Pages != 2 || recs[0].Reason != "" {
+		t.Errorf("RECV %+v", recs)
+	}
+}
