@@ -19,6 +19,7 @@ import (
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 )
 
 // Events the sender subscribes to. CUSTOM events are not part of
@@ -41,9 +42,9 @@ func Prepare(ctx context.Context, conn *esl.Conn) error {
 // Params describe one call.
 type Params struct {
 	UUID string // the origination_uuid set in the dial string
-	// Originate is the argument of the originate command: the dial
-	// string and the application, "{...}sofia/gateway/gw/123 &txfax(/f.tif)".
-	Originate string
+	// Command is the originate command (freeswitch.Dial.TxFax):
+	// "originate {...}sofia/gateway/gw/123 &txfax(/f.tif)".
+	Command string
 
 	RingTimeout time.Duration // from originate until answered
 	PageTimeout time.Duration // longest stretch without fax progress once answered
@@ -91,9 +92,19 @@ var ErrLost = errors.New("call: event socket connection lost")
 // for trouble on our side (the originate could not be sent, the event
 // socket went away); the report then holds what was learned before.
 // Cancelling ctx hangs the call up and returns within KillGrace.
-func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog.Logger) (Report, error) {
-	var rep Report
-	r := &rep.Result
+func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog.Logger) (rep Report, err error) {
+	tr := freeswitch.Tracker{UUID: p.UUID}
+	var answeredAt time.Time // when we learned of the answer
+	defer func() {
+		cause := rep.Result.HangupCause
+		rep.Result = tr.Result()
+		if rep.Result.HangupCause == "" {
+			rep.Result.HangupCause = cause // from a failed originate
+		}
+		if rep.Result.Answered.IsZero() {
+			rep.Result.Answered = answeredAt // known from BACKGROUND_JOB only
+		}
+	}()
 	// The BACKGROUND_JOB event carries no channel uuid: let it through
 	// by its Job-UUID, chosen here.
 	jobUUID := esl.NewUUID()
@@ -103,7 +114,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 		}
 	}
 	start := time.Now()
-	job, err := conn.BgAPIJob(ctx, jobUUID, "originate "+p.Originate)
+	job, err := conn.BgAPIJob(ctx, jobUUID, p.Command)
 	if err != nil {
 		return rep, fmt.Errorf("call: originate: %w", err)
 	}
@@ -111,12 +122,12 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 
 	uuid := p.UUID // the channel followed
 	var (
-		answered, hungup, killed bool
-		lastProgress             time.Time
-		finalAt                  time.Time
-		killedAt                 time.Time
-		jobDone                  = job.Done()
-		ctxDone                  = ctx.Done()
+		answered, killed bool
+		lastProgress     time.Time
+		finalAt          time.Time
+		killedAt         time.Time
+		jobDone          = job.Done()
+		ctxDone          = ctx.Done()
 	)
 	answer := func() {
 		if answered {
@@ -124,7 +135,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 		}
 		answered = true
 		lastProgress = time.Now()
-		r.Answered = lastProgress
+		answeredAt = lastProgress
 		if prog.Answered != nil {
 			prog.Answered()
 		}
@@ -137,7 +148,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 		log.Warn("hanging up", "reason", why)
 		kctx, cancel := context.WithTimeout(context.Background(), p.KillGrace)
 		defer cancel()
-		if _, err := conn.API(kctx, "uuid_kill "+uuid); err != nil {
+		if err := freeswitch.Kill(kctx, conn, uuid, ""); err != nil && !errors.Is(err, freeswitch.ErrNoChannel) {
 			log.Warn("uuid_kill failed", "err", err)
 		}
 	}
@@ -159,7 +170,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 			consider(start.Add(p.MaxCallTime), KilledMaxCall)
 			if !answered {
 				consider(start.Add(p.RingTimeout), KilledRing)
-			} else if !r.Final {
+			} else if !tr.Final() {
 				consider(lastProgress.Add(p.PageTimeout), KilledPage)
 			} else {
 				consider(finalAt.Add(p.HangupGrace), KilledHangupGrace)
@@ -184,9 +195,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 			switch {
 			case errors.As(err, &re):
 				// The originate failed: the channel is gone.
-				if r.HangupCause == "" {
-					r.HangupCause = re.Reason()
-				}
+				rep.Result.HangupCause = re.Reason()
 				rep.Complete = true
 				log.Info("originate failed", "cause", re.Reason())
 				return rep, nil
@@ -199,7 +208,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 					if err := conn.Filter(ctx, "Unique-ID", got); err != nil {
 						return rep, fmt.Errorf("call: filter: %w", err)
 					}
-					uuid = got
+					uuid, tr.UUID = got, got
 				}
 				answer()
 			}
@@ -210,34 +219,31 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 			if ev.UUID() != uuid {
 				continue
 			}
-			pages, final := r.TransferredPages, r.Final
-			switch apply(r, ev) {
-			case evAnswer:
+			before := tr.Result()
+			c := tr.Add(ev)
+			if c&freeswitch.ChangeAnswer != 0 {
 				answer()
-			case evNegotiated:
+			}
+			r := tr.Result()
+			if c&freeswitch.ChangeNegotiation != 0 {
 				answer()
 				lastProgress = time.Now()
 				if prog.Negotiated != nil {
-					prog.Negotiated(r)
+					prog.Negotiated(&r)
 				}
-			case evPage:
+			}
+			if c&freeswitch.ChangePage != 0 {
 				lastProgress = time.Now()
-				if r.TransferredPages > pages && prog.Page != nil {
-					prog.Page(r)
-				}
-			case evResult:
-				if !final {
-					finalAt = time.Now()
-				}
-				if r.TransferredPages > pages && prog.Page != nil {
-					prog.Page(r)
-				}
-			case evHangup:
-				hungup = true
-			case evHangupComplete:
-				r.Hangup = time.Now()
+			}
+			if r.TransferredPages > before.TransferredPages && prog.Page != nil {
+				prog.Page(&r)
+			}
+			if c&freeswitch.ChangeResult != 0 && !before.Final {
+				finalAt = time.Now()
+			}
+			if tr.Complete() {
 				rep.Complete = true
-				log.Info("call ended", "cause", r.HangupCause, "answered", answered, "hangup_seen", hungup)
+				log.Info("call ended", "cause", r.HangupCause, "answered", answered)
 				return rep, nil
 			}
 		}

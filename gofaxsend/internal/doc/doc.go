@@ -40,8 +40,10 @@ func (d Document) Remove() error {
 }
 
 // Prepare opens every item (relative to spool) and returns the document to
-// send. A merged file is written as tmpDir/name with mode 0644.
-func Prepare(spool, tmpDir, name string, items []Item) (Document, error) {
+// send. A single item from its first page is passed as it is when direct
+// accepts its absolute path; anything else is written as tmpDir/name with
+// mode 0644.
+func Prepare(spool, tmpDir, name string, items []Item, direct func(path string) bool) (Document, error) {
 	if len(items) == 0 {
 		return Document{}, fmt.Errorf("doc: no documents to send")
 	}
@@ -80,8 +82,10 @@ func Prepare(spool, tmpDir, name string, items []Item) (Document, error) {
 		if err != nil {
 			return Document{}, fmt.Errorf("doc: %w", err)
 		}
-		d.Path = abs
-		return d, nil
+		if direct(abs) {
+			d.Path = abs
+			return d, nil
+		}
 	}
 	out, err := filepath.Abs(filepath.Join(tmpDir, name))
 	if err != nil {
@@ -104,25 +108,4 @@ func Prepare(spool, tmpDir, name string, items []Item) (Document, error) {
 	}
 	d.Path, d.Temp = out, true
 	return d, nil
-}
-
-// Advance returns the items still to send after sent pages of the document
-// went through, as HylaFAX's faxsend does it: items sent completely are
-// dropped (returned in done), a partly sent one starts at its next page.
-func Advance(items []Item, counts []int, sent int) (left, done []Item) {
-	for i, it := range items {
-		avail := counts[i] - it.Dirnum
-		switch {
-		case sent >= avail:
-			done = append(done, it)
-			sent -= avail
-		case sent > 0:
-			it.Dirnum += sent
-			sent = 0
-			left = append(left, it)
-		default:
-			left = append(left, it)
-		}
-	}
-	return left, done
 }

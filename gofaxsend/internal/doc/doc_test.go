@@ -141,6 +141,7 @@ func TestMergeErrors(t *testing.T) {
 }
 
 func TestPrepare(t *testing.T) {
+	always := func(string) bool { return true }
 	spool := t.TempDir()
 	for _, d := range []string{"docq", "tmp"} {
 		if err := os.Mkdir(filepath.Join(spool, d), 0o755); err != nil {
@@ -153,7 +154,7 @@ func TestPrepare(t *testing.T) {
 	os.WriteFile(filepath.Join(spool, "docq/doc1.tif;00"), src, 0o600)
 	os.WriteFile(filepath.Join(spool, "docq/doc,2.tif;00"), g4, 0o600)
 
-	d, err := Prepare(spool, filepath.Join(spool, "tmp"), "m.tif", []Item{{0, "docq/doc1.tif;00"}})
+	d, err := Prepare(spool, filepath.Join(spool, "tmp"), "m.tif", []Item{{0, "docq/doc1.tif;00"}}, always)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("single document = %+v", d)
 	}
 
-	d, err = Prepare(spool, filepath.Join(spool, "tmp"), "m.tif", []Item{{1, "docq/doc1.tif;00"}, {0, "docq/doc,2.tif;00"}})
+	d, err = Prepare(spool, filepath.Join(spool, "tmp"), "m.tif", []Item{{1, "docq/doc1.tif;00"}, {0, "docq/doc,2.tif;00"}}, always)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,41 +177,21 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("merged file still there: %v", err)
 	}
 
-	if _, err := Prepare(spool, filepath.Join(spool, "tmp"), "x.tif", []Item{{5, "docq/doc1.tif;00"}}); !errors.Is(err, ErrFormat) {
+	// A name FreeSWITCH cannot take is copied.
+	d, err = Prepare(spool, filepath.Join(spool, "tmp"), "c.tif", []Item{{0, "docq/doc1.tif;00"}}, func(string) bool { return false })
+	if err != nil || !d.Temp || d.Pages != 2 || filepath.Base(d.Path) != "c.tif" {
+		t.Errorf("copied document = %+v, %v", d, err)
+	}
+	d.Remove()
+
+	if _, err := Prepare(spool, filepath.Join(spool, "tmp"), "x.tif", []Item{{5, "docq/doc1.tif;00"}}, always); !errors.Is(err, ErrFormat) {
 		t.Errorf("bad dirnum: err = %v", err)
 	}
-	if _, err := Prepare(spool, filepath.Join(spool, "tmp"), "x.tif", []Item{{0, "docq/missing"}}); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Prepare(spool, filepath.Join(spool, "tmp"), "x.tif", []Item{{0, "docq/missing"}}, always); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: err = %v", err)
 	}
-	if _, err := Prepare(spool, filepath.Join(spool, "tmp"), "x.tif", nil); err == nil {
+	if _, err := Prepare(spool, filepath.Join(spool, "tmp"), "x.tif", nil, always); err == nil {
 		t.Error("no items accepted")
-	}
-}
-
-func TestAdvance(t *testing.T) {
-	a, b := Item{0, "docq/a"}, Item{0, "docq/b"}
-	tests := []struct {
-		name      string
-		items     []Item
-		counts    []int
-		sent      int
-		left      []Item
-		completed []Item
-	}{
-		{"nothing sent", []Item{a, b}, []int{2, 3}, 0, []Item{a, b}, nil},
-		{"inside first", []Item{a, b}, []int{2, 3}, 1, []Item{{1, "docq/a"}, b}, nil},
-		{"first complete", []Item{a, b}, []int{2, 3}, 2, []Item{b}, []Item{a}},
-		{"into second", []Item{a, b}, []int{2, 3}, 4, []Item{{2, "docq/b"}}, []Item{a}},
-		{"resumed item", []Item{{1, "docq/a"}, b}, []int{2, 3}, 2, []Item{{1, "docq/b"}}, []Item{{1, "docq/a"}}},
-		{"all", []Item{a, b}, []int{2, 3}, 5, nil, []Item{a, b}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			left, done := Advance(tt.items, tt.counts, tt.sent)
-			if !reflect.DeepEqual(left, tt.left) || !reflect.DeepEqual(done, tt.completed) {
-				t.Errorf("got %v / %v, want %v / %v", left, done, tt.left, tt.completed)
-			}
-		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/call"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/doc"
@@ -26,6 +27,9 @@ var timing = struct{ ringGrace, hangupGrace, killGrace time.Duration }{
 	hangupGrace: 10 * time.Second,
 	killGrace:   3 * time.Second,
 }
+
+// errDial marks a dial string that could not be built from the settings.
+var errDial = errors.New("job: cannot build the dial string")
 
 // attempt is one job's attempt: the qfile and what was learned so far.
 type attempt struct {
@@ -116,7 +120,10 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 	for _, it := range a.items {
 		ditems = append(ditems, doc.Item{Dirnum: it.DirNum, Path: it.Path})
 	}
-	d, err := doc.Prepare(a.b.spool, a.b.path("tmp"), fmt.Sprintf("gofaxsend-%s-%s.tif", a.jobid, a.commid), ditems)
+	// A document FreeSWITCH can be handed as it is goes directly; names
+	// txfax cannot take (faxq's "doc1.tif;00") are copied, like merges.
+	direct := func(p string) bool { return freeswitch.CheckPath(p) == nil }
+	d, err := doc.Prepare(a.b.spool, a.b.path("tmp"), fmt.Sprintf("gofaxsend-%s-%s.tif", a.jobid, a.commid), ditems, direct)
 	if err != nil {
 		if errors.Is(err, doc.ErrFormat) {
 			// faxq prepares the documents again from their sources.
@@ -169,16 +176,16 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 // call makes one call through gateway gw.
 func (a *attempt) call(ctx context.Context, conn *esl.Conn, set settings, gw string) (call.Report, error) {
 	uuid := esl.NewUUID()
-	vars := set.vars(uuid, a.b.Config.Gofaxsend.RingTimeout)
-	orig, err := call.Originate(vars, gw, set.number, a.doc.Path)
+	d := freeswitch.Dial{Vars: set.vars(uuid, a.b.Config.Gofaxsend.RingTimeout), Gateways: []string{gw}, Number: set.number}
+	cmd, err := d.TxFax(a.doc.Path)
 	if err != nil {
-		return call.Report{}, err
+		return call.Report{}, fmt.Errorf("%w: %w", errDial, err)
 	}
 	log := a.log.With("call_uuid", uuid, "gateway", gw)
 	cfg := a.b.Config.Gofaxsend
 	p := call.Params{
 		UUID:        uuid,
-		Originate:   orig,
+		Command:     cmd,
 		RingTimeout: cfg.RingTimeout + timing.ringGrace,
 		PageTimeout: cfg.PageTimeout,
 		MaxCallTime: cfg.MaxCallTime,

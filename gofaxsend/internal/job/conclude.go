@@ -3,11 +3,11 @@ package job
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/call"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
@@ -25,7 +25,7 @@ func (a *attempt) conclude(ctx context.Context, conn *esl.Conn, set settings, re
 	local := false
 	switch {
 	case delivered:
-	case callErr != nil && errors.Is(callErr, call.ErrDial):
+	case callErr != nil && errors.Is(callErr, errDial):
 		res, local = outcome.Local(outcome.CodeNoLine, "Cannot build the dial string: %v", callErr), true
 	case rep.Killed == call.KilledInterrupted || callErr != nil && ctx.Err() != nil:
 		res, local = outcome.Result{Status: outcome.Retry, Code: outcome.CodeInterrupted, Text: "Job interrupted by user"}, true
@@ -71,18 +71,18 @@ func (a *attempt) conclude(ctx context.Context, conn *esl.Conn, set settings, re
 	if res.Status == outcome.Retry && !local {
 		a.retryAt(r, res)
 	}
-	if cfg.FreeSWITCH.SoftmodemFallback && connected && !delivered && (r.Negotiations > 1 || r.BadRows > 0) && conn.Err() == nil {
+	if cfg.FreeSWITCH.SoftmodemFallback && set.key != "" && connected && freeswitch.NeedsFallback(r) && conn != nil && conn.Err() == nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.FreeSWITCH.Timeout)
-		_, err := conn.API(cctx, "db insert/"+fallbackRealm+"/"+set.number+"/"+strconv.FormatInt(a.b.Now().Unix(), 10))
+		err := a.b.fallback(freeswitch.DB{API: conn}).Add(cctx, set.key)
 		cancel()
 		if err != nil {
 			a.log.Warn("cannot record softmodem fallback", "err", err)
 		} else {
-			a.log.Info("softmodem fallback learned", "number", set.number, "negotiations", r.Negotiations, "bad_rows", r.BadRows)
-			a.sess.Printf("Softmodem fallback learned for %s", set.number)
+			a.log.Info("softmodem fallback learned", "key", set.key, "negotiations", r.Negotiations, "bad_rows", r.BadRows)
+			a.sess.Printf("Softmodem fallback learned for %s", set.key)
 		}
 	}
-	stop := local && callErr != nil && !errors.Is(callErr, call.ErrDial) && ctx.Err() == nil
+	stop := local && callErr != nil && !errors.Is(callErr, errDial) && ctx.Err() == nil
 	if !connected && !local {
 		switch gofaxlib.ClassifyCause(r.HangupCause, failedCauses(cfg.Gofaxsend.FailedResponse)) {
 		case gofaxlib.CauseDialRetry, gofaxlib.CauseNetwork:

@@ -209,7 +209,7 @@ func TestModDB(t *testing.T) {
 		t.Fatalf("status %v", st)
 	}
 	c := f.sim.Calls()[0]
-	if c.Vars["fax_enable_t38"] != "false" || c.Vars["fax_verbose"] != "true" || c.Vars["fax_header"] != "ACME, Inc." ||
+	if c.Vars["fax_enable_t38"] != "false" || c.Vars["fax_verbose"] != "true" || c.Vars["fax_header"] != "ACME  Inc." ||
 		c.Vars["origination_uuid"] == "00000000-0000-0000-0000-000000000000" {
 		t.Errorf("vars: t38 %q verbose %q header %q uuid %q", c.Vars["fax_enable_t38"], c.Vars["fax_verbose"], c.Vars["fax_header"], c.Vars["origination_uuid"])
 	}

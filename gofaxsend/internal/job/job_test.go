@@ -38,7 +38,7 @@ func TestDelivered(t *testing.T) {
 			}
 			c := calls[0]
 			wantVars := map[string]string{
-				"fax_enable_t38": strconv.FormatBool(tt.t38), "fax_ident": "+49 30 1111", "fax_header": "ACME, Inc.",
+				"fax_enable_t38": strconv.FormatBool(tt.t38), "fax_ident": "+49 30 1111", "fax_header": "ACME  Inc.", // a comma would end the value in FreeSWITCH
 				"origination_caller_id_number": "4711", "fax_use_ecm": "true", "fax_disable_v17": "false",
 				"ignore_early_media": "true", "originate_timeout": "2",
 			}
@@ -50,7 +50,7 @@ func TestDelivered(t *testing.T) {
 			if len(c.Vars["origination_uuid"]) != 36 {
 				t.Errorf("origination_uuid = %q", c.Vars["origination_uuid"])
 			}
-			if c.Gateway != "gw1" || c.Destination != "5551234" || c.File != filepath.Join(f.spool, "docq/doc7.tif;00") {
+			if c.Gateway != "gw1" || c.Destination != "5551234" || c.File != filepath.Join(f.spool, "tmp/gofaxsend-7-000000001.tif") {
 				t.Errorf("call = gateway %q destination %q file %q", c.Gateway, c.Destination, c.File)
 			}
 			msgs := f.messages()

@@ -9,27 +9,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/call"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
 )
 
-// mod_db realms shared with GOfax.IP: per-destination dial string
-// overrides ("db insert/override-<number>/<variable>/<value>") and the
-// numbers that need the softmodem instead of T.38.
-const (
-	overrideRealm = "override-"
-	fallbackRealm = "fallback"
-)
-
-// protectedVars cannot be overridden from mod_db: gofaxsend follows the
-// call by its uuid.
-var protectedVars = map[string]bool{"origination_uuid": true}
-
 // settings is everything the call of one job depends on.
 type settings struct {
-	number   string // dialled: call prefix + number
+	number   string // dialled: call prefix + number, formatting removed
+	key      string // softmodem fallback key of the number (without prefix)
 	gateways []string
 	cidNum   string
 	cidName  string
@@ -40,13 +31,13 @@ type settings struct {
 	t38      bool
 	t38Req   bool
 	verbose  bool
-	extra    []call.Var // mod_db overrides
+	extra    freeswitch.Vars // mod_db overrides
 }
 
 // vars returns the dial string variables for a call with uuid.
-func (s settings) vars(uuid string, ring time.Duration) []call.Var {
-	v := func(name, value string) call.Var { return call.Var{Name: name, Value: value} }
-	vs := []call.Var{
+func (s settings) vars(uuid string, ring time.Duration) freeswitch.Vars {
+	v := func(name, value string) freeswitch.Var { return freeswitch.Var{Name: name, Value: value} }
+	vs := freeswitch.Vars{
 		v("ignore_early_media", "true"),
 		v("origination_uuid", uuid),
 		v("originate_timeout", strconv.Itoa(int(math.Ceil(ring.Seconds())))),
@@ -61,15 +52,7 @@ func (s settings) vars(uuid string, ring time.Duration) []call.Var {
 		v("fax_verbose", strconv.FormatBool(s.verbose)),
 	}
 	for _, o := range s.extra {
-		replaced := false
-		for i := range vs {
-			if vs[i].Name == o.Name {
-				vs[i].Value, replaced = o.Value, true
-			}
-		}
-		if !replaced {
-			vs = append(vs, o)
-		}
+		vs.Set(o.Name, o.Value)
 	}
 	return vs
 }
@@ -147,7 +130,11 @@ func (a *attempt) settings(ctx context.Context, number string) (s settings, res 
 			}
 		}
 	}
-	s.number = prefix + number
+	dial, numErr := freeswitch.CleanNumber(prefix + number)
+	s.number = dial
+	if k, err := cfgNumbering(cfg).Key(number); err == nil {
+		s.key = k
+	}
 
 	switch strings.ToLower(cfg.Gofaxsend.CIDName) {
 	case "sender":
@@ -159,7 +146,8 @@ func (a *attempt) settings(ctx context.Context, number string) (s settings, res 
 	default:
 		s.cidName = cfg.Gofaxsend.CIDName
 	}
-	s.tsi, s.header, s.cidName = call.Sanitize(s.tsi), call.Sanitize(s.header), call.Sanitize(s.cidName)
+	s.tsi, s.header, s.cidName = freeswitch.SafeValue(s.tsi), freeswitch.SafeValue(s.header), freeswitch.SafeValue(s.cidName)
+	s.cidNum = freeswitch.SafeValue(s.cidNum)
 
 	switch {
 	case number == "":
@@ -167,8 +155,13 @@ func (a *attempt) settings(ctx context.Context, number string) (s settings, res 
 	case len(s.gateways) == 0:
 		return s, outcome.Local(outcome.CodeNoLine, "No gateway configured ([freeswitch] gateway)"), false
 	}
-	if _, err := call.Originate(nil, "x", s.number, "x"); err != nil {
-		return s, outcome.Result{Status: outcome.Failed, Code: outcome.CodeInvalidJob, Text: fmt.Sprintf("Cannot dial %q: not a phone number", s.number)}, false
+	if numErr != nil {
+		return s, outcome.Result{Status: outcome.Failed, Code: outcome.CodeInvalidJob, Text: fmt.Sprintf("Cannot dial %q: not a phone number", prefix+number)}, false
+	}
+	for _, gw := range s.gateways {
+		if err := freeswitch.CheckGateway(gw); err != nil {
+			return s, outcome.Local(outcome.CodeNoLine, "Gateway %q cannot be used: %v", gw, err), false
+		}
 	}
 	return s, outcome.Result{}, true
 }
@@ -211,65 +204,46 @@ func (b *batch) prepared(ctx context.Context, conn *esl.Conn) error {
 // call works without them.
 func (a *attempt) modDB(ctx context.Context, conn *esl.Conn, s *settings) {
 	cfg := a.b.Config
-	api := func(cmd string) (string, error) {
-		cctx, cancel := context.WithTimeout(ctx, cfg.FreeSWITCH.Timeout)
-		defer cancel()
-		return conn.API(cctx, cmd)
-	}
-	if cfg.FreeSWITCH.SoftmodemFallback {
-		if since, ok := a.fallbackSince(api, s.number); ok {
-			a.log.Info("softmodem fallback active", "number", s.number, "since", since)
-			a.sess.Printf("Softmodem fallback for %s (learned %s): T.38 off", s.number, since.Format(time.RFC3339))
+	dctx, cancel := context.WithTimeout(ctx, cfg.FreeSWITCH.Timeout)
+	defer cancel()
+	db := freeswitch.DB{API: conn}
+	if cfg.FreeSWITCH.SoftmodemFallback && s.key != "" {
+		on, err := a.b.fallback(db).Active(dctx, s.key)
+		switch {
+		case err != nil:
+			a.log.Warn("mod_db fallback lookup", "err", err)
+		case on:
+			a.log.Info("softmodem fallback active", "key", s.key)
+			a.sess.Printf("Softmodem fallback for %s: T.38 off", s.key)
 			s.t38, s.t38Req = false, false
 		}
 	}
-	list, err := api("db list/" + overrideRealm + s.number)
-	if err != nil {
-		if !errors.Is(err, esl.ErrNoReply) {
-			a.log.Warn("mod_db overrides", "err", err)
-		}
-		return
+	vars, rejected, err := db.Overrides(dctx, s.number)
+	if err != nil && !errors.Is(err, freeswitch.ErrNotFound) {
+		a.log.Warn("mod_db overrides", "err", err)
 	}
-	for _, k := range strings.Split(strings.TrimSpace(list), ",") {
-		k = strings.TrimSpace(k)
-		if k == "" || protectedVars[k] {
-			continue
-		}
-		v, err := api("db select/" + overrideRealm + s.number + "/" + k)
-		if err != nil {
-			a.log.Warn("mod_db override", "variable", k, "err", err)
-			continue
-		}
-		v = strings.TrimRight(v, "\r\n")
-		if _, err := call.Originate([]call.Var{{Name: k, Value: v}}, "x", "1", "x"); err != nil {
-			a.log.Warn("mod_db override refused", "variable", k, "err", err)
-			a.sess.Printf("Override %s refused: unsafe value", k)
-			continue
-		}
-		a.log.Info("overriding dial string variable", "variable", k, "value", v)
-		a.sess.Printf("Override %s=%s", k, v)
-		s.extra = append(s.extra, call.Var{Name: k, Value: v})
+	for _, r := range rejected {
+		a.log.Warn("mod_db override refused", "override", r)
+		a.sess.Printf("Override refused: %s", r)
 	}
+	for _, v := range vars {
+		a.log.Info("overriding dial string variable", "variable", v.Name, "value", v.Value)
+		a.sess.Printf("Override %s=%s", v.Name, v.Value)
+	}
+	s.extra = vars
 }
 
-// fallbackSince reports whether number is in the fallback realm and still
-// counts ([freeswitch] fallbackttl; 0 = forever). The value is the Unix
-// time the entry was learned, as GOfax.IP stores it.
-func (a *attempt) fallbackSince(api func(string) (string, error), number string) (time.Time, bool) {
-	v, err := api("db select/" + fallbackRealm + "/" + number)
-	if err != nil {
-		if !errors.Is(err, esl.ErrNoReply) {
-			a.log.Warn("mod_db fallback lookup", "err", err)
-		}
-		return time.Time{}, false
+// fallback is the softmodem fallback list in db.
+func (b *batch) fallback(db freeswitch.DB) freeswitch.Fallback {
+	return freeswitch.Fallback{DB: db, TTL: b.Config.FreeSWITCH.FallbackTTL, Now: b.Now}
+}
+
+// cfgNumbering is how fallback keys are normalised ([freeswitch]
+// countrycode, internationalprefix, nationalprefix), shared with gofaxd.
+func cfgNumbering(cfg *config.Config) freeswitch.Numbering {
+	return freeswitch.Numbering{
+		CountryCode:         cfg.FreeSWITCH.CountryCode,
+		InternationalPrefix: cfg.FreeSWITCH.InternationalPrefix,
+		NationalPrefix:      cfg.FreeSWITCH.NationalPrefix,
 	}
-	sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil {
-		return time.Time{}, true // an entry we cannot date counts
-	}
-	since := time.Unix(sec, 0)
-	if ttl := a.b.Config.FreeSWITCH.FallbackTTL; ttl > 0 && a.b.Now().Sub(since) > ttl {
-		return since, false
-	}
-	return since, true
 }
