@@ -20,15 +20,18 @@
 #
 # Environment:
 #   DEMO_DIR    work directory (default /tmp/gofax-demo), rebuilt every run
+#   DEMO_BIN    where gofaxd, gofaxsend and fssim are (default bin/)
+#   DEMO_PREFIX modem name prefix (default fsdemo)
 #   DEMO_KEEP=1 leave the processes running (stop them with: demo.sh stop)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/bin
+bin=${DEMO_BIN:-$root/bin}
 dir=${DEMO_DIR:-/tmp/gofax-demo}
 spool=$dir/spool
 modems=2
-prefix=fsdemo # modem names; faxq's UUCP locks (/var/lock/LCK..<modem>) are machine-wide
+# Modem names; faxq's UUCP locks (/var/lock/LCK..<modem>) are machine-wide.
+prefix=${DEMO_PREFIX:-fsdemo}
 number=5551234
 
 # Time bounds, in seconds. faxq runs its scheduler at most once a second;

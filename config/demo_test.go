@@ -1,0 +1,79 @@
+package config_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax/hylafaxtest"
+)
+
+// demoTimeout bounds the demo: building three programs on a busy machine,
+// then a few seconds of HylaFAX and a simulated call.
+const demoTimeout = 10 * time.Minute
+
+// TestDemo runs contrib/demo.sh, the README's first command, against the
+// real HylaFAX with freshly built binaries, and checks that it sent and
+// received the fax and stopped everything it started.
+func TestDemo(t *testing.T) {
+	hylafaxtest.Require(t)
+	if os.Geteuid() != 0 {
+		t.Skip("the demo runs as root (faxq must be started by root)")
+	}
+	if testing.Short() {
+		t.Skip("builds the programs and runs HylaFAX")
+	}
+	// Not t.TempDir(): its parents are private to root, and gofaxd, faxq
+	// and the simulator run as uucp.
+	dir, err := os.MkdirTemp("", "gofax-demotest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "../gofaxd", "../gofaxsend", "../contrib/fssim")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	id := make([]byte, 3)
+	rand.Read(id)
+	prefix := "fsdt" + hex.EncodeToString(id)
+	work := filepath.Join(dir, "demo")
+	cmd := exec.CommandContext(ctx, "bash", "../contrib/demo.sh")
+	cmd.Env = append(os.Environ(), "DEMO_DIR="+work, "DEMO_BIN="+bin, "DEMO_PREFIX="+prefix)
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"Modem " + prefix + "0", // faxstat lists gofaxd's modems
+		"request id is ",        // sendfax queued the PDF
+		"\tSEND\t", "\tRECV\t",  // xferfaxlog records
+		"Pages: 2", // faxinfo of the received file
+		"gofaxd_calls_total{result=\"received\"} 1", // metrics
+		"(2 pages) and received recvq/fax",          // the demo's own verdict
+		"stopped gofaxd", "stopped faxq",            // and everything stopped
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if ps, err := exec.Command("pgrep", "-f", work).Output(); err == nil && len(ps) > 0 {
+		t.Errorf("processes of the demo still running: %s", ps)
+	}
+	if t.Failed() {
+		t.Logf("demo output:\n%s", out)
+	}
+}
