@@ -1,6 +1,8 @@
-// Package config_test checks the sample configuration shipped in config/:
-// the FreeSWITCH configuration parses, loads only what a fax box needs and
-// agrees with the sample gofax.conf, and the HylaFAX example scripts run.
+// Package config_test checks what operators copy from this repository: the
+// FreeSWITCH configuration parses, loads only what a fax box needs and
+// agrees with the sample gofax.conf; the HylaFAX example scripts run; the
+// systemd units verify; and contrib/demo.sh, the README's first command,
+// sends and receives a fax through the real HylaFAX.
 package config_test
 
 import (
