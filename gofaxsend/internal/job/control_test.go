@@ -277,3 +277,29 @@ func TestBadJob(t *testing.T) {
 	}
 	f.want(qf, map[string]string{"returned": "0", "statuscode": "314"})
 }
+
+// TestGatewayFailover: a gateway or network failure tries the next
+// gateway; a busy destination does not (it would be busy there too).
+func TestGatewayFailover(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.cfg.FreeSWITCH.Gateways = []string{"gw1", "gw2"}
+	f.sim.Route("5550001", esltest.Scenario{Outcome: esltest.NoRoute})
+	f.sim.Route("5550002", esltest.Scenario{Outcome: esltest.Busy})
+	qf := f.qfile("7", "5550001")
+	if st := f.run(context.Background(), qf); st != outcome.Retry {
+		t.Errorf("no route: %v", st)
+	}
+	f.want(qf, map[string]string{"totdials": "1", "status": "NO_ROUTE_DESTINATION"})
+	var gws []string
+	for _, c := range f.sim.Calls() {
+		gws = append(gws, c.Gateway)
+	}
+	if !slices.Equal(gws, []string{"gw1", "gw2"}) {
+		t.Errorf("gateways tried: %q", gws)
+	}
+
+	f.run(context.Background(), f.qfile("8", "5550002"))
+	if n := len(f.sim.Calls()); n != 3 {
+		t.Errorf("busy destination: %d calls in all, want 3 (no failover)", n)
+	}
+}
