@@ -57,7 +57,7 @@ type Settings struct {
 	FaxRcvdTimeout       time.Duration
 
 	RejectResponse int // SIP code when no modem is free
-	ScreenResponse int // SIP code when DynamicConfig rejects the call
+	ScreenResponse int // SIP code when DynamicConfig rejects the call or no recipient is found
 
 	PageTimeout time.Duration // longest time without fax progress (0: none)
 	MaxCallTime time.Duration // longest call
@@ -86,11 +86,9 @@ type Control interface {
 	Close() error
 }
 
-// SIP responses for refusals that are not configurable.
-const (
-	noRecipientResponse = 404 // nothing to route the call to
-	localErrorResponse  = 503 // our spool is broken: try again later
-)
+// localErrorResponse refuses calls when the spool is broken: the caller
+// should try again later.
+const localErrorResponse = 503
 
 // Timing of the call's end game.
 const (
@@ -211,7 +209,7 @@ func (c *call) run(ctx context.Context) {
 	rcpt, src, ok := FindRecipient(c.ch.ChannelData().Var, h.RecipientFrom)
 	if !ok {
 		c.log.Warn("call refused: no usable called number", "sources", h.RecipientFrom)
-		c.refuse(ctx, noRecipientResponse, ClassNoRecipient)
+		c.refuse(ctx, h.ScreenResponse, ClassNoRecipient)
 		return
 	}
 	c.recipient = rcpt

@@ -2,6 +2,7 @@ package receive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,8 +19,10 @@ const maxLoggedOutput = 2048
 
 // dynamicConfig runs the DynamicConfig script with GOfax.IP's arguments:
 // modem, caller number, caller name, recipient, gateway. As with faxgetty,
-// a failing script still has the lines it printed applied, and the call
-// goes on.
+// a script exiting non-zero still has the lines it printed applied. One
+// killed at its deadline may have been cut off mid-way: its output is
+// ignored and the call accepted with the defaults (a fax is never lost to
+// a hanging script).
 func (c *call) dynamicConfig(ctx context.Context) {
 	h := c.h
 	if h.DynamicConfig == "" {
@@ -32,11 +35,16 @@ func (c *call) dynamicConfig(ctx context.Context) {
 	}
 	cmd.Timeout = h.DynamicConfigTimeout
 	res, err := hook.Run(ctx, cmd)
-	c.cfg = ParseCallConfig(res.Stdout)
-	if err != nil {
+	switch {
+	case errors.Is(err, hook.ErrTimeout) || ctx.Err() != nil:
+		c.log.Error("DynamicConfig killed; call accepted with the defaults", "err", err,
+			"stderr", output(res.Stderr), "duration", res.Duration)
+		return
+	case err != nil:
 		c.log.Error("DynamicConfig failed; using what it printed", "err", err,
 			"stderr", output(res.Stderr), "duration", res.Duration)
 	}
+	c.cfg = ParseCallConfig(res.Stdout)
 	if len(c.cfg.Ignored) > 0 {
 		c.log.Warn("DynamicConfig tags ignored", "tags", c.cfg.Ignored)
 	}
