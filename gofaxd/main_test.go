@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -77,8 +79,9 @@ func TestBadConfig(t *testing.T) {
 }
 
 // TestRunAndStop starts gofaxd on a GOfax.IP configuration with a key it
-// does not know: it warns, announces the modems to faxq, and on SIGTERM
-// (ctx cancelled) takes them down and returns.
+// does not know: it warns, announces the modems to faxq, tells systemd it
+// is ready and alive (sd_notify READY, WATCHDOG), and on SIGTERM (ctx
+// cancelled) says STOPPING, takes the modems down and returns.
 func TestRunAndStop(t *testing.T) {
 	spool := t.TempDir()
 	for _, d := range []string{"recvq", "log", "status", "etc"} {
@@ -105,6 +108,42 @@ socket = 127.0.0.1:0
 enablet38 = true
 acceptt38 = true
 `), 0o644)
+	// systemd's notification socket, with a watchdog of 200 ms.
+	notifyPath := filepath.Join(t.TempDir(), "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	t.Setenv("NOTIFY_SOCKET", notifyPath)
+	t.Setenv("WATCHDOG_USEC", "200000")
+	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	notes := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, err := notify.Read(buf)
+			if err != nil {
+				return
+			}
+			notes <- string(buf[:n])
+		}
+	}()
+	waitNote := func(want string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case n := <-notes:
+				if n == want {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %q from sd_notify", want)
+			}
+		}
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	done := make(chan error, 1)
@@ -126,7 +165,10 @@ acceptt38 = true
 	if !strings.Contains(stderr.String(), "acceptt38") || !strings.Contains(stderr.String(), "unknown key") {
 		t.Errorf("no warning about the unknown key:\n%s", stderr.String())
 	}
+	waitNote("READY=1")
+	waitNote("WATCHDOG=1")
 	cancel()
+	waitNote("STOPPING=1")
 	select {
 	case err := <-done:
 		if err != nil {
