@@ -60,7 +60,7 @@ type Settings struct {
 	ScreenResponse int // SIP code when DynamicConfig rejects the call or no recipient is found
 
 	PageTimeout time.Duration // longest time without fax progress (0: none)
-	MaxCallTime time.Duration // longest call
+	MaxCallTime time.Duration // longest call (0: DefaultMaxCallTime)
 
 	XferFaxLog   string // "" disables the RECV records
 	RecvFileMode fs.FileMode
@@ -89,6 +89,11 @@ type Control interface {
 // localErrorResponse refuses calls when the spool is broken: the caller
 // should try again later.
 const localErrorResponse = 503
+
+// DefaultMaxCallTime bounds a call when Settings.MaxCallTime is zero: no
+// wait is without a deadline. A 100-page fax at 2400 bit/s takes about
+// an hour.
+const DefaultMaxCallTime = 2 * time.Hour
 
 // Timing of the call's end game.
 const (
@@ -396,13 +401,11 @@ func (c *call) wait(ctx context.Context) {
 	tr := &freeswitch.Tracker{UUID: c.uuid}
 	defer func() { c.res = tr.Result() }()
 	never := make(<-chan time.Time)
-	var maxCall <-chan time.Time
-	stopMax := func() {}
-	if h.MaxCallTime > 0 {
-		maxCall, stopMax = timer(max(h.MaxCallTime-time.Since(c.start), time.Millisecond))
-	} else {
-		maxCall, stopMax = timer(0)
+	maxCallTime := h.MaxCallTime
+	if maxCallTime <= 0 {
+		maxCallTime = DefaultMaxCallTime
 	}
+	maxCall, stopMax := timer(max(maxCallTime-time.Since(c.start), time.Millisecond))
 	defer stopMax()
 	progress, stopProgress := timer(h.PageTimeout)
 	defer func() { stopProgress() }()
@@ -482,7 +485,7 @@ func (c *call) wait(ctx context.Context) {
 		case <-progress:
 			kill(fmt.Sprintf("no fax progress for %v", h.PageTimeout))
 		case <-maxCall:
-			kill(fmt.Sprintf("call longer than %v", h.MaxCallTime))
+			kill(fmt.Sprintf("call longer than %v", maxCallTime))
 		case <-done:
 			kill("gofaxd is shutting down")
 		case <-grace:
