@@ -101,7 +101,7 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 	case <-s.ctx.Done():
 		return
 	}
-	link.join(remote, s.now())
+	link.join(s, remote, s.now())
 	t0 := time.NewTimer(s.patience(t0Timeout))
 	defer t0.Stop()
 	select {
@@ -117,20 +117,21 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 		return
 	}
 	p := link.plan
+	rx := link.peer(remote)
 	if sc.DropESL && x.conn != nil {
-		if !s.sleepUntil(p.start, pageAt(1), b) {
+		if !rx.reached(1, b.hungup, s.ctx.Done()) {
 			return
 		}
 		x.conn.abort()
 	}
 	switch {
 	case p.stopAt < p.pages:
-		if s.sleepUntil(p.start, dropAt(p.stopAt+1), b) {
+		if rx.reached(p.stopAt, b.hungup, s.ctx.Done()) && s.sleepUntil(p.start, dropAt(p.stopAt+1), b) {
 			b.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	case sc.NeverHangup || p.nofax:
 	default:
-		if s.sleepUntil(p.start, rxResultAt(p.pages)+senderTail+senderBye, b) {
+		if rx.reached(-1, b.hungup, s.ctx.Done()) && s.sleep(senderTail+senderBye, b.hungup) {
 			b.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	}

@@ -20,6 +20,49 @@ type faxEnd struct {
 	ident      string
 	enableT38  bool
 	requestT38 bool
+
+	// Progress of a local end, for the drivers of the far end: they act
+	// only once the events due before their action were fired.
+	mu       sync.Mutex
+	emitted  int  // pages reported
+	finished bool // phase E reported
+	changed  chan struct{}
+}
+
+// advance records the local end's progress.
+func (e *faxEnd) advance(pages int, finished bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.emitted = max(e.emitted, pages)
+	e.finished = e.finished || finished
+	if e.changed != nil {
+		close(e.changed)
+	}
+	e.changed = make(chan struct{})
+}
+
+// reached waits until the end reported pages pages or phase E (pages < 0:
+// phase E only); false if stop or done is closed first.
+func (e *faxEnd) reached(pages int, stop, done <-chan struct{}) bool {
+	for {
+		e.mu.Lock()
+		if e.changed == nil {
+			e.changed = make(chan struct{})
+		}
+		ok := e.finished || (pages >= 0 && e.emitted >= pages)
+		ch := e.changed
+		e.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-stop:
+			return false
+		case <-done:
+			return false
+		}
+	}
 }
 
 // faxLink pairs the sender and the receiver of one call.
@@ -61,7 +104,7 @@ type faxPlan struct {
 func newFaxLink(sc Scenario) *faxLink { return &faxLink{sc: sc, ready: make(chan struct{})} }
 
 // join registers an end; the second one fixes the plan and starts the clock.
-func (f *faxLink) join(e *faxEnd, now time.Time) {
+func (f *faxLink) join(s *Sim, e *faxEnd, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	i := 1
@@ -84,6 +127,11 @@ func (f *faxLink) join(e *faxEnd, now time.Time) {
 	}
 	p.nofax = f.sc.Outcome == NoFax
 	f.plan = p
+	if rx.leg == nil && !p.nofax && !f.sc.NeverHangup && p.stopAt == p.pages {
+		// A simulated receiver hangs up right after its phase E, before
+		// the sender's (captures t38_A, g711_A).
+		f.drop = now.Add(s.scaled(rxResultAt(p.pages) + farEndBye))
+	}
 	close(f.ready)
 }
 
@@ -122,7 +170,7 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	if l.isHungup() {
 		return
 	}
-	link.join(e, s.now())
+	link.join(s, e, s.now())
 
 	t0 := time.NewTimer(s.patience(t0Timeout))
 	defer t0.Stop()
@@ -167,6 +215,7 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 			return
 		}
 		s.pageResult(l, dir, e, p, i)
+		e.advance(i, false)
 	}
 	if p.stopAt < p.pages {
 		// The far end drops during the next page; our leg sees its hangup.
@@ -175,41 +224,41 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 		return
 	}
 	// Phase E.
+	if !e.tx && peer.leg != nil && !peer.reached(p.pages, l.hungup, s.ctx.Done()) {
+		// A local sender (loopback) reports its last page first.
+		s.faxResult(l, dir, e, peer, 49, p.pages, p.pages, p.t38)
+		return
+	}
 	at := rxResultAt(p.pages)
+	rxDue := p.start.Add(s.scaled(at))
 	if e.tx {
 		at += senderTail
 	}
-	if drop := link.plannedDrop(); !drop.IsZero() && drop.Before(p.start.Add(s.scaled(at))) {
+	if drop := link.plannedDrop(); e.tx && !drop.IsZero() && drop.Before(p.start.Add(s.scaled(at))) {
 		// The far end hangs up before our phase E: its BYE comes first.
 		select {
 		case <-l.hungup:
 		case <-s.ctx.Done():
 		}
-		code := 0
-		if drop.Before(p.start.Add(s.scaled(rxResultAt(p.pages)))) {
-			code = 49
-		}
-		s.faxResult(l, dir, e, peer, code, p.pages, p.pages, p.t38)
+		s.faxResult(l, dir, e, peer, 0, p.pages, p.pages, p.t38)
 		return
 	}
-	if !s.sleepUntil(p.start, at, l) && (!e.tx || l.hangupTime().Before(p.start.Add(s.scaled(rxResultAt(p.pages))))) {
+	if !s.sleepUntil(p.start, at, l) && (!e.tx || l.hangupTime().Before(rxDue)) {
 		s.faxResult(l, dir, e, peer, 49, p.pages, p.pages, p.t38)
 		return
 	}
 	s.faxResult(l, dir, e, peer, 0, p.pages, p.pages, p.t38)
 }
 
-// sleepUntil sleeps until start+scaled(d); false if leg l hung up before
-// that moment (a hangup noticed late does not hide an event due earlier).
+// sleepUntil sleeps until start+scaled(d); false if leg l hung up first.
 func (s *Sim) sleepUntil(start time.Time, d time.Duration, l *leg) bool {
-	due := start.Add(s.scaled(d))
-	t := time.NewTimer(max(time.Until(due), 0))
+	t := time.NewTimer(max(time.Until(start.Add(s.scaled(d))), 0))
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-l.hungup:
-		return !l.hangupTime().Before(due)
+		return false
 	case <-s.ctx.Done():
 		return false
 	}
@@ -351,6 +400,7 @@ func (s *Sim) faxResult(l *leg, dir string, e, peer *faxEnd, code, pages, total 
 		r.Result.RemoteStation = remoteIdent(peer)
 	})
 	l.fire("CUSTOM", "spandsp::"+dir+"faxresult", nil, post)
+	e.advance(pages, true)
 }
 
 // faxBadRows is the bad-row count last reported on the leg.

@@ -157,7 +157,7 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 		if ident == "" {
 			ident = "2222"
 		}
-		link.join(&faxEnd{ident: ident, enableT38: sc.T38, requestT38: sc.T38}, s.now())
+		link.join(s, &faxEnd{ident: ident, enableT38: sc.T38, requestT38: sc.T38}, s.now())
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -253,13 +253,15 @@ func (s *Sim) loopbackFaults(a, b *leg, c *conn, link *faxLink) {
 		return
 	}
 	p := link.plan
+	tx, rx := link.ends[0], link.ends[1]
 	if s.opts.Default.DropESL && c != nil {
-		if !s.sleepUntil(p.start, pageAt(1), a) {
+		if !tx.reached(1, a.hungup, s.ctx.Done()) {
 			return
 		}
 		c.abort()
 	}
-	if p.stopAt < p.pages && s.sleepUntil(p.start, dropAt(p.stopAt+1), a) {
+	if p.stopAt < p.pages && tx.reached(p.stopAt, a.hungup, s.ctx.Done()) &&
+		rx.reached(p.stopAt, b.hungup, s.ctx.Done()) && s.sleepUntil(p.start, dropAt(p.stopAt+1), a) {
 		b.hangup("NORMAL_CLEARING", "send_bye")
 	}
 }
@@ -274,21 +276,21 @@ func (s *Sim) remoteReceiver(a *leg, c *conn, link *faxLink, sc Scenario) {
 		return
 	}
 	p := link.plan
+	tx := link.ends[0]
 	if sc.DropESL && c != nil {
-		if !s.sleepUntil(p.start, pageAt(1), a) {
+		if !tx.reached(1, a.hungup, s.ctx.Done()) {
 			return
 		}
 		c.abort()
 	}
 	switch {
 	case p.stopAt < p.pages:
-		if s.sleepUntil(p.start, dropAt(p.stopAt+1), a) {
+		if tx.reached(p.stopAt, a.hungup, s.ctx.Done()) && s.sleepUntil(p.start, dropAt(p.stopAt+1), a) {
 			a.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	case sc.NeverHangup || p.nofax:
 	default:
-		link.planDrop(p.start.Add(s.scaled(rxResultAt(p.pages) + farEndBye)))
-		if s.sleepUntil(p.start, rxResultAt(p.pages)+farEndBye, a) {
+		if tx.reached(p.pages, a.hungup, s.ctx.Done()) && s.sleepUntil(p.start, rxResultAt(p.pages)+farEndBye, a) {
 			a.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	}

@@ -34,7 +34,7 @@ var typeSize = map[uint16]int{1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9:
 type tiffEntry struct {
 	tag, typ uint16
 	count    uint32
-	value    []byte // raw value bytes in the file's byte order
+	value    []byte // raw value bytes in the file's byte order (read-only)
 }
 
 type tiffPage struct {
@@ -84,21 +84,27 @@ func parseTIFF(data []byte) ([]tiffPage, binary.ByteOrder, error) {
 		return nil, nil, fmt.Errorf("%w: bad magic", ErrTIFF)
 	}
 	var pages []tiffPage
+	seen := map[uint32]bool{}
+	var ifdBytes uint64
 	off := bo.Uint32(data[4:])
 	for off != 0 {
-		if len(pages) >= maxPages {
-			return nil, nil, fmt.Errorf("%w: too many IFDs", ErrTIFF)
+		if len(pages) >= maxPages || seen[off] {
+			return nil, nil, fmt.Errorf("%w: IFD loop or too many IFDs", ErrTIFF)
 		}
+		seen[off] = true
 		if uint64(off)+2 > uint64(len(data)) {
 			return nil, nil, fmt.Errorf("%w: IFD offset out of range", ErrTIFF)
 		}
 		n := int(bo.Uint16(data[off:]))
 		end := uint64(off) + 2 + uint64(n)*12 + 4
-		if end > uint64(len(data)) {
+		ifdBytes += end - uint64(off)
+		if end > uint64(len(data)) || ifdBytes > uint64(len(data)) {
+			// IFDs do not overlap, so together they fit in the file.
 			return nil, nil, fmt.Errorf("%w: IFD out of range", ErrTIFF)
 		}
 		var p tiffPage
 		var stripOff, stripLen []uint32
+		var valueBytes uint64 // out-of-line values may not add up to more than the file
 		for i := 0; i < n; i++ {
 			e := data[int(off)+2+i*12:]
 			ent := tiffEntry{tag: bo.Uint16(e), typ: bo.Uint16(e[2:]), count: bo.Uint32(e[4:])}
@@ -108,13 +114,14 @@ func parseTIFF(data []byte) ([]tiffPage, binary.ByteOrder, error) {
 			}
 			total := uint64(size) * uint64(ent.count)
 			if total <= 4 {
-				ent.value = append([]byte(nil), e[8:8+total]...)
+				ent.value = e[8 : 8+total : 8+total]
 			} else {
 				vo := uint64(bo.Uint32(e[8:]))
-				if vo+total > uint64(len(data)) {
+				valueBytes += total
+				if vo+total > uint64(len(data)) || valueBytes > uint64(len(data)) {
 					return nil, nil, fmt.Errorf("%w: tag %d value out of range", ErrTIFF, ent.tag)
 				}
-				ent.value = append([]byte(nil), data[vo:vo+total]...)
+				ent.value = data[vo : vo+total : vo+total] // shared, never written
 			}
 			switch ent.tag {
 			case tagStripOffsets:
@@ -129,8 +136,10 @@ func parseTIFF(data []byte) ([]tiffPage, binary.ByteOrder, error) {
 		if len(stripOff) == 0 || len(stripOff) != len(stripLen) {
 			return nil, nil, fmt.Errorf("%w: page %d has no strips", ErrTIFF, len(pages)+1)
 		}
+		var stripBytes uint64
 		for i := range stripOff {
-			if uint64(stripOff[i])+uint64(stripLen[i]) > uint64(len(data)) {
+			stripBytes += uint64(stripLen[i])
+			if uint64(stripOff[i])+uint64(stripLen[i]) > uint64(len(data)) || stripBytes > uint64(len(data)) {
 				return nil, nil, fmt.Errorf("%w: strip out of range", ErrTIFF)
 			}
 			p.strips = append(p.strips, data[stripOff[i]:stripOff[i]+stripLen[i]])
