@@ -101,10 +101,10 @@ func decodeJSONEvent(t *testing.T, data []byte) (esl.Headers, string) {
 
 func TestURLEncode(t *testing.T) {
 	for in, want := range map[string]string{
-		"+OK\n":                        "%2BOK%0A",
+		"+OK\n":                         "%2BOK%0A",
 		"sofia/external/1111@127.0.0.1": "sofia/external/1111%40127.0.0.1",
-		"{a=b,c='d e'}x &txfax(/f)":    "%7Ba%3Db,c%3D'd%20e'%7Dx%20%26txfax(/f)",
-		"fd00::2":                      "fd00%3A%3A2",
+		"{a=b,c='d e'}x &txfax(/f)":     "%7Ba%3Db,c%3D'd%20e'%7Dx%20%26txfax(/f)",
+		"fd00::2":                       "fd00%3A%3A2",
 	} {
 		if got := urlEncode(in); got != want {
 			t.Errorf("urlEncode(%q) = %q, want %q", in, got, want)
