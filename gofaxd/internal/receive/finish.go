@@ -69,7 +69,7 @@ func (c *call) finish(ctx context.Context) {
 
 	pages, ferr := c.file.Finish(hylafax.FaxTags{
 		Sender:  res.RemoteID,
-		CallIDs: []string{c.cidnum, c.cidname, c.recipient, c.gateway},
+		CallIDs: c.callIDs(),
 		Params:  ptr(c.params()),
 	})
 	switch {
@@ -124,7 +124,7 @@ func (c *call) finish(ctx context.Context) {
 			JobTime:  end.Sub(c.start),
 			ConnTime: connected,
 			Reason:   reason,
-			CallIDs:  []string{c.cidnum, c.cidname, c.recipient, c.gateway},
+			CallIDs:  c.callIDs(),
 		})
 		cancel()
 		if err != nil {
@@ -166,6 +166,17 @@ func (c *call) finish(ctx context.Context) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// callIDs are faxgetty's CallID1..4 for the TIFF and xferfaxlog: caller
+// number, caller name, recipient, gateway, without empty trailing ones
+// (faxrcvd gets all four, by position).
+func (c *call) callIDs() []string {
+	ids := []string{c.cidnum, c.cidname, c.recipient, c.gateway}
+	for len(ids) > 0 && ids[len(ids)-1] == "" {
+		ids = ids[:len(ids)-1]
+	}
+	return ids
+}
 
 func orOK(reason string) string {
 	if reason == "" {
