@@ -5,8 +5,9 @@
 // then tag the TIFF, write the xferfaxlog RECV record and the session log,
 // and run faxrcvd.
 //
-// Handler.Serve owns the whole call in the goroutine that calls it: it
-// starts no goroutine of its own, so nothing outlives the call.
+// Handler.Serve owns the whole call in the goroutine that calls it; the
+// one goroutine it starts (ending the socket session while faxrcvd runs)
+// is waited for before Serve returns, so nothing outlives the call.
 package receive
 
 import (
@@ -116,7 +117,7 @@ const (
 	ClassRejected    = "rejected"     // DynamicConfig said no
 	ClassBusy        = "busy"         // no modem free
 	ClassNoRecipient = "no_recipient" // no usable called number
-	ClassError       = "error"        // local trouble (spool, socket)
+	ClassError       = "error"        // local trouble (spool)
 )
 
 // Outcome is what a finished call reports to the Observer.
