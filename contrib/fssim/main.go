@@ -25,7 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,7 +37,33 @@ import (
 const (
 	maxLoadCalls   = 100000
 	maxLoadTimeout = time.Hour
+	// keepRecords bounds the call records kept in memory during long runs.
+	keepRecords = 1000
 )
+
+// routeFlag collects -route destination=scenario.
+type routeFlag []struct {
+	dest    string
+	outcome esltest.Outcome
+}
+
+func (r *routeFlag) String() string { return fmt.Sprint(len(*r), " routes") }
+
+func (r *routeFlag) Set(v string) error {
+	dest, name, ok := strings.Cut(v, "=")
+	if !ok || dest == "" {
+		return fmt.Errorf("want destination=scenario, got %q", v)
+	}
+	o, err := parseOutcome(name)
+	if err != nil {
+		return err
+	}
+	*r = append(*r, struct {
+		dest    string
+		outcome esltest.Outcome
+	}{dest, o})
+	return nil
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,6 +85,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	outcome := fs.String("scenario", "success", "default far end: success, busy, noanswer, rejected, noroute, notfound, nofax")
 	t38 := fs.Bool("t38", true, "default far end enables and requests T.38")
 	pages := fs.Int("pages", 0, "pages per inbound call (0: the document's)")
+	hangupAt := fs.Int("hangup-at-page", 0, "default far end hangs up during this page")
+	badRows := fs.Int("bad-rows", 0, "bad rows reported per page")
+	reneg := fs.Bool("renegotiate", false, "two negotiations (audio, then T.38)")
+	never := fs.Bool("never-hangup", false, "far end never hangs up after the fax (freeswitch#143)")
+	ring := fs.Duration("ring", 0, "far end rings this long before answering (real time)")
+	var routes routeFlag
+	fs.Var(&routes, "route", "destination=scenario for originates, repeatable (e.g. -route 5550486=busy)")
+	caller := fs.String("caller", "5551000", "load mode: calling number")
+	dest := fs.String("dest", "5552000", "load mode: called number")
 	verbose := fs.Bool("v", false, "debug logging")
 	load := fs.Int("load", 0, "load mode: number of inbound calls to place onto -socket")
 	rate := fs.Float64("rate", 10, "load mode: calls started per second")
@@ -85,13 +120,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	sc := esltest.Scenario{Outcome: oc, T38: *t38, Pages: *pages}
+	sc := esltest.Scenario{Outcome: oc, T38: *t38, Pages: *pages, HangupAtPage: *hangupAt, BadRows: *badRows,
+		Renegotiate: *reneg, NeverHangup: *never, RingTime: *ring}
 	s, err := esltest.Start(esltest.Options{Addr: *listen, Password: *password, TimeScale: *scale,
-		SocketAddr: *socket, Logger: log, Default: sc})
+		SocketAddr: *socket, Logger: log, Default: sc, KeepRecords: keepRecords})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	for _, r := range routes {
+		rsc := sc
+		rsc.Outcome = r.outcome
+		s.Route(r.dest, rsc)
+	}
 	if *load > 0 {
 		if *socket == "" {
 			return errors.New("-load needs -socket")
@@ -101,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		lctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
-		st := runLoad(lctx, s, *load, *rate, *conc, sc)
+		st := runLoad(lctx, s, *load, *rate, *conc, esltest.InboundCall{CallerNumber: *caller, Destination: *dest, Scenario: sc})
 		st.print(stdout)
 		return nil
 	}
@@ -135,7 +176,7 @@ type loadStats struct {
 }
 
 // runLoad places n calls, starting rate per second, at most conc at once.
-func runLoad(ctx context.Context, s *esltest.Sim, n int, rate float64, conc int, sc esltest.Scenario) *loadStats {
+func runLoad(ctx context.Context, s *esltest.Sim, n int, rate float64, conc int, call esltest.InboundCall) *loadStats {
 	st := &loadStats{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -151,13 +192,11 @@ loop:
 			break loop
 		}
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			t0 := time.Now()
-			rec, err := s.PlaceCall(ctx, esltest.InboundCall{
-				CallerNumber: "555" + strconv.Itoa(1000+i%9000), Destination: "5552000", Scenario: sc,
-			})
+			rec, err := s.PlaceCall(ctx, call)
 			d := time.Since(t0)
 			mu.Lock()
 			defer mu.Unlock()
@@ -170,7 +209,7 @@ loop:
 					st.firstFailure = fmt.Sprintf("%s: err %v, hangup %s, result %+v", rec.UUID, err, rec.HangupCause, rec.Result)
 				}
 			}
-		}(i)
+		}()
 		select {
 		case <-tick.C:
 		case <-ctx.Done():

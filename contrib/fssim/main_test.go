@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +69,46 @@ func TestRejectsNonLoopback(t *testing.T) {
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"-listen", "0.0.0.0:8021"}, &out, &errb); err == nil {
 		t.Error("listening on 0.0.0.0 accepted")
+	}
+}
+
+// TestServeRoute runs serve mode and originates to a -route'd destination.
+func TestServeRoute(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-scale", "0.001", "-route", "5550486=busy"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	f := strings.Fields(line) // fssim: event socket on ADDR (password P), ...
+	if len(f) < 5 {
+		t.Fatalf("banner %q", line)
+	}
+	c, err := esl.Dial(ctx, f[4], "ClueCon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(ctx, "plain", "BACKGROUND_JOB"); err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.BgAPI(ctx, "originate sofia/gateway/gw/5550486 &txfax(/nonexistent.tif)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := job.Wait(ctx)
+	if ev == nil || string(ev.Body) != "-ERR USER_BUSY\n" {
+		t.Errorf("BACKGROUND_JOB %v", ev)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
 	}
 }

@@ -23,7 +23,7 @@ const (
 type conn struct {
 	sim      *Sim
 	nc       net.Conn
-	id       int
+	rec      *ConnRecord // guarded by sim.mu
 	outbound bool
 	sub      subscription // guarded by sim.busMu
 	session  *leg         // the channel of an outbound socket session
@@ -46,8 +46,7 @@ func (s *Sim) newConn(nc net.Conn, outbound bool) *conn {
 		s.mu.Unlock()
 		return nil
 	}
-	c.id = len(s.conns)
-	s.conns = append(s.conns, c)
+	s.conns[c] = true
 	s.recordConn(c)
 	s.mu.Unlock()
 	s.busMu.Lock()

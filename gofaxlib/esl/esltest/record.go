@@ -17,7 +17,7 @@ type Command struct {
 
 // ConnRecord is what happened on one event-socket connection.
 type ConnRecord struct {
-	ID       int
+	ID       int // 1, 2, ... in order of connection
 	Outbound bool   // an outbound socket session (the simulator dialled out)
 	UUID     string // the session's channel (outbound only)
 	Commands []Command
@@ -61,13 +61,15 @@ type CallRecord struct {
 
 func (s *Sim) recordConn(c *conn) {
 	// called with s.mu held
-	s.connRecs = append(s.connRecs, &ConnRecord{ID: c.id, Outbound: c.outbound})
+	s.nextConnID++
+	c.rec = &ConnRecord{ID: s.nextConnID, Outbound: c.outbound}
+	s.connRecs = append(s.connRecs, c.rec)
 }
 
 func (s *Sim) recordCommand(c *conn, cmd *esl.Command) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.connRecs[c.id]
+	r := c.rec
 	r.Commands = append(r.Commands, Command{Line: cmd.Line, Headers: cmd.Headers, Body: string(cmd.Body)})
 	if c.session != nil {
 		r.UUID = c.session.uuid
@@ -81,8 +83,19 @@ func (s *Sim) connClosed(c *conn) {
 	c.qmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.connRecs[c.id].Closed = true
-	s.connRecs[c.id].Dropped = dropped
+	c.rec.Closed = true
+	c.rec.Dropped = dropped
+	delete(s.conns, c)
+	if k := s.opts.KeepRecords; k > 0 && len(s.connRecs) > k+len(s.conns) {
+		drop := len(s.connRecs) - k - len(s.conns)
+		s.connRecs = slices.DeleteFunc(s.connRecs, func(r *ConnRecord) bool {
+			if drop > 0 && r.Closed {
+				drop--
+				return true
+			}
+			return false
+		})
+	}
 	s.notifyLocked()
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -37,6 +38,10 @@ type Options struct {
 	SocketAddr string
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
+	// KeepRecords bounds how many ended calls and closed connections
+	// Calls and Conns remember (the oldest go first); 0 keeps them all.
+	// Long load runs set it.
+	KeepRecords int
 	// Default is the far end of an originate to a destination without a
 	// Route when SocketAddr is empty, and the fault knobs (BadRows,
 	// Renegotiate, HangupAtPage, DropESL) of loopback calls.
@@ -59,18 +64,19 @@ type Sim struct {
 	seq   int
 	subs  map[*conn]bool
 
-	mu        sync.Mutex
-	routes    map[string]Scenario
-	legs      []*leg
-	live      map[string]*leg
-	conns     []*conn
-	executors map[string]*executor
-	connRecs  []*ConnRecord
-	db        *database
-	kills     []string
-	changed   chan struct{}
-	closed    bool
-	startErr  error
+	mu         sync.Mutex
+	routes     map[string]Scenario
+	legs       []*leg
+	live       map[string]*leg
+	conns      map[*conn]bool
+	executors  map[string]*executor
+	connRecs   []*ConnRecord
+	nextConnID int
+	db         *database
+	kills      []string
+	changed    chan struct{}
+	closed     bool
+	startErr   error
 }
 
 // Start listens on 127.0.0.1 (Options.Addr) and serves until Close.
@@ -100,7 +106,8 @@ func Start(opts Options) (*Sim, error) {
 		opts: opts, log: log, ln: ln, core: newUUID(), scale: opts.TimeScale,
 		ctx: ctx, cancel: cancel, subs: map[*conn]bool{},
 		routes: map[string]Scenario{}, live: map[string]*leg{}, executors: map[string]*executor{},
-		db: newDatabase(), changed: make(chan struct{}),
+		conns: map[*conn]bool{},
+		db:    newDatabase(), changed: make(chan struct{}),
 	}
 	s.wg.Add(1)
 	go s.accept()
@@ -145,7 +152,7 @@ func (s *Sim) Close() error {
 		return nil
 	}
 	s.closed = true
-	conns := slices.Clone(s.conns)
+	conns := slices.Collect(maps.Keys(s.conns))
 	s.mu.Unlock()
 	s.cancel()
 	err := s.ln.Close()
@@ -276,6 +283,16 @@ func (s *Sim) forget(l *leg) {
 	defer s.mu.Unlock()
 	delete(s.live, l.uuid)
 	delete(s.executors, l.uuid)
+	if k := s.opts.KeepRecords; k > 0 && len(s.legs)-len(s.live) > k {
+		drop := len(s.legs) - len(s.live) - k
+		s.legs = slices.DeleteFunc(s.legs, func(x *leg) bool {
+			if drop > 0 && s.live[x.uuid] == nil {
+				drop--
+				return true
+			}
+			return false
+		})
+	}
 	s.notifyLocked()
 }
 
