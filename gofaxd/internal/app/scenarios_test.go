@@ -237,13 +237,13 @@ func TestRecipientSources(t *testing.T) {
 // TestShutdownKillsAndRecords stops gofaxd in the middle of a reception:
 // after the grace period the call is killed, and still recorded.
 func TestShutdownKillsAndRecords(t *testing.T) {
-	e := newEnvScale(t, 1, 0.02, func(c *config.Config) { c.Gofaxd.PageTimeout = 0 })
+	e := newEnvScale(t, 1, 0.05, func(c *config.Config) { c.Gofaxd.PageTimeout = 0 })
 	done := make(chan esltest.CallRecord, 1)
 	go func() {
 		rec, _ := e.sim.PlaceCall(context.Background(), esltest.InboundCall{Scenario: esltest.Scenario{T38: true}})
 		done <- rec
 	}()
-	// Wait for the first page (page 1 ends after 11.9 s * 0.02).
+	// Wait for the first page; the second needs another 9.6 s * 0.05.
 	e.faxq.waitFor(t, "@freeswitch0:P")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
