@@ -401,7 +401,7 @@ func normCommand(line string, hs esl.Headers, uuid string) string {
 // back (greeting the modems with HELLO). The new faxq learns that the
 // modem is busy with that call, and that it is ready once the call ended.
 func TestFaxqRestartMidCall(t *testing.T) {
-	e := newEnvScale(t, 1, 0.01, nil)
+	e := newEnvScale(t, 1, 0.05, nil) // the call lasts about 1.7 s
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
