@@ -127,6 +127,10 @@ done
 # dh_compress gzips documents larger than 4 KiB.
 check "dpkg -L lists the README" grep -qE '^/usr/share/doc/gofaxserver/README\.md(\.gz)?$' <<<"$files"
 check "/etc/gofax.conf is a conffile" grep -q '^ /etc/gofax.conf ' <(dpkg-query -s gofaxserver)
+if command -v systemd-analyze >/dev/null; then
+	out=$(systemd-analyze verify --man=no /lib/systemd/system/gofaxd.service 2>&1) || true
+	check "systemd-analyze verify gofaxd.service is silent${out:+ (got: $out)}" test -z "$out"
+fi
 check "gofaxd.service is not enabled by the package" test ! -e /etc/systemd/system/multi-user.target.wants/gofaxd.service
 
 say "purging"
