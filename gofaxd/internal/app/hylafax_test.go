@@ -36,7 +36,7 @@ func TestWithHylaFAX(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(srv.Spool, "etc", "FaxDispatch"), []byte(dispatch), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvWith(t, envOptions{modems: 2, scale: 0.02, spool: srv.Spool, tweak: func(c *config.Config) {
+	e := newEnvWith(t, envOptions{modems: 2, scale: 0.05, spool: srv.Spool, tweak: func(c *config.Config) {
 		c.HylaFAX.ModemPrefix = prefix
 		c.HylaFAX.RecvFileMode = 0o644
 		c.Gofaxd.FaxRcvdCmd = "bin/faxrcvd"
