@@ -425,3 +425,24 @@ func TestFaxqRestartMidCall(t *testing.T) {
 		t.Errorf("RECV %+v", recs)
 	}
 }
+
+func TestFaxrcvdTimeout(t *testing.T) {
+	e := newEnv(t, 1, func(c *config.Config) {
+		script := filepath.Join(c.HylaFAX.SpoolDir, "bin", "hang")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\necho about to hang\nexec sleep 30\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c.Gofaxd.FaxRcvdCmd = "bin/hang"
+		c.Gofaxd.FaxRcvdTimeout = 100 * time.Millisecond
+	})
+	start := time.Now()
+	e.call(esltest.InboundCall{})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("call took %v with a hanging faxrcvd", d)
+	}
+	if e.classCount(receive.ClassReceived) != 1 {
+		t.Error("fax not counted as received")
+	}
+	// The modem was free before faxrcvd ran.
+	e.faxq.waitFor(t, "@freeswitch0:E", "+freeswitch0:R")
+}
