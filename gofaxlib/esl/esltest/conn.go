@@ -259,6 +259,14 @@ func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 		}
 		s.busMu.Unlock()
 		c.send(reply("+OK Events Enabled"))
+	case "nixevent":
+		s.busMu.Lock()
+		for _, n := range strings.Fields(arg) {
+			delete(c.sub.names, n)
+			delete(c.sub.subclasses, n)
+		}
+		s.busMu.Unlock()
+		c.send(reply("+OK events nixed"))
 	case "noevents":
 		s.busMu.Lock()
 		c.sub = subscription{}

@@ -36,8 +36,9 @@ type leg struct {
 	// peer is the other leg of a loopback call, hung up with this one.
 	peer *leg
 	// done is closed when the leg is destroyed (all its events fired).
-	done chan struct{}
-	rec  CallRecord // guarded by sim.mu
+	done  chan struct{}
+	rec   CallRecord  // guarded by sim.mu
+	final *CallRecord // rec with Vars once ended (guarded by sim.mu)
 }
 
 // profile is the caller profile (Caller-* headers).

@@ -3,7 +3,10 @@ package esltest
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -83,7 +86,7 @@ func (rc *receiver) handle(ctx context.Context, c *esl.OutboundConn) {
 	}
 }
 
-func startReceiver(t *testing.T, rc *receiver) string {
+func startReceiver(t testing.TB, rc *receiver) string {
 	t.Helper()
 	rc.events = map[string][]string{}
 	srv := &esl.Server{Addr: "127.0.0.1:0", Handler: rc.handle}
@@ -224,4 +227,61 @@ func TestLoopbackRefused(t *testing.T) {
 	if body != "-ERR USER_BUSY\n" {
 		t.Errorf("body %q, want -ERR USER_BUSY", body)
 	}
+}
+
+// TestLoopbackConnectOnly: a listener that only connects and exits
+// releases the call; the sender sees what outbound-socket-connect-only_A
+// shows.
+func TestLoopbackConnectOnly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		rd := esl.NewReader(nc)
+		io.WriteString(nc, "connect\n\n")
+		if _, err := rd.ReadMessage(); err != nil {
+			return
+		}
+		io.WriteString(nc, "exit\n\n")
+		for {
+			if _, err := rd.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	s := New(t, Options{SocketAddr: ln.Addr().String()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl := dialClient(ctx, t, s)
+	body, _ := cl.originate(ctx, "{fax_ident=1111}sofia/external/5551236@127.0.0.1:5090 &txfax(/srv/faxspool/testdata/test.tif)")
+	if body != "-ERR NORMAL_CLEARING\n" {
+		t.Fatalf("body %q", body)
+	}
+	a, err := s.WaitCall(ctx, func(r CallRecord) bool { return r.Outbound && r.Ended })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range cl.collect(ctx, "", func(e *esl.Event) bool { return isDestroy(e) && e.UUID() == a.UUID }) {
+		if e.UUID() != a.UUID && e.Name() != "BACKGROUND_JOB" {
+			continue
+		}
+		if d := describeEvent(e.Headers, string(e.Body)); d != "" {
+			got = append(got, d)
+		}
+	}
+	// The esl client hands BACKGROUND_JOB to the job (checked above), and
+	// the capture ends with the client's exit.
+	want, _ := captureSequence(t, "outbound-socket-connect-only_A_plain")
+	want = slices.DeleteFunc(want, func(d string) bool {
+		return strings.HasPrefix(d, "BACKGROUND_JOB") || strings.HasPrefix(d, "notice")
+	})
+	compareSequence(t, got, want)
 }

@@ -36,6 +36,7 @@ func (s *Sim) originate(c *conn, args, job string) string {
 	body := ""
 	for i, dl := range legs {
 		body = s.dialLeg(c, o, dl, args, job, i == len(legs)-1)
+		s.log.Debug("esltest: originate", "dial", dl.DialString, "result", strings.TrimSpace(body))
 		if strings.HasPrefix(body, "+OK") {
 			break
 		}

@@ -2,6 +2,7 @@ package esltest
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
@@ -17,7 +18,7 @@ type Command struct {
 
 // ConnRecord is what happened on one event-socket connection.
 type ConnRecord struct {
-	ID       int // 1, 2, ... in order of connection
+	ID       int    // 1, 2, ... in order of connection
 	Outbound bool   // an outbound socket session (the simulator dialled out)
 	UUID     string // the session's channel (outbound only)
 	Commands []Command
@@ -131,14 +132,32 @@ func (s *Sim) Calls() []CallRecord {
 }
 
 func (s *Sim) snapshotLocked(l *leg) CallRecord {
+	return cloneRecord(s.viewLocked(l))
+}
+
+// viewLocked returns the leg's record to read, not to keep: an ended
+// leg's record is built once and shared.
+func (s *Sim) viewLocked(l *leg) *CallRecord {
+	if l.final != nil {
+		return l.final
+	}
 	r := l.rec
-	r.Apps = slices.Clone(r.Apps)
 	r.Vars = l.varsCopy()
+	if r.Ended {
+		l.final = &r
+	}
+	return &r
+}
+
+func cloneRecord(r *CallRecord) CallRecord {
+	c := *r
+	c.Apps = slices.Clone(r.Apps)
+	c.Vars = maps.Clone(r.Vars)
 	if r.Result != nil {
 		res := *r.Result
-		r.Result = &res
+		c.Result = &res
 	}
-	return r
+	return c
 }
 
 // Call returns the record of the channel uuid.
@@ -198,9 +217,12 @@ func (s *Sim) Wait(ctx context.Context, cond func(s *Sim) bool) error {
 func (s *Sim) WaitCall(ctx context.Context, match func(CallRecord) bool) (CallRecord, error) {
 	var found CallRecord
 	err := s.Wait(ctx, func(s *Sim) bool {
-		for _, r := range s.Calls() {
-			if match(r) {
-				found = r
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, l := range s.legs {
+			r := s.viewLocked(l)
+			if match(*r) {
+				found = cloneRecord(r)
 				return true
 			}
 		}

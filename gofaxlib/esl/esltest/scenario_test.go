@@ -13,18 +13,22 @@ import (
 
 // client is a gofaxsend-like inbound connection subscribed to ALL.
 type client struct {
-	t *testing.T
+	t testing.TB
 	c *esl.Conn
 }
 
-func dialClient(ctx context.Context, t *testing.T, s *Sim) *client {
+// dialClient connects and subscribes to events (default ALL).
+func dialClient(ctx context.Context, t testing.TB, s *Sim, events ...string) *client {
 	t.Helper()
 	c, err := esl.Dial(ctx, s.Addr(), s.Password())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Subscribe(ctx, "plain", "ALL"); err != nil {
+	if len(events) == 0 {
+		events = []string{"ALL"}
+	}
+	if err := c.Subscribe(ctx, "plain", events...); err != nil {
 		t.Fatal(err)
 	}
 	return &client{t: t, c: c}

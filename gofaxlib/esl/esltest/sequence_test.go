@@ -29,7 +29,16 @@ var callEvents = map[string]bool{
 func describe(m *esl.Message) string {
 	switch m.ContentType() {
 	case "text/event-plain":
-		hs, body := parsePlain(m.Body)
+		return describeEvent(parsePlain(m.Body))
+	case "text/disconnect-notice":
+		return "notice " + m.Get("Content-Disposition")
+	}
+	return ""
+}
+
+// describeEvent names a decoded event for sequence comparison.
+func describeEvent(hs esl.Headers, body string) string {
+	{
 		name := hs.Get("Event-Name")
 		if !callEvents[name] {
 			return ""
@@ -60,10 +69,7 @@ func describe(m *esl.Message) string {
 			d += " " + hs.Get("fax-result-code") + "/" + hs.Get("fax-document-transferred-pages")
 		}
 		return d
-	case "text/disconnect-notice":
-		return "notice " + m.Get("Content-Disposition")
 	}
-	return ""
 }
 
 // captureSequence describes a capture's frames and maps each rx_offset of
@@ -169,7 +175,7 @@ func replay(t *testing.T, nc net.Conn, name string, edit func(cmd string, f *fra
 }
 
 // captureFrames returns a capture's frames as messages.
-func captureFrames(t *testing.T, name string) ([]*esl.Message, error) {
+func captureFrames(t testing.TB, name string) ([]*esl.Message, error) {
 	t.Helper()
 	data, err := os.ReadFile("testdata/" + name + ".raw")
 	if err != nil {

@@ -296,6 +296,7 @@ func (s *Sim) startSession(ctx context.Context, x *executor, onComplete func()) 
 			err = ErrClosed
 		}
 	}
+	s.log.Debug("esltest: outbound socket", "uuid", l.uuid, "addr", s.opts.SocketAddr, "err", err)
 	if err != nil {
 		// The socket application fails and the dialplan ends: hangup.
 		l.hangup("NORMAL_CLEARING", "send_refuse")
