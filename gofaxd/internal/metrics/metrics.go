@@ -1,6 +1,7 @@
 // Package metrics exposes gofaxd's Prometheus metrics and health check:
-// calls by result class, active calls, pages, modem states, event socket
-// connections lost during calls and the delay from a hangup to faxrcvd.
+// calls by result class, active calls, pages, modem states, whether faxq
+// reads its FIFO, event socket connections lost during calls and the
+// delay from a hangup to faxrcvd.
 package metrics
 
 import (
@@ -85,18 +86,29 @@ func (m *Metrics) CallEnded(o receive.Outcome) {
 	}
 }
 
-var modemDesc = prometheus.NewDesc("gofaxd_modems", "Virtual modems by state.", []string{"state"}, nil)
+var (
+	modemDesc = prometheus.NewDesc("gofaxd_modems", "Virtual modems by state.", []string{"state"}, nil)
+	faxqDesc  = prometheus.NewDesc("gofaxd_faxq_reading", "1 if faxq read the last modem announcement, 0 while it is away.", nil, nil)
+)
 
 // modemCollector reads the pool's state at scrape time.
 type modemCollector struct{ pool *modem.Pool }
 
-func (c modemCollector) Describe(ch chan<- *prometheus.Desc) { ch <- modemDesc }
+func (c modemCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- modemDesc
+	ch <- faxqDesc
+}
 
 func (c modemCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := c.pool.Counts()
 	for _, s := range modem.States {
 		ch <- prometheus.MustNewConstMetric(modemDesc, prometheus.GaugeValue, float64(counts[s]), s.String())
 	}
+	reading := 0.0
+	if c.pool.FaxqReading() {
+		reading = 1
+	}
+	ch <- prometheus.MustNewConstMetric(faxqDesc, prometheus.GaugeValue, reading)
 }
 
 // Timeouts of the metrics listener: scrapes are small and local.

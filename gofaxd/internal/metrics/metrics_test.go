@@ -5,11 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
 )
 
@@ -64,5 +67,44 @@ func TestServe(t *testing.T) {
 	down.Store(true)
 	if code, body := get(t, base+"/healthz"); code != 503 || !strings.Contains(body, "every modem is down") {
 		t.Errorf("/healthz = %d %q", code, body)
+	}
+}
+
+func TestModemGauges(t *testing.T) {
+	spool := t.TempDir()
+	for _, d := range []string{"status", "etc"} {
+		os.Mkdir(filepath.Join(spool, d), 0o755)
+	}
+	pool, err := modem.Open(modem.Config{Spool: spool, Prefix: "m", Count: 3, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Acquire(); err != nil {
+		t.Fatal(err)
+	}
+	m := New(pool)
+	want := map[string]float64{"ready": 2, "receiving": 1, "sending": 0, "down": 0}
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "gofaxd_modems":
+			for _, mt := range mf.GetMetric() {
+				state := mt.GetLabel()[0].GetValue()
+				if got := mt.GetGauge().GetValue(); got != want[state] {
+					t.Errorf("gofaxd_modems{state=%q} = %v, want %v", state, got, want[state])
+				}
+				seen++
+			}
+		case "gofaxd_faxq_reading":
+			seen++
+		}
+	}
+	if seen != 5 {
+		t.Errorf("saw %d modem metrics, want 5", seen)
 	}
 }

@@ -258,6 +258,14 @@ func (p *Pool) Counts() map[State]int {
 	return c
 }
 
+// FaxqReading reports whether faxq read the last announcement; false while
+// it is away (the announcements are then repeated with backoff).
+func (p *Pool) FaxqReading() bool {
+	p.ann.mu.Lock()
+	defer p.ann.mu.Unlock()
+	return !p.ann.absent
+}
+
 // State returns the state of the named modem.
 func (p *Pool) State(name string) (State, bool) {
 	p.mu.Lock()

@@ -371,6 +371,9 @@ func TestFaxqAbsentThenBack(t *testing.T) {
 		t.Fatalf("Open blocked %v without faxq", d)
 	}
 	waitAbsent(t, p)
+	if p.FaxqReading() {
+		t.Error("FaxqReading while nobody reads")
+	}
 	l, err := p.Acquire()
 	if err != nil {
 		t.Fatal(err)
