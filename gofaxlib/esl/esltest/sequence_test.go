@@ -266,7 +266,9 @@ func TestOutboundReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			s := New(t, Options{SocketAddr: ln.Addr().String(), TimeScale: 0.02})
+			// playback silence_stream://500 lasts 25 ms: long enough for the
+			// queued commands to arrive while it runs, as on the real switch.
+			s := New(t, Options{SocketAddr: ln.Addr().String(), TimeScale: 0.05})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			type result struct {
