@@ -20,7 +20,7 @@ import (
 // (p50/p99 over the iterations). Each attempt sends a 2-page fax.
 func BenchmarkExecToOriginate(b *testing.B) {
 	bin := binary(b)
-	sim, err := esltest.Start(esltest.Options{TimeScale: 0.001})
+	sim, err := esltest.Start(esltest.Options{TimeScale: 0.01}) // a 2-page fax in 300 ms
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +81,8 @@ func BenchmarkExecToOriginate(b *testing.B) {
 		err := cmd.Wait()
 		cancel()
 		if code := cmd.ProcessState.ExitCode(); code != 2 {
-			b.Fatalf("exit %d (%v)", code, err)
+			q, _ := os.ReadFile(filepath.Join(spool, "sendq/q1"))
+			b.Fatalf("exit %d (%v); qfile:\n%s", code, err, q)
 		}
 		latency = append(latency, at.Sub(start))
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
