@@ -40,6 +40,11 @@ func (a *attempt) conclude(ctx context.Context, conn *esl.Conn, set settings, re
 		res = outcome.Result{Status: outcome.Retry, Code: code, Text: "Hung up by gofaxsend: " + rep.Killed}
 	}
 
+	if callErr == nil && !rep.Complete {
+		a.log.Warn("FreeSWITCH did not confirm the end of the call; the channel may still be up")
+		a.sess.Printf("End of call not confirmed by FreeSWITCH")
+	}
+
 	// Counters as faxsend keeps them: ndials counts failed dials in a
 	// row, ntries answered calls in a row that moved no page.
 	if !connected {

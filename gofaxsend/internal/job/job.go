@@ -43,9 +43,6 @@ type Env struct {
 	Modem    string            // -m: the virtual modem faxq chose
 	Controls map[string]string // JobControl "-c tag:value" pairs, tags lower case
 	Log      *slog.Logger
-	// Connect opens the event socket to FreeSWITCH; nil dials
-	// [freeswitch] socket with its password.
-	Connect func(ctx context.Context) (*esl.Conn, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -191,13 +188,7 @@ func (b *batch) connection(ctx context.Context) (*esl.Conn, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, b.Config.FreeSWITCH.Timeout)
 	defer cancel()
-	var c *esl.Conn
-	var err error
-	if b.Connect != nil {
-		c, err = b.Connect(cctx)
-	} else {
-		c, err = esl.Dial(cctx, b.Config.FreeSWITCH.Socket, b.Config.FreeSWITCH.Password, esl.WithLogger(b.Log))
-	}
+	c, err := esl.Dial(cctx, b.Config.FreeSWITCH.Socket, b.Config.FreeSWITCH.Password, esl.WithLogger(b.Log))
 	if err != nil {
 		return nil, err
 	}

@@ -49,27 +49,26 @@ func (s Status) String() string {
 // Codes of HylaFAX's status table (the E-numbers of its documentation)
 // that gofaxsend reports. faxq and the clients keep them in "statuscode".
 const (
-	CodeOK              = 0   // call successful
-	CodeBusy            = 1   // Busy signal detected
-	CodeNoCarrier       = 2   // No carrier detected
-	CodeNoAnswer        = 3   // No answer from remote
-	CodeNoLine          = 4   // No local dialtone: FreeSWITCH could not be used
-	CodeUnknown         = 6   // Unknown problem
-	CodeIncapable       = 122 // Remote has no T.4 receiver capability
-	CodeDCN             = 124 // COMREC error in transmit Phase B/got DCN
-	CodeT1              = 126 // No receiver protocol (T.30 T1 timeout)
-	CodeDisconnected    = 128 // Remote fax disconnected prematurely
-	CodeTrain           = 137 // Failure to train remote modem
-	CodeECM             = 143 // Failure to transmit clean ECM image data
-	CodePhaseC          = 149 // Unspecified Transmit Phase C error
-	CodeScript          = 306 // Bad exit status for a script
-	CodeDocument        = 314 // Can not open document file
-	CodeNoDocuments     = 323 // Job contains no documents
-	CodeInterrupted     = 344 // Job interrupted by user
-	CodeRejected        = 345 // Job aborted by request (DynamicConfig RejectCall)
-	CodePageSize        = 416 // remote does not support the page width/resolution
-	CodeInvalidJob      = 326 // Invalid or corrupted job description file
-	CodeBatchNotStarted = 286 // Batching protocol error: the batch stopped before this job
+	CodeOK           = 0   // call successful
+	CodeBusy         = 1   // Busy signal detected
+	CodeNoCarrier    = 2   // No carrier detected
+	CodeNoAnswer     = 3   // No answer from remote
+	CodeNoLine       = 4   // No local dialtone: FreeSWITCH could not be used
+	CodeUnknown      = 6   // Unknown problem
+	CodeIncapable    = 122 // Remote has no T.4 receiver capability
+	CodeDCN          = 124 // COMREC error in transmit Phase B/got DCN
+	CodeT1           = 126 // No receiver protocol (T.30 T1 timeout)
+	CodeDisconnected = 128 // Remote fax disconnected prematurely
+	CodeTrain        = 137 // Failure to train remote modem
+	CodeECM          = 143 // Failure to transmit clean ECM image data
+	CodePhaseC       = 149 // Unspecified Transmit Phase C error
+	CodeScript       = 306 // Bad exit status for a script
+	CodeDocument     = 314 // Can not open document file
+	CodeNoDocuments  = 323 // Job contains no documents
+	CodeInterrupted  = 344 // Job interrupted by user
+	CodeRejected     = 345 // Job aborted by request (DynamicConfig RejectCall)
+	CodePageSize     = 416 // remote does not support the page width/resolution
+	CodeInvalidJob   = 326 // Invalid or corrupted job description file
 )
 
 // Result is the outcome of one attempt for one job.
