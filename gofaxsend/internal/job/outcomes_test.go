@@ -150,3 +150,16 @@ func TestLoadRequeue(t *testing.T) {
 		t.Errorf("no files: %+v", got)
 	}
 }
+
+func FuzzParseRequeue(f *testing.F) {
+	f.Add("JobReqBusy: 20\nJobReqProto:\t\"7\" # comment\n")
+	f.Add("jobreqnocarrier:-1\nJobReqNoAnswer: 99999999999999999999\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		r := parseRequeue(strings.NewReader(s), defaultRequeue)
+		for _, d := range []time.Duration{r.busy, r.noAnswer, r.noCarrier, r.proto} {
+			if d < 0 || d > maxRequeue*time.Second {
+				t.Fatalf("delay %v from %q", d, s)
+			}
+		}
+	})
+}
