@@ -2,6 +2,7 @@ package esltest
 
 import (
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,11 +49,11 @@ func (s *Sim) newConn(nc net.Conn, outbound bool) *conn {
 	}
 	s.conns[c] = true
 	s.recordConn(c)
+	s.wg.Add(1) // under mu, so Close's Wait cannot have started
 	s.mu.Unlock()
 	s.busMu.Lock()
 	s.subs[c] = true
 	s.busMu.Unlock()
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		c.writer()
@@ -228,14 +229,12 @@ func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 			job = newUUID()
 		}
 		c.send(reply("+OK Job-UUID: "+job, esl.Header{Name: "Job-UUID", Value: job}))
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
+		s.spawn(func() {
 			body := s.api(c, arg, job)
 			if !strings.HasPrefix(arg, "originate ") {
 				s.backgroundJob(job, arg, body)
 			}
-		}()
+		})
 	case "event":
 		format, names, _ := strings.Cut(arg, " ")
 		if format != "plain" && format != "json" {
@@ -247,13 +246,18 @@ func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 		s.busMu.Unlock()
 		c.send(reply("+OK event listener enabled " + format))
 	case "myevents":
-		if c.session == nil {
-			c.send(reply("-ERR command not found"))
+		// "myevents" on an outbound socket, "myevents <uuid>" on an inbound one.
+		uuid, _, _ := strings.Cut(strings.TrimSpace(arg), " ")
+		if uuid == "" && c.session != nil {
+			uuid = c.session.uuid
+		}
+		if uuid == "" {
+			c.send(reply("-ERR invalid uuid"))
 			break
 		}
 		s.busMu.Lock()
 		c.sub.myevents = true
-		c.sub.session = c.session.uuid
+		c.sub.session = uuid
 		if c.sub.format == "" {
 			c.sub.format = "plain"
 		}
@@ -274,6 +278,20 @@ func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 		c.send(reply("+OK no longer listening for events"))
 	case "filter":
 		h, v, _ := strings.Cut(arg, " ")
+		if h == "delete" {
+			h, v, _ = strings.Cut(v, " ")
+			s.busMu.Lock()
+			c.sub.filters = slices.DeleteFunc(c.sub.filters, func(f esl.Header) bool {
+				return f.Name == h && (v == "" || f.Value == v)
+			})
+			s.busMu.Unlock()
+			c.send(reply("+OK filter deleted. [" + h + "]=[" + v + "]"))
+			break
+		}
+		if h == "" || v == "" {
+			c.send(reply("-ERR invalid syntax"))
+			break
+		}
 		s.busMu.Lock()
 		c.sub.filters = append(c.sub.filters, esl.Header{Name: h, Value: v})
 		s.busMu.Unlock()

@@ -1,7 +1,8 @@
 package esltest
 
 import (
-	"os"
+	"errors"
+	"io/fs"
 	"strconv"
 	"sync"
 	"time"
@@ -157,7 +158,7 @@ func dropAt(k int) time.Duration { return pageAt(k) - nextPageTime/2 }
 
 // runFax runs the spandsp side of a txfax/rxfax on e.leg and returns when
 // phase E was reported (or never will be). It fires the spandsp events and
-// sets the fax_* variables; it reports false if no result was produced.
+// sets the fax_* variables.
 func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	l := e.leg
 	dir := "rx"
@@ -409,8 +410,18 @@ func (s *Sim) faxBadRows(l *leg) int {
 	return n
 }
 
-// fileExists reports whether a txfax document can be opened.
-func fileExists(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular()
+// openDocument loads a txfax document. ok false means txfax ends at once
+// with response: mod_spandsp's answer for a missing file, or, for a file
+// spandsp cannot read, no spandsp event at all (docs/ecosystem.md §4.4).
+func (s *Sim) openDocument(e *faxEnd) (response string, ok bool) {
+	doc, pages, err := readDocument(e.file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "Cannot send non-existant fax file", false
+	case err != nil:
+		s.log.Warn("esltest: txfax cannot read the document", "file", e.file, "err", err)
+		return "_none_", false
+	}
+	e.doc, e.pages = doc, pages
+	return "", true
 }

@@ -159,21 +159,16 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 			ident = "2222"
 		}
 		link.join(s, &faxEnd{ident: ident, enableT38: sc.T38, requestT38: sc.T38}, s.now())
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.remoteReceiver(a, c, link, sc)
-		}()
+		s.spawn(func() { s.remoteReceiver(a, c, link, sc) })
 	}
 	a.mergeTemplate(t.aAnswer, s.replacerA(a), nil)
 	s.updateRec(a, func(r *CallRecord) { r.Answered = true })
 	body := "+OK " + a.uuid + "\n"
 	bg(body)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.runOriginateApp(a, o, link)
-	}()
+	if !s.spawn(func() { s.runOriginateApp(a, o, link) }) {
+		a.hangup("NORMAL_CLEARING", "send_bye")
+		a.finish(t.aComplete, s.replacerA(a), nil)
+	}
 	return body
 }
 
@@ -224,11 +219,7 @@ func (s *Sim) dialLoopback(a *leg, c *conn, timeout time.Duration) (*faxLink, bo
 		case <-x.answered:
 			a.answer()
 			if s.opts.Default.HangupAtPage > 0 || s.opts.Default.DropESL {
-				s.wg.Add(1)
-				go func() {
-					defer s.wg.Done()
-					s.loopbackFaults(a, b, c, link)
-				}()
+				s.spawn(func() { s.loopbackFaults(a, b, c, link) })
 			}
 			return link, true
 		case <-a.hungup:
@@ -328,12 +319,9 @@ func (s *Sim) runOriginateApp(a *leg, o *Originate, link *faxLink) {
 			enableT38: a.getVar("fax_enable_t38") == "true", requestT38: a.getVar("fax_enable_t38_request") == "true"}
 		ok := true
 		if e.tx {
-			doc, pages, err := readDocument(arg)
-			if err != nil {
-				ok = false
-				res = "Cannot send non-existant fax file"
+			if r, opened := s.openDocument(e); !opened {
+				ok, res = false, r
 			}
-			e.doc, e.pages = doc, pages
 		}
 		if ok {
 			s.runFax(link, e)

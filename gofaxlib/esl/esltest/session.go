@@ -40,6 +40,8 @@ type executor struct {
 	parked  bool
 	lastRes string // current_application_response of the last app
 
+	socketApp string // Application-UUID of the socket application
+
 	answered chan struct{} // closed on answer
 	ringing  chan struct{} // closed on ring_ready
 	ansOnce  sync.Once
@@ -48,7 +50,7 @@ type executor struct {
 
 func newExecutor(s *Sim, l *leg, link *faxLink) *executor {
 	return &executor{sim: s, leg: l, link: link, wake: make(chan struct{}, 1),
-		answered: make(chan struct{}), ringing: make(chan struct{}), lastRes: "_none_"}
+		answered: make(chan struct{}), ringing: make(chan struct{}), lastRes: "_none_", socketApp: newUUID()}
 }
 
 func (x *executor) enqueue(a app) bool {
@@ -88,7 +90,7 @@ func (x *executor) run(onComplete func()) {
 			case <-x.wake:
 			case <-l.hungup:
 			case <-x.sim.ctx.Done():
-				l.hangup("NORMAL_CLEARING", "send_bye")
+				x.hangup("NORMAL_CLEARING")
 			}
 			continue
 		}
@@ -108,7 +110,7 @@ func (x *executor) run(onComplete func()) {
 		{Name: "Application", Value: "socket"},
 		{Name: "Application-Data", Value: x.sim.opts.SocketAddr + " async full"},
 		{Name: "Application-Response", Value: res},
-		{Name: "Application-UUID", Value: newUUID()},
+		{Name: "Application-UUID", Value: x.socketApp},
 	})
 	t, _ := loadTemplates()
 	l.finish(t.bComplete, x.sim.replacerB(l), onComplete)
@@ -247,11 +249,9 @@ func (x *executor) fax(a app) string {
 		enableT38: l.getVar("fax_enable_t38") == "true", requestT38: l.getVar("fax_enable_t38_request") == "true"}
 	s.updateRec(l, func(r *CallRecord) { r.File = a.arg })
 	if e.tx {
-		doc, pages, err := readDocument(a.arg)
-		if err != nil {
-			return "Cannot send non-existant fax file"
+		if res, ok := s.openDocument(e); !ok {
+			return res
 		}
-		e.doc, e.pages = doc, pages
 	}
 	s.runFax(x.link, e)
 	return ""
@@ -284,7 +284,7 @@ func (s *Sim) startSession(ctx context.Context, x *executor, onComplete func()) 
 	l.fire("CHANNEL_EXECUTE", "", nil, esl.Headers{
 		{Name: "Application", Value: "socket"},
 		{Name: "Application-Data", Value: s.opts.SocketAddr + " async full"},
-		{Name: "Application-UUID", Value: newUUID()},
+		{Name: "Application-UUID", Value: x.socketApp},
 	})
 	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
@@ -303,9 +303,7 @@ func (s *Sim) startSession(ctx context.Context, x *executor, onComplete func()) 
 	} else {
 		x.conn.session = l
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	run := func() {
 		x.run(func() {
 			if onComplete != nil {
 				onComplete()
@@ -314,15 +312,16 @@ func (s *Sim) startSession(ctx context.Context, x *executor, onComplete func()) 
 				x.afterHangup()
 			}
 		})
-	}()
+	}
+	if !s.spawn(run) {
+		run() // closing: the channel hangs up at once
+	}
 	if err != nil {
 		return fmt.Errorf("esltest: outbound socket %s: %w", s.opts.SocketAddr, err)
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.serveSession(x)
-	}()
+	if !s.spawn(func() { s.serveSession(x) }) {
+		x.conn.abort()
+	}
 	return nil
 }
 

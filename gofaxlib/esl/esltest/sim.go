@@ -76,7 +76,6 @@ type Sim struct {
 	kills      []string
 	changed    chan struct{}
 	closed     bool
-	startErr   error
 }
 
 // Start listens on 127.0.0.1 (Options.Addr) and serves until Close.
@@ -96,6 +95,9 @@ func Start(opts Options) (*Sim, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if host, _, err := net.SplitHostPort(opts.Addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return nil, fmt.Errorf("esltest: %q: the simulator listens on loopback addresses only", opts.Addr)
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -174,16 +176,27 @@ func (s *Sim) accept() {
 			return
 		}
 		c := s.newConn(nc, false)
-		if c == nil {
+		if c == nil || !s.spawn(func() { s.serveInbound(c) }) {
 			nc.Close()
 			return
 		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveInbound(c)
-		}()
 	}
+}
+
+// spawn runs f in a goroutine Close waits for; false (f not run) once
+// Close has begun.
+func (s *Sim) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // now is the simulated clock (wall time; only durations are scaled).
