@@ -60,6 +60,9 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 		return v
 	}
 	a := newLeg(s, true, true, dl.DialString)
+	if u := get("origination_uuid"); u != "" && s.lookup(u) == nil {
+		a.uuid = u // the caller chose the channel's UUID, as gofaxsend does
+	}
 	cid := get("origination_caller_id_number")
 	if cid == "" {
 		cid = "0000000000"

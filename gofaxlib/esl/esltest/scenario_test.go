@@ -290,6 +290,24 @@ func TestFailover(t *testing.T) {
 	}
 }
 
+// TestOriginationUUID: origination_uuid names the channel.
+func TestOriginationUUID(t *testing.T) {
+	doc, _ := filepath.Abs("testdata/sent-2page-g3.tif")
+	s := New(t, Options{})
+	s.Route("5552000", Scenario{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := dialClient(ctx, t, s)
+	want := esl.NewUUID()
+	body, uuid := cl.originate(ctx, "{origination_uuid="+want+"}sofia/gateway/gw1/5552000 &txfax("+doc+")")
+	if uuid != want {
+		t.Fatalf("body %q, want +OK %s", body, want)
+	}
+	if r, err := s.WaitCall(ctx, func(r CallRecord) bool { return r.UUID == want && r.Ended }); err != nil || r.Vars["uuid"] != want {
+		t.Errorf("record %+v, %v", r.Vars["uuid"], err)
+	}
+}
+
 // TestMalformedDialString: a broken variable block fails the originate
 // and is recorded.
 func TestMalformedDialString(t *testing.T) {
