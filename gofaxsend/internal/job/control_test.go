@@ -303,3 +303,32 @@ func TestGatewayFailover(t *testing.T) {
 		t.Errorf("busy destination: %d calls in all, want 3 (no failover)", n)
 	}
 }
+
+// TestDegradation: V.17 goes after disablev17afterretry answered calls,
+// unless the job insists on a minimum rate above 9600 bit/s.
+func TestDegradation(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	f.cfg.Gofaxsend.DisableV17AfterRetry = 3
+	tests := []struct {
+		jobid string
+		extra []string
+		v17   string // fax_disable_v17
+		ecm   string
+	}{
+		{"7", []string{"tottries:2"}, "false", "true"},
+		{"8", []string{"tottries:3"}, "true", "true"},
+		{"9", []string{"tottries:3", "minbr:5"}, "false", "true"},
+		{"10", []string{"desiredec:0"}, "false", "false"},
+	}
+	for i, tt := range tests {
+		qf := f.qfile(tt.jobid, "5551234", tt.extra...)
+		if st := f.run(context.Background(), qf); st != outcome.Done {
+			t.Fatalf("job %s: %v", tt.jobid, st)
+		}
+		c := f.sim.Calls()[i]
+		if c.Vars["fax_disable_v17"] != tt.v17 || c.Vars["fax_use_ecm"] != tt.ecm {
+			t.Errorf("job %s %v: fax_disable_v17=%s fax_use_ecm=%s, want %s %s", tt.jobid, tt.extra, c.Vars["fax_disable_v17"], c.Vars["fax_use_ecm"], tt.v17, tt.ecm)
+		}
+	}
+}
