@@ -68,7 +68,14 @@ func (s *Sim) uuidKill(arg string) string {
 		cause = f[1]
 	}
 	s.updateRec(l, func(r *CallRecord) { r.Killed = true })
-	l.hangup(cause, "send_bye")
+	switch {
+	case l.answered():
+		l.hangup(cause, "send_bye")
+	case l.outbound:
+		l.hangup(cause, "send_cancel") // still ringing: CANCEL
+	default:
+		l.hangup(cause, "send_refuse")
+	}
 	return "+OK\n"
 }
 
