@@ -405,3 +405,30 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONEvents: a json subscriber gets the same call in text/event-json.
+func TestJSONEvents(t *testing.T) {
+	doc, _ := filepath.Abs("testdata/sent-2page-g3.tif")
+	s := New(t, Options{})
+	s.Route("5552000", Scenario{T38: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := esl.Dial(ctx, s.Addr(), s.Password())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(ctx, "json", "CHANNEL_HANGUP_COMPLETE", "BACKGROUND_JOB", "CUSTOM", "spandsp::txfaxresult"); err != nil {
+		t.Fatal(err)
+	}
+	cl := &client{t: t, c: c}
+	_, uuid := cl.originate(ctx, "{fax_enable_t38=true}sofia/gateway/gw1/5552000 &txfax("+doc+")")
+	evs := cl.collect(ctx, uuid, func(e *esl.Event) bool { return e.Name() == "CHANNEL_HANGUP_COMPLETE" })
+	res := findEvent(evs, "CUSTOM", "spandsp::txfaxresult")
+	if res == nil || res.Format != esl.FormatJSON || res.Get("fax-result-code") != "0" {
+		t.Fatalf("txfaxresult %+v", res)
+	}
+	if hc := evs[len(evs)-1]; hc.Var("fax_success") != "1" {
+		t.Errorf("hangup complete: fax_success %q", hc.Var("fax_success"))
+	}
+}
