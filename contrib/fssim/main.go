@@ -94,12 +94,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&routes, "route", "destination=scenario for originates, repeatable (e.g. -route 5550486=busy)")
 	caller := fs.String("caller", "5551000", "load mode: calling number")
 	dest := fs.String("dest", "5552000", "load mode: called number")
+	document := fs.String("document", "", "load mode: TIFF the callers send (default: a captured 2-page fax)")
 	verbose := fs.Bool("v", false, "debug logging")
 	load := fs.Int("load", 0, "load mode: number of inbound calls to place onto -socket")
 	rate := fs.Float64("rate", 10, "load mode: calls started per second")
 	conc := fs.Int("concurrency", 10, "load mode: calls at most in progress")
 	timeout := fs.Duration("timeout", 10*time.Minute, "load mode: bound on the whole run")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	for _, a := range []string{*listen, *socket} {
@@ -142,7 +146,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		lctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
-		st := runLoad(lctx, s, *load, *rate, *conc, esltest.InboundCall{CallerNumber: *caller, Destination: *dest, Scenario: sc})
+		st := runLoad(lctx, s, *load, *rate, *conc, esltest.InboundCall{CallerNumber: *caller, Destination: *dest,
+			Document: *document, Scenario: sc})
 		st.print(stdout)
 		return nil
 	}
