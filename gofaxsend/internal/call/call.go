@@ -82,6 +82,9 @@ type Report struct {
 	// Complete is true when FreeSWITCH reported the end of the channel
 	// (or of the failed originate); false when Run gave up waiting.
 	Complete bool
+	// UUID is the channel followed (the origination_uuid, unless
+	// FreeSWITCH named another).
+	UUID string
 }
 
 // ErrLost means the event socket connection ended during the call; the
@@ -95,7 +98,9 @@ var ErrLost = errors.New("call: event socket connection lost")
 func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog.Logger) (rep Report, err error) {
 	tr := freeswitch.Tracker{UUID: p.UUID}
 	var answeredAt time.Time // when we learned of the answer
+	uuid := p.UUID // the channel followed
 	defer func() {
+		rep.UUID = uuid
 		cause := rep.Result.HangupCause
 		rep.Result = tr.Result()
 		if rep.Result.HangupCause == "" {
@@ -120,7 +125,6 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 	}
 	log.Info("originate sent", "job_uuid", job.UUID)
 
-	uuid := p.UUID // the channel followed
 	var (
 		answered, killed bool
 		lastProgress     time.Time

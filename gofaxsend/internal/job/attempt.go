@@ -169,8 +169,28 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 		a.log.Info("gateway failed, trying the next", "gateway", gw, "cause", rep.Result.HangupCause)
 		a.sess.Printf("Gateway %s: %s, trying %s", gw, rep.Result.HangupCause, set.gateways[i+1])
 	}
+	if errors.Is(callErr, call.ErrLost) && !rep.Complete && rep.UUID != "" {
+		a.hangUpLost(ctx, rep.UUID)
+	}
 	res, stop := a.conclude(ctx, conn, set, rep, callErr)
 	return res, stop, &rep
+}
+
+// hangUpLost hangs up a call whose event socket went away, over a new
+// connection: otherwise it might go on unseen while the job is retried.
+func (a *attempt) hangUpLost(ctx context.Context, uuid string) {
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.b.Config.FreeSWITCH.Timeout)
+	defer cancel()
+	conn, err := a.b.connection(kctx)
+	if err == nil {
+		err = freeswitch.Kill(kctx, conn, uuid, "")
+	}
+	if err != nil && !errors.Is(err, freeswitch.ErrNoChannel) {
+		a.log.Warn("cannot hang up the call after losing its event socket", "call_uuid", uuid, "err", err)
+		a.sess.Printf("Call %s may still be up: %v", uuid, err)
+		return
+	}
+	a.log.Info("hung up the call after losing its event socket", "call_uuid", uuid)
 }
 
 // call makes one call through gateway gw.

@@ -122,6 +122,9 @@ func TestESLDrop(t *testing.T) {
 		t.Errorf("status %v", st)
 	}
 	f.want(qf, map[string]string{"returned": "0", "statuscode": "4"})
+	if kills := f.sim.Kills(); len(kills) != 1 {
+		t.Errorf("the call was not hung up over a new connection: kills %q", kills)
+	}
 }
 
 func writeScript(t *testing.T, dir, body string) string {
