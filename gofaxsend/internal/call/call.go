@@ -98,7 +98,7 @@ var ErrLost = errors.New("call: event socket connection lost")
 func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog.Logger) (rep Report, err error) {
 	tr := freeswitch.Tracker{UUID: p.UUID}
 	var answeredAt time.Time // when we learned of the answer
-	uuid := p.UUID // the channel followed
+	uuid := p.UUID           // the channel followed
 	defer func() {
 		rep.UUID = uuid
 		cause := rep.Result.HangupCause
