@@ -25,9 +25,52 @@ type faxEnd struct {
 	// Progress of a local end, for the drivers of the far end: they act
 	// only once the events due before their action were fired.
 	mu       sync.Mutex
-	emitted  int  // pages reported
-	finished bool // phase E reported
+	emitted  int       // pages reported
+	finished bool      // phase E reported
+	nextDue  time.Time // when the next event is due; zero if none is
 	changed  chan struct{}
+}
+
+// setDue records when the end's next event is due (zero: none pending)
+// and wakes waiters.
+func (e *faxEnd) setDue(t time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.nextDue = t
+	if e.changed != nil {
+		close(e.changed)
+	}
+	e.changed = make(chan struct{})
+}
+
+// catchUpBound bounds how long a hangup waits for the other leg's events.
+const catchUpBound = time.Second
+
+// catchUp waits until the end fired every event due by t, so that a
+// hangup propagated to its leg comes after them, as it would on a switch
+// that is not busy.
+func (e *faxEnd) catchUp(t time.Time, done <-chan struct{}) {
+	bound := time.NewTimer(catchUpBound)
+	defer bound.Stop()
+	for {
+		e.mu.Lock()
+		if e.changed == nil {
+			e.changed = make(chan struct{})
+		}
+		ok := e.finished || e.nextDue.IsZero() || e.nextDue.After(t)
+		ch := e.changed
+		e.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-bound.C:
+			return
+		case <-done:
+			return
+		}
+	}
 }
 
 // advance records the local end's progress.
@@ -171,6 +214,9 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	if l.isHungup() {
 		return
 	}
+	l.mu.Lock()
+	l.fax = e
+	l.mu.Unlock()
 	link.join(s, e, s.now())
 
 	t0 := time.NewTimer(s.patience(t0Timeout))
@@ -189,7 +235,7 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	p := link.plan
 	peer := link.peer(e)
 	if p.nofax {
-		if !s.sleepUntil(p.start, t0Timeout, l) {
+		if !s.faxSleep(e, p.start, t0Timeout) {
 			s.faxResult(l, dir, e, peer, 49, 0, 0, false)
 			return
 		}
@@ -198,20 +244,20 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	}
 	// Phase B.
 	if p.renegot {
-		if !s.sleepUntil(p.start, negotiateDelay-renegotiateGap, l) {
+		if !s.faxSleep(e, p.start, negotiateDelay-renegotiateGap) {
 			s.faxResult(l, dir, e, peer, 49, 0, p.pages, false)
 			return
 		}
 		s.negotiate(l, dir, e, peer, p, false)
 	}
-	if !s.sleepUntil(p.start, negotiateDelay, l) {
+	if !s.faxSleep(e, p.start, negotiateDelay) {
 		s.faxResult(l, dir, e, peer, 49, 0, p.pages, false)
 		return
 	}
 	s.negotiate(l, dir, e, peer, p, p.t38)
 	// Phase C/D, page by page.
 	for i := 1; i <= p.stopAt; i++ {
-		if !s.sleepUntil(p.start, pageAt(i), l) {
+		if !s.faxSleep(e, p.start, pageAt(i)) {
 			s.faxResult(l, dir, e, peer, 49, i-1, p.pages, p.t38)
 			return
 		}
@@ -244,11 +290,22 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 		s.faxResult(l, dir, e, peer, 0, p.pages, p.pages, p.t38)
 		return
 	}
-	if !s.sleepUntil(p.start, at, l) && (!e.tx || l.hangupTime().Before(rxDue)) {
+	if !s.faxSleep(e, p.start, at) && (!e.tx || l.hangupTime().Before(rxDue)) {
 		s.faxResult(l, dir, e, peer, 49, p.pages, p.pages, p.t38)
 		return
 	}
 	s.faxResult(l, dir, e, peer, 0, p.pages, p.pages, p.t38)
+}
+
+// faxSleep sleeps until the end's next event at start+scaled(d) is due;
+// false if its leg hung up first.
+func (s *Sim) faxSleep(e *faxEnd, start time.Time, d time.Duration) bool {
+	e.setDue(start.Add(s.scaled(d)))
+	if s.sleepUntil(start, d, e.leg) {
+		return true // the caller fires the event, then clears the due time
+	}
+	e.setDue(time.Time{})
+	return false
 }
 
 // sleepUntil sleeps until start+scaled(d); false if leg l hung up first.
@@ -257,7 +314,7 @@ func (s *Sim) sleepUntil(start time.Time, d time.Duration, l *leg) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
+		return !l.isHungup() // a hangup that raced the timer wins
 	case <-l.hungup:
 		return false
 	case <-s.ctx.Done():
@@ -299,6 +356,7 @@ func (s *Sim) negotiate(l *leg, dir string, e, peer *faxEnd, p faxPlan, t38 bool
 		r.Result.T38 = t38
 	})
 	l.fire("CUSTOM", "spandsp::"+dir+"faxnegociateresult", nil, post)
+	e.setDue(time.Time{})
 }
 
 func (s *Sim) pageResult(l *leg, dir string, e *faxEnd, p faxPlan, i int) {
@@ -329,6 +387,7 @@ func (s *Sim) pageResult(l *leg, dir string, e *faxEnd, p faxPlan, i int) {
 	}
 	l.mu.Unlock()
 	l.fire("CUSTOM", "spandsp::"+dir+"faxpageresult", nil, post)
+	e.setDue(time.Time{})
 }
 
 // faxVar turns a fax-* event header into its channel variable name.

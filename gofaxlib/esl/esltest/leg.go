@@ -32,6 +32,7 @@ type leg struct {
 
 	hungup   chan struct{} // closed by hangup
 	hungAt   time.Time     // when hangup was called (guarded by mu)
+	fax      *faxEnd       // the running txfax/rxfax, if any (guarded by mu)
 	hangOnce sync.Once
 	// peer is the other leg of a loopback call, hung up with this one.
 	peer *leg
@@ -415,7 +416,14 @@ func (l *leg) hangup(cause, disposition string) bool {
 		close(l.hungup)
 	})
 	if first && l.peer != nil {
-		// The other leg of a loopback call learns of it by SIP.
+		// The other leg of a loopback call learns of it by SIP, after the
+		// fax events it had due by now.
+		l.peer.mu.Lock()
+		pe := l.peer.fax
+		l.peer.mu.Unlock()
+		if pe != nil {
+			pe.catchUp(time.Now(), l.sim.ctx.Done())
+		}
 		switch disposition {
 		case "send_refuse":
 			l.peer.hangup(cause, "recv_refuse")

@@ -24,9 +24,24 @@ type receiver struct {
 	mu     sync.Mutex
 	events map[string][]string // per channel: event names seen on the socket
 	files  []string
+	wg     sync.WaitGroup // running handlers
+}
+
+// wait waits for the handlers to finish.
+func (rc *receiver) wait(t testing.TB) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { rc.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("socket handlers did not finish")
+	}
 }
 
 func (rc *receiver) handle(ctx context.Context, c *esl.OutboundConn) {
+	rc.wg.Add(1)
+	defer rc.wg.Done()
 	uuid := c.UUID()
 	rec := func(e *esl.Event) {
 		rc.mu.Lock()
@@ -284,4 +299,48 @@ func TestLoopbackConnectOnly(t *testing.T) {
 		return strings.HasPrefix(d, "BACKGROUND_JOB") || strings.HasPrefix(d, "notice")
 	})
 	compareSequence(t, got, want)
+}
+
+// TestLoopbackSenderKilled: the sender is killed after page 1; the
+// receiving socket sees the order SCENARIOS.md describes and keeps one page.
+func TestLoopbackSenderKilled(t *testing.T) {
+	doc, _ := filepath.Abs("testdata/sent-2page-g3.tif")
+	rc := &receiver{dir: t.TempDir(), t38: true}
+	s := New(t, Options{SocketAddr: startReceiver(t, rc), TimeScale: 0.05})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl := dialClient(ctx, t, s)
+	_, uuid := cl.originate(ctx, "{fax_enable_t38=true,fax_enable_t38_request=true}sofia/gateway/gw1/5552000 &txfax("+doc+")")
+	cl.collect(ctx, uuid, func(e *esl.Event) bool { return e.Subclass() == "spandsp::txfaxpageresult" })
+	if got, err := cl.c.API(ctx, "uuid_kill "+uuid); err != nil || got != "+OK\n" {
+		t.Fatalf("uuid_kill: %q %v", got, err)
+	}
+	evs := cl.collect(ctx, uuid, isDestroy)
+	if res := findEvent(evs, "CUSTOM", "spandsp::txfaxresult"); res == nil || res.Get("fax-result-code") != "49" ||
+		res.Get("fax-document-transferred-pages") != "1" {
+		t.Errorf("sender's result %v", res)
+	}
+	if err := s.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc.wait(t)
+	calls := s.Calls()
+	b := calls[1]
+	rc.mu.Lock()
+	got := slices.Clone(rc.events[b.UUID])
+	rc.mu.Unlock()
+	want := []string{"CHANNEL_EXECUTE_COMPLETE set", "CHANNEL_EXECUTE_COMPLETE set", "CHANNEL_EXECUTE_COMPLETE answer",
+		"CUSTOM spandsp::rxfaxnegociateresult", "CUSTOM spandsp::rxfaxpageresult", "CHANNEL_HANGUP",
+		"CUSTOM spandsp::rxfaxresult", "CHANNEL_EXECUTE_COMPLETE rxfax", "CHANNEL_EXECUTE_COMPLETE socket",
+		"CHANNEL_HANGUP_COMPLETE"}
+	compareSequence(t, got, want)
+	if b.Result == nil || b.Result.Code != 49 || b.Result.Pages != 1 {
+		t.Errorf("receiver's result %+v", b.Result)
+	}
+	if n, err := CountPages(b.File); err != nil || n != 1 {
+		t.Errorf("received file: %d pages, %v", n, err)
+	}
+	if h := b.Vars["sip_hangup_disposition"]; h != "recv_bye" {
+		t.Errorf("receiver's disposition %q, want recv_bye", h)
+	}
 }
