@@ -378,14 +378,14 @@ func (l *leg) hangup(cause, disposition string) bool {
 		}
 		switch disposition {
 		case "recv_refuse", "send_refuse":
-			if causeSIP[cause] == 0 {
-				l.setVarLocked("sip_hangup_disposition", disposition)
-				break
+			code := causeSIP[cause]
+			if code == 0 {
+				code = 480 // sofia's answer for any other cause (capture outbound-socket-connect-only_A)
 			}
-			st := strconv.Itoa(causeSIP[cause])
+			st := strconv.Itoa(code)
 			l.setVarLocked("sip_hangup_disposition", disposition)
 			l.setVarLocked("sip_invite_failure_status", st)
-			l.setVarLocked("sip_invite_failure_phrase", sipPhrase[causeSIP[cause]])
+			l.setVarLocked("sip_invite_failure_phrase", sipPhrase[code])
 			l.setVarLocked("sip_term_status", st)
 			l.setVarLocked("proto_specific_hangup_cause", "sip:"+st)
 			l.setVarLocked("sip_term_cause", q850)
@@ -480,13 +480,13 @@ var causeQ850 = map[string]int{
 
 // sipPhrase is the reason phrase sofia records for a refused INVITE.
 var sipPhrase = map[int]string{
-	404: "Not Found", 486: "Busy Here", 487: "Request Terminated", 603: "Decline",
-	480: "Temporarily Unavailable", 503: "Service Unavailable",
+	404: "Not Found", 408: "Request Timeout", 480: "Temporarily Unavailable", 486: "Busy Here",
+	487: "Request Terminated", 503: "Service Unavailable", 603: "Decline",
 }
 
 // causeSIP maps a hangup cause to the SIP status sofia sends for it.
 var causeSIP = map[string]int{
 	"USER_BUSY": 486, "CALL_REJECTED": 603, "UNALLOCATED_NUMBER": 404, "NO_ROUTE_DESTINATION": 404,
-	"NO_ANSWER": 487, "ORIGINATOR_CANCEL": 487, "NO_USER_RESPONSE": 480,
+	"ORIGINATOR_CANCEL": 487, "NO_USER_RESPONSE": 408,
 	"NORMAL_TEMPORARY_FAILURE": 503,
 }

@@ -283,6 +283,10 @@ func TestLoopbackConnectOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if a.Vars["sip_term_status"] != "480" || a.Vars["sip_hangup_disposition"] != "recv_refuse" {
+		t.Errorf("sip_term_status %q, disposition %q; the capture has 480, recv_refuse",
+			a.Vars["sip_term_status"], a.Vars["sip_hangup_disposition"])
+	}
 	var got []string
 	for _, e := range cl.collect(ctx, "", func(e *esl.Event) bool { return isDestroy(e) && e.UUID() == a.UUID }) {
 		if e.UUID() != a.UUID && e.Name() != "BACKGROUND_JOB" {
