@@ -32,6 +32,9 @@ func TestDelivered(t *testing.T) {
 				"tottries": "1", "ndials": "0", "ntries": "0", "signalrate": "14400 bit/s", "csi": "2222",
 				"commid": "000000001", "state": "6", "modem": "any", "fax": "0::docq/doc7.tif;00",
 			})
+			if df := f.read(qf).String("dataformat"); df == "" {
+				t.Error("no dataformat")
+			}
 			calls := f.sim.Calls()
 			if len(calls) == 0 {
 				t.Fatal("no call")
