@@ -176,7 +176,7 @@ func (s *Sim) newInboundLeg(ic InboundCall) *leg {
 		{Name: "sip_call_id", Value: newUUID()},
 		{Name: "sip_invite_stamp", Value: strconv.FormatInt(now, 10)},
 		{Name: "DP_MATCH", Value: "ARRAY::" + ic.Destination + "|:" + ic.Destination},
-		{Name: "current_application_data", Value: s.opts.SocketAddr + " async full"},
+		{Name: "current_application_data", Value: s.socketArg()},
 		{Name: "current_application", Value: "socket"},
 	}
 	if ic.Diversion != "" {

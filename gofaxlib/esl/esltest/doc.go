@@ -72,7 +72,12 @@
 // playback or sleep once the channel is answered, and the outer one
 // completes at hangup, as in the noeventlock capture. After the hangup
 // events come the linger notice, then "+OK bye" and the final notice on
-// exit.
+// exit. With Options.SyncSocket the dialplan is "socket <addr> full"
+// (Socket-Mode: static): each sendmsg is answered when its application is
+// done, the linger notice comes before CHANNEL_HANGUP, and the channel is
+// held (no HANGUP_COMPLETE, no BYE to a loopback sender) until the client
+// exits. A sending txfax that reached phase E and then gets the BYE
+// completes before its CHANNEL_HANGUP, as in sync-mode-t38_A.
 //
 // # Events and time
 //
@@ -94,7 +99,8 @@
 // Deliberate simplifications: one switch plays both ends of a loopback
 // call, so an inbound client subscribed to ALL sees both legs' events;
 // CHANNEL_STATE is fired at the main transitions only and CODEC,
-// CALL_UPDATE, HEARTBEAT, PLAYBACK_* are not produced; sync mode ("socket
-// addr full" without async) is not simulated; time stamps in the copied
-// billing variables are those of the capture.
+// CALL_UPDATE, HEARTBEAT, PLAYBACK_* are not produced; in sync mode the
+// events of an application are sent as they happen rather than in one
+// burst with its reply; time stamps in the copied billing variables are
+// those of the capture.
 package esltest

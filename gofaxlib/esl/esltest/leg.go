@@ -33,9 +33,14 @@ type leg struct {
 	hungup   chan struct{} // closed by hangup
 	hungAt   time.Time     // when hangup was called (guarded by mu)
 	fax      *faxEnd       // the running txfax/rxfax, if any (guarded by mu)
+	byeWait  *byeWaiter    // an application done with its fax, waiting for the BYE (guarded by mu)
 	hangOnce sync.Once
 	// peer is the other leg of a loopback call, hung up with this one.
 	peer *leg
+	// holdPeer, if set, delays telling peer of the hangup until
+	// releasePeer (a static socket sends the BYE only after exit).
+	holdPeer    chan struct{}
+	releaseOnce sync.Once
 	// done is closed when the leg is destroyed (all its events fired).
 	done  chan struct{}
 	rec   CallRecord  // guarded by sim.mu
@@ -341,6 +346,14 @@ func (l *leg) answered() bool {
 	return l.prof.answered != 0
 }
 
+// byeWaiter is a txfax that reached phase E and waits for the far end's
+// BYE: the BYE ends it first, then the channel hangs up (capture
+// sync-mode-t38_A: EXECUTE_COMPLETE txfax before CHANNEL_HANGUP).
+type byeWaiter struct {
+	bye       chan struct{} // closed by the BYE
+	completed chan struct{} // closed after the application's EXECUTE_COMPLETE
+}
+
 // hangupTime is when the leg was hung up.
 func (l *leg) hangupTime() time.Time {
 	l.mu.Lock()
@@ -367,6 +380,17 @@ func (l *leg) hangup(cause, disposition string) bool {
 	first := false
 	l.hangOnce.Do(func() {
 		first = true
+		l.mu.Lock()
+		w := l.byeWait
+		l.byeWait = nil
+		l.mu.Unlock()
+		if w != nil && disposition == "recv_bye" {
+			close(w.bye)
+			select {
+			case <-w.completed:
+			case <-l.sim.ctx.Done():
+			}
+		}
 		l.mu.Lock()
 		l.hungAt = time.Now()
 		l.hangupCause = cause
@@ -416,24 +440,46 @@ func (l *leg) hangup(cause, disposition string) bool {
 		close(l.hungup)
 	})
 	if first && l.peer != nil {
-		// The other leg of a loopback call learns of it by SIP, after the
-		// fax events it had due by now.
-		l.peer.mu.Lock()
-		pe := l.peer.fax
-		l.peer.mu.Unlock()
-		if pe != nil {
-			pe.catchUp(time.Now(), l.sim.ctx.Done())
+		if l.holdPeer != nil {
+			l.sim.spawn(func() {
+				select {
+				case <-l.holdPeer:
+				case <-l.sim.ctx.Done():
+				}
+				l.tellPeer(cause, disposition)
+			})
+			return first
 		}
-		switch disposition {
-		case "send_refuse":
-			l.peer.hangup(cause, "recv_refuse")
-		case "send_cancel":
-			l.peer.hangup("ORIGINATOR_CANCEL", "recv_cancel")
-		case "send_bye":
-			l.peer.hangup(cause, "recv_bye")
-		}
+		l.tellPeer(cause, disposition)
 	}
 	return first
+}
+
+// releasePeer lets a held hangup reach the other leg.
+func (l *leg) releasePeer() {
+	if l.holdPeer != nil {
+		l.releaseOnce.Do(func() { close(l.holdPeer) })
+	}
+}
+
+// tellPeer hangs up the other leg of a loopback call as SIP would.
+func (l *leg) tellPeer(cause, disposition string) {
+	// The other leg learns of it by SIP, after the fax events it had due
+	// by now.
+	l.peer.mu.Lock()
+	pe := l.peer.fax
+	l.peer.mu.Unlock()
+	if pe != nil {
+		pe.catchUp(time.Now(), l.sim.ctx.Done())
+	}
+	switch disposition {
+	case "send_refuse":
+		l.peer.hangup(cause, "recv_refuse")
+	case "send_cancel":
+		l.peer.hangup("ORIGINATOR_CANCEL", "recv_cancel")
+	case "send_bye":
+		l.peer.hangup(cause, "recv_bye")
+	}
 }
 
 // finish fires the events that end a hung-up channel, after its

@@ -348,3 +348,70 @@ func TestLoopbackSenderKilled(t *testing.T) {
 		t.Errorf("receiver's disposition %q, want recv_bye", h)
 	}
 }
+
+// TestLoopbackSyncMode: with "socket <addr> full" the receiver's BYE waits
+// for its exit, so the sender reports phase E before CHANNEL_HANGUP, as in
+// sync-mode-t38_A; the receiving socket replays sync-mode-t38_B-socket.
+func TestLoopbackSyncMode(t *testing.T) {
+	doc, _ := filepath.Abs("testdata/sent-2page-g3.tif")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s := New(t, Options{SocketAddr: ln.Addr().String(), SyncSocket: true, TimeScale: 0.05})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := dialClient(ctx, t, s)
+	job, err := cl.c.BgAPI(ctx, "originate {fax_ident=1111,fax_enable_t38=true,fax_enable_t38_request=true,origination_caller_id_number=1111}sofia/external/5551241@127.0.0.1:5090 &txfax("+doc+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	dir := t.TempDir()
+	uuid := ""
+	var early []*esl.Event // the sender's events before the receiver's exit
+	b := replay(t, nc, "sync-mode-t38_B-socket_plain", func(cmd string, f *frameReader) string {
+		if strings.HasPrefix(cmd, "exit") {
+			// The real client exited 10 s after its hangup, long after the
+			// sender's phase E.
+			early = cl.collect(ctx, "", func(e *esl.Event) bool { return e.Subclass() == "spandsp::txfaxresult" })
+		}
+		if uuid == "" && f.last != nil {
+			uuid = esl.DecodeHeaders(f.last.Headers).Get("Unique-ID")
+		}
+		if strings.HasPrefix(cmd, "filter Unique-ID ") {
+			return "filter Unique-ID " + uuid + "\n\n"
+		}
+		if i := strings.Index(cmd, "/srv/faxspool/"); i >= 0 {
+			end := strings.Index(cmd[i:], "\n")
+			return cmd[:i] + filepath.Join(dir, "rx.tif") + cmd[i+end:]
+		}
+		return cmd
+	})
+	want, _ := captureSequence(t, "sync-mode-t38_B-socket_plain")
+	compareSequence(t, b.seq, want)
+	ev, err := job.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := strings.TrimSpace(strings.TrimPrefix(string(ev.Body), "+OK "))
+	var got []string
+	for _, e := range append(early, cl.collect(ctx, a, isDestroy)...) {
+		if e.UUID() != a {
+			continue
+		}
+		if d := describeEvent(e.Headers, string(e.Body)); d != "" {
+			got = append(got, d)
+		}
+	}
+	want, _ = captureSequence(t, "sync-mode-t38_A_plain")
+	want = slices.DeleteFunc(want, func(d string) bool {
+		return strings.HasPrefix(d, "BACKGROUND_JOB") || strings.HasPrefix(d, "notice")
+	})
+	compareSequence(t, got, want)
+}

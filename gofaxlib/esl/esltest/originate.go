@@ -315,6 +315,7 @@ func (s *Sim) runOriginateApp(a *leg, o *Originate, link *faxLink) {
 	}
 	a.fire("CHANNEL_EXECUTE", "", nil, append(hs, esl.Header{Name: "Application-UUID", Value: auuid}))
 	res := "_none_"
+	var bye *byeWaiter
 	switch name {
 	case "txfax", "rxfax":
 		s.updateRec(a, func(r *CallRecord) { r.File = arg })
@@ -331,7 +332,12 @@ func (s *Sim) runOriginateApp(a *leg, o *Originate, link *faxLink) {
 			// After a T.38 fax the channel stays until the far end hangs up
 			// (README fact 7).
 			if r, _ := s.Call(a.uuid); r.Result != nil && r.Result.T38 {
+				bye = &byeWaiter{bye: make(chan struct{}), completed: make(chan struct{})}
+				a.mu.Lock()
+				a.byeWait = bye
+				a.mu.Unlock()
 				select {
+				case <-bye.bye:
 				case <-a.hungup:
 				case <-s.ctx.Done():
 				}
@@ -349,6 +355,9 @@ func (s *Sim) runOriginateApp(a *leg, o *Originate, link *faxLink) {
 	a.fire("CHANNEL_EXECUTE_COMPLETE", "", nil, append(hs,
 		esl.Header{Name: "Application-Response", Value: res},
 		esl.Header{Name: "Application-UUID", Value: auuid}))
+	if bye != nil {
+		close(bye.completed)
+	}
 	a.hangup("NORMAL_CLEARING", "send_bye")
 	a.finish(t.aComplete, s.replacerA(a), nil)
 }

@@ -259,8 +259,10 @@ func TestOutboundReplay(t *testing.T) {
 		"outbound_socket_B_rxfax_session",
 		"noeventlock-async-t38_B-socket_plain",
 		"eventlock-async-t38_B-socket_plain",
+		"sync-mode-t38_B-socket_plain",
 	} {
 		t.Run(name, func(t *testing.T) {
+			sync := strings.HasPrefix(name, "sync-mode")
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -268,7 +270,7 @@ func TestOutboundReplay(t *testing.T) {
 			defer ln.Close()
 			// playback silence_stream://500 lasts 25 ms: long enough for the
 			// queued commands to arrive while it runs, as on the real switch.
-			s := New(t, Options{SocketAddr: ln.Addr().String(), TimeScale: 0.05})
+			s := New(t, Options{SocketAddr: ln.Addr().String(), TimeScale: 0.05, SyncSocket: sync})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			type result struct {

@@ -22,8 +22,9 @@ const maxQueuedApps = 1000
 // app is one queued application (sendmsg call-command: execute).
 type app struct {
 	name, arg string
-	lock      bool   // event-lock: true
-	uuid      string // Application-UUID
+	lock      bool          // event-lock: true
+	uuid      string        // Application-UUID
+	done      chan struct{} // closed after CHANNEL_EXECUTE_COMPLETE (sync mode)
 }
 
 // executor runs a channel's applications, as the channel thread of an
@@ -42,6 +43,13 @@ type executor struct {
 
 	socketApp string // Application-UUID of the socket application
 
+	// sync is "socket <addr> full" without async (Socket-Mode: static):
+	// sendmsg replies when the application is done, and after a hangup
+	// the channel waits for the client's exit before it is torn down.
+	sync        bool
+	sessionDone chan struct{} // closed when the socket session ends
+	lingerSent  bool          // guarded by mu
+
 	answered chan struct{} // closed on answer
 	ringing  chan struct{} // closed on ring_ready
 	ansOnce  sync.Once
@@ -49,8 +57,12 @@ type executor struct {
 }
 
 func newExecutor(s *Sim, l *leg, link *faxLink) *executor {
-	return &executor{sim: s, leg: l, link: link, wake: make(chan struct{}, 1),
-		answered: make(chan struct{}), ringing: make(chan struct{}), lastRes: "_none_", socketApp: newUUID()}
+	if s.opts.SyncSocket {
+		l.holdPeer = make(chan struct{})
+	}
+	return &executor{sync: s.opts.SyncSocket, sim: s, leg: l, link: link, wake: make(chan struct{}, 1),
+		answered: make(chan struct{}), ringing: make(chan struct{}), lastRes: "_none_", socketApp: newUUID(),
+		sessionDone: make(chan struct{})}
 }
 
 func (x *executor) enqueue(a app) bool {
@@ -100,6 +112,22 @@ func (x *executor) run(onComplete func()) {
 		}
 		x.exec(a)
 	}
+	if x.sync && x.conn != nil {
+		// The static socket holds the channel until the client exits
+		// (capture sync-mode-t38: no HANGUP_COMPLETE, no BYE before exit).
+		x.mu.Lock()
+		sent := x.lingerSent
+		x.lingerSent = true
+		x.mu.Unlock()
+		if !sent {
+			x.afterHangup()
+		}
+		select {
+		case <-x.sessionDone:
+		case <-x.sim.ctx.Done():
+		}
+	}
+	l.releasePeer()
 	if x.parked {
 		l.fire("CHANNEL_UNPARK", "", nil, nil)
 	}
@@ -108,7 +136,7 @@ func (x *executor) run(onComplete func()) {
 	x.mu.Unlock()
 	l.fire("CHANNEL_EXECUTE_COMPLETE", "", nil, esl.Headers{
 		{Name: "Application", Value: "socket"},
-		{Name: "Application-Data", Value: x.sim.opts.SocketAddr + " async full"},
+		{Name: "Application-Data", Value: x.sim.socketArg()},
 		{Name: "Application-Response", Value: res},
 		{Name: "Application-UUID", Value: x.socketApp},
 	})
@@ -147,6 +175,9 @@ func (x *executor) exec(a app) {
 	l.fire("CHANNEL_EXECUTE_COMPLETE", "", nil, append(execHeaders,
 		esl.Header{Name: "Application-Response", Value: res},
 		esl.Header{Name: "Application-UUID", Value: a.uuid}))
+	if a.done != nil {
+		close(a.done)
+	}
 }
 
 // body does what the application does and returns its response.
@@ -283,7 +314,7 @@ func (s *Sim) startSession(ctx context.Context, x *executor, onComplete func()) 
 	l.mu.Unlock()
 	l.fire("CHANNEL_EXECUTE", "", nil, esl.Headers{
 		{Name: "Application", Value: "socket"},
-		{Name: "Application-Data", Value: s.opts.SocketAddr + " async full"},
+		{Name: "Application-Data", Value: s.socketArg()},
 		{Name: "Application-UUID", Value: x.socketApp},
 	})
 	var d net.Dialer
@@ -308,7 +339,7 @@ func (s *Sim) startSession(ctx context.Context, x *executor, onComplete func()) 
 			if onComplete != nil {
 				onComplete()
 			}
-			if x.conn != nil {
+			if x.conn != nil && !x.sync {
 				x.afterHangup()
 			}
 		})
@@ -330,13 +361,17 @@ func (s *Sim) startSession(ctx context.Context, x *executor, onComplete func()) 
 func (x *executor) afterHangup() {
 	c := x.conn
 	if c.lingering() {
-		c.send([]byte("Content-Type: text/disconnect-notice\nControlled-Session-UUID: " + x.leg.uuid +
-			"\nContent-Disposition: linger\nChannel-Name: " + x.leg.name + "\nLinger-Time: -1\nContent-Length: 0\n\n"))
+		c.send(x.lingerNotice())
 		c.unsubscribe() // the session is over: no CHANNEL_DESTROY on this socket
 		return
 	}
 	c.send([]byte(finalNotice(x.leg.uuid)))
 	c.closeAfterFlush()
+}
+
+func (x *executor) lingerNotice() []byte {
+	return []byte("Content-Type: text/disconnect-notice\nControlled-Session-UUID: " + x.leg.uuid +
+		"\nContent-Disposition: linger\nChannel-Name: " + x.leg.name + "\nLinger-Time: -1\nContent-Length: 0\n\n")
 }
 
 func finalNotice(uuid string) string {
@@ -351,6 +386,7 @@ func (s *Sim) serveSession(x *executor) {
 	connected := false
 	defer func() {
 		s.connClosed(c)
+		close(x.sessionDone)
 		// The socket application ends with the connection: the channel hangs up.
 		x.hangup("NORMAL_CLEARING")
 	}()
@@ -430,9 +466,19 @@ func (s *Sim) deliverMsg(c *conn, l *leg, cmd *esl.Command) {
 		if a.arg == "" && len(cmd.Body) > 0 {
 			a.arg = string(cmd.Body)
 		}
+		if x.sync {
+			a.done = make(chan struct{})
+		}
 		if !x.enqueue(a) {
 			c.send(reply("-ERR too many queued applications"))
 			return
+		}
+		if x.sync {
+			select { // a static socket answers when the application is done
+			case <-a.done:
+			case <-l.hungup:
+			case <-s.ctx.Done():
+			}
 		}
 		c.send(reply("+OK"))
 	case "hangup":
@@ -453,6 +499,13 @@ func (s *Sim) deliverMsg(c *conn, l *leg, cmd *esl.Command) {
 		}
 		c.send(reply("+OK"))
 		if x := s.executorOf(l); x != nil {
+			if x.sync && x.conn == c && c.lingering() {
+				// A static socket says "linger" before CHANNEL_HANGUP.
+				x.mu.Lock()
+				x.lingerSent = true
+				x.mu.Unlock()
+				c.send(x.lingerNotice())
+			}
 			x.hangup(cause)
 		} else if l.answered() {
 			l.hangup(cause, "send_bye")
@@ -483,6 +536,10 @@ func (s *Sim) channelData(l *leg) []byte {
 	for _, h := range hs {
 		b.WriteString(h.Name + ": " + urlEncode(h.Value) + "\n")
 	}
-	b.WriteString("Content-Type: command/reply\nReply-Text: %2BOK%0A\nSocket-Mode: async\nControl: full\n\n")
+	mode := "async"
+	if x := s.executorOf(l); x != nil && x.sync {
+		mode = "static"
+	}
+	b.WriteString("Content-Type: command/reply\nReply-Text: %2BOK%0A\nSocket-Mode: " + mode + "\nControl: full\n\n")
 	return []byte(b.String())
 }

@@ -36,6 +36,11 @@ type Options struct {
 	// SocketAddr is the outbound-socket listener ("socket <addr> async
 	// full") that PlaceCall and loopback originates connect to.
 	SocketAddr string
+	// SyncSocket makes the dialplan "socket <addr> full" (static mode)
+	// instead of "socket <addr> async full": each sendmsg is answered when
+	// its application is done, and a hung-up channel is held until the
+	// client exits (capture sync-mode-t38).
+	SyncSocket bool
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 	// KeepRecords bounds how many ended calls and closed connections
@@ -181,6 +186,14 @@ func (s *Sim) accept() {
 			return
 		}
 	}
+}
+
+// socketArg is the socket application's argument in the dialplan.
+func (s *Sim) socketArg() string {
+	if s.opts.SyncSocket {
+		return s.opts.SocketAddr + " full"
+	}
+	return s.opts.SocketAddr + " async full"
 }
 
 // spawn runs f in a goroutine Close waits for; false (f not run) once
