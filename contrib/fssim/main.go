@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	caller := fs.String("caller", "5551000", "load mode: calling number")
 	dest := fs.String("dest", "5552000", "load mode: called number")
 	document := fs.String("document", "", "load mode: TIFF the callers send (default: a captured 2-page fax)")
+	syncSocket := fs.Bool("sync", false, `dialplan "socket <addr> full" (static) instead of "async full"`)
 	verbose := fs.Bool("v", false, "debug logging")
 	load := fs.Int("load", 0, "load mode: number of inbound calls to place onto -socket")
 	rate := fs.Float64("rate", 10, "load mode: calls started per second")
@@ -127,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sc := esltest.Scenario{Outcome: oc, T38: *t38, Pages: *pages, HangupAtPage: *hangupAt, BadRows: *badRows,
 		Renegotiate: *reneg, NeverHangup: *never, RingTime: *ring}
 	s, err := esltest.Start(esltest.Options{Addr: *listen, Password: *password, TimeScale: *scale,
-		SocketAddr: *socket, Logger: log, Default: sc, KeepRecords: keepRecords})
+		SocketAddr: *socket, SyncSocket: *syncSocket, Logger: log, Default: sc, KeepRecords: keepRecords})
 	if err != nil {
 		return err
 	}

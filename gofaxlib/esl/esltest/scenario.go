@@ -84,5 +84,6 @@ const (
 var t30Text = map[int]string{
 	0:  "OK",
 	2:  "Timed out waiting for initial communication",
+	41: "TIFF/F file cannot be opened",
 	49: "The call dropped prematurely",
 }
