@@ -318,7 +318,7 @@ report() {
 	grep -E '^(### sendmail|Subject:)' "$dir/mail.log" || info "no mail captured"
 	say "gofaxd /healthz and /metrics (127.0.0.1:$metrics_port)"
 	http_get "$metrics_port" /healthz
-	http_get "$metrics_port" /metrics | grep -E '^gofaxd_(calls_total|pages|modems|active)' || true
+	http_get "$metrics_port" /metrics | grep -E '^gofaxd_(calls_total|pages|modems|active|faxq_reading)' || true
 	say "Result"
 	info "sent job $jobid ($(sed -n 's/^npages://p' "$spool/doneq/q$jobid") pages) and received $f; logs in $dir"
 }
