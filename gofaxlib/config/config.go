@@ -84,7 +84,7 @@ type Gofaxd struct {
 	WaitTime               time.Duration // waittime: silence after answering
 	DynamicConfig          string        // dynamicconfig: call-screening script
 	FaxRcvdCmd             string        // faxrcvdcmd: run after each reception
-	AllocateInboundDevices bool          // allocateinbounddevices: receptions occupy a modem
+	AllocateInboundDevices bool          // allocateinbounddevices: refuse calls when every modem is busy
 	RejectResponse         int           // rejectresponse: SIP code when no modem is free
 	ScreenResponse         int           // screenresponse: SIP code for RejectCall
 	PageTimeout            time.Duration // pagetimeout: longest time without fax progress

@@ -19,7 +19,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
-// env is one gofaxd on a temp spool, a fake faxq reading its FIFO, a
+// env is one gofaxd with the default allocateinbounddevices (false) on a temp spool, a fake faxq reading its FIFO, a
 // faxrcvd stand-in recording its argv and environment, and the simulator.
 type env struct {
 	t     *testing.T
@@ -85,7 +85,6 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	cfg.HylaFAX.SpoolDir = e.spool
 	cfg.HylaFAX.Modems = o.modems
 	cfg.Gofaxd.Socket = "127.0.0.1:0"
-	cfg.Gofaxd.AllocateInboundDevices = true
 	cfg.Gofaxd.EnableT38, cfg.Gofaxd.RequestT38 = true, true
 	cfg.Gofaxd.PageTimeout = 5 * time.Second
 	cfg.Gofaxd.MaxCallTime = 30 * time.Second
@@ -149,6 +148,18 @@ func (e *env) ended() int {
 		}
 	}
 	return n
+}
+
+// counter returns the value of an unlabelled counter.
+func (e *env) counter(name string) int {
+	mfs, _ := e.app.Metrics().Registry.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return int(mf.GetMetric()[0].GetCounter().GetValue())
+		}
+	}
+	e.t.Fatalf("no counter %s", name)
+	return 0
 }
 
 func (e *env) classCount(class string) int {

@@ -17,9 +17,10 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax/hylafaxtest"
 )
 
-// TestWithHylaFAX runs gofaxd in front of a real faxq and hfaxd and checks
-// with HylaFAX's own tools what it did: faxstat shows the modems and a
-// busy one while receiving, faxinfo reads the received file, faxstat -r
+// TestWithHylaFAX runs gofaxd, configured as GOfax.IP's defaults have it
+// (allocateinbounddevices=false), in front of a real faxq and hfaxd and
+// checks with HylaFAX's own tools what it did: faxstat shows the modems
+// and a busy one while receiving, faxinfo reads the received file, faxstat -r
 // lists it, recvstats reads the RECV record, and after a faxq restart the
 // modems are announced again so that faxq sends jobs through them.
 func TestWithHylaFAX(t *testing.T) {
@@ -41,6 +42,9 @@ func TestWithHylaFAX(t *testing.T) {
 		c.HylaFAX.RecvFileMode = 0o644
 		c.Gofaxd.FaxRcvdCmd = "bin/faxrcvd"
 	}})
+	if e.cfg.Gofaxd.AllocateInboundDevices {
+		t.Fatal("allocateinbounddevices is on: the busy modem must show with the default")
+	}
 	m0, m1 := prefix+"0", prefix+"1"
 	// gofaxd runs as uucp in production; here as root. faxq (euid uucp)
 	// must be able to write the modem FIFOs.

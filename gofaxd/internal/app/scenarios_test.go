@@ -173,29 +173,84 @@ func TestDynamicConfigTimeout(t *testing.T) {
 	}
 }
 
+// TestAllModemsBusy: gofaxsend holds the only modem. With
+// allocateinbounddevices a call is refused with rejectresponse; without
+// (GOfax.IP's default) it is received all the same, recorded under the
+// modem's name, and the modem stays as it is.
 func TestAllModemsBusy(t *testing.T) {
-	e := newEnv(t, 1, func(c *config.Config) { c.Gofaxd.RejectResponse = 503 })
-	// gofaxsend took the only modem.
-	f, err := os.OpenFile(filepath.Join(e.spool, "FIFO.freeswitch0"), os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write([]byte("SB\x00"))
-	e.faxq.waitFor(t, "+freeswitch0:U")
-	rec := e.call(esltest.InboundCall{})
-	if !slices.Equal(rec.Apps, []string{"respond 503"}) {
-		t.Errorf("apps %q, want [respond 503]", rec.Apps)
-	}
-	if e.classCount(receive.ClassBusy) != 1 {
-		t.Error("busy not counted")
-	}
-	// Released by gofaxsend: calls are taken again.
-	f.Write([]byte("SR\x00"))
-	f.Close()
-	e.faxq.waitFor(t, "+freeswitch0:U", "+freeswitch0:R")
-	rec = e.call(esltest.InboundCall{})
-	if !slices.ContainsFunc(rec.Apps, func(a string) bool { return strings.HasPrefix(a, "rxfax ") }) {
-		t.Errorf("apps %q, want rxfax", rec.Apps)
+	for _, tc := range []struct {
+		name     string
+		allocate bool
+		response int    // rejectresponse, 0: default
+		want     string // the app that answered, "rxfax" when received
+	}{
+		{"allocate, default response", true, 0, "respond 486"},
+		{"allocate, response 503", true, 503, "respond 503"},
+		{"no allocate: received", false, 0, "rxfax"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, 1, func(c *config.Config) {
+				c.Gofaxd.AllocateInboundDevices = tc.allocate
+				if tc.response != 0 {
+					c.Gofaxd.RejectResponse = tc.response
+				}
+			})
+			f, err := os.OpenFile(filepath.Join(e.spool, "FIFO.freeswitch0"), os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write([]byte("SB\x00"))
+			e.faxq.waitFor(t, "+freeswitch0:U")
+			rec := e.call(esltest.InboundCall{CallerNumber: "5550002"})
+			busy, without := e.classCount(receive.ClassBusy), e.counter("gofaxd_calls_without_modem_total")
+			if tc.want != "rxfax" {
+				if !slices.Equal(rec.Apps, []string{tc.want}) {
+					t.Errorf("apps %q, want [%s]", rec.Apps, tc.want)
+				}
+				if busy != 1 || without != 0 {
+					t.Errorf("busy %d, without modem %d; want 1, 0", busy, without)
+				}
+			} else {
+				if !slices.ContainsFunc(rec.Apps, func(a string) bool { return strings.HasPrefix(a, "rxfax ") }) {
+					t.Errorf("apps %q, want rxfax", rec.Apps)
+				}
+				if busy != 0 || without != 1 || e.classCount(receive.ClassReceived) != 1 {
+					t.Errorf("busy %d, without modem %d, received %d; want 0, 1, 1", busy, without, e.classCount(receive.ClassReceived))
+				}
+				args, _ := e.faxrcvd("000000001")
+				if len(args) != 8 || args[1] != "freeswitch0" {
+					t.Errorf("faxrcvd argv %q, want modem freeswitch0", args)
+				}
+				if recs := e.xferlog(); len(recs) != 1 || recs[0].Modem != "freeswitch0" || recs[0].Pages != 2 {
+					t.Errorf("RECV %+v", recs)
+				}
+				if s, _ := e.app.Pool().State("freeswitch0"); s.String() != "sending" {
+					t.Errorf("modem state %v, want sending", s)
+				}
+				if !strings.Contains(e.sessionLog("000000001"), "No modem free") {
+					t.Error("session log does not say that no modem was free")
+				}
+			}
+			// Released by gofaxsend: the next call takes the modem.
+			f.Write([]byte("SR\x00"))
+			f.Close()
+			e.faxq.waitFor(t, "+freeswitch0:U", "+freeswitch0:R")
+			// Records reach faxq in order: whatever the first call made
+			// faxq hear came before this ready.
+			for _, r := range e.faxq.records() {
+				if r == "+freeswitch0:B" || strings.HasPrefix(r, "@freeswitch0:") || r == "+freeswitch0:I000000001" {
+					t.Errorf("faxq got %q for a call that held no modem", r)
+				}
+			}
+			rec = e.call(esltest.InboundCall{})
+			if !slices.ContainsFunc(rec.Apps, func(a string) bool { return strings.HasPrefix(a, "rxfax ") }) {
+				t.Errorf("apps %q, want rxfax", rec.Apps)
+			}
+			e.faxq.waitFor(t, "+freeswitch0:R", "+freeswitch0:B", "@freeswitch0:B", "@freeswitch0:E", "+freeswitch0:R")
+			if e.counter("gofaxd_calls_without_modem_total") != without {
+				t.Error("a call that found a free modem counted as without one")
+			}
+		})
 	}
 }
 

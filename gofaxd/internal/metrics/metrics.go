@@ -1,7 +1,7 @@
 // Package metrics exposes gofaxd's Prometheus metrics and health check:
 // calls by result class, active calls, pages, modem states, whether faxq
-// reads its FIFO, event socket connections lost during calls and the
-// delay from a hangup to faxrcvd.
+// reads its FIFO, event socket connections lost during calls, calls taken
+// while every modem was busy and the delay from a hangup to faxrcvd.
 package metrics
 
 import (
@@ -28,6 +28,7 @@ type Metrics struct {
 	active  prometheus.Gauge
 	pages   prometheus.Counter
 	lost    prometheus.Counter
+	noModem prometheus.Counter
 	faxrcvd prometheus.Histogram
 	pool    *modem.Pool
 }
@@ -53,6 +54,10 @@ func New(pool *modem.Pool) *Metrics {
 			Name: "gofaxd_esl_connections_lost_total",
 			Help: "Calls whose event socket connection ended before the call did.",
 		}),
+		noModem: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gofaxd_calls_without_modem_total",
+			Help: "Calls accepted while every modem was busy (allocateinbounddevices=false); faxstat did not show them.",
+		}),
 		faxrcvd: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "gofaxd_hangup_to_faxrcvd_seconds",
 			Help:    "Time from a call's hangup to the start of faxrcvd.",
@@ -63,7 +68,7 @@ func New(pool *modem.Pool) *Metrics {
 		receive.ClassRejected, receive.ClassBusy, receive.ClassNoRecipient, receive.ClassError} {
 		m.calls.WithLabelValues(class)
 	}
-	m.Registry.MustRegister(m.calls, m.active, m.pages, m.lost, m.faxrcvd)
+	m.Registry.MustRegister(m.calls, m.active, m.pages, m.lost, m.noModem, m.faxrcvd)
 	if pool != nil {
 		m.Registry.MustRegister(modemCollector{pool})
 	}
@@ -80,6 +85,9 @@ func (m *Metrics) CallEnded(o receive.Outcome) {
 	m.pages.Add(float64(o.Pages))
 	if o.Lost {
 		m.lost.Inc()
+	}
+	if o.WithoutModem {
+		m.noModem.Inc()
 	}
 	if o.HangupToFaxrcvd > 0 {
 		m.faxrcvd.Observe(o.HangupToFaxrcvd.Seconds())

@@ -32,7 +32,7 @@ func TestServe(t *testing.T) {
 	m.CallStarted()
 	m.CallStarted()
 	m.CallEnded(receive.Outcome{Class: receive.ClassReceived, Pages: 2, HangupToFaxrcvd: 3 * time.Millisecond})
-	m.CallEnded(receive.Outcome{Class: receive.ClassPartial, Pages: 1, Lost: true})
+	m.CallEnded(receive.Outcome{Class: receive.ClassPartial, Pages: 1, Lost: true, WithoutModem: true})
 	m.CallStarted()
 	var down atomic.Bool
 	s, err := Listen("127.0.0.1:0", m, func() error {
@@ -55,6 +55,7 @@ func TestServe(t *testing.T) {
 		"gofaxd_active_calls 1",
 		"gofaxd_pages_received_total 3",
 		"gofaxd_esl_connections_lost_total 1",
+		"gofaxd_calls_without_modem_total 1",
 		"gofaxd_hangup_to_faxrcvd_seconds_count 1",
 	} {
 		if code != 200 || !strings.Contains(body, want) {

@@ -87,9 +87,10 @@ type Config struct {
 	// priority. The zero value means hylafax.FreeSWITCHCapabilities at
 	// faxgetty's default priority.
 	Ready hylafax.Ready
-	// Exclusive makes Acquire refuse calls when no modem is free (GOfax.IP's
-	// allocateinbounddevices). Otherwise a call that finds no free modem
-	// still proceeds and is attributed to a modem by name only.
+	// Exclusive makes Acquire refuse a call when no modem is free
+	// (allocateinbounddevices=true). Otherwise such a call proceeds with
+	// a Lease that lends a modem's name (round-robin) and changes no
+	// state. Either way a call that finds a free modem occupies it.
 	Exclusive bool
 	// SendHold bounds how long gofaxsend's SB without the matching SR
 	// keeps a modem busy, in case gofaxsend died. Zero means
@@ -278,9 +279,10 @@ func (p *Pool) State(name string) (State, bool) {
 	return Down, false
 }
 
-// Acquire takes a free modem for an inbound call, atomically. When every
-// modem is busy it returns ErrNoModem if the pool is Exclusive; otherwise
-// it returns a Lease that only lends a modem's name and changes no state.
+// Acquire takes a free modem for an inbound call, atomically, and shows
+// it busy (+m:B, "Answering the phone") until the Lease is released. When
+// every modem is busy it returns ErrNoModem if the pool is Exclusive;
+// otherwise a Lease that only lends a modem's name and changes no state.
 // After Drain it returns ErrClosed.
 func (p *Pool) Acquire() (*Lease, error) {
 	p.mu.Lock()

@@ -3,6 +3,7 @@ package modem
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -207,33 +208,74 @@ func TestAcquireIsAtomic(t *testing.T) {
 	}
 }
 
+// TestNonExclusiveLendsNameOnly: without Exclusive, a call that finds
+// every modem busy gets a modem's name, round-robin, and nothing it does
+// reaches faxq or the status files.
 func TestNonExclusiveLendsNameOnly(t *testing.T) {
 	spool := newSpool(t)
-	startFaxq(t, spool)
-	p := openPool(t, spool, 1, false)
-	a, err := p.Acquire()
-	if err != nil || !a.Owned() {
-		t.Fatalf("first: %v owned=%v", err, a != nil && a.Owned())
+	q := startFaxq(t, spool)
+	p := openPool(t, spool, 2, false)
+	q.expect("+freeswitch1:Rpcef9ff01:ff")
+	a, _ := p.Acquire()
+	b, _ := p.Acquire()
+	if a == nil || b == nil || !a.Owned() || !b.Owned() {
+		t.Fatalf("free modems not taken: %+v %+v", a, b)
 	}
-	b, err := p.Acquire()
-	if err != nil || b.Owned() || b.Modem() != "freeswitch0" {
-		t.Fatalf("second: %v %+v", err, b)
+	q.expect("+freeswitch0:B", "+freeswitch1:B")
+	waitStatus(t, spool, "freeswitch1", StatusAnswering)
+	var lent []string
+	for range 3 {
+		l, err := p.Acquire()
+		if err != nil || l.Owned() {
+			t.Fatalf("all busy: %v owned=%v", err, l != nil && l.Owned())
+		}
+		lent = append(lent, l.Modem())
+		info := hylafax.RecvInfo{Pages: 1, CommID: "000000099", File: "recvq/fax000000099.tif", Sender: "X"}
+		l.Begin("000000099")
+		l.Started(info)
+		l.Page(info)
+		l.Document(info)
+		l.Release(info)
+	}
+	if want := []string{"freeswitch0", "freeswitch1", "freeswitch0"}; !slices.Equal(lent, want) {
+		t.Errorf("lent %q, want %q", lent, want)
+	}
+	for _, m := range []string{"freeswitch0", "freeswitch1"} {
+		if s, _ := p.State(m); s != Receiving {
+			t.Errorf("%s: unowned leases changed the state to %v", m, s)
+		}
+	}
+	a.Release(hylafax.RecvInfo{})
+	got := q.upTo("+freeswitch0:Rpcef9ff01:ff")
+	for _, r := range got {
+		if strings.Contains(r, "000000099") || strings.HasPrefix(r, "@") {
+			t.Errorf("unowned lease reported %q", r)
+		}
+	}
+	if st := statusText(t, spool, "freeswitch1"); st != StatusAnswering {
+		t.Errorf("status/freeswitch1 = %q, want %q", st, StatusAnswering)
 	}
 	b.Release(hylafax.RecvInfo{})
-	if s, _ := p.State("freeswitch0"); s != Receiving {
-		t.Fatalf("unowned release changed state to %v", s)
+}
+
+// TestReceptionRecords: a reception that found a free modem is reported
+// the faxgetty way, whether or not the pool is Exclusive.
+func TestReceptionRecords(t *testing.T) {
+	for _, exclusive := range []bool{true, false} {
+		t.Run(fmt.Sprintf("exclusive=%v", exclusive), func(t *testing.T) { testReceptionRecords(t, exclusive) })
 	}
 }
 
-func TestReceptionRecords(t *testing.T) {
+func testReceptionRecords(t *testing.T, exclusive bool) {
 	spool := newSpool(t)
 	q := startFaxq(t, spool)
-	p := openPool(t, spool, 1, true)
+	p := openPool(t, spool, 1, exclusive)
 	q.expect("+freeswitch0:Rpcef9ff01:ff")
 	l, err := p.Acquire()
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || !l.Owned() {
+		t.Fatalf("Acquire: %v", err)
 	}
+	waitStatus(t, spool, "freeswitch0", StatusAnswering)
 	l.Begin("000000042")
 	info := hylafax.RecvInfo{Time: 30 * time.Second, Pages: 1, Params: 0x20_0000, File: "recvq/fax000000001.tif",
 		CommID: "000000042", Sender: "Bad \"TSI\"\n"}

@@ -130,6 +130,10 @@ type Outcome struct {
 	HangupToFaxrcvd time.Duration
 	// Lost is true when the event socket ended before the call did.
 	Lost bool
+	// WithoutModem is true for a call accepted while every modem was busy
+	// (allocateinbounddevices=false): it held no modem, faxstat did not
+	// show it.
+	WithoutModem bool
 }
 
 // Observer is told about calls, for metrics. Its methods must not block.
@@ -222,7 +226,12 @@ func (c *call) run(ctx context.Context) {
 	c.log = c.log.With("recipient", rcpt)
 
 	lease, err := h.Pool.Acquire()
-	if err != nil {
+	switch {
+	case errors.Is(err, modem.ErrClosed):
+		c.log.Warn("call refused: gofaxd is stopping", "sip_response", h.RejectResponse)
+		c.refuse(ctx, h.RejectResponse, ClassBusy)
+		return
+	case err != nil:
 		c.log.Warn("call refused: no modem free", "err", err, "sip_response", h.RejectResponse)
 		c.refuse(ctx, h.RejectResponse, ClassBusy)
 		return
@@ -230,6 +239,12 @@ func (c *call) run(ctx context.Context) {
 	c.lease = lease
 	defer lease.Release(c.recvInfo(0)) // no-op after the release in finish
 	c.log = c.log.With("modem", lease.Modem())
+	if !lease.Owned() {
+		// allocateinbounddevices=false: GOfax.IP never refused a call for
+		// want of a modem, neither do we.
+		c.out.WithoutModem = true
+		c.log.Warn("no modem free: call accepted without occupying one; faxstat does not show it")
+	}
 
 	c.dynamicConfig(ctx)
 	if c.cfg.Reject {
@@ -247,6 +262,9 @@ func (c *call) run(ctx context.Context) {
 	c.session, c.commid = sess, sess.CommID()
 	defer sess.Close()
 	c.log = c.log.With("commid", c.commid)
+	if !lease.Owned() {
+		sess.Printf("No modem free: reception recorded under %s, whose state is left alone", lease.Modem())
+	}
 	mode := h.RecvFileMode
 	if c.cfg.FileMode != 0 {
 		mode = c.cfg.FileMode
