@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin
 FUZZTIME ?= 5s
 
-.PHONY: all build test test-unit fuzz bench demo deb deps clean
+.PHONY: all build test test-unit fuzz bench demo deb deb-check deps clean
 
 all: build
 
@@ -37,8 +37,13 @@ deps:
 demo: deps build
 	contrib/demo.sh
 
+# Builds ../gofaxserver_<version>_<arch>.deb from this tree.
 deb:
 	dpkg-buildpackage -us -uc -b
+
+# Builds the package from a copy of the tree, lints, installs, checks and purges it.
+deb-check: deps
+	contrib/check-deb.sh
 
 clean:
 	rm -rf $(BIN)
