@@ -119,15 +119,6 @@ type faxLink struct {
 	drop  time.Time // when the simulated far end will hang up, if planned
 }
 
-// planDrop records when the simulated far end will hang up, so that the
-// local side orders its events after that hangup even if the goroutine
-// doing it runs late.
-func (f *faxLink) planDrop(t time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.drop = t
-}
-
 func (f *faxLink) plannedDrop() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -444,6 +435,9 @@ func (s *Sim) faxResult(l *leg, dir string, e, peer *faxEnd, code, pages, total 
 	l.mu.Lock()
 	for _, h := range post {
 		l.setVarLocked(faxVar(h.Name), h.Value)
+	}
+	if w := l.byeWait; w != nil && e.tx && t38 && code == 0 {
+		w.armed = true // from now on a BYE first ends the txfax
 	}
 	l.mu.Unlock()
 	s.updateRec(l, func(r *CallRecord) {

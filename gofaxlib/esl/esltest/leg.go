@@ -350,6 +350,7 @@ func (l *leg) answered() bool {
 // BYE: the BYE ends it first, then the channel hangs up (capture
 // sync-mode-t38_A: EXECUTE_COMPLETE txfax before CHANNEL_HANGUP).
 type byeWaiter struct {
+	armed     bool          // phase E was reported (guarded by the leg's mu)
 	bye       chan struct{} // closed by the BYE
 	completed chan struct{} // closed after the application's EXECUTE_COMPLETE
 }
@@ -384,7 +385,7 @@ func (l *leg) hangup(cause, disposition string) bool {
 		w := l.byeWait
 		l.byeWait = nil
 		l.mu.Unlock()
-		if w != nil && disposition == "recv_bye" {
+		if w != nil && w.armed && disposition == "recv_bye" {
 			close(w.bye)
 			select {
 			case <-w.completed:
@@ -506,10 +507,10 @@ func (l *leg) finish(tpl esl.Headers, repl *strings.Replacer, onComplete func())
 	if onComplete != nil {
 		onComplete()
 	}
+	l.sim.forget(l) // the session is gone before its CHANNEL_DESTROY arrives
 	l.fire("CHANNEL_DESTROY", "", nil, nil)
 	l.setState("CS_DESTROY", 12)
 	l.sim.updateRec(l, func(r *CallRecord) { r.Ended = true })
-	l.sim.forget(l)
 	close(l.done)
 }
 

@@ -230,20 +230,6 @@ func TestLoopbackEndToEnd(t *testing.T) {
 	}
 }
 
-// TestLoopbackRefused: the listener refuses with respond 486; the sender
-// gets USER_BUSY.
-func TestLoopbackRefused(t *testing.T) {
-	doc, _ := filepath.Abs("testdata/sent-2page-g3.tif")
-	rc := &receiver{dir: t.TempDir(), respond: "486"}
-	s := New(t, Options{SocketAddr: startReceiver(t, rc)})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	body, _ := send(ctx, t, s, "fax_ident=1111", "sofia/gateway/gw1/5552000", doc)
-	if body != "-ERR USER_BUSY\n" {
-		t.Errorf("body %q, want -ERR USER_BUSY", body)
-	}
-}
-
 // TestLoopbackConnectOnly: a listener that only connects and exits
 // releases the call; the sender sees what outbound-socket-connect-only_A
 // shows.

@@ -328,14 +328,17 @@ func (s *Sim) runOriginateApp(a *leg, o *Originate, link *faxLink) {
 			}
 		}
 		if ok {
-			s.runFax(link, e)
-			// After a T.38 fax the channel stays until the far end hangs up
-			// (README fact 7).
-			if r, _ := s.Call(a.uuid); r.Result != nil && r.Result.T38 {
+			if e.tx {
+				// Armed at phase E of a T.38 send, before its result event.
 				bye = &byeWaiter{bye: make(chan struct{}), completed: make(chan struct{})}
 				a.mu.Lock()
 				a.byeWait = bye
 				a.mu.Unlock()
+			}
+			s.runFax(link, e)
+			// After a T.38 fax the channel stays until the far end hangs up
+			// (README fact 7).
+			if r, _ := s.Call(a.uuid); r.Result != nil && r.Result.T38 {
 				select {
 				case <-bye.bye:
 				case <-a.hungup:

@@ -231,14 +231,16 @@ func (s *Sim) WaitCall(ctx context.Context, match func(CallRecord) bool) (CallRe
 	return found, err
 }
 
-// WaitIdle waits until no channel is up.
+// WaitIdle waits until every channel so far has ended.
 func (s *Sim) WaitIdle(ctx context.Context) error {
 	return s.Wait(ctx, func(s *Sim) bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return len(s.live) == 0
+		for _, l := range s.legs {
+			if !l.rec.Ended {
+				return false
+			}
+		}
+		return true
 	})
 }
-
-// Ended matches ended channels (for WaitCall).
-func Ended(r CallRecord) bool { return r.Ended }

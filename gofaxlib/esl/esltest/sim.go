@@ -334,13 +334,6 @@ func (s *Sim) notifyLocked() {
 	s.changed = make(chan struct{})
 }
 
-// notify wakes the Wait helpers.
-func (s *Sim) notify() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.notifyLocked()
-}
-
 // newUUID returns a random version-4 UUID as FreeSWITCH prints them.
 func newUUID() string {
 	var b [16]byte
