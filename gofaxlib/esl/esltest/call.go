@@ -122,7 +122,10 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 		if !rx.reached(1, b.hungup, s.ctx.Done()) {
 			return
 		}
+		// The socket application ends with its connection: the channel
+		// is hung up by the time the listener can notice the drop.
 		x.conn.abort()
+		x.hangup("NORMAL_CLEARING")
 	}
 	switch {
 	case p.stopAt < p.pages:
