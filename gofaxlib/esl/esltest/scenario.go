@@ -32,7 +32,8 @@ func (o Outcome) String() string {
 }
 
 // Scenario scripts the simulated far end of a call: the receiver of an
-// originate routed with Route, or the sender of a PlaceCall.
+// originate routed with Route, or the sender of a PlaceCall (which uses
+// Success or NoFax; the call outcomes are the listener's to decide).
 type Scenario struct {
 	Outcome Outcome
 	// Pages the simulated sender transmits (PlaceCall); 0 means the
