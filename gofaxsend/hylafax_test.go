@@ -118,6 +118,14 @@ func TestHylaFAX(t *testing.T) {
 		if err != nil || !strings.Contains(out, "5550001") {
 			t.Errorf("xferfaxstats: %v\n%s", err, out)
 		}
+		// xferfaxstats takes the typical data format (TypData, 7
+		// characters) from the DCS of our record: JBIG here, which the
+		// 2-bit data format of the encoded params cannot express.
+		df := j.Field("dataformat")
+		out, err = r.srv.Run("xferfaxstats", "-dest")
+		if err != nil || df != "JBIG" || !hasStatsRow(out, "5550001", df[:min(7, len(df))]) {
+			t.Errorf("xferfaxstats -dest, want data format %q for 5550001: %v\n%s", df, err, out)
+		}
 	})
 
 	t.Run("delivered G.711 through a mod_db override", func(t *testing.T) {
@@ -265,4 +273,15 @@ func TestHylaFAX(t *testing.T) {
 	if recs, err := hylafax.ParseXferLog(strings.NewReader(string(xfer))); err != nil || len(recs) < 10 {
 		t.Errorf("xferfaxlog: %d records, %v", len(recs), err)
 	}
+}
+
+// hasStatsRow reports whether xferfaxstats output has a row for key whose
+// last column (TypData) is format.
+func hasStatsRow(out, key, format string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, key+" ") && strings.HasSuffix(strings.TrimRight(l, " "), " "+format) {
+			return true
+		}
+	}
+	return false
 }

@@ -168,7 +168,8 @@ func (a *attempt) record(ctx context.Context, number string, res outcome.Result,
 			rec.ConnTime = now.Sub(r.Answered)
 		}
 		if r.Connected() {
-			rec.Params = sessionParams(r).Encode()
+			p := sessionParams(r)
+			rec.Params, rec.DCS = p.Encode(), p.DCS()
 		}
 	}
 	if cfg.HylaFAX.XferFaxLog != "" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
@@ -94,10 +95,69 @@ func TestDelivered(t *testing.T) {
 			if err != nil || p.BitRate() != 14400 {
 				t.Errorf("params %d: %+v %v", r.Params, p, err)
 			}
+			if df := f.read(qf).String("dataformat"); dcsDataFormat(r.DCS) != df {
+				t.Errorf("xferfaxlog DCS %q is %q, want the qfile's dataformat %q", r.DCS, dcsDataFormat(r.DCS), df)
+			}
 			sess, err := os.ReadFile(filepath.Join(f.spool, "log/c000000001"))
 			if err != nil || !strings.Contains(string(sess), "SESSION BEGIN 000000001 5551234") || !strings.Contains(string(sess), "SESSION END") {
 				t.Errorf("session log: %v\n%s", err, sess)
 			}
 		})
+	}
+}
+
+// dcsDataFormat reads the data format from a DCS in HylaFAX's notation as
+// xferfaxstats does.
+func dcsDataFormat(dcs string) string {
+	bit := func(n int) bool {
+		i := (n - 1) / 8 * 3
+		if i+2 > len(dcs) {
+			return false
+		}
+		b, err := strconv.ParseUint(dcs[i:i+2], 16, 8)
+		return err == nil && b&(0x80>>((n-1)%8)) != 0
+	}
+	switch {
+	case bit(68) && bit(69):
+		return "JPEG Full-color"
+	case bit(68):
+		return "JPEG Greyscale"
+	case bit(78) || bit(79):
+		return "JBIG"
+	case bit(31):
+		return "2-D MMR"
+	case bit(26):
+		return "2-D Uncompressed Mode"
+	case bit(16):
+		return "2-D MR"
+	}
+	return "1-D MH"
+}
+
+func TestSessionParams(t *testing.T) {
+	page := func(enc, res, size string) gofaxlib.PageResult {
+		return gofaxlib.PageResult{EncodingName: enc, Resolution: res, PixelSize: size}
+	}
+	for _, tt := range []struct {
+		name string
+		r    gofaxlib.Result
+		want hylafax.Class2Params
+		dcs  string
+	}{
+		{"nothing known", gofaxlib.Result{}, hylafax.Class2Params{}, "00 40 0E"},
+		{"fine A4 MMR ECM", gofaxlib.Result{TransferRate: 14400, ECM: true, Pages: []gofaxlib.PageResult{page("T.6", "8040x7700", "1728x2156")}},
+			hylafax.Class2Params{BR: hylafax.BR14400, EC: hylafax.ECEnable256, DF: hylafax.DF2DMMR, VR: hylafax.VRFine}, "00 46 0F 22"},
+		{"last page counts; B4 width, unlimited length", gofaxlib.Result{TransferRate: 9600, Pages: []gofaxlib.PageResult{
+			page("T.6", "8040x7700", "1728x2156"), page("T.4 2-D", "8040x3850", "2048x1600")}},
+			hylafax.Class2Params{BR: hylafax.BR9600, DF: hylafax.DF2DMR, VR: hylafax.VRNormal, WD: hylafax.WD2048, LN: hylafax.LNUnlimited}, "00 61 9E"},
+		{"A3 width, B4 length at superfine", gofaxlib.Result{TransferRate: 4800, Pages: []gofaxlib.PageResult{page("T.4 1-D", "8040x15400", "2432x5300")}},
+			hylafax.Class2Params{BR: hylafax.BR4800, VR: hylafax.VRR8, WD: hylafax.WD2432, LN: hylafax.LNB4}, "00 50 6F 01 01 80"},
+		{"unknown size is A4", gofaxlib.Result{TransferRate: 7200, Pages: []gofaxlib.PageResult{page("T.4 1-D", "8040x3850", "")}},
+			hylafax.Class2Params{BR: hylafax.BR7200}, "00 70 0E"},
+	} {
+		p := sessionParams(&tt.r)
+		if p != tt.want || p.DCS() != tt.dcs {
+			t.Errorf("%s: sessionParams = %+v, DCS %q; want %+v, %q", tt.name, p, p.DCS(), tt.want, tt.dcs)
+		}
 	}
 }
