@@ -1,6 +1,8 @@
 # gofaxserver — build, test, demo and package.
 # The two set-up commands of the README are `make demo` and `make test`.
 
+# Go from PATH, or where the official tarball puts it.
+export PATH := $(PATH):/usr/local/go/bin
 GO      ?= go
 VERSION ?= $(shell dpkg-parsechangelog -S Version 2>/dev/null || git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
