@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/faxdoc"
 )
 
 func open(t *testing.T, name string) Source {
@@ -20,55 +22,32 @@ func open(t *testing.T, name string) Source {
 	return Source{R: bytes.NewReader(b), Size: int64(len(b))}
 }
 
-// pageData returns the concatenated image data and the given tags'
-// values of every page of a TIFF.
-func pageData(t *testing.T, s Source) (data [][]byte, tags []map[uint16][]byte) {
+// pageInfo returns the pages of a TIFF as faxdoc describes them.
+func pageInfo(t *testing.T, s Source) []faxdoc.PageInfo {
 	t.Helper()
-	ps, err := readPages(s.R, s.Size)
+	ps, err := faxdoc.ReadPages(s.R, s.Size)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range ps {
-		var d []byte
-		for _, pc := range p.pieces {
-			b := make([]byte, pc.size)
-			if _, err := s.R.ReadAt(b, pc.off); err != nil {
-				t.Fatal(err)
-			}
-			d = append(d, b...)
-		}
-		data = append(data, d)
-		m := map[uint16][]byte{}
-		for _, e := range p.entries {
-			switch e.tag {
-			case 256, 257, 259, 262, 266, 282, 283, 292, 293, tagPageNumber:
-				m[e.tag] = e.value
-			}
-		}
-		tags = append(tags, m)
-	}
-	return data, tags
+	return ps
 }
 
+// TestMerge covers the conversion from qfile items to faxdoc sources;
+// faxdoc's tests check the copy tag by tag and byte by byte.
 func TestMerge(t *testing.T) {
 	le2 := open(t, "sent-2page-g3.tif")
 	be2 := open(t, "sent-2page-g3-bigendian.tif")
 	g4 := open(t, "one-page-g4.tif")
-	le2Data, le2Tags := pageData(t, le2)
-	g4Data, g4Tags := pageData(t, g4)
-	pn := func(i, n byte) []byte { return []byte{i, 0, n, 0} }
+	le2Pages, g4Pages := pageInfo(t, le2), pageInfo(t, g4)
 	tests := []struct {
-		name     string
-		srcs     []Source
-		wantData [][]byte
-		wantTags []map[uint16][]byte
+		name string
+		srcs []Source
+		want []faxdoc.PageInfo
 	}{
-		{"whole file", []Source{le2}, le2Data, le2Tags},
-		{"second page only", []Source{{R: le2.R, Size: le2.Size, From: 1}}, le2Data[1:], le2Tags[1:]},
-		{"big-endian source converted", []Source{{R: be2.R, Size: be2.Size, From: 1}, g4},
-			[][]byte{le2Data[1], g4Data[0]}, []map[uint16][]byte{le2Tags[1], g4Tags[0]}},
-		{"three documents", []Source{g4, le2}, append(append([][]byte{}, g4Data...), le2Data...),
-			[]map[uint16][]byte{g4Tags[0], le2Tags[0], le2Tags[1]}},
+		{"whole file", []Source{le2}, le2Pages},
+		{"second page only", []Source{{R: le2.R, Size: le2.Size, From: 1}}, le2Pages[1:]},
+		{"big-endian source converted", []Source{{R: be2.R, Size: be2.Size, From: 1}, g4}, []faxdoc.PageInfo{le2Pages[1], g4Pages[0]}},
+		{"three documents", []Source{g4, le2}, append(append([]faxdoc.PageInfo{}, g4Pages...), le2Pages...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,22 +56,9 @@ func TestMerge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != len(tt.wantData) {
-				t.Fatalf("pages = %d, want %d", n, len(tt.wantData))
-			}
-			data, tags := pageData(t, Source{R: bytes.NewReader(out.Bytes()), Size: int64(out.Len())})
-			for i := range data {
-				if !bytes.Equal(data[i], tt.wantData[i]) {
-					t.Errorf("page %d: image data differs", i+1)
-				}
-				want := map[uint16][]byte{}
-				for k, v := range tt.wantTags[i] {
-					want[k] = v
-				}
-				want[tagPageNumber] = pn(byte(i), byte(n))
-				if !reflect.DeepEqual(tags[i], want) {
-					t.Errorf("page %d: tags %v, want %v", i+1, tags[i], want)
-				}
+			got := pageInfo(t, Source{R: bytes.NewReader(out.Bytes()), Size: int64(out.Len())})
+			if n != len(tt.want) || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("%d pages %+v, want %+v", n, got, tt.want)
 			}
 			checkWithLibtiff(t, out.Bytes(), n)
 		})
@@ -130,6 +96,7 @@ func TestMergeErrors(t *testing.T) {
 		{"negative start", []Source{{R: le2.R, Size: le2.Size, From: -1}}},
 		{"not a tiff", []Source{{R: bytes.NewReader([]byte("%PDF-1.4 hello")), Size: 14}}},
 		{"truncated", []Source{{R: le2.R, Size: 100}}},
+		{"header only", []Source{{R: bytes.NewReader([]byte("II*\x00\x00\x00\x00\x00")), Size: 8}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,24 +162,32 @@ func TestPrepare(t *testing.T) {
 	}
 }
 
-func FuzzMerge(f *testing.F) {
-	for _, n := range []string{"sent-2page-g3.tif", "sent-2page-g3-bigendian.tif", "one-page-g4.tif"} {
-		b, err := os.ReadFile(filepath.Join("testdata", n))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+func TestPages(t *testing.T) {
+	tests := []struct {
+		name  string
+		data  []byte
+		pages int
+		err   error
+	}{
+		{"two pages", readTestdata(t, "sent-2page-g3.tif"), 2, nil},
+		{"header only", []byte("II*\x00\x00\x00\x00\x00"), 0, ErrFormat},
+		{"not a TIFF", []byte("%PDF-1.4"), 0, ErrFormat},
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var out bytes.Buffer
-		n, err := Merge(&out, []Source{{R: bytes.NewReader(b), Size: int64(len(b))}})
-		if err != nil {
-			return
-		}
-		// What we write, we must read back with the same page count.
-		m, err := Pages(bytes.NewReader(out.Bytes()), int64(out.Len()))
-		if err != nil || m != n {
-			t.Fatalf("merged output unreadable: %d pages, %v (want %d)", m, err, n)
-		}
-	})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := Pages(bytes.NewReader(tt.data), int64(len(tt.data)))
+			if n != tt.pages || !errors.Is(err, tt.err) {
+				t.Errorf("Pages = %d, %v; want %d, %v", n, err, tt.pages, tt.err)
+			}
+		})
+	}
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
