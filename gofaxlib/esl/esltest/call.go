@@ -231,8 +231,8 @@ func (s *Sim) document(path string) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	pages, _, err := parseTIFF(data)
-	return data, len(pages), err
+	pages, err := documentPages(data)
+	return data, pages, err
 }
 
 func (s *Sim) snapshot(l *leg) CallRecord {

@@ -20,6 +20,9 @@ type receiver struct {
 	dir     string
 	t38     bool
 	respond string // if set, "respond <code>" instead of answering
+	// prepare, if set, runs on the file before rxfax, as gofaxd creates
+	// and locks it; rxfax does not run when it fails.
+	prepare func(path string) error
 
 	mu     sync.Mutex
 	events map[string][]string // per channel: event names seen on the socket
@@ -77,7 +80,9 @@ func (rc *receiver) handle(ctx context.Context, c *esl.OutboundConn) {
 			_ = c.Execute(ctx, "set", "fax_enable_t38=true")
 		}
 		_ = c.Execute(ctx, "answer", "")
-		_ = c.Execute(ctx, "rxfax", file)
+		if rc.prepare == nil || rc.prepare(file) == nil {
+			_ = c.Execute(ctx, "rxfax", file)
+		}
 	}
 	for {
 		select {

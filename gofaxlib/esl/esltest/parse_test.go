@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/faxdoc"
 )
 
 func TestParseOriginate(t *testing.T) {
@@ -97,91 +99,46 @@ func FuzzParseOriginate(f *testing.F) {
 	})
 }
 
-func TestCopyPages(t *testing.T) {
+func TestReceivedFile(t *testing.T) {
 	doc, err := os.ReadFile("testdata/sent-2page-g3.tif")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, _, err := parseTIFF(doc)
+	src, err := faxdoc.ReadPages(bytes.NewReader(doc), int64(len(doc)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _, err := parseTIFF(tinyTIFF()); err != nil || len(p) != 1 {
-		t.Fatalf("tiny TIFF: %d pages, %v", len(p), err)
-	}
-	for _, n := range []int{1, 2, 5} {
-		out, err := copyPages(doc, n, "REMOTE ID")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages, _, err := parseTIFF(out)
-		if err != nil || len(pages) != n {
-			t.Fatalf("%d pages: got %d, %v", n, len(pages), err)
-		}
-		for i, p := range pages {
-			if !bytes.Equal(bytes.Join(p.strips, nil), bytes.Join(src[i%len(src)].strips, nil)) {
-				t.Errorf("page %d: strips differ from source page %d", i+1, i%len(src)+1)
+	for _, tc := range []struct {
+		name  string
+		pages int
+		ident string
+	}{
+		{"first page", 1, "REMOTE ID"},
+		{"whole document", 2, "REMOTE ID"},
+		{"more pages than the document: it repeats", 5, "REMOTE ID"},
+		{"no remote ident", 2, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := receivedFile(doc, tc.pages, tc.ident)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got := tagValue(p, tagImageDescription); got != "REMOTE ID\x00" {
-				t.Errorf("page %d ImageDescription %q", i+1, got)
+			pages, err := faxdoc.ReadPages(bytes.NewReader(out), int64(len(out)))
+			if err != nil || len(pages) != tc.pages {
+				t.Fatalf("%d pages, %v; want %d", len(pages), err, tc.pages)
 			}
-		}
-		// Copying the copy is the identity.
-		again, err := copyPages(out, n, "REMOTE ID")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(again, out) {
-			t.Error("copy of a copy differs")
-		}
+			for i, p := range pages {
+				want := src[i%len(src)]
+				if tc.ident != "" {
+					want.ImageDescription = tc.ident
+				}
+				if p != want {
+					t.Errorf("page %d: %+v, want %+v", i, p, want)
+				}
+			}
+		})
 	}
-}
-
-// tinyTIFF is a one-page TIFF with a 4-byte strip: a small fuzz seed
-// (the fuzzer minimises large inputs very slowly).
-func tinyTIFF() []byte {
-	b := []byte("II*\x00\x0c\x00\x00\x00ABCD")
-	entry := func(tag, typ uint16, count, value uint32) {
-		b = append(b, byte(tag), byte(tag>>8), byte(typ), byte(typ>>8),
-			byte(count), byte(count>>8), byte(count>>16), byte(count>>24),
-			byte(value), byte(value>>8), byte(value>>16), byte(value>>24))
+	if _, err := receivedFile([]byte("II*\x00\x00\x00\x00\x00"), 1, ""); !errors.Is(err, faxdoc.ErrFormat) {
+		t.Errorf("document without pages: %v", err)
 	}
-	b = append(b, 4, 0)
-	entry(256, 3, 1, 8) // ImageWidth
-	entry(257, 3, 1, 4) // ImageLength
-	entry(tagStripOffsets, 4, 1, 8)
-	entry(tagStripByteCounts, 4, 1, 4)
-	return append(b, 0, 0, 0, 0)
-}
-
-func tagValue(p tiffPage, tag uint16) string {
-	for _, e := range p.entries {
-		if e.tag == tag {
-			return string(e.value)
-		}
-	}
-	return ""
-}
-
-func FuzzCopyPages(f *testing.F) {
-	for _, name := range []string{"testdata/sent-2page-g3.tif"} {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data, uint8(1))
-	}
-	f.Add([]byte("II*\x00\x08\x00\x00\x00\x00\x00"), uint8(1))
-	f.Add(tinyTIFF(), uint8(3))
-	f.Fuzz(func(t *testing.T, data []byte, n uint8) {
-		pages := int(n%4) + 1
-		out, err := copyPages(data, pages, "x")
-		if err != nil {
-			return
-		}
-		got, _, err := parseTIFF(out)
-		if err != nil || len(got) != pages {
-			t.Fatalf("copy of %d pages reads back as %d (%v)", pages, len(got), err)
-		}
-	})
 }
