@@ -95,7 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		log.Info("stopping: receptions in progress may finish", "grace", cfg.Gofaxd.ShutdownGrace)
+		log.Info("stopping: receptions in progress may finish", "grace", cfg.Gofaxd.ShutdownGrace,
+			"at_most", cfg.Gofaxd.ShutdownGrace+app.StopOverhead)
 	case serveErr = <-a.Done():
 		log.Error("event socket listener failed", "err", serveErr)
 	}

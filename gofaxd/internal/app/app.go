@@ -41,10 +41,13 @@ type App struct {
 	metrics *metrics.Metrics
 	msrv    *metrics.Server
 
-	wg       sync.WaitGroup
-	serveErr chan error // Serve's result, buffered
-	shutOnce sync.Once
-	shutErr  error
+	wg         sync.WaitGroup
+	serveErr   chan error // Serve's result, buffered
+	abort      context.Context
+	abortNow   context.CancelFunc
+	finishTime time.Duration // FinishTime; shorter in tests
+	shutOnce   sync.Once
+	shutErr    error
 }
 
 // spoolDirs must exist in the spool: faxgetty does not create them either,
@@ -52,7 +55,21 @@ type App struct {
 var spoolDirs = []string{"recvq", "log", "status", "etc"}
 
 // metricsCloseWait bounds waiting for a scrape in progress at shutdown.
-const metricsCloseWait = 5 * time.Second
+const metricsCloseWait = time.Second
+
+// FinishTime is how long, after the shutdown grace, the calls still
+// running have to be hung up and recorded and faxrcvd runs to end; what
+// then still waits for FreeSWITCH or faxrcvd is cut short (the fax stays
+// in recvq, the call is recorded). faxrcvd runs started during a stop get
+// at most what is left of grace + FinishTime, whatever faxrcvdtimeout says.
+const FinishTime = 15 * time.Second
+
+// StopOverhead bounds a stop beyond the shutdown grace: FinishTime plus
+// the last local writes (xferfaxlog, status files, each waiting at most
+// 5 s for a lock that HylaFAX holds for one read or write) and the
+// metrics listener. systemd's TimeoutStopSec must exceed shutdowngrace +
+// StopOverhead.
+const StopOverhead = FinishTime + 5*time.Second
 
 // Open checks the spool, creates and announces the modems, binds the
 // event socket listener and the metrics listener, and starts serving.
@@ -81,7 +98,8 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, pool: pool, serveErr: make(chan error, 1)}
+	a := &App{cfg: cfg, log: log, pool: pool, serveErr: make(chan error, 1), finishTime: FinishTime}
+	a.abort, a.abortNow = context.WithCancel(context.Background())
 	a.metrics = metrics.New(pool)
 	xfer := ""
 	if cfg.HylaFAX.XferFaxLog != "" {
@@ -124,6 +142,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Pool:     pool,
 		Log:      log,
 		Observer: a.metrics,
+		Abort:    a.abort,
 	}
 	if opt.Observer != nil {
 		h.Observer = observers{a.metrics, opt.Observer}
@@ -135,6 +154,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Handler:  func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
 	}
 	if err := a.srv.Open(); err != nil {
+		a.abortNow()
 		pool.Close()
 		return nil, fmt.Errorf("app: [gofaxd] socket %s: %w", cfg.Gofaxd.Socket, err)
 	}
@@ -142,6 +162,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		a.msrv, err = metrics.Listen(cfg.Gofaxd.Metrics, a.metrics, a.Healthy)
 		if err != nil {
 			a.srv.Shutdown(context.Background())
+			a.abortNow()
 			pool.Close()
 			return nil, fmt.Errorf("app: [gofaxd] metrics %s: %w", cfg.Gofaxd.Metrics, err)
 		}
@@ -190,12 +211,34 @@ func (a *App) Healthy() error {
 }
 
 // Shutdown stops taking calls: idle modems go down at once, running
-// receptions may finish until ctx ends, then they are killed and still
-// recorded. It returns when every call and goroutine has ended.
+// receptions may finish until ctx ends (the grace), then they are killed
+// and still recorded within FinishTime. It returns when every call and
+// goroutine has ended: at most StopOverhead after ctx ended.
 func (a *App) Shutdown(ctx context.Context) error {
 	a.shutOnce.Do(func() {
 		a.pool.Drain()
+		drained := make(chan struct{})
+		var timer sync.WaitGroup
+		timer.Go(func() {
+			select {
+			case <-drained:
+				return
+			case <-ctx.Done():
+			}
+			t := time.NewTimer(a.finishTime)
+			defer t.Stop()
+			select {
+			case <-drained:
+			case <-t.C:
+				a.log.Error("stop: calls still not recorded after the grace; cutting short what they wait for",
+					"finish_time", a.finishTime)
+				a.abortNow()
+			}
+		})
 		err := a.srv.Shutdown(ctx)
+		close(drained)
+		timer.Wait()
+		a.abortNow()
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			a.log.Warn("shutdown grace over: running calls were killed and recorded")
 			err = nil

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -295,10 +297,12 @@ func TestShutdownKillsAndRecords(t *testing.T) {
 	e := newEnvScale(t, 1, 0.05, func(c *config.Config) { c.Gofaxd.PageTimeout = 0 })
 	done := make(chan esltest.CallRecord, 1)
 	go func() {
-		rec, _ := e.sim.PlaceCall(context.Background(), esltest.InboundCall{Scenario: esltest.Scenario{T38: true}})
+		rec, _ := e.sim.PlaceCall(context.Background(), esltest.InboundCall{Scenario: esltest.Scenario{T38: true, Pages: 10}})
 		done <- rec
 	}()
-	// Wait for the first page; the second needs another 9.6 s * 0.05.
+	// Wait for the first page; each next one needs another 9.6 s * 0.05,
+	// the last one comes 4 s later: the stop interrupts the reception even
+	// on a loaded machine.
 	e.faxq.waitFor(t, "@freeswitch0:P")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -310,11 +314,64 @@ func TestShutdownKillsAndRecords(t *testing.T) {
 		t.Error("call not killed")
 	}
 	recs := e.xferlog()
-	if len(recs) != 1 || recs[0].Pages != 1 || !strings.Contains(recs[0].Reason, "shutting down") {
-		t.Fatalf("RECV %+v", recs)
+	if len(recs) != 1 || recs[0].Pages < 1 || recs[0].Pages >= 10 || !strings.Contains(recs[0].Reason, "shutting down") {
+		t.Fatalf("RECV %+v, want the pages received before the stop and why it ended", recs)
 	}
 	e.faxrcvd("000000001")
 	e.faxq.waitFor(t, "@freeswitch0:E", "+freeswitch0:D")
+}
+
+// TestStopCutsFaxrcvd: a faxrcvd still running when the grace and
+// FinishTime are over is killed, even though faxrcvdtimeout would let it
+// run on, so that a stop is bounded; the fax stays recorded.
+func TestStopCutsFaxrcvd(t *testing.T) {
+	e := newEnv(t, 1, func(c *config.Config) {
+		script := filepath.Join(c.HylaFAX.SpoolDir, "bin", "hang")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\necho $$ > \"$0.pid.tmp\" && mv \"$0.pid.tmp\" \"$0.pid\"\nexec sleep 600\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c.Gofaxd.FaxRcvdCmd = "bin/hang"
+	})
+	if e.cfg.Gofaxd.FaxRcvdTimeout < time.Minute {
+		t.Fatalf("faxrcvdtimeout %v: the test needs one longer than the stop", e.cfg.Gofaxd.FaxRcvdTimeout)
+	}
+	e.app.finishTime = 200 * time.Millisecond
+	if _, err := e.sim.PlaceCall(context.Background(), esltest.InboundCall{}); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(e.spool, "bin", "hang.pid")
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("faxrcvd did not start")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.app.Shutdown(ctx) }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		syscall.Kill(pid, syscall.SIGKILL) // lets Shutdown and the cleanup end
+		t.Fatal("Shutdown still waits for faxrcvd")
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("faxrcvd (pid %d) still running after Shutdown: %v", pid, err)
+	}
+	if recs := e.xferlog(); len(recs) != 1 || recs[0].Pages != 2 || recs[0].Reason != "" {
+		t.Errorf("RECV %+v", recs)
+	}
+	if e.classCount(receive.ClassReceived) != 1 {
+		t.Error("fax not counted as received")
+	}
 }
 
 // TestNoGoroutineOutlivesCalls runs calls of every kind and checks that

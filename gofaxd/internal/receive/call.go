@@ -149,6 +149,11 @@ type Handler struct {
 	Pool     *modem.Pool
 	Log      *slog.Logger
 	Observer Observer
+	// Abort, if set, ends when gofaxd can wait no longer for its calls:
+	// what a call still waits for then (FreeSWITCH ending it, faxrcvd) is
+	// cut short, and the call recorded as it is. Serve's ctx ends before,
+	// at the end of the shutdown grace, and kills the call.
+	Abort context.Context
 }
 
 type nopObserver struct{}
@@ -174,6 +179,12 @@ func (h *Handler) Serve(ctx context.Context, ch Channel) {
 	c.cidname = CleanName(firstOf(data.Get("Caller-Caller-ID-Name"), data.Get("Channel-Caller-ID-Name")))
 	c.gateway, _ = CleanNumber(data.Var("sip_gateway"))
 	c.log = log.With("call_uuid", c.uuid, "caller", c.cidnum)
+	fin, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	if h.Abort != nil {
+		defer context.AfterFunc(h.Abort, cancel)()
+	}
+	c.fin = fin
 
 	obs.CallStarted()
 	c.run(ctx)
@@ -196,6 +207,9 @@ type call struct {
 	log   *slog.Logger
 	start time.Time
 	out   Outcome
+	// fin bounds what the call does after Serve's ctx ended: it ends
+	// only with Handler.Abort.
+	fin context.Context
 
 	uuid, cidnum, cidname, recipient, gateway string
 
@@ -215,11 +229,11 @@ type call struct {
 
 func (c *call) run(ctx context.Context) {
 	h := c.h
-	defer c.exit(ctx)
+	defer c.exit()
 	rcpt, src, ok := FindRecipient(c.ch.ChannelData().Var, h.RecipientFrom)
 	if !ok {
 		c.log.Warn("call refused: no usable called number", "sources", h.RecipientFrom)
-		c.refuse(ctx, h.ScreenResponse, ClassNoRecipient)
+		c.refuse(h.ScreenResponse, ClassNoRecipient)
 		return
 	}
 	c.recipient = rcpt
@@ -229,11 +243,11 @@ func (c *call) run(ctx context.Context) {
 	switch {
 	case errors.Is(err, modem.ErrClosed):
 		c.log.Warn("call refused: gofaxd is stopping", "sip_response", h.RejectResponse)
-		c.refuse(ctx, h.RejectResponse, ClassBusy)
+		c.refuse(h.RejectResponse, ClassBusy)
 		return
 	case err != nil:
 		c.log.Warn("call refused: no modem free", "err", err, "sip_response", h.RejectResponse)
-		c.refuse(ctx, h.RejectResponse, ClassBusy)
+		c.refuse(h.RejectResponse, ClassBusy)
 		return
 	}
 	c.lease = lease
@@ -249,14 +263,14 @@ func (c *call) run(ctx context.Context) {
 	c.dynamicConfig(ctx)
 	if c.cfg.Reject {
 		c.log.Info("call rejected by DynamicConfig", "sip_response", h.ScreenResponse)
-		c.refuse(ctx, h.ScreenResponse, ClassRejected)
+		c.refuse(h.ScreenResponse, ClassRejected)
 		return
 	}
 
 	sess, err := hylafax.NewSession(ctx, h.Spool, c.cidnum, hylafax.SessionOptions{Mode: h.LogFileMode})
 	if err != nil {
 		c.log.Error("call refused: cannot create session log", "err", err)
-		c.refuse(ctx, localErrorResponse, ClassError)
+		c.refuse(localErrorResponse, ClassError)
 		return
 	}
 	c.session, c.commid = sess, sess.CommID()
@@ -273,7 +287,7 @@ func (c *call) run(ctx context.Context) {
 	if err != nil {
 		c.log.Error("call refused: cannot create file in recvq", "err", err)
 		sess.Printf("Cannot create file in recvq: %v", err)
-		c.refuse(ctx, localErrorResponse, ClassError)
+		c.refuse(localErrorResponse, ClassError)
 		return
 	}
 	c.file = file
@@ -283,7 +297,7 @@ func (c *call) run(ctx context.Context) {
 
 	c.log.Info("accepting call", "recipient_source", src, "caller_name", c.cidname, "gateway", c.gateway)
 	sess.Printf("Inbound call %s from %s <%s> to %s via gateway %q", c.uuid, c.cidname, c.cidnum, c.recipient, c.gateway)
-	c.answer(ctx)
+	c.answer()
 	c.wait(ctx)
 	c.finish(ctx)
 }
@@ -291,9 +305,9 @@ func (c *call) run(ctx context.Context) {
 // refuse answers the unanswered call with a SIP response code and waits
 // (at most cmdTimeout) until FreeSWITCH ran it: an "exit" sent earlier
 // would end the socket application before the queued respond.
-func (c *call) refuse(ctx context.Context, code int, class string) {
+func (c *call) refuse(code int, class string) {
 	c.out.Class = class
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+	cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
 	defer cancel()
 	err := c.ch.Filter(cctx, "Unique-ID", c.uuid)
 	if err == nil {
@@ -322,12 +336,12 @@ func (c *call) refuse(ctx context.Context, code int, class string) {
 
 // exit ends the socket session; FreeSWITCH then closes the connection.
 // Calling it again does nothing.
-func (c *call) exit(ctx context.Context) {
+func (c *call) exit() {
 	if c.exited || c.ch.Err() != nil {
 		return
 	}
 	c.exited = true
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+	cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
 	defer cancel()
 	if err := c.ch.Exit(cctx); err != nil {
 		c.log.Debug("exit", "err", err)
@@ -337,9 +351,9 @@ func (c *call) exit(ctx context.Context) {
 // answer subscribes to the call's events and queues the applications
 // that answer it and run rxfax. With event-lock FreeSWITCH runs them in
 // turn; their completion shows up as events.
-func (c *call) answer(ctx context.Context) {
+func (c *call) answer() {
 	h := c.h
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+	cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
 	defer cancel()
 	enable, request := h.EnableT38, h.RequestT38
 	if c.cfg.EnableT38 != nil {
@@ -429,7 +443,7 @@ func (c *call) wait(ctx context.Context) {
 	progress, stopProgress := timer(h.PageTimeout)
 	defer func() { stopProgress() }()
 	grace, killWait := never, never
-	done := ctx.Done()
+	done, abort := ctx.Done(), c.fin.Done()
 	hangupSent := false
 
 	kill := func(why string) {
@@ -439,7 +453,7 @@ func (c *call) wait(ctx context.Context) {
 		c.killed = why
 		c.log.Warn("killing call", "reason", why)
 		c.session.Printf("Killing call: %s", why)
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+		cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
 		defer cancel()
 		if _, err := c.ch.API(cctx, "uuid_kill "+c.uuid); err != nil {
 			c.log.Warn("uuid_kill failed", "err", err)
@@ -462,7 +476,7 @@ func (c *call) wait(ctx context.Context) {
 						c.lost = errors.New("connection closed")
 					}
 					c.log.Error("event socket lost during the call", "err", c.lost)
-					c.endOrphan(ctx)
+					c.endOrphan()
 				}
 				return
 			}
@@ -492,7 +506,7 @@ func (c *call) wait(ctx context.Context) {
 				// In "async full" mode the channel stays in the socket
 				// application after rxfax: hang it up ourselves.
 				hangupSent = true
-				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmdTimeout)
+				cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
 				if err := c.ch.Hangup(cctx, "NORMAL_CLEARING"); err != nil {
 					c.log.Debug("hangup", "err", err)
 				}
@@ -511,7 +525,14 @@ func (c *call) wait(ctx context.Context) {
 			return
 		case <-killWait:
 			c.lost = errors.New("the call did not end after uuid_kill")
-			c.endOrphan(ctx)
+			c.endOrphan()
+			return
+		case <-abort:
+			if c.killed == "" {
+				c.killed = "gofaxd is shutting down"
+			}
+			c.lost = errors.New("gofaxd stopped waiting for the call to end")
+			c.log.Error("stop deadline reached: recording the call as it is")
 			return
 		}
 	}
@@ -533,11 +554,11 @@ const orphanPoll = 50 * time.Millisecond
 // endOrphan ends a call this handler can no longer follow, through a new
 // inbound connection: uuid_kill, then wait (at most killGrace) until the
 // channel is gone, so that rxfax has closed the file.
-func (c *call) endOrphan(ctx context.Context) {
+func (c *call) endOrphan() {
 	if c.h.Dial == nil {
 		return
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killGrace)
+	dctx, cancel := context.WithTimeout(c.fin, killGrace)
 	defer cancel()
 	conn, err := c.h.Dial(dctx)
 	if err != nil {

@@ -13,6 +13,10 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
+// recordWait bounds waiting for the xferfaxlog lock; HylaFAX's writers
+// hold it for one write.
+const recordWait = 5 * time.Second
+
 // maxLoggedOutput bounds how much of a script's output goes into one log
 // record: enough for an error message, not for a runaway script.
 const maxLoggedOutput = 2048
@@ -64,7 +68,6 @@ func output(b []byte) string {
 // session log written, and faxrcvd run for a file that has pages.
 func (c *call) finish(ctx context.Context) {
 	h := c.h
-	bg := context.WithoutCancel(ctx)
 	res := &c.res
 
 	pages, ferr := c.file.Finish(hylafax.FaxTags{
@@ -109,7 +112,8 @@ func (c *call) finish(ctx context.Context) {
 	c.session.Printf("RECV FAX: %d pages, %s, hangup cause %s", pages, orOK(reason), res.HangupCause)
 
 	if h.XferFaxLog != "" {
-		lctx, cancel := context.WithTimeout(bg, cmdTimeout)
+		// A local record: written even when gofaxd is out of time.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
 		err := hylafax.AppendXferLog(lctx, h.XferFaxLog, hylafax.XferRecord{
 			Start:    c.start,
 			Kind:     "RECV",
@@ -140,7 +144,7 @@ func (c *call) finish(ctx context.Context) {
 	c.lease.Release(info)
 
 	if fb, key, ok := c.fallback(); ok && c.t38 && !delivered && freeswitch.NeedsFallback(res) && c.ch.Err() == nil {
-		fctx, cancel := context.WithTimeout(bg, cmdTimeout)
+		fctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
 		if err := fb.Add(fctx, key); err != nil {
 			c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
 		} else {
@@ -157,10 +161,10 @@ func (c *call) finish(ctx context.Context) {
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
-		c.exit(ctx)
+		c.exit()
 	}()
 	if pages > 0 {
-		c.faxrcvd(bg, reason)
+		c.faxrcvd(c.fin, reason)
 	}
 	<-exited
 }
@@ -251,7 +255,11 @@ func (c *call) faxrcvd(ctx context.Context, reason string) {
 	if len(res.Stderr) > 0 {
 		attrs = append(attrs, "stderr", output(res.Stderr))
 	}
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		c.log.Error("faxrcvd cut short: gofaxd is stopping; the fax stays in recvq", append(attrs, "err", err)...)
+		return
+	case err != nil:
 		c.log.Error("faxrcvd failed", append(attrs, "err", err)...)
 		return
 	}
