@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 )
 
 // BenchmarkPlaceCall measures complete inbound fax calls (2 pages) onto
@@ -52,7 +54,7 @@ func BenchmarkLoopbackFax(b *testing.B) {
 	}
 }
 
-func BenchmarkRenderPlain(b *testing.B) {
+func BenchmarkFramePlain(b *testing.B) {
 	msgs, _ := captureFrames(b, "t38_A_plain")
 	var ev *event
 	for _, m := range msgs {
@@ -65,6 +67,6 @@ func BenchmarkRenderPlain(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		renderPlain(ev)
+		eventFrame(ev, esl.FormatPlain)
 	}
 }

@@ -88,17 +88,17 @@ func (c *conn) sendEvent(ev *event) {
 	var b []byte
 	if c.sub.format == "json" {
 		if ev.json == nil {
-			ev.json = renderJSON(ev)
+			ev.json = eventFrame(ev, esl.FormatJSON)
 		}
 		b = ev.json
 	} else {
 		if ev.plain == nil {
-			ev.plain = renderPlain(ev)
+			ev.plain = eventFrame(ev, esl.FormatPlain)
 		}
 		b = ev.plain
 	}
 	c.qmu.Lock()
-	if !c.closing && len(c.queue) < maxQueued {
+	if !c.closing && len(c.queue) < maxQueued && b != nil {
 		c.queue = append(c.queue, b)
 	} else {
 		c.dropped++

@@ -534,7 +534,7 @@ func (s *Sim) channelData(l *leg) []byte {
 	l.mu.Unlock()
 	var b strings.Builder
 	for _, h := range hs {
-		b.WriteString(h.Name + ": " + urlEncode(h.Value) + "\n")
+		b.WriteString(h.Name + ": " + esl.URLEncode(h.Value) + "\n")
 	}
 	mode := "async"
 	if x := s.executorOf(l); x != nil && x.sync {

@@ -9,9 +9,9 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 )
 
-// TestRenderPlainRoundTrip decodes every plain event of real captures and
-// renders it again: the bytes must be FreeSWITCH's.
-func TestRenderPlainRoundTrip(t *testing.T) {
+// TestFramePlainRoundTrip decodes every plain event of real captures and
+// frames it again: the bytes must be FreeSWITCH's.
+func TestFramePlainRoundTrip(t *testing.T) {
 	for _, name := range []string{"t38_A_plain", "outbound-rx-t38_B-socket_plain", "busy-486_A_plain"} {
 		msgs, _ := captureFrames(t, name)
 		n := 0
@@ -23,7 +23,7 @@ func TestRenderPlainRoundTrip(t *testing.T) {
 			if hs.Get("Content-Length") != "" {
 				hs = hs[:len(hs)-1] // the nested body's length is derived on rendering
 			}
-			got := renderPlain(&event{headers: hs, body: body})
+			got := eventFrame(&event{headers: hs, body: body}, esl.FormatPlain)
 			want := []byte("Content-Length: " + m.Get("Content-Length") + "\nContent-Type: text/event-plain\n\n" + string(m.Body))
 			if !bytes.Equal(got, want) {
 				t.Fatalf("%s: event %s renders differently:\n got: %.300q\nwant: %.300q", name, hs.Get("Event-Name"), got, want)
@@ -36,8 +36,8 @@ func TestRenderPlainRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRenderJSONRoundTrip does the same for JSON events.
-func TestRenderJSONRoundTrip(t *testing.T) {
+// TestFrameJSONRoundTrip does the same for JSON events.
+func TestFrameJSONRoundTrip(t *testing.T) {
 	msgs, _ := captureFrames(t, "t38_A_json")
 	n := 0
 	for _, m := range msgs {
@@ -45,7 +45,7 @@ func TestRenderJSONRoundTrip(t *testing.T) {
 			continue
 		}
 		hs, body := decodeJSONEvent(t, m.Body)
-		got := renderJSON(&event{headers: hs, body: body})
+		got := eventFrame(&event{headers: hs, body: body}, esl.FormatJSON)
 		want := []byte("Content-Length: " + m.Get("Content-Length") + "\nContent-Type: text/event-json\n\n" + string(m.Body))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("event %s renders differently:\n got: %.400q\nwant: %.400q", hs.Get("Event-Name"), got, want)
@@ -97,17 +97,4 @@ func decodeJSONEvent(t *testing.T, data []byte) (esl.Headers, string) {
 		}
 	}
 	return hs, body
-}
-
-func TestURLEncode(t *testing.T) {
-	for in, want := range map[string]string{
-		"+OK\n":                         "%2BOK%0A",
-		"sofia/external/1111@127.0.0.1": "sofia/external/1111%40127.0.0.1",
-		"{a=b,c='d e'}x &txfax(/f)":     "%7Ba%3Db,c%3D'd%20e'%7Dx%20%26txfax(/f)",
-		"fd00::2":                       "fd00%3A%3A2",
-	} {
-		if got := urlEncode(in); got != want {
-			t.Errorf("urlEncode(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
