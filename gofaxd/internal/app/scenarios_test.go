@@ -154,6 +154,33 @@ func TestDynamicConfig(t *testing.T) {
 	}
 }
 
+// TestDynamicConfigOverrides: FaxRcvdCmd and RecvFileMode from
+// DynamicConfig replace the configured ones for that call.
+func TestDynamicConfigOverrides(t *testing.T) {
+	var other string
+	e := newEnv(t, 1, func(c *config.Config) {
+		bin := filepath.Join(c.HylaFAX.SpoolDir, "bin")
+		other = filepath.Join(bin, "faxrcvd2")
+		if err := os.WriteFile(other, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.tmp\" && mv \"$0.tmp\" \"$0.args\"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		script := filepath.Join(bin, "DynamicConfig")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'FaxRcvdCmd: bin/faxrcvd2'\necho 'RecvFileMode: 0640'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c.Gofaxd.DynamicConfig = "bin/DynamicConfig"
+	})
+	e.call(esltest.InboundCall{})
+	b, err := os.ReadFile(other + ".args")
+	if err != nil || !strings.HasPrefix(string(b), "recvq/fax000000001.tif\nfreeswitch0\n000000001\n") {
+		t.Errorf("FaxRcvdCmd from DynamicConfig: argv %q, %v", b, err)
+	}
+	e.noFaxrcvd("000000001")
+	if fi, err := os.Stat(filepath.Join(e.spool, "recvq", "fax000000001.tif")); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("received file: %v %v, want mode 0640", fi, err)
+	}
+}
+
 func TestDynamicConfigTimeout(t *testing.T) {
 	e := newEnv(t, 1, func(c *config.Config) {
 		script := filepath.Join(c.HylaFAX.SpoolDir, "bin", "slow")
