@@ -207,8 +207,9 @@ type call struct {
 	log   *slog.Logger
 	start time.Time
 	out   Outcome
-	// fin bounds what the call does after Serve's ctx ended: it ends
-	// only with Handler.Abort.
+	// fin is the context for FreeSWITCH commands and faxrcvd: unlike
+	// Serve's ctx it outlives the shutdown grace (the call is killed and
+	// recorded then) and ends only with Handler.Abort.
 	fin context.Context
 
 	uuid, cidnum, cidname, recipient, gateway string
