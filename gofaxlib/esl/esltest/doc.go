@@ -67,7 +67,9 @@
 // event, filter, api, exit and sendmsg execute/hangup. Applications:
 // answer, pre_answer, ring_ready, sleep, playback
 // (silence_stream://<ms>), set, export, unset, respond <code>, hangup,
-// rxfax (writes a real TIFF: the sender's pages that got through), txfax.
+// rxfax (writes a real TIFF: the sender's pages that got through, into
+// the file the receiver named, in place as libtiff does, so a file it
+// created keeps its owner, mode and lock), txfax.
 // Without event-lock, queued applications run nested inside a running
 // playback or sleep once the channel is answered, and the outer one
 // completes at hangup, as in the noeventlock capture. After the hangup
