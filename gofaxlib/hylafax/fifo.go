@@ -56,6 +56,13 @@ const (
 	GettyAnswer // A<Arg>: answer now, Arg "", "fax", "data", "voice" or "extern"
 	GettyAbort  // Z: abort the current session
 	GettyConfig // C<Arg>: set a config item, Arg "Tag:value"
+
+	// GettyJobResult is R<jobid>:<Arg>, Arg "<outcome>:<pages>" (see
+	// JobResult): how a send attempt on the modem ended. It is a
+	// gofaxserver extension that only gofaxd understands: gofaxsend
+	// writes it just before its "SR", and only to a FIFO.<modem> that
+	// exists, i.e. to modems gofaxd owns; faxgetty never gets it.
+	GettyJobResult
 )
 
 // kindNames holds the names Kind.String returns.
@@ -66,7 +73,7 @@ var kindNames = [...]string{
 	RecvDoc: "receive document", RecvEnd: "receive end", JobCalling: "job calling", JobConnected: "job connected",
 	JobPageSent: "job page sent", JobDocSent: "job document sent", JobSubmit: "job submit", GettyHello: "hello",
 	GettyLock: "lock", GettyState: "ready state", GettyQuit: "quit", GettyAnswer: "answer", GettyAbort: "abort",
-	GettyConfig: "config",
+	GettyConfig: "config", GettyJobResult: "job result",
 }
 
 // String returns a short name of k for logs.
@@ -130,6 +137,11 @@ func (m Message) Encode() ([]byte, error) {
 		}
 	case m.Kind == GettyHello:
 		rec = "HELLO"
+	case m.Kind == GettyJobResult:
+		if _, err := ParseJobResult(m); err != nil {
+			return nil, err
+		}
+		rec = "R" + m.ID + ":" + m.Arg
 	case gettyLetters[m.Kind] != 0:
 		rec = string(gettyLetters[m.Kind]) + m.Arg
 	case msgLetters[m.Kind][0] != 0:
@@ -225,6 +237,13 @@ func ParseModemMessage(rec []byte) (Message, error) {
 		return Message{Kind: GettyAnswer, Arg: s[1:]}, nil
 	case 'C':
 		return Message{Kind: GettyConfig, Arg: s[1:]}, nil
+	case 'R':
+		id, arg, _ := strings.Cut(s[1:], ":")
+		m := Message{Kind: GettyJobResult, ID: id, Arg: arg}
+		if _, err := ParseJobResult(m); err != nil {
+			return Message{}, err
+		}
+		return m, nil
 	}
 	return Message{Kind: UnknownMessage, Arg: s}, nil
 }
@@ -418,4 +437,59 @@ func (f *fieldScanner) comma() {
 		return
 	}
 	f.s = f.s[1:]
+}
+
+// JobOutcome is how a send attempt ended: the HylaFAX send status that
+// gofaxsend also returns to faxq (returned: 2 done, 0 retry, 1 failed,
+// 3 reformat).
+type JobOutcome string
+
+// The outcomes of GettyJobResult.
+const (
+	OutcomeDone     JobOutcome = "done"
+	OutcomeRetry    JobOutcome = "retry"
+	OutcomeFailed   JobOutcome = "failed"
+	OutcomeReformat JobOutcome = "reformat"
+)
+
+// maxJobResultPages bounds the page count of a JobResult (9 digits).
+const maxJobResultPages = 999_999_999
+
+// JobResult is what a GettyJobResult message tells gofaxd about one send
+// attempt: the job, its outcome and the pages transmitted in this
+// attempt (not in earlier ones of the same job).
+type JobResult struct {
+	JobID   string
+	Outcome JobOutcome
+	Pages   int
+}
+
+// JobResultMessage returns the "R<jobid>:<outcome>:<pages>" message for
+// r; Encode rejects it when r is not valid (see ParseJobResult).
+func JobResultMessage(r JobResult) Message {
+	return Message{Kind: GettyJobResult, ID: r.JobID, Arg: string(r.Outcome) + ":" + strconv.Itoa(r.Pages)}
+}
+
+// ParseJobResult returns the JobResult of a GettyJobResult message. The
+// job id must be non-empty without ':', the outcome one of the four and
+// the pages plain decimal digits (at most 9).
+func ParseJobResult(m Message) (JobResult, error) {
+	bad := fmt.Errorf("%w: job result %q:%q", ErrFIFOMessage, m.ID, m.Arg)
+	out, pages, ok := strings.Cut(m.Arg, ":")
+	if m.Kind != GettyJobResult || !ok || m.ID == "" || strings.ContainsAny(m.ID, ":\x00\n") {
+		return JobResult{}, bad
+	}
+	switch JobOutcome(out) {
+	case OutcomeDone, OutcomeRetry, OutcomeFailed, OutcomeReformat:
+	default:
+		return JobResult{}, bad
+	}
+	if pages == "" || len(pages) > 9 || strings.Trim(pages, "0123456789") != "" {
+		return JobResult{}, bad
+	}
+	n, err := strconv.Atoi(pages)
+	if err != nil || n > maxJobResultPages {
+		return JobResult{}, bad
+	}
+	return JobResult{JobID: m.ID, Outcome: JobOutcome(out), Pages: n}, nil
 }

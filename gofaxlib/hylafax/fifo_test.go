@@ -72,6 +72,8 @@ func TestParseModemMessage(t *testing.T) {
 		{"CRingsBeforeAnswer: 2", Message{Kind: GettyConfig, Arg: "RingsBeforeAnswer: 2"}},
 		{"x", Message{Kind: UnknownMessage, Arg: "x"}},
 		{"+freeswitch0:R", Message{Kind: UnknownMessage, Arg: "+freeswitch0:R"}},
+		{"R12:done:2", Message{Kind: GettyJobResult, ID: "12", Arg: "done:2"}},
+		{"R12:retry:0\n", Message{Kind: GettyJobResult, ID: "12", Arg: "retry:0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rec, func(t *testing.T) {
@@ -93,7 +95,9 @@ func TestParseMessageErrors(t *testing.T) {
 			t.Errorf("ParseFaxqMessage(%q) error = %v, want ErrFIFOMessage", rec, err)
 		}
 	}
-	for _, rec := range []string{"", "\n", "S\x00R", "SR\nSB"} {
+	for _, rec := range []string{"", "\n", "S\x00R", "SR\nSB",
+		"R", "R12", "R12:", "R12:done", "R12:done:", "R:done:1", "R12:Done:1", "R12:sent:1", "R12:done:-1",
+		"R12:done:+1", "R12:done:1:2", "R12:done: 1", "R12:done:1234567890", "R12:done:0x1"} {
 		if _, err := ParseModemMessage([]byte(rec)); !errors.Is(err, ErrFIFOMessage) {
 			t.Errorf("ParseModemMessage(%q) error = %v, want ErrFIFOMessage", rec, err)
 		}
@@ -119,6 +123,10 @@ func TestMessageEncode(t *testing.T) {
 		{Message{Kind: GettyLock}, "L"},
 		{Message{Kind: GettyConfig, Arg: "ModemPriority:1"}, "CModemPriority:1"},
 		{Message{Kind: UnknownMessage, Arg: "N"}, "N"},
+		{JobResultMessage(JobResult{JobID: "7", Outcome: OutcomeDone, Pages: 2}), "R7:done:2"},
+		{JobResultMessage(JobResult{JobID: "8", Outcome: OutcomeRetry}), "R8:retry:0"},
+		{JobResultMessage(JobResult{JobID: "9", Outcome: OutcomeFailed, Pages: 1}), "R9:failed:1"},
+		{JobResultMessage(JobResult{JobID: "10", Outcome: OutcomeReformat}), "R10:reformat:0"},
 	}
 	for _, tt := range tests {
 		got, err := tt.m.Encode()
@@ -136,6 +144,12 @@ func TestMessageEncode(t *testing.T) {
 		{Kind: UnknownMessage},
 		{Kind: Kind(200), ID: "x"},
 		{Kind: ModemNumber, ID: "dev", Arg: strings.Repeat("1", MaxFIFORecord)},
+		JobResultMessage(JobResult{Outcome: OutcomeDone}),
+		JobResultMessage(JobResult{JobID: "1:2", Outcome: OutcomeDone}),
+		JobResultMessage(JobResult{JobID: "1", Outcome: "sent"}),
+		JobResultMessage(JobResult{JobID: "1", Outcome: OutcomeDone, Pages: -1}),
+		JobResultMessage(JobResult{JobID: "1", Outcome: OutcomeDone, Pages: maxJobResultPages + 1}),
+		{Kind: GettyJobResult, ID: "1", Arg: "done"},
 	} {
 		if _, err := m.Encode(); !errors.Is(err, ErrFIFOMessage) {
 			t.Errorf("Encode(%+v) error = %v, want ErrFIFOMessage", m, err)
@@ -260,6 +274,8 @@ func FuzzParseFIFOMessage(f *testing.F) {
 	}
 	f.Add([]byte("+dev:RP1:ffff"))
 	f.Add([]byte("S:x"))
+	f.Add([]byte("R7:done:2"))
+	f.Add([]byte("R7:reformat:0"))
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		for _, parse := range []func([]byte) (Message, error){ParseFaxqMessage, ParseModemMessage} {
 			m, err := parse(rec)
@@ -275,6 +291,15 @@ func FuzzParseFIFOMessage(f *testing.F) {
 			if i, err := ParseSendInfo(m.Arg); err == nil {
 				if again, err := ParseSendInfo(i.String()); err != nil || again != i {
 					t.Fatalf("SendInfo round trip %+v: %+v, %v", i, again, err)
+				}
+			}
+			if r, err := ParseJobResult(m); err == nil {
+				again, err := parse(mustEncode(t, JobResultMessage(r)))
+				if err != nil {
+					t.Fatalf("JobResult %+v: %v", r, err)
+				}
+				if r2, err := ParseJobResult(again); err != nil || r2 != r {
+					t.Fatalf("JobResult round trip %+v: %+v, %v", r, r2, err)
 				}
 			}
 			if i, err := ParseRecvInfo(m.Arg); err == nil {
@@ -298,7 +323,7 @@ func BenchmarkParseFaxqMessage(b *testing.B) {
 
 func TestKindString(t *testing.T) {
 	seen := map[string]bool{}
-	for k := UnknownMessage; k <= GettyConfig; k++ {
+	for k := UnknownMessage; k <= GettyJobResult; k++ {
 		name := k.String()
 		if name == "" || seen[name] {
 			t.Errorf("Kind %d has name %q", k, name)
@@ -307,5 +332,32 @@ func TestKindString(t *testing.T) {
 	}
 	if got := Kind(200).String(); got != "kind 200" {
 		t.Errorf("Kind(200) = %q", got)
+	}
+}
+
+func mustEncode(t *testing.T, m Message) []byte {
+	t.Helper()
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatalf("Encode(%+v): %v", m, err)
+	}
+	return b
+}
+
+func TestJobResult(t *testing.T) {
+	m, err := ParseModemMessage([]byte("R42:failed:3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseJobResult(m)
+	if want := (JobResult{JobID: "42", Outcome: OutcomeFailed, Pages: 3}); err != nil || r != want {
+		t.Fatalf("ParseJobResult(%+v) = %+v, %v, want %+v", m, r, err, want)
+	}
+	// faxq does not know it.
+	if m, err := ParseFaxqMessage([]byte("R42:failed:3")); err != nil || m.Kind != UnknownMessage {
+		t.Errorf("ParseFaxqMessage = %+v, %v", m, err)
+	}
+	if _, err := ParseJobResult(Message{Kind: GettyState, ID: "42", Arg: "done:1"}); !errors.Is(err, ErrFIFOMessage) {
+		t.Errorf("ParseJobResult of another kind: %v", err)
 	}
 }
