@@ -98,3 +98,16 @@ func decodeJSONEvent(t *testing.T, data []byte) (esl.Headers, string) {
 	}
 	return hs, body
 }
+
+// TestFrameBadHeaderName: a variable name esl cannot frame (from a dial
+// string) is left out; the event and its other headers are delivered.
+func TestFrameBadHeaderName(t *testing.T) {
+	ev := &event{headers: esl.Headers{{Name: "Event-Name", Value: "CHANNEL_CREATE"}, {Name: `variable_a"b`, Value: "1"},
+		{Name: "variable_a:b", Value: "2"}, {Name: "variable_c", Value: "3"}}}
+	for _, format := range []string{esl.FormatPlain, esl.FormatJSON} {
+		got := string(eventFrame(ev, format))
+		if !strings.Contains(got, "variable_c") || strings.Contains(got, "variable_a") {
+			t.Errorf("%s: %q", format, got)
+		}
+	}
+}
