@@ -367,16 +367,26 @@ func TestReceiveDelivered(t *testing.T) {
 			if p, err := hylafax.DecodeClass2Params(r.Params); err != nil || p.BitRate() != 14400 {
 				t.Errorf("RECV params %#x: %+v %v", r.Params, p, err)
 			}
-			log := e.sessionLog("000000001")
-			if !strings.Contains(log, "SESSION BEGIN 000000001 4930123") || !strings.Contains(log, "SESSION END") {
-				t.Errorf("session log:\n%s", log)
-			}
+			checkSessionLog(t, e.sessionLog("000000001"), "SESSION BEGIN 000000001 4930123")
 			e.faxq.waitFor(t, "+freeswitch0:B", "+freeswitch0:I000000001", "@freeswitch0:B", "@freeswitch0:S", "@freeswitch0:P", "@freeswitch0:P",
 				"@freeswitch0:D", "@freeswitch0:E", "+freeswitch0:I", "+freeswitch0:R")
 			if e.classCount(receive.ClassReceived) != 1 {
 				t.Errorf("received count %d", e.classCount(receive.ClassReceived))
 			}
 		})
+	}
+}
+
+// checkSessionLog checks that a session log's first line contains begin and that it has
+// exactly one SESSION BEGIN and one SESSION END, the last line.
+func checkSessionLog(t *testing.T, log, begin string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(log, "\n"), "\n")
+	if n := strings.Count(log, "SESSION BEGIN"); n != 1 || !strings.Contains(lines[0], begin) {
+		t.Errorf("session log: %d SESSION BEGIN, want one, in a first line with %q:\n%s", n, begin, log)
+	}
+	if n := strings.Count(log, "SESSION END"); n != 1 || !strings.HasSuffix(lines[len(lines)-1], "SESSION END") {
+		t.Errorf("session log: %d SESSION END, want one, on the last line:\n%s", n, log)
 	}
 }
 

@@ -85,6 +85,7 @@ func TestReceiveFailures(t *testing.T) {
 			if got := e.classCount(tc.class); got != 1 {
 				t.Errorf("%s count %d, want 1", tc.class, got)
 			}
+			checkSessionLog(t, e.sessionLog("000000001"), "SESSION BEGIN 000000001")
 			// The modem is free again.
 			e.faxq.waitFor(t, "+freeswitch0:B", "@freeswitch0:E", "+freeswitch0:R")
 		})

@@ -152,7 +152,7 @@ func (c *call) finish(ctx context.Context) {
 		}
 		cancel()
 	}
-	c.session.Printf("SESSION END")
+	// Close writes SESSION END.
 	if err := c.session.Close(); err != nil {
 		c.log.Error("session log", "err", err)
 	}
