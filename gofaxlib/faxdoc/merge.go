@@ -295,9 +295,20 @@ func toLittle(o byteOrder, typ uint16, v []byte) []byte {
 // posWriter counts the bytes written and keeps the first error, so that
 // the writer can write without checking each call.
 type posWriter struct {
-	w   io.Writer
+	w   *bufio.Writer
 	n   int64
 	err error
+}
+
+// ReadFrom copies image data straight into the buffer.
+func (p *posWriter) ReadFrom(r io.Reader) (int64, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
+	n, err := p.w.ReadFrom(r)
+	p.n += n
+	p.err = err
+	return n, err
 }
 
 func (p *posWriter) Write(b []byte) (int, error) {
