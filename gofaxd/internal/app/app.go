@@ -87,20 +87,22 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			return nil, fmt.Errorf("app: [hylafax] spooldir %s is not a HylaFAX spool: no directory %s/", spool, d)
 		}
 	}
+	m := metrics.New()
 	pool, err := modem.Open(modem.Config{
 		Spool:     spool,
 		Prefix:    cfg.HylaFAX.ModemPrefix,
 		Count:     cfg.HylaFAX.Modems,
 		Number:    cfg.FreeSWITCH.Ident,
 		Exclusive: cfg.Gofaxd.AllocateInboundDevices,
+		JobResult: m.JobEnded,
 		Logger:    log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, pool: pool, serveErr: make(chan error, 1), finishTime: FinishTime}
+	m.WatchPool(pool)
+	a := &App{cfg: cfg, log: log, pool: pool, metrics: m, serveErr: make(chan error, 1), finishTime: FinishTime}
 	a.abort, a.abortNow = context.WithCancel(context.Background())
-	a.metrics = metrics.New(pool)
 	xfer := ""
 	if cfg.HylaFAX.XferFaxLog != "" {
 		xfer = filepath.Join(spool, cfg.HylaFAX.XferFaxLog)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -585,4 +587,71 @@ func TestFaxrcvdTimeout(t *testing.T) {
 	}
 	// The modem was free before faxrcvd ran.
 	e.faxq.waitFor(t, "@freeswitch0:E", "+freeswitch0:R")
+}
+
+// TestSentFaxesCounted: the job results gofaxsend writes to FIFO.<modem>
+// before its SR show in /metrics by outcome, with their pages; records
+// that are not valid results count nothing.
+func TestSentFaxesCounted(t *testing.T) {
+	e := newEnv(t, 2, func(c *config.Config) { c.Gofaxd.Metrics = "127.0.0.1:0" })
+	write := func(modem, recs string) {
+		t.Helper()
+		f, err := os.OpenFile(filepath.Join(e.spool, "FIFO."+modem), os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("freeswitch0", "SB\x00R17:retry:1\x00SR\x00")
+	write("freeswitch1", "SB\x00R18:done:3\x00SR\x00R17:done:2\nR19:failed:0\x00")
+	write("freeswitch0", "R20:reformat:0\x00R21:bogus:1\x00R22:done:-1\x00R:done:1\x00R23:done\x00")
+	// The last record tells when the ones before have been read.
+	write("freeswitch0", "R24:failed:4\x00")
+	want := []string{
+		`gofaxd_faxes_sent_total{result="done"} 2`,
+		`gofaxd_faxes_sent_total{result="retry"} 1`,
+		`gofaxd_faxes_sent_total{result="failed"} 2`,
+		`gofaxd_faxes_sent_total{result="reformat"} 1`,
+		"gofaxd_pages_sent_total 10",
+	}
+	url := "http://" + e.app.MetricsAddr().String() + "/metrics"
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		body = scrape(t, url)
+		if strings.Contains(body, want[2]) || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w+"\n") {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
+	// Job results change no modem state.
+	e.faxq.waitFor(t, "+freeswitch0:U", "+freeswitch0:R")
+	for _, m := range e.app.Pool().Names() {
+		if s, _ := e.app.Pool().State(m); s.String() != "ready" {
+			t.Errorf("%s is %v after the jobs, want ready", m, s)
+		}
+	}
+	if e.ended() != 0 {
+		t.Errorf("%d inbound calls counted, want 0", e.ended())
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }

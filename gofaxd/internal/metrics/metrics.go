@@ -1,7 +1,8 @@
 // Package metrics exposes gofaxd's Prometheus metrics and health check:
-// calls by result class, active calls, pages, modem states, whether faxq
-// reads its FIFO, event socket connections lost during calls, calls taken
-// while every modem was busy and the delay from a hangup to faxrcvd.
+// calls by result class, active calls, pages, faxes gofaxsend sent through
+// gofaxd's modems by outcome, modem states, whether faxq reads its FIFO,
+// event socket connections lost during calls, calls taken while every
+// modem was busy and the delay from a hangup to faxrcvd.
 package metrics
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
 // Metrics holds gofaxd's collectors in their own registry and implements
@@ -24,20 +26,20 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	calls   *prometheus.CounterVec
-	active  prometheus.Gauge
-	pages   prometheus.Counter
-	lost    prometheus.Counter
-	noModem prometheus.Counter
-	faxrcvd prometheus.Histogram
-	pool    *modem.Pool
+	calls     *prometheus.CounterVec
+	active    prometheus.Gauge
+	pages     prometheus.Counter
+	sent      *prometheus.CounterVec
+	pagesSent prometheus.Counter
+	lost      prometheus.Counter
+	noModem   prometheus.Counter
+	faxrcvd   prometheus.Histogram
 }
 
-// New registers the collectors. pool may be nil (no modem gauge).
-func New(pool *modem.Pool) *Metrics {
+// New registers the collectors; WatchPool adds the modem gauges.
+func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
-		pool:     pool,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gofaxd_calls_total",
 			Help: "Inbound calls handled, by result class (received, partial, failed, rejected, busy, no_recipient, error).",
@@ -49,6 +51,14 @@ func New(pool *modem.Pool) *Metrics {
 		pages: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gofaxd_pages_received_total",
 			Help: "Pages received into recvq.",
+		}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gofaxd_faxes_sent_total",
+			Help: "Send attempts gofaxsend made on gofaxd's modems, by the outcome it returned to faxq (done, retry, failed, reformat).",
+		}, []string{"result"}),
+		pagesSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gofaxd_pages_sent_total",
+			Help: "Pages gofaxsend transmitted on gofaxd's modems, in every attempt (also those retried or failed later).",
 		}),
 		lost: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gofaxd_esl_connections_lost_total",
@@ -68,11 +78,24 @@ func New(pool *modem.Pool) *Metrics {
 		receive.ClassRejected, receive.ClassBusy, receive.ClassNoRecipient, receive.ClassError} {
 		m.calls.WithLabelValues(class)
 	}
-	m.Registry.MustRegister(m.calls, m.active, m.pages, m.lost, m.noModem, m.faxrcvd)
-	if pool != nil {
-		m.Registry.MustRegister(modemCollector{pool})
+	for _, o := range []hylafax.JobOutcome{hylafax.OutcomeDone, hylafax.OutcomeRetry, hylafax.OutcomeFailed, hylafax.OutcomeReformat} {
+		m.sent.WithLabelValues(string(o))
 	}
+	m.Registry.MustRegister(m.calls, m.active, m.pages, m.sent, m.pagesSent, m.lost, m.noModem, m.faxrcvd)
 	return m
+}
+
+// WatchPool adds the gauges of the pool's modem states and faxq's
+// presence. Call it once.
+func (m *Metrics) WatchPool(pool *modem.Pool) {
+	m.Registry.MustRegister(modemCollector{pool})
+}
+
+// JobEnded counts one send attempt that gofaxsend reported (see
+// modem.Config.JobResult).
+func (m *Metrics) JobEnded(r hylafax.JobResult) {
+	m.sent.WithLabelValues(string(r.Outcome)).Inc()
+	m.pagesSent.Add(float64(r.Pages))
 }
 
 // CallStarted implements receive.Observer.

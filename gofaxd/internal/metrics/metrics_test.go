@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -28,12 +29,15 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestServe(t *testing.T) {
-	m := New(nil)
+	m := New()
 	m.CallStarted()
 	m.CallStarted()
 	m.CallEnded(receive.Outcome{Class: receive.ClassReceived, Pages: 2, HangupToFaxrcvd: 3 * time.Millisecond})
 	m.CallEnded(receive.Outcome{Class: receive.ClassPartial, Pages: 1, Lost: true, WithoutModem: true})
 	m.CallStarted()
+	m.JobEnded(hylafax.JobResult{JobID: "1", Outcome: hylafax.OutcomeDone, Pages: 3})
+	m.JobEnded(hylafax.JobResult{JobID: "2", Outcome: hylafax.OutcomeRetry, Pages: 1})
+	m.JobEnded(hylafax.JobResult{JobID: "2", Outcome: hylafax.OutcomeDone, Pages: 4})
 	var down atomic.Bool
 	s, err := Listen("127.0.0.1:0", m, func() error {
 		if down.Load() {
@@ -57,6 +61,11 @@ func TestServe(t *testing.T) {
 		"gofaxd_esl_connections_lost_total 1",
 		"gofaxd_calls_without_modem_total 1",
 		"gofaxd_hangup_to_faxrcvd_seconds_count 1",
+		`gofaxd_faxes_sent_total{result="done"} 2`,
+		`gofaxd_faxes_sent_total{result="retry"} 1`,
+		`gofaxd_faxes_sent_total{result="failed"} 0`,
+		`gofaxd_faxes_sent_total{result="reformat"} 0`,
+		"gofaxd_pages_sent_total 8",
 	} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics (%d) lacks %q", code, want)
@@ -84,7 +93,8 @@ func TestModemGauges(t *testing.T) {
 	if _, err := pool.Acquire(); err != nil {
 		t.Fatal(err)
 	}
-	m := New(pool)
+	m := New()
+	m.WatchPool(pool)
 	want := map[string]float64{"ready": 2, "receiving": 1, "sending": 0, "down": 0}
 	mfs, err := m.Registry.Gather()
 	if err != nil {

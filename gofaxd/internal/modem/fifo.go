@@ -45,6 +45,10 @@ func (p *Pool) readFIFO(m *modem, r *hylafax.FIFOReader) {
 			p.log.Warn("bad modem FIFO record", "modem", m.name, "err", err)
 			continue
 		}
+		if cmd.Kind == hylafax.GettyJobResult {
+			p.jobResult(m, cmd)
+			continue
+		}
 		p.command(m, cmd)
 	}
 }

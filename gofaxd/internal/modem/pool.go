@@ -3,7 +3,8 @@
 // HylaFAX's scheduler faxq believes it owns N modems named <prefix>0 …
 // <prefix>N-1. For each one the pool keeps the files faxq, hfaxd and faxstat
 // look for (FIFO.<modem>, status/<modem>, etc/config.<modem>), reads the
-// commands faxq and gofaxsend write to FIFO.<modem> (HELLO, L, SB, SR) and
+// commands faxq and gofaxsend write to FIFO.<modem> (HELLO, L, SB, SR, and
+// gofaxsend's job results, passed on to Config.JobResult) and
 // tells faxq about every state change through the spool's FIFO (+m:N, +m:R,
 // +m:B, +m:U, +m:D, +m:I and the @m: receive records).
 //
@@ -102,7 +103,11 @@ type Config struct {
 	// Sender writes messages to faxq; nil means a FIFOSender on
 	// Spool/FIFO.
 	Sender Sender
-	Logger *slog.Logger
+	// JobResult, if set, is told how each send attempt on a modem ended,
+	// as gofaxsend reports it on FIFO.<modem> (R<jobid>:<outcome>:<pages>)
+	// before its SR. It is called by the FIFO's reader and must not block.
+	JobResult func(hylafax.JobResult)
+	Logger    *slog.Logger
 }
 
 // DefaultLockDir is Debian's UUCP lock directory, the one faxq uses.
@@ -447,6 +452,20 @@ func (p *Pool) command(m *modem, cmd hylafax.Message) {
 		p.announceLocked(m, false)
 	default:
 		p.log.Warn("unhandled modem FIFO command", "modem", m.name, "kind", cmd.Kind, "arg", cmd.Arg)
+	}
+}
+
+// jobResult passes on how a send attempt on m ended. The record names the
+// job only for the log: the modem's state follows SB and SR alone.
+func (p *Pool) jobResult(m *modem, cmd hylafax.Message) {
+	r, err := hylafax.ParseJobResult(cmd)
+	if err != nil {
+		p.log.Warn("bad modem FIFO record", "modem", m.name, "err", err)
+		return
+	}
+	p.log.Info("send attempt ended", "modem", m.name, "job", r.JobID, "outcome", string(r.Outcome), "pages", r.Pages)
+	if p.cfg.JobResult != nil {
+		p.cfg.JobResult(r)
 	}
 }
 
