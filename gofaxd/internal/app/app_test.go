@@ -342,6 +342,13 @@ func TestReceiveDelivered(t *testing.T) {
 			if pages[0].FaxRecvParams == 0 || !strings.HasPrefix(pages[0].ImageDescription, "+49 30 123\n+4930123\nACME Fax\n5551236\ncarrier1") {
 				t.Errorf("fax tags: params %#x, description %q", pages[0].FaxRecvParams, pages[0].ImageDescription)
 			}
+			for i, p := range pages {
+				// The simulator's pages take milliseconds: spandsp would
+				// have written 0, faxinfo needs at least 1 s a page.
+				if p.FaxRecvTime < 1 {
+					t.Errorf("page %d: FaxRecvTime %d, want at least 1", i+1, p.FaxRecvTime)
+				}
+			}
 			if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
 				t.Errorf("file mode %v, want 0600 (recvfilemode)", fi.Mode().Perm())
 			}

@@ -100,6 +100,10 @@ func TestWithHylaFAX(t *testing.T) {
 			t.Errorf("faxinfo output lacks %q:\n%s", want, info)
 		}
 	}
+	// Pages of 0.6 s and 0.5 s at this time scale: at least 1 s each.
+	if !regexp.MustCompile(`TimeToRecv: 0:00:0[2-9]`).MatchString(info) {
+		t.Errorf("faxinfo TimeToRecv, want at least 2 s for two pages:\n%s", info)
+	}
 	// hfaxd lists received files owned by uucp only, which they are when
 	// gofaxd runs as uucp (here it runs as root).
 	if err := os.Chown(filepath.Join(srv.Spool, "recvq", "fax000000001.tif"), uid, gid); err != nil {

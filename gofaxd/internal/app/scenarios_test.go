@@ -655,3 +655,21 @@ func scrape(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// TestPageTimesRoundedUp: FaxRecvTime is each page's time rounded up to
+// whole seconds. At this time scale the simulator's pages take 1.5 s and
+// 1.2 s (11.9 s and 9.6 s in real time); truncated, as spandsp writes it,
+// both would be 1.
+func TestPageTimesRoundedUp(t *testing.T) {
+	e := newEnvScale(t, 1, 0.13, nil)
+	e.call(esltest.InboundCall{Scenario: esltest.Scenario{T38: true}})
+	pages, err := hylafax.TIFFPages(filepath.Join(e.spool, "recvq", "fax000000001.tif"))
+	if err != nil || len(pages) != 2 {
+		t.Fatalf("received file: %d pages, %v", len(pages), err)
+	}
+	for i, p := range pages {
+		if p.FaxRecvTime < 2 {
+			t.Errorf("page %d: FaxRecvTime %d, want at least 2", i+1, p.FaxRecvTime)
+		}
+	}
+}

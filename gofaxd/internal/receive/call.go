@@ -226,6 +226,9 @@ type call struct {
 	lost   error     // why the socket ended early, nil if it did not
 	hungUp time.Time // when CHANNEL_HANGUP_COMPLETE arrived
 	exited bool
+
+	pageStart time.Time             // when the page being received began: negotiation or the previous page
+	pageTimes map[int]time.Duration // time each page took, by page number (one entry per page event at most)
 }
 
 func (c *call) run(ctx context.Context) {
@@ -584,10 +587,23 @@ func (c *call) endOrphan() {
 	}
 }
 
-// report passes fax progress on to faxq and the session log.
+// report passes fax progress on to faxq and the session log, and times
+// the pages.
 func (c *call) report(tr *freeswitch.Tracker, change freeswitch.Change) {
 	c.res = tr.Result()
 	r := &c.res
+	now := time.Now()
+	if change&freeswitch.ChangePage != 0 && !c.pageStart.IsZero() {
+		// The page reported is the last one so far; a page received
+		// again (after a retrain) took both times.
+		if c.pageTimes == nil {
+			c.pageTimes = make(map[int]time.Duration)
+		}
+		c.pageTimes[r.TransferredPages] += now.Sub(c.pageStart)
+	}
+	if change&(freeswitch.ChangePage|freeswitch.ChangeNegotiation) != 0 {
+		c.pageStart = now
+	}
 	switch {
 	case change&freeswitch.ChangeResult != 0:
 		c.session.Printf("RECV result: success %v, code %d (%s), %d of %d pages",

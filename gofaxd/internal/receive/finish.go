@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -71,9 +72,10 @@ func (c *call) finish(ctx context.Context) {
 	res := &c.res
 
 	pages, ferr := c.file.Finish(hylafax.FaxTags{
-		Sender:  res.RemoteID,
-		CallIDs: c.callIDs(),
-		Params:  ptr(c.params()),
+		Sender:    res.RemoteID,
+		CallIDs:   c.callIDs(),
+		Params:    ptr(c.params()),
+		PageTimes: pageSeconds(c.pageTimes, c.writtenPageTimes()),
 	})
 	switch {
 	case ferr != nil:
@@ -170,6 +172,44 @@ func (c *call) finish(ctx context.Context) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// writtenPageTimes returns the FaxRecvTime spandsp wrote on each page of
+// the received file; nil when it cannot be read (then Finish cannot tag
+// it either, and says why).
+func (c *call) writtenPageTimes() []uint32 {
+	pages, err := hylafax.TIFFPages(c.file.Path)
+	if err != nil {
+		return nil
+	}
+	secs := make([]uint32, len(pages))
+	for i, p := range pages {
+		secs[i] = p.FaxRecvTime
+	}
+	return secs
+}
+
+// pageSeconds returns the FaxRecvTime of each page: the time measured
+// between the page's event and the one before it, rounded up to whole
+// seconds, or what spandsp wrote when that is more or the page was not
+// timed, and at least 1 s. spandsp truncates, so its pages under a second
+// have 0, and faxinfo shows "TimeToRecv: <unknown>" for a fax whose pages
+// sum to 0. measured is by page number, written by page index, one for
+// each page of the file.
+func pageSeconds(measured map[int]time.Duration, written []uint32) []uint32 {
+	secs := make([]uint32, len(written))
+	for i := range secs {
+		s := max(1, written[i])
+		if d := measured[i+1]; d > 0 {
+			up := d / time.Second
+			if d%time.Second != 0 {
+				up++
+			}
+			s = max(s, uint32(min(up, math.MaxUint32)))
+		}
+		secs[i] = s
+	}
+	return secs
+}
 
 // callIDs are faxgetty's CallID1..4 for the TIFF and xferfaxlog: caller
 // number, caller name, recipient, gateway, without empty trailing ones
