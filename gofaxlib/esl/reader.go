@@ -55,6 +55,11 @@ func (r *Reader) ReadMessage() (*Message, error) {
 	return m, nil
 }
 
+// Offset returns how many bytes of input the frames and commands read
+// so far took up, blank lines before them included: after ReadMessage,
+// the offset just past that frame. It locates frames in a capture.
+func (r *Reader) Offset() int64 { return r.off }
+
 // Command is what a client sends: a command line such as "api status"
 // or "sendmsg <uuid>", optional headers (sendmsg) and an optional body.
 type Command struct {

@@ -300,3 +300,60 @@ func TestReadCommand(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// TestReaderOffset checks that Offset is just past each frame read,
+// whatever the line endings and blank lines, and at the end of every
+// capture once it is read whole.
+func TestReaderOffset(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		input string
+		ends  []int64
+	}{
+		{"LF", "Content-Type: auth/request\n\nContent-Type: api/response\nContent-Length: 3\n\n+OK", []int64{28, 77}},
+		{"CRLF", "Content-Type: auth/request\r\n\r\n", []int64{30}},
+		{"blank lines before a frame", "\n\nContent-Type: auth/request\n\n", []int64{30}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(iotest.OneByteReader(strings.NewReader(tc.input)))
+			var ends []int64
+			for {
+				if _, err := r.ReadMessage(); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				ends = append(ends, r.Offset())
+			}
+			if fmt.Sprint(ends) != fmt.Sprint(tc.ends) {
+				t.Errorf("offsets %v, want %v", ends, tc.ends)
+			}
+		})
+	}
+	for _, path := range transcripts(t) {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := NewReader(bytes.NewReader(raw))
+		var again []byte
+		for {
+			m, err := r.ReadMessage()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if again, err = AppendMessage(again, m); err != nil {
+				t.Fatal(err)
+			}
+			if r.Offset() != int64(len(again)) {
+				t.Fatalf("%s: offset %d after frame ending at %d", path, r.Offset(), len(again))
+			}
+		}
+		if r.Offset() != int64(len(raw)) {
+			t.Errorf("%s: offset %d at the end of %d bytes", path, r.Offset(), len(raw))
+		}
+	}
+}
