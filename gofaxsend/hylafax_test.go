@@ -111,8 +111,8 @@ func TestHylaFAX(t *testing.T) {
 		if last := calls[len(calls)-1]; last.Vars["fax_enable_t38"] != "true" || last.Result == nil || last.Result.T38 != true {
 			t.Errorf("call %+v", last.Result)
 		}
-		if msgs := r.srv.GettyMessages(r.modem); !slices.Contains(msgs, "SB") || !slices.Contains(msgs, "SR") {
-			t.Errorf("gofaxd (getty FIFO) got %q, want SB and SR", msgs)
+		if msgs := r.srv.GettyMessages(r.modem); !slices.Contains(msgs, "SB") || !slices.Contains(msgs, "R"+j.ID+":done:2") || !slices.Contains(msgs, "SR") {
+			t.Errorf("gofaxd (getty FIFO) got %q, want SB, R%s:done:2 and SR", msgs, j.ID)
 		}
 		out, err := r.srv.Run("xferfaxstats", "-send", "-dest")
 		if err != nil || !strings.Contains(out, "5550001") {

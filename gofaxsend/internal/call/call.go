@@ -55,6 +55,9 @@ type Params struct {
 	// KillGrace bounds the wait for the hangup after uuid_kill, and the
 	// kill command itself.
 	KillGrace time.Duration
+	// ReplyTimeout bounds the reply to each other command (filters, the
+	// bgapi originate): [freeswitch] timeout. Zero means no bound.
+	ReplyTimeout time.Duration
 }
 
 // Progress is told about the call as it goes, from Run's goroutine. Any
@@ -113,14 +116,39 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 	// The BACKGROUND_JOB event carries no channel uuid: let it through
 	// by its Job-UUID, chosen here.
 	jobUUID := esl.NewUUID()
+	// command runs one command whose reply must come within ReplyTimeout.
+	command := func(do func(ctx context.Context) error) error {
+		cctx, cancel := ctx, context.CancelFunc(func() {})
+		if p.ReplyTimeout > 0 {
+			cctx, cancel = context.WithTimeout(ctx, p.ReplyTimeout)
+		}
+		defer cancel()
+		return do(cctx)
+	}
+	filter := func(header, value string) error {
+		return command(func(ctx context.Context) error { return conn.Filter(ctx, header, value) })
+	}
 	for _, f := range [][2]string{{"Unique-ID", p.UUID}, {"Job-UUID", jobUUID}} {
-		if err := conn.Filter(ctx, f[0], f[1]); err != nil {
+		if err := filter(f[0], f[1]); err != nil {
 			return rep, fmt.Errorf("call: filter: %w", err)
 		}
 	}
 	start := time.Now()
-	job, err := conn.BgAPIJob(ctx, jobUUID, p.Command)
+	var job *esl.Job
+	err = command(func(ctx context.Context) (err error) {
+		job, err = conn.BgAPIJob(ctx, jobUUID, p.Command)
+		return err
+	})
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			// No reply in time, yet FreeSWITCH may go ahead with the
+			// originate: make sure no call goes on unseen.
+			kctx, cancel := context.WithTimeout(context.Background(), p.KillGrace)
+			if kerr := freeswitch.Kill(kctx, conn, uuid, ""); kerr != nil && !errors.Is(kerr, freeswitch.ErrNoChannel) {
+				log.Warn("uuid_kill after an unanswered originate failed", "err", kerr)
+			}
+			cancel()
+		}
 		return rep, fmt.Errorf("call: originate: %w", err)
 	}
 	log.Info("originate sent", "job_uuid", job.UUID)
@@ -209,7 +237,7 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 				// channel it names from now on.
 				if got := strings.TrimSpace(strings.TrimPrefix(string(ev.Body), "+OK")); got != "" && got != uuid {
 					log.Warn("channel uuid differs from origination_uuid; following it", "channel_uuid", got)
-					if err := conn.Filter(ctx, "Unique-ID", got); err != nil {
+					if err := filter("Unique-ID", got); err != nil {
 						return rep, fmt.Errorf("call: filter: %w", err)
 					}
 					uuid, tr.UUID = got, got

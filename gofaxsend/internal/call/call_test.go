@@ -2,7 +2,10 @@ package call
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -113,5 +116,46 @@ func TestRunDeadlines(t *testing.T) {
 				t.Errorf("uuid_kill sent %d times", len(sim.Kills()))
 			}
 		})
+	}
+}
+
+// TestReplyTimeout: a FreeSWITCH that accepts the connection but answers
+// no command does not hold the call up beyond ReplyTimeout.
+func TestReplyTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		// Authenticate, then read commands and answer none.
+		nc.Write([]byte("Content-Type: auth/request\n\n"))
+		buf := make([]byte, 4096)
+		if _, err := nc.Read(buf); err != nil {
+			return
+		}
+		nc.Write([]byte("Content-Type: command/reply\nReply-Text: +OK accepted\n\n"))
+		go io.Copy(io.Discard, nc)
+		<-done
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := esl.Dial(ctx, ln.Addr().String(), "ClueCon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	p := params(t, "5551234")
+	p.ReplyTimeout = 100 * time.Millisecond
+	_, err = Run(ctx, conn, p, Progress{}, slog.New(slog.DiscardHandler))
+	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		t.Fatalf("Run = %v, want the reply timeout (test context: %v)", err, ctx.Err())
 	}
 }

@@ -45,6 +45,7 @@ type attempt struct {
 	doc    doc.Document
 	items  []hylafax.Item
 	npages int // npages before this attempt
+	sent   int // pages transmitted in this attempt
 }
 
 // send runs the attempt for the qfile qf and writes its result. stop is
@@ -68,7 +69,23 @@ func (b *batch) send(ctx context.Context, qf string) (res outcome.Result, stop b
 		a.log.Error("cannot write the result into the qfile", "err", err)
 	}
 	a.log.Info("attempt finished", "result", res.Status.String(), "statuscode", res.Code, "status", res.Text)
+	if validJobID(a.jobid) {
+		b.notifyModem(hylafax.JobResultMessage(hylafax.JobResult{JobID: a.jobid, Outcome: jobOutcome(res.Status), Pages: a.sent}))
+	}
 	return res, stop
+}
+
+// jobOutcome names a send status for gofaxd; a job not tried is retried.
+func jobOutcome(s outcome.Status) hylafax.JobOutcome {
+	switch s {
+	case outcome.Done:
+		return hylafax.OutcomeDone
+	case outcome.Failed:
+		return hylafax.OutcomeFailed
+	case outcome.Reformat:
+		return hylafax.OutcomeReformat
+	}
+	return hylafax.OutcomeRetry
 }
 
 // run does the work of send up to the result.
@@ -212,6 +229,8 @@ func (a *attempt) call(ctx context.Context, conn *esl.Conn, set settings, gw str
 		MaxCallTime: cfg.MaxCallTime,
 		HangupGrace: timing.hangupGrace,
 		KillGrace:   timing.killGrace,
+		// Every other command's reply: [freeswitch] timeout.
+		ReplyTimeout: a.b.Config.FreeSWITCH.Timeout,
 	}
 	return call.Run(ctx, conn, p, a.progress(ctx), log)
 }

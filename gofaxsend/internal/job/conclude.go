@@ -163,6 +163,7 @@ func (a *attempt) record(ctx context.Context, number string, res outcome.Result,
 		r := &rep.Result
 		rec.CSI = r.RemoteID
 		rec.Pages = r.TransferredPages
+		a.sent = r.TransferredPages
 		rec.ConnTime = r.Duration()
 		if r.Connected() && rec.ConnTime == 0 {
 			rec.ConnTime = now.Sub(r.Answered)

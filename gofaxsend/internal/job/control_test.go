@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
 )
 
@@ -54,6 +56,13 @@ func TestBatch(t *testing.T) {
 	}
 	f.want(qfs[0], map[string]string{"returned": "0", "statuscode": "1", "totdials": "1"})
 	f.want(qfs[1], map[string]string{"returned": "0", "statuscode": "1", "totdials": "0", "status": "Busy signal detected"})
+
+	// gofaxd learns the result of every job tried, between SB and SR;
+	// job 10 was not tried.
+	want := []string{"SB", "R7:done:2", "R8:done:2", "SR", "SB", "R9:retry:0", "SR"}
+	if got := f.modemMessages(); !slices.Equal(got, want) {
+		t.Errorf("gofaxd got %q, want %q", got, want)
+	}
 }
 
 // TestInterrupted: SIGTERM from faxq (faxrm) hangs the call up at once and
@@ -333,5 +342,49 @@ func TestDegradation(t *testing.T) {
 		if c.Vars["fax_disable_v17"] != tt.v17 || c.Vars["fax_use_ecm"] != tt.ecm {
 			t.Errorf("job %s %v: fax_disable_v17=%s fax_use_ecm=%s, want %s %s", tt.jobid, tt.extra, c.Vars["fax_disable_v17"], c.Vars["fax_use_ecm"], tt.v17, tt.ecm)
 		}
+	}
+}
+
+// TestFIFOTimeout: [hylafax] fifotimeout is how long a FIFO record waits
+// for its reader. A gofaxd that opens FIFO.<modem> a while after the
+// attempt began still gets every record, in order.
+func TestFIFOTimeout(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.cfg.HylaFAX.FIFOTimeout = 20 * time.Second
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	qf := f.qfile("7", "5551234")
+	path := filepath.Join(f.spool, hylafax.ModemFIFO("late0"))
+	if err := hylafax.MakeFIFO(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan []string, 1)
+	go func() {
+		var recs []string
+		defer func() { got <- recs }()
+		// Later than the whole 2-page call, which takes ~300 ms.
+		time.Sleep(time.Second)
+		r, err := hylafax.OpenFIFO(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer r.Close()
+		for !slices.Contains(recs, "SR") {
+			rec, err := r.Read(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			recs = append(recs, string(rec))
+		}
+	}()
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: f.logs}, nil))
+	if st := Batch(ctx, Env{Config: f.cfg, Modem: "late0", Log: log}, []string{qf}); st != outcome.Done {
+		t.Errorf("status %v", st)
+	}
+	if recs, want := <-got, []string{"SB", "R7:done:2", "SR"}; !slices.Equal(recs, want) {
+		t.Errorf("gofaxd got %q, want %q", recs, want)
 	}
 }

@@ -25,16 +25,14 @@ import (
 
 // Waits on the spool. A qfile is locked by faxq only for a moment while
 // it writes; longer means another sender holds it and this attempt must
-// not go ahead. FIFO messages to faxq are progress only: a faxq that does
-// not read within fifoWait loses them, and gofaxd's modem FIFO gets less,
-// since gofaxd may simply not run.
+// not go ahead. FIFO records (to faxq, and to gofaxd on FIFO.<modem>) are
+// written in the background, each given [hylafax] fifotimeout; a reader
+// that misses one is taken to be gone and gets no more from this exec.
 const (
 	qfileLockWait = 30 * time.Second
-	fifoWait      = time.Second
-	modemFIFOWait = 200 * time.Millisecond
-	// faxqQueue bounds the progress records waiting for faxq: a few per
-	// page of every job of a batch.
-	faxqQueue = 1024
+	// fifoQueue bounds the records waiting for one FIFO: a few per page
+	// of every job of a batch.
+	fifoQueue = 1024
 )
 
 // Env is what a batch needs from its surroundings.
@@ -54,14 +52,16 @@ func Batch(ctx context.Context, env Env, qfiles []string) outcome.Status {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &batch{Env: env, spool: env.Config.HylaFAX.SpoolDir, toFaxq: make(chan hylafax.Message, faxqQueue)}
+	b := &batch{Env: env, spool: env.Config.HylaFAX.SpoolDir}
 	b.requeue = loadRequeue(b.spool, env.Modem)
-	b.faxqWG.Add(1)
-	go b.writeFaxq()
-	defer b.faxqWG.Wait()
-	defer close(b.toFaxq)
-	b.modemState(ctx, "B")
-	defer b.modemState(context.WithoutCancel(ctx), "R")
+	// gofaxd owns the modem when its FIFO exists: it learns that the
+	// modem is busy (SB), each job's result and that it is free (SR).
+	b.toFaxq = b.startFIFO(hylafax.FaxqFIFO)
+	b.toModem = b.startFIFO(hylafax.ModemFIFO(b.Modem))
+	defer b.fifoWG.Wait()
+	defer b.stopFIFOs()
+	b.notifyModem(hylafax.Message{Kind: hylafax.GettyState, Arg: "B"})
+	defer b.notifyModem(hylafax.Message{Kind: hylafax.GettyState, Arg: "R"})
 	defer b.closeConn()
 
 	first := outcome.Retry
@@ -101,10 +101,9 @@ type batch struct {
 	conn       *esl.Conn
 	subscribed *esl.Conn // the connection call.Prepare ran on
 
-	modemWG sync.WaitGroup // the SB message still on its way
-
-	toFaxq chan hylafax.Message // progress records for faxq, in order
-	faxqWG sync.WaitGroup       // the writer of toFaxq
+	toFaxq  chan hylafax.Message // progress records for faxq, in order; nil without its FIFO
+	toModem chan hylafax.Message // records for gofaxd; nil without FIFO.<modem>
+	fifoWG  sync.WaitGroup       // the writers of toFaxq and toModem
 }
 
 // path resolves a spool-relative path.
@@ -115,64 +114,69 @@ func (b *batch) path(p string) string {
 	return filepath.Join(b.spool, p)
 }
 
-// modemState tells gofaxd about the modem ("SB" busy, "SR" ready) without
-// blocking: the message is written in the background and given up after
-// modemFIFOWait when nobody reads FIFO.<modem>. "R" waits for "B" first so
-// they cannot overtake each other.
-func (b *batch) modemState(ctx context.Context, state string) {
-	path := b.path(hylafax.ModemFIFO(b.Modem))
-	if _, err := os.Stat(path); err != nil {
-		return // no gofaxd for this modem
-	}
-	send := func() {
-		wctx, cancel := context.WithTimeout(ctx, modemFIFOWait)
-		defer cancel()
-		err := hylafax.WriteFIFO(wctx, path, hylafax.Message{Kind: hylafax.GettyState, Arg: state})
-		if err != nil {
-			b.Log.Debug("modem state not delivered", "modem", b.Modem, "state", state, "err", err)
-		}
-	}
-	if state == "B" {
-		b.modemWG.Add(1)
-		go func() {
-			defer b.modemWG.Done()
-			send()
-		}()
-		return
-	}
-	b.modemWG.Wait()
-	send()
-}
-
 // notifyFaxq queues a job progress record for faxq's FIFO. The call never
 // waits for faxq: the records are written in order by the batch's writer.
 func (b *batch) notifyFaxq(_ context.Context, kind hylafax.Kind, jobid, arg string) {
+	b.queue(b.toFaxq, hylafax.Message{Kind: kind, ID: jobid, Arg: arg})
+}
+
+// notifyModem queues a record for gofaxd, if it owns the modem, without
+// waiting for it.
+func (b *batch) notifyModem(m hylafax.Message) { b.queue(b.toModem, m) }
+
+// queue adds m to the queue q of a FIFO; nil q (no FIFO) drops it.
+func (b *batch) queue(q chan hylafax.Message, m hylafax.Message) {
+	if q == nil {
+		return
+	}
 	select {
-	case b.toFaxq <- hylafax.Message{Kind: kind, ID: jobid, Arg: arg}:
+	case q <- m:
 	default:
-		b.Log.Warn("faxq FIFO queue full, progress record dropped", "job_id", jobid)
+		b.Log.Warn("FIFO queue full, record dropped", "record", m.Kind.String(), "id", m.ID)
 	}
 }
 
-// writeFaxq writes the queued records until the queue is closed. Once faxq
-// did not take one within fifoWait, it is taken not to read and the rest
-// is dropped rather than delaying the end of gofaxsend.
-func (b *batch) writeFaxq() {
-	defer b.faxqWG.Done()
-	path := b.path(hylafax.FaxqFIFO)
-	dead := false
-	for m := range b.toFaxq {
-		if dead {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), fifoWait)
-		err := hylafax.WriteFIFO(ctx, path, m)
-		cancel()
-		if err != nil {
-			b.Log.Warn("faxq not told", "job_id", m.ID, "err", err)
-			dead = errors.Is(err, hylafax.ErrNoReader)
+// stopFIFOs closes the FIFO queues; their writers end once the records
+// still queued are written or given up.
+func (b *batch) stopFIFOs() {
+	for _, q := range []chan hylafax.Message{b.toFaxq, b.toModem} {
+		if q != nil {
+			close(q)
 		}
 	}
+}
+
+// startFIFO returns the queue of the spool FIFO name, or nil when there is
+// no such FIFO: nobody ever reads it. The queue is written in order by a
+// writer that ends when the queue is closed (fifoWG waits for it). Each
+// record may take [hylafax] fifotimeout; once one could not be written
+// the reader is taken to be gone and the rest is dropped rather than
+// delaying the end of gofaxsend.
+func (b *batch) startFIFO(name string) chan hylafax.Message {
+	if _, err := os.Stat(b.path(name)); err != nil {
+		b.Log.Debug("no FIFO, records for it are dropped", "fifo", name, "err", err)
+		return nil
+	}
+	q := make(chan hylafax.Message, fifoQueue)
+	path, wait := b.path(name), b.Config.HylaFAX.FIFOTimeout
+	b.fifoWG.Add(1)
+	go func() {
+		defer b.fifoWG.Done()
+		dead := false
+		for m := range q {
+			if dead {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			err := hylafax.WriteFIFO(ctx, path, m)
+			cancel()
+			if err != nil {
+				b.Log.Warn("FIFO record not delivered", "fifo", name, "record", m.Kind.String(), "id", m.ID, "err", err)
+				dead = errors.Is(err, hylafax.ErrNoReader)
+			}
+		}
+	}()
+	return q
 }
 
 // connection returns the batch's event socket, dialling it the first time.
@@ -202,7 +206,7 @@ func (b *batch) closeConn() {
 	if b.conn == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), b.Config.FreeSWITCH.Timeout)
 	defer cancel()
 	b.conn.Exit(ctx)
 	b.conn = nil

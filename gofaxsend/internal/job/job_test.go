@@ -75,8 +75,8 @@ func TestDelivered(t *testing.T) {
 			if pages != 2 {
 				t.Errorf("%d page messages, want 2: %q", pages, msgs)
 			}
-			if got := f.modemMessages(); !slices.Equal(got, []string{"SB", "SR"}) {
-				t.Errorf("gofaxd got %q, want SB then SR", got)
+			if got := f.modemMessages(); !slices.Equal(got, []string{"SB", "R7:done:2", "SR"}) {
+				t.Errorf("gofaxd got %q, want SB, the job result, SR", got)
 			}
 			b, err := os.ReadFile(filepath.Join(f.spool, "log/xferfaxlog"))
 			if err != nil {

@@ -57,6 +57,13 @@ func TestCallFailures(t *testing.T) {
 				t.Errorf("status = %v, want %v", st, tt.status)
 			}
 			f.want(qf, tt.want)
+			pages := tt.want["npages"]
+			if pages == "" {
+				pages = "0"
+			}
+			if got, want := f.modemMessages(), []string{"SB", "R7:" + tt.status.String() + ":" + pages, "SR"}; !slices.Equal(got, want) {
+				t.Errorf("gofaxd got %q, want %q", got, want)
+			}
 			tts, _ := strconv.ParseInt(f.read(qf).String("tts"), 10, 64)
 			if tt.retry == 0 {
 				if tts != 1795327911 {
