@@ -58,11 +58,8 @@ func BenchmarkFramePlain(b *testing.B) {
 	msgs, _ := captureFrames(b, "t38_A_plain")
 	var ev *event
 	for _, m := range msgs {
-		if m.ContentType() == "text/event-plain" {
-			hs, body := parsePlain(m.Body)
-			if hs.Get("Event-Name") == "CHANNEL_HANGUP_COMPLETE" {
-				ev = &event{headers: hs, body: body}
-			}
+		if e, err := esl.ParseEvent(m); err == nil && e.Name() == "CHANNEL_HANGUP_COMPLETE" {
+			ev = &event{headers: e.Headers, body: string(e.Body)}
 		}
 	}
 	b.ReportAllocs()

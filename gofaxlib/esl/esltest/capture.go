@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
-	"net/url"
-	"strconv"
+	"io"
 	"strings"
 	"sync"
 
@@ -18,57 +17,35 @@ import (
 //go:embed testdata/t38_A_plain.raw testdata/outbound-rx-t38_B-socket_plain.raw testdata/sent-2page-g3.tif
 var captures embed.FS
 
-// frame is one framed message of a capture.
-type frame struct {
-	headers esl.Headers
-	body    []byte
-	end     int // offset just past the frame in the capture
-}
-
-// parseFrames splits a capture into frames. Values stay as sent.
-func parseFrames(data []byte) ([]frame, error) {
-	var out []frame
-	total := len(data)
-	for len(data) > 0 {
-		end := bytes.Index(data, []byte("\n\n"))
-		if end < 0 {
-			return out, fmt.Errorf("esltest: capture: unterminated header block")
+// captureEvents returns the events of an embedded capture with decoded
+// values: its text/event-plain events and the outbound-socket connect
+// reply, whose headers are the channel data (CHANNEL_DATA).
+func captureEvents(name string) ([]esl.Headers, error) {
+	data, err := captures.ReadFile("testdata/" + name)
+	if err != nil {
+		return nil, err
+	}
+	rd := esl.NewReader(bytes.NewReader(data))
+	var evs []esl.Headers
+	for {
+		m, err := rd.ReadMessage()
+		if err == io.EOF {
+			return evs, nil
 		}
-		var f frame
-		for _, line := range strings.Split(string(data[:end]), "\n") {
-			name, value, _ := strings.Cut(line, ": ")
-			f.headers = append(f.headers, esl.Header{Name: name, Value: value})
+		if err != nil {
+			return nil, fmt.Errorf("esltest: capture %s: %w", name, err)
 		}
-		data = data[end+2:]
-		if cl := f.headers.Get("Content-Length"); cl != "" {
-			n, err := strconv.Atoi(cl)
-			if err != nil || n > len(data) {
-				return out, fmt.Errorf("esltest: capture: bad Content-Length %q", cl)
+		switch {
+		case m.ContentType() == esl.TypeEventPlain:
+			e, err := esl.ParsePlainEvent(m.Body)
+			if err != nil {
+				return nil, fmt.Errorf("esltest: capture %s: %w", name, err)
 			}
-			f.body, data = data[:n], data[n:]
+			evs = append(evs, e.Headers)
+		case m.Get("Event-Name") == "CHANNEL_DATA":
+			evs = append(evs, esl.DecodeHeaders(m.Headers))
 		}
-		f.end = total - len(data)
-		out = append(out, f)
 	}
-	return out, nil
-}
-
-// parsePlain decodes a text/event-plain body into headers (values
-// URL-decoded) and the nested body.
-func parsePlain(body []byte) (esl.Headers, string) {
-	head, rest, _ := strings.Cut(string(body), "\n\n")
-	var hs esl.Headers
-	for _, line := range strings.Split(head, "\n") {
-		name, value, _ := strings.Cut(line, ": ")
-		if v, err := url.PathUnescape(value); err == nil {
-			value = v
-		}
-		hs = append(hs, esl.Header{Name: name, Value: value})
-	}
-	if hs.Get("Content-Length") == "" {
-		rest = ""
-	}
-	return hs, rest
 }
 
 // varTemplates holds the channel variables of real channels at the stages
@@ -95,35 +72,6 @@ func loadTemplates() (*varTemplates, error) {
 }
 
 func (t *varTemplates) load() error {
-	events := func(name string) ([]esl.Headers, error) {
-		data, err := captures.ReadFile("testdata/" + name)
-		if err != nil {
-			return nil, err
-		}
-		frames, err := parseFrames(data)
-		if err != nil {
-			return nil, err
-		}
-		var evs []esl.Headers
-		for _, f := range frames {
-			switch {
-			case f.headers.Get("Content-Type") == "text/event-plain":
-				hs, _ := parsePlain(f.body)
-				evs = append(evs, hs)
-			case f.headers.Get("Event-Name") == "CHANNEL_DATA":
-				var hs esl.Headers
-				for _, h := range f.headers {
-					v, err := url.PathUnescape(h.Value)
-					if err != nil {
-						v = h.Value
-					}
-					hs = append(hs, esl.Header{Name: h.Name, Value: v})
-				}
-				evs = append(evs, hs)
-			}
-		}
-		return evs, nil
-	}
 	pick := func(evs []esl.Headers, name, app string) esl.Headers {
 		for _, e := range evs {
 			if e.Get("Event-Name") == name && (app == "" || e.Get("Application") == app) {
@@ -138,11 +86,11 @@ func (t *varTemplates) load() error {
 		}
 		return nil
 	}
-	a, err := events("t38_A_plain.raw")
+	a, err := captureEvents("t38_A_plain.raw")
 	if err != nil {
 		return err
 	}
-	b, err := events("outbound-rx-t38_B-socket_plain.raw")
+	b, err := captureEvents("outbound-rx-t38_B-socket_plain.raw")
 	if err != nil {
 		return err
 	}

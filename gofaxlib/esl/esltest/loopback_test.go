@@ -283,7 +283,7 @@ func TestLoopbackConnectOnly(t *testing.T) {
 		if e.UUID() != a.UUID && e.Name() != "BACKGROUND_JOB" {
 			continue
 		}
-		if d := describeEvent(e.Headers, string(e.Body)); d != "" {
+		if d := describeEvent(e); d != "" {
 			got = append(got, d)
 		}
 	}
@@ -396,7 +396,7 @@ func TestLoopbackSyncMode(t *testing.T) {
 		if e.UUID() != a {
 			continue
 		}
-		if d := describeEvent(e.Headers, string(e.Body)); d != "" {
+		if d := describeEvent(e); d != "" {
 			got = append(got, d)
 		}
 	}

@@ -1,6 +1,7 @@
 package esltest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -28,8 +29,12 @@ var callEvents = map[string]bool{
 // describe names a frame for sequence comparison; "" for frames skipped.
 func describe(m *esl.Message) string {
 	switch m.ContentType() {
-	case "text/event-plain":
-		return describeEvent(parsePlain(m.Body))
+	case esl.TypeEventPlain:
+		e, err := esl.ParsePlainEvent(m.Body)
+		if err != nil {
+			return "unparsable event: " + err.Error()
+		}
+		return describeEvent(e)
 	case "text/disconnect-notice":
 		return "notice " + m.Get("Content-Disposition")
 	}
@@ -37,61 +42,52 @@ func describe(m *esl.Message) string {
 }
 
 // describeEvent names a decoded event for sequence comparison.
-func describeEvent(hs esl.Headers, body string) string {
-	{
-		name := hs.Get("Event-Name")
-		if !callEvents[name] {
-			return ""
-		}
-		d := name
-		if sub := hs.Get("Event-Subclass"); sub != "" {
-			d += " " + sub
-		}
-		if app := hs.Get("Application"); app != "" {
-			d += " " + app
-			if r := hs.Get("Application-Response"); r != "" && name == "CHANNEL_EXECUTE_COMPLETE" {
-				d += "=" + r
-			}
-		}
-		if name == "CHANNEL_CALLSTATE" {
-			d += " " + hs.Get("Original-Channel-Call-State") + ">" + hs.Get("Channel-Call-State")
-		}
-		if name == "CHANNEL_HANGUP" {
-			d += " " + hs.Get("Hangup-Cause")
-		}
-		if name == "BACKGROUND_JOB" {
-			d += " " + strings.Fields(body + " x")[0]
-			if strings.HasPrefix(body, "-ERR") {
-				d = "BACKGROUND_JOB " + strings.TrimSpace(body)
-			}
-		}
-		if name == "CUSTOM" && strings.HasSuffix(hs.Get("Event-Subclass"), "faxresult") {
-			d += " " + hs.Get("fax-result-code") + "/" + hs.Get("fax-document-transferred-pages")
-		}
-		return d
+func describeEvent(e *esl.Event) string {
+	name := e.Name()
+	if !callEvents[name] {
+		return ""
 	}
+	d := name
+	if sub := e.Subclass(); sub != "" {
+		d += " " + sub
+	}
+	if app := e.Get("Application"); app != "" {
+		d += " " + app
+		if r := e.Get("Application-Response"); r != "" && name == "CHANNEL_EXECUTE_COMPLETE" {
+			d += "=" + r
+		}
+	}
+	if name == "CHANNEL_CALLSTATE" {
+		d += " " + e.Get("Original-Channel-Call-State") + ">" + e.Get("Channel-Call-State")
+	}
+	if name == "CHANNEL_HANGUP" {
+		d += " " + e.Get("Hangup-Cause")
+	}
+	if name == "BACKGROUND_JOB" {
+		body := string(e.Body)
+		d += " " + strings.Fields(body + " x")[0]
+		if strings.HasPrefix(body, "-ERR") {
+			d = "BACKGROUND_JOB " + strings.TrimSpace(body)
+		}
+	}
+	if name == "CUSTOM" && strings.HasSuffix(e.Subclass(), "faxresult") {
+		d += " " + e.Get("fax-result-code") + "/" + e.Get("fax-document-transferred-pages")
+	}
+	return d
 }
 
 // captureSequence describes a capture's frames and maps each rx_offset of
 // its .raw.sent to the number of frames received by then.
 func captureSequence(t *testing.T, name string) (seq []string, framesAt map[int]int) {
 	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".raw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	frames, err := parseFrames(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs, ends := captureFrames(t, name)
 	framesAt = map[int]int{0: 0}
 	n := 0
-	for _, f := range frames {
-		m := &esl.Message{Headers: f.headers, Body: f.body}
+	for i, m := range msgs {
 		if significant(m) {
 			n++
 		}
-		framesAt[f.end] = n
+		framesAt[int(ends[i])] = n
 		if d := describe(m); d != "" {
 			seq = append(seq, d)
 		}
@@ -174,22 +170,26 @@ func replay(t *testing.T, nc net.Conn, name string, edit func(cmd string, f *fra
 	return f
 }
 
-// captureFrames returns a capture's frames as messages.
-func captureFrames(t testing.TB, name string) ([]*esl.Message, error) {
+// captureFrames returns the frames of testdata/<name>.raw and the offset
+// just past each.
+func captureFrames(t testing.TB, name string) (msgs []*esl.Message, ends []int64) {
 	t.Helper()
 	data, err := os.ReadFile("testdata/" + name + ".raw")
 	if err != nil {
 		t.Fatal(err)
 	}
-	frames, err := parseFrames(data)
-	if err != nil {
-		t.Fatal(err)
+	rd := esl.NewReader(bytes.NewReader(data))
+	for {
+		m, err := rd.ReadMessage()
+		if err == io.EOF {
+			return msgs, ends
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		msgs = append(msgs, m)
+		ends = append(ends, rd.Offset())
 	}
-	var out []*esl.Message
-	for _, f := range frames {
-		out = append(out, &esl.Message{Headers: f.headers, Body: f.body})
-	}
-	return out, nil
 }
 
 // compareLayout compares, event by event, the header names other than
@@ -213,12 +213,15 @@ func compareLayout(t *testing.T, got []*esl.Message, name string) {
 	layout := func(msgs []*esl.Message) (descs []string, layouts [][]string) {
 		for _, m := range msgs {
 			d := describe(m)
-			if d == "" || m.ContentType() != "text/event-plain" {
+			if d == "" || m.ContentType() != esl.TypeEventPlain {
 				continue
 			}
-			hs, _ := parsePlain(m.Body)
+			e, err := esl.ParsePlainEvent(m.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var names []string
-			for _, h := range hs {
+			for _, h := range e.Headers {
 				if !strings.HasPrefix(h.Name, "variable_") {
 					names = append(names, h.Name)
 				}

@@ -2,7 +2,6 @@ package esltest
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -16,17 +15,17 @@ func TestFramePlainRoundTrip(t *testing.T) {
 		msgs, _ := captureFrames(t, name)
 		n := 0
 		for _, m := range msgs {
-			if m.ContentType() != "text/event-plain" {
+			if m.ContentType() != esl.TypeEventPlain {
 				continue
 			}
-			hs, body := parsePlain(m.Body)
-			if hs.Get("Content-Length") != "" {
-				hs = hs[:len(hs)-1] // the nested body's length is derived on rendering
+			e, err := esl.ParsePlainEvent(m.Body)
+			if err != nil {
+				t.Fatal(err)
 			}
-			got := eventFrame(&event{headers: hs, body: body}, esl.FormatPlain)
+			got := eventFrame(&event{headers: e.Headers, body: string(e.Body)}, esl.FormatPlain)
 			want := []byte("Content-Length: " + m.Get("Content-Length") + "\nContent-Type: text/event-plain\n\n" + string(m.Body))
 			if !bytes.Equal(got, want) {
-				t.Fatalf("%s: event %s renders differently:\n got: %.300q\nwant: %.300q", name, hs.Get("Event-Name"), got, want)
+				t.Fatalf("%s: event %s renders differently:\n got: %.300q\nwant: %.300q", name, e.Name(), got, want)
 			}
 			n++
 		}
@@ -41,62 +40,23 @@ func TestFrameJSONRoundTrip(t *testing.T) {
 	msgs, _ := captureFrames(t, "t38_A_json")
 	n := 0
 	for _, m := range msgs {
-		if m.ContentType() != "text/event-json" {
+		if m.ContentType() != esl.TypeEventJSON {
 			continue
 		}
-		hs, body := decodeJSONEvent(t, m.Body)
-		got := eventFrame(&event{headers: hs, body: body}, esl.FormatJSON)
+		e, err := esl.ParseJSONEvent(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := eventFrame(&event{headers: e.Headers, body: string(e.Body)}, esl.FormatJSON)
 		want := []byte("Content-Length: " + m.Get("Content-Length") + "\nContent-Type: text/event-json\n\n" + string(m.Body))
 		if !bytes.Equal(got, want) {
-			t.Fatalf("event %s renders differently:\n got: %.400q\nwant: %.400q", hs.Get("Event-Name"), got, want)
+			t.Fatalf("event %s renders differently:\n got: %.400q\nwant: %.400q", e.Name(), got, want)
 		}
 		n++
 	}
 	if n == 0 {
 		t.Fatal("no events")
 	}
-}
-
-// decodeJSONEvent reads a JSON event keeping member order; arrays become
-// "ARRAY::a|:b" as FreeSWITCH stores them.
-func decodeJSONEvent(t *testing.T, data []byte) (esl.Headers, string) {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil {
-		t.Fatal(err)
-	}
-	var hs esl.Headers
-	body := ""
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			t.Fatal(err)
-		}
-		name := k.(string)
-		switch val := v.(type) {
-		case string:
-			switch name {
-			case "_body":
-				body = val
-			case "Content-Length":
-			default:
-				hs = append(hs, esl.Header{Name: name, Value: val})
-			}
-		case []any:
-			var items []string
-			for _, it := range val {
-				items = append(items, it.(string))
-			}
-			hs = append(hs, esl.Header{Name: name, Value: "ARRAY::" + strings.Join(items, "|:")})
-		default:
-			t.Fatalf("member %s of type %T", name, v)
-		}
-	}
-	return hs, body
 }
 
 // TestFrameBadHeaderName: a variable name esl cannot frame (from a dial
