@@ -1,6 +1,7 @@
 package esltest
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"strconv"
@@ -31,69 +32,26 @@ type faxEnd struct {
 	changed  chan struct{}
 }
 
-// setDue records when the end's next event is due (zero: none pending)
-// and wakes waiters.
-func (e *faxEnd) setDue(t time.Time) {
+// update changes the end's progress under its lock and wakes waiters.
+func (e *faxEnd) update(change func()) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.nextDue = t
+	change()
 	if e.changed != nil {
 		close(e.changed)
 	}
 	e.changed = make(chan struct{})
 }
 
-// catchUpBound bounds how long a hangup waits for the other leg's events.
-const catchUpBound = time.Second
-
-// catchUp waits until the end fired every event due by t, so that a
-// hangup propagated to its leg comes after them, as it would on a switch
-// that is not busy.
-func (e *faxEnd) catchUp(t time.Time, done <-chan struct{}) {
-	bound := time.NewTimer(catchUpBound)
-	defer bound.Stop()
+// await waits until cond, evaluated under the end's lock on every change,
+// holds; false if stop or done is closed first.
+func (e *faxEnd) await(cond func() bool, stop, done <-chan struct{}) bool {
 	for {
 		e.mu.Lock()
 		if e.changed == nil {
 			e.changed = make(chan struct{})
 		}
-		ok := e.finished || e.nextDue.IsZero() || e.nextDue.After(t)
-		ch := e.changed
-		e.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-bound.C:
-			return
-		case <-done:
-			return
-		}
-	}
-}
-
-// advance records the local end's progress.
-func (e *faxEnd) advance(pages int, finished bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.emitted = max(e.emitted, pages)
-	e.finished = e.finished || finished
-	if e.changed != nil {
-		close(e.changed)
-	}
-	e.changed = make(chan struct{})
-}
-
-// reached waits until the end reported pages pages or phase E (pages < 0:
-// phase E only); false if stop or done is closed first.
-func (e *faxEnd) reached(pages int, stop, done <-chan struct{}) bool {
-	for {
-		e.mu.Lock()
-		if e.changed == nil {
-			e.changed = make(chan struct{})
-		}
-		ok := e.finished || (pages >= 0 && e.emitted >= pages)
+		ok := cond()
 		ch := e.changed
 		e.mu.Unlock()
 		if ok {
@@ -107,6 +65,35 @@ func (e *faxEnd) reached(pages int, stop, done <-chan struct{}) bool {
 			return false
 		}
 	}
+}
+
+// setDue records when the end's next event is due (zero: none pending).
+func (e *faxEnd) setDue(t time.Time) { e.update(func() { e.nextDue = t }) }
+
+// catchUpBound bounds how long a hangup waits for the other leg's events.
+const catchUpBound = time.Second
+
+// catchUp waits until the end fired every event due by t, so that a
+// hangup propagated to its leg comes after them, as it would on a switch
+// that is not busy.
+func (e *faxEnd) catchUp(t time.Time, done <-chan struct{}) {
+	bound, cancel := context.WithTimeout(context.Background(), catchUpBound)
+	defer cancel()
+	e.await(func() bool { return e.finished || e.nextDue.IsZero() || e.nextDue.After(t) }, bound.Done(), done)
+}
+
+// advance records the local end's progress.
+func (e *faxEnd) advance(pages int, finished bool) {
+	e.update(func() {
+		e.emitted = max(e.emitted, pages)
+		e.finished = e.finished || finished
+	})
+}
+
+// reached waits until the end reported pages pages or phase E (pages < 0:
+// phase E only); false if stop or done is closed first.
+func (e *faxEnd) reached(pages int, stop, done <-chan struct{}) bool {
+	return e.await(func() bool { return e.finished || (pages >= 0 && e.emitted >= pages) }, stop, done)
 }
 
 // faxLink pairs the sender and the receiver of one call.
