@@ -87,33 +87,11 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 	if patience <= 0 {
 		patience = originateLimit
 	}
-	t := time.NewTimer(s.patience(patience))
-	defer t.Stop()
-	select {
-	case <-x.answered:
-	case <-t.C:
-		b.hangup("ORIGINATOR_CANCEL", "recv_cancel")
-		return
-	case <-b.hungup:
-		return
-	case <-ctx.Done():
-		return
-	case <-s.ctx.Done():
+	if !s.within(ctx, x.answered, patience, b, "ORIGINATOR_CANCEL", "recv_cancel") {
 		return
 	}
 	link.join(s, remote, s.now())
-	t0 := time.NewTimer(s.patience(t0Timeout))
-	defer t0.Stop()
-	select {
-	case <-link.ready:
-	case <-t0.C:
-		b.hangup("NORMAL_CLEARING", "recv_bye")
-		return
-	case <-b.hungup:
-		return
-	case <-ctx.Done():
-		return
-	case <-s.ctx.Done():
+	if !s.within(ctx, link.ready, t0Timeout, b, "NORMAL_CLEARING", "recv_bye") {
 		return
 	}
 	p := link.plan
@@ -138,6 +116,24 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 			b.hangup("NORMAL_CLEARING", "recv_bye")
 		}
 	}
+}
+
+// within waits up to patience(d) for ready and hangs b up with cause and
+// reason if it does not come; false unless ready came before that, b's
+// hangup, the end of ctx or Close.
+func (s *Sim) within(ctx context.Context, ready <-chan struct{}, d time.Duration, b *leg, cause, reason string) bool {
+	t := time.NewTimer(s.patience(d))
+	defer t.Stop()
+	select {
+	case <-ready:
+		return true
+	case <-t.C:
+		b.hangup(cause, reason)
+	case <-b.hungup:
+	case <-ctx.Done():
+	case <-s.ctx.Done():
+	}
+	return false
 }
 
 // newInboundLeg creates the receiving channel of a call to the listener.

@@ -240,44 +240,44 @@ func (s *Sim) dialLoopback(a *leg, c *conn, timeout time.Duration) (*faxLink, bo
 // loopbackFaults applies Options.Default's HangupAtPage (the receiving
 // leg hangs up) and DropESL (the originating client is dropped).
 func (s *Sim) loopbackFaults(a, b *leg, c *conn, link *faxLink) {
-	select {
-	case <-link.ready:
-	case <-a.hungup:
-		return
-	case <-s.ctx.Done():
+	if !s.faxStarted(a, c, link, s.opts.Default.DropESL) {
 		return
 	}
 	p := link.plan
 	tx, rx := link.ends[0], link.ends[1]
-	if s.opts.Default.DropESL && c != nil {
-		if !tx.reached(1, a.hungup, s.ctx.Done()) {
-			return
-		}
-		c.abort()
-	}
 	if p.stopAt < p.pages && tx.reached(p.stopAt, a.hungup, s.ctx.Done()) &&
 		rx.reached(p.stopAt, b.hungup, s.ctx.Done()) && s.sleepUntil(p.start, dropAt(p.stopAt+1), a) {
 		b.hangup("NORMAL_CLEARING", "send_bye")
 	}
 }
 
-// remoteReceiver plays the answering fax machine of a routed originate.
-func (s *Sim) remoteReceiver(a *leg, c *conn, link *faxLink, sc Scenario) {
+// faxStarted waits until both ends of link are present and, with
+// dropESL, drops the originating client c once the first page is sent;
+// false if the sending leg a hung up or the simulator closed first.
+func (s *Sim) faxStarted(a *leg, c *conn, link *faxLink, dropESL bool) bool {
 	select {
 	case <-link.ready:
 	case <-a.hungup:
-		return
+		return false
 	case <-s.ctx.Done():
+		return false
+	}
+	if dropESL && c != nil {
+		if !link.ends[0].reached(1, a.hungup, s.ctx.Done()) {
+			return false
+		}
+		c.abort()
+	}
+	return true
+}
+
+// remoteReceiver plays the answering fax machine of a routed originate.
+func (s *Sim) remoteReceiver(a *leg, c *conn, link *faxLink, sc Scenario) {
+	if !s.faxStarted(a, c, link, sc.DropESL) {
 		return
 	}
 	p := link.plan
 	tx := link.ends[0]
-	if sc.DropESL && c != nil {
-		if !tx.reached(1, a.hungup, s.ctx.Done()) {
-			return
-		}
-		c.abort()
-	}
 	switch {
 	case p.stopAt < p.pages:
 		if tx.reached(p.stopAt, a.hungup, s.ctx.Done()) && s.sleepUntil(p.start, dropAt(p.stopAt+1), a) {
