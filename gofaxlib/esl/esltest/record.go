@@ -87,17 +87,24 @@ func (s *Sim) connClosed(c *conn) {
 	c.rec.Closed = true
 	c.rec.Dropped = dropped
 	delete(s.conns, c)
-	if k := s.opts.KeepRecords; k > 0 && len(s.connRecs) > k+len(s.conns) {
-		drop := len(s.connRecs) - k - len(s.conns)
-		s.connRecs = slices.DeleteFunc(s.connRecs, func(r *ConnRecord) bool {
-			if drop > 0 && r.Closed {
-				drop--
-				return true
-			}
-			return false
-		})
+	if k := s.opts.KeepRecords; k > 0 {
+		s.connRecs = dropOldest(s.connRecs, len(s.connRecs)-len(s.conns)-k, func(r *ConnRecord) bool { return r.Closed })
 	}
 	s.notifyLocked()
+}
+
+// dropOldest deletes the first n elements of list that are done.
+func dropOldest[T any](list []T, n int, done func(T) bool) []T {
+	if n <= 0 {
+		return list
+	}
+	return slices.DeleteFunc(list, func(x T) bool {
+		if n > 0 && done(x) {
+			n--
+			return true
+		}
+		return false
+	})
 }
 
 // updateRec changes the record of leg l.

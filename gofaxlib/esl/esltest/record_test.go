@@ -160,3 +160,53 @@ func TestOutcomeString(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepRecords: with KeepRecords set, Calls and Conns forget the
+// oldest ended calls and closed connections, never live ones.
+func TestKeepRecords(t *testing.T) {
+	doc, _ := filepath.Abs("testdata/sent-2page-g3.tif")
+	s := New(t, Options{KeepRecords: 2})
+	s.Route("5552000", Scenario{T38: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl := dialClient(ctx, t, s, "BACKGROUND_JOB")
+	var uuids []string
+	for range 4 {
+		_, uuid := cl.originate(ctx, "sofia/gateway/gw1/5552000 &txfax("+doc+")")
+		if _, err := s.WaitCall(ctx, func(r CallRecord) bool { return r.UUID == uuid && r.Ended }); err != nil {
+			t.Fatal(err)
+		}
+		uuids = append(uuids, uuid)
+	}
+	var kept []string
+	for _, r := range s.Calls() {
+		kept = append(kept, r.UUID)
+	}
+	if !slices.Equal(kept, uuids[2:]) {
+		t.Errorf("Calls() %q, want the last two of %q", kept, uuids)
+	}
+	for range 3 {
+		c, err := esl.Dial(ctx, s.Addr(), s.Password())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Exit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	othersClosed := func(s *Sim) bool {
+		rs := s.Conns()
+		return rs[len(rs)-1].ID == 4 && !slices.ContainsFunc(rs[1:], func(r ConnRecord) bool { return !r.Closed })
+	}
+	if err := s.Wait(ctx, othersClosed); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for _, r := range s.Conns() {
+		ids = append(ids, r.ID)
+	}
+	if !slices.Equal(ids, []int{1, 3, 4}) {
+		t.Errorf("Conns() IDs %v, want 1 (open) and the last two closed, 3 and 4", ids)
+	}
+}

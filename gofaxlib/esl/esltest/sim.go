@@ -309,15 +309,8 @@ func (s *Sim) forget(l *leg) {
 	defer s.mu.Unlock()
 	delete(s.live, l.uuid)
 	delete(s.executors, l.uuid)
-	if k := s.opts.KeepRecords; k > 0 && len(s.legs)-len(s.live) > k {
-		drop := len(s.legs) - len(s.live) - k
-		s.legs = slices.DeleteFunc(s.legs, func(x *leg) bool {
-			if drop > 0 && s.live[x.uuid] == nil {
-				drop--
-				return true
-			}
-			return false
-		})
+	if k := s.opts.KeepRecords; k > 0 {
+		s.legs = dropOldest(s.legs, len(s.legs)-len(s.live)-k, func(x *leg) bool { return s.live[x.uuid] == nil })
 	}
 	s.notifyLocked()
 }
