@@ -78,27 +78,44 @@ func ParseOriginate(args string) (*Originate, error) {
 	return o, nil
 }
 
+// nesting follows single quotes and the depth of the brackets it counts
+// through a dial string.
+type nesting struct {
+	open, close string // the brackets counted
+	depth       int
+	quoted      bool
+}
+
+// next accounts for c and reports whether c is plain text: outside quotes
+// and neither a quote nor a counted bracket.
+func (n *nesting) next(c byte) bool {
+	switch {
+	case c == '\'':
+		n.quoted = !n.quoted
+	case n.quoted:
+	case strings.IndexByte(n.open, c) >= 0:
+		n.depth++
+	case strings.IndexByte(n.close, c) >= 0:
+		n.depth--
+	default:
+		return true
+	}
+	return false
+}
+
 // splitArg returns the first space-separated argument, honouring braces,
 // brackets and single quotes.
 func splitArg(s string) (string, string, error) {
-	depth, quote := 0, false
+	n := nesting{open: "{[<(", close: "}]>)"}
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\'':
-			quote = !quote
-		case quote:
-		case c == '{' || c == '[' || c == '<' || c == '(':
-			depth++
-		case c == '}' || c == ']' || c == '>' || c == ')':
-			depth--
-		case c == ' ' && depth == 0:
+		if n.next(s[i]) && s[i] == ' ' && n.depth == 0 {
 			return s[:i], s[i+1:], nil
 		}
-		if depth < 0 {
+		if n.depth < 0 {
 			return "", "", fmt.Errorf("%w: unbalanced %q", ErrDialString, s)
 		}
 	}
-	if quote || depth != 0 {
+	if n.quoted || n.depth != 0 {
 		return "", "", fmt.Errorf("%w: unbalanced %q", ErrDialString, s)
 	}
 	return s, "", nil
@@ -106,19 +123,11 @@ func splitArg(s string) (string, string, error) {
 
 // closing returns the index of the bracket closing s[0].
 func closing(s string, open, close byte) (int, error) {
-	depth, quote := 0, false
+	n := nesting{open: string(open), close: string(close)}
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\'':
-			quote = !quote
-		case quote:
-		case c == open:
-			depth++
-		case c == close:
-			depth--
-			if depth == 0 {
-				return i, nil
-			}
+		n.next(s[i])
+		if s[i] == close && !n.quoted && n.depth == 0 {
+			return i, nil
 		}
 	}
 	return 0, fmt.Errorf("%w: unclosed %c in %q", ErrDialString, open, s)
@@ -127,17 +136,10 @@ func closing(s string, open, close byte) (int, error) {
 // splitTop splits s at sep outside brackets and quotes.
 func splitTop(s string, sep byte) []string {
 	var out []string
-	depth, quote, start := 0, false, 0
+	n := nesting{open: "[{<", close: "]}>"}
+	start := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\'':
-			quote = !quote
-		case quote:
-		case c == '[' || c == '{' || c == '<':
-			depth++
-		case c == ']' || c == '}' || c == '>':
-			depth--
-		case c == sep && depth == 0:
+		if n.next(s[i]) && s[i] == sep && n.depth == 0 {
 			if part := strings.TrimSpace(s[start:i]); part != "" {
 				out = append(out, part)
 			}
