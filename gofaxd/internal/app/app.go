@@ -89,13 +89,14 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	}
 	m := metrics.New()
 	pool, err := modem.Open(modem.Config{
-		Spool:     spool,
-		Prefix:    cfg.HylaFAX.ModemPrefix,
-		Count:     cfg.HylaFAX.Modems,
-		Number:    cfg.FreeSWITCH.Ident,
-		Exclusive: cfg.Gofaxd.AllocateInboundDevices,
-		JobResult: m.JobEnded,
-		Logger:    log,
+		Spool:       spool,
+		Prefix:      cfg.HylaFAX.ModemPrefix,
+		Count:       cfg.HylaFAX.Modems,
+		Number:      cfg.FreeSWITCH.Ident,
+		Exclusive:   cfg.Gofaxd.AllocateInboundDevices,
+		FIFOTimeout: cfg.HylaFAX.FIFOTimeout,
+		JobResult:   m.JobEnded,
+		Logger:      log,
 	})
 	if err != nil {
 		return nil, err
@@ -127,6 +128,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			ScreenResponse:       cfg.Gofaxd.ScreenResponse,
 			PageTimeout:          cfg.Gofaxd.PageTimeout,
 			MaxCallTime:          cfg.Gofaxd.MaxCallTime,
+			CommandTimeout:       cfg.FreeSWITCH.Timeout,
 			XferFaxLog:           xfer,
 			RecvFileMode:         cfg.HylaFAX.RecvFileMode,
 			LogFileMode:          cfg.HylaFAX.LogFileMode,

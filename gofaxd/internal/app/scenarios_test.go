@@ -292,7 +292,7 @@ func TestRecipientSources(t *testing.T) {
 		name    string
 		sources []string
 		call    esltest.InboundCall
-		want    string // "" = refused with 404
+		want    string // "" = refused with screenresponse
 	}{
 		{"to", []string{config.RecipientTo}, esltest.InboundCall{Destination: "5551236"}, "5551236"},
 		{"diversion sip", all, esltest.InboundCall{Diversion: "<sip:5551000@10.0.0.1>;reason=unconditional"}, "5551000"},
@@ -305,11 +305,17 @@ func TestRecipientSources(t *testing.T) {
 		{"GOfax.IP diversion only, none", []string{config.RecipientDiversion}, esltest.InboundCall{}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, 1, func(c *config.Config) { c.Gofaxd.RecipientFrom = tc.sources })
+			e := newEnv(t, 1, func(c *config.Config) {
+				c.Gofaxd.RecipientFrom = tc.sources
+				c.Gofaxd.ScreenResponse = 480 // not the default 404
+			})
 			rec := e.call(tc.call)
 			if tc.want == "" {
-				if !slices.Equal(rec.Apps, []string{"respond 404"}) {
-					t.Errorf("apps %q, want [respond 404]", rec.Apps)
+				if !slices.Equal(rec.Apps, []string{"respond 480"}) {
+					t.Errorf("apps %q, want [respond 480] (screenresponse)", rec.Apps)
+				}
+				if e.classCount(receive.ClassNoRecipient) != 1 {
+					t.Errorf("no_recipient count %d, want 1", e.classCount(receive.ClassNoRecipient))
 				}
 				return
 			}

@@ -62,6 +62,9 @@ type Settings struct {
 
 	PageTimeout time.Duration // longest time without fax progress (0: none)
 	MaxCallTime time.Duration // longest call (0: DefaultMaxCallTime)
+	// CommandTimeout bounds the reply to one event socket command
+	// ([freeswitch] timeout; 0: DefaultCommandTimeout).
+	CommandTimeout time.Duration
 
 	XferFaxLog   string // "" disables the RECV records
 	RecvFileMode fs.FileMode
@@ -91,6 +94,11 @@ type Control interface {
 // should try again later.
 const localErrorResponse = 503
 
+// DefaultCommandTimeout bounds one event socket command when
+// Settings.CommandTimeout is zero; FreeSWITCH answers sendmsg and api
+// within milliseconds.
+const DefaultCommandTimeout = 10 * time.Second
+
 // DefaultMaxCallTime bounds a call when Settings.MaxCallTime is zero: no
 // wait is without a deadline. A 100-page fax at 2400 bit/s takes about
 // an hour.
@@ -98,9 +106,6 @@ const DefaultMaxCallTime = 2 * time.Hour
 
 // Timing of the call's end game.
 const (
-	// cmdTimeout bounds one command on the event socket; FreeSWITCH
-	// answers sendmsg and api within milliseconds.
-	cmdTimeout = 10 * time.Second
 	// resultGrace is how long to wait for spandsp's result after the
 	// hangup completed. In the captures it comes before
 	// CHANNEL_HANGUP_COMPLETE; this is for event orders never seen.
@@ -306,12 +311,22 @@ func (c *call) run(ctx context.Context) {
 	c.finish(ctx)
 }
 
+// command returns the context for one event socket command: it ends at
+// the command timeout or when gofaxd can wait no longer.
+func (c *call) command() (context.Context, context.CancelFunc) {
+	d := c.h.CommandTimeout
+	if d <= 0 {
+		d = DefaultCommandTimeout
+	}
+	return context.WithTimeout(c.fin, d)
+}
+
 // refuse answers the unanswered call with a SIP response code and waits
-// (at most cmdTimeout) until FreeSWITCH ran it: an "exit" sent earlier
-// would end the socket application before the queued respond.
+// (at most one command timeout in all) until FreeSWITCH ran it: an "exit"
+// sent earlier would end the socket application before the queued respond.
 func (c *call) refuse(code int, class string) {
 	c.out.Class = class
-	cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
+	cctx, cancel := c.command()
 	defer cancel()
 	err := c.ch.Filter(cctx, "Unique-ID", c.uuid)
 	if err == nil {
@@ -345,7 +360,7 @@ func (c *call) exit() {
 		return
 	}
 	c.exited = true
-	cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
+	cctx, cancel := c.command()
 	defer cancel()
 	if err := c.ch.Exit(cctx); err != nil {
 		c.log.Debug("exit", "err", err)
@@ -357,8 +372,6 @@ func (c *call) exit() {
 // turn; their completion shows up as events.
 func (c *call) answer() {
 	h := c.h
-	cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
-	defer cancel()
 	enable, request := h.EnableT38, h.RequestT38
 	if c.cfg.EnableT38 != nil {
 		enable = *c.cfg.EnableT38
@@ -367,7 +380,9 @@ func (c *call) answer() {
 		request = *c.cfg.RequestT38
 	}
 	if fb, key, ok := c.fallback(); ok && (enable || request) {
+		cctx, cancel := c.command()
 		active, err := fb.Active(cctx, key)
+		cancel()
 		switch {
 		case err != nil:
 			c.log.Warn("softmodem fallback lookup failed", "err", err)
@@ -397,18 +412,22 @@ func (c *call) answer() {
 		app{"set", "fax_ident=" + ident},
 		app{"rxfax", c.file.Path},
 	)
-	err := c.ch.Linger(cctx)
-	if err == nil {
-		err = c.ch.Filter(cctx, "Unique-ID", c.uuid)
-	}
-	if err == nil {
-		err = c.ch.Subscribe(cctx, "plain", subscription...)
+	cmds := []func(context.Context) error{
+		c.ch.Linger,
+		func(ctx context.Context) error { return c.ch.Filter(ctx, "Unique-ID", c.uuid) },
+		func(ctx context.Context) error { return c.ch.Subscribe(ctx, "plain", subscription...) },
 	}
 	for _, a := range apps {
+		cmds = append(cmds, func(ctx context.Context) error { return c.ch.Execute(ctx, a.name, a.arg) })
+	}
+	var err error
+	for _, cmd := range cmds {
+		cctx, cancel := c.command()
+		err = cmd(cctx)
+		cancel()
 		if err != nil {
 			break
 		}
-		err = c.ch.Execute(cctx, a.name, a.arg)
 	}
 	if err != nil {
 		// The wait below sees the socket end and records the call.
@@ -457,7 +476,7 @@ func (c *call) wait(ctx context.Context) {
 		c.killed = why
 		c.log.Warn("killing call", "reason", why)
 		c.session.Printf("Killing call: %s", why)
-		cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
+		cctx, cancel := c.command()
 		defer cancel()
 		if _, err := c.ch.API(cctx, "uuid_kill "+c.uuid); err != nil {
 			c.log.Warn("uuid_kill failed", "err", err)
@@ -510,7 +529,7 @@ func (c *call) wait(ctx context.Context) {
 				// In "async full" mode the channel stays in the socket
 				// application after rxfax: hang it up ourselves.
 				hangupSent = true
-				cctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
+				cctx, cancel := c.command()
 				if err := c.ch.Hangup(cctx, "NORMAL_CLEARING"); err != nil {
 					c.log.Debug("hangup", "err", err)
 				}

@@ -146,7 +146,7 @@ func (c *call) finish(ctx context.Context) {
 	c.lease.Release(info)
 
 	if fb, key, ok := c.fallback(); ok && c.t38 && !delivered && freeswitch.NeedsFallback(res) && c.ch.Err() == nil {
-		fctx, cancel := context.WithTimeout(c.fin, cmdTimeout)
+		fctx, cancel := c.command()
 		if err := fb.Add(fctx, key); err != nil {
 			c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
 		} else {
