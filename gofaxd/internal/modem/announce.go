@@ -15,6 +15,12 @@ const (
 	maxBackoff = 30 * time.Second
 )
 
+// fifoProbe bounds one attempt to reach a faxq that is away, and the last
+// announcements when the pool closes: faxq reads its FIFO between
+// scheduler runs, so a running one takes a message within this time; the
+// backoff above does the waiting, and a stop does not wait for faxq.
+const fifoProbe = 250 * time.Millisecond
+
 // maxQueue bounds the records waiting for faxq. A burst of calls produces
 // about eight records each; beyond this the queue is dropped and the whole
 // state announced again, which loses only trigger records.
@@ -24,8 +30,13 @@ const maxQueue = 16384
 // goroutine, so records and status texts keep their order and no caller
 // ever waits for faxq.
 type announcer struct {
-	pool   *Pool
-	sender Sender
+	pool    *Pool
+	sender  Sender
+	timeout time.Duration // Config.FIFOTimeout
+	// ctx ends when the pool closes, cutting short a message that waits
+	// for faxq.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	queue    []hylafax.Message
@@ -44,12 +55,14 @@ func startAnnouncer(p *Pool) *announcer {
 	a := &announcer{
 		pool:     p,
 		sender:   p.cfg.Sender,
+		timeout:  p.cfg.FIFOTimeout,
 		statuses: make(map[string]string),
 		backoff:  minBackoff,
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		exit:     make(chan struct{}),
 	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	go a.run()
 	return a
 }
@@ -139,8 +152,18 @@ func (a *announcer) flush() time.Duration {
 	if full {
 		queue = a.pool.snapshot()
 	}
+	base, wait := a.ctx, a.timeout
+	if wasAbsent {
+		wait = fifoProbe
+	}
+	if a.ctx.Err() != nil { // the last flush
+		base, wait = context.Background(), fifoProbe
+	}
 	for _, rec := range queue {
-		if err := a.sender.Send(rec); err != nil {
+		ctx, cancel := context.WithTimeout(base, wait)
+		err := a.sender.Send(ctx, rec)
+		cancel()
+		if err != nil {
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			if !wasAbsent {
@@ -177,6 +200,7 @@ const statusLockWait = 5 * time.Second
 
 // close stops the goroutine after a last attempt to flush.
 func (a *announcer) close() error {
+	a.cancel()
 	close(a.done)
 	<-a.exit
 	return nil

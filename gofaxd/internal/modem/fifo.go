@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
@@ -53,23 +52,17 @@ func (p *Pool) readFIFO(m *modem, r *hylafax.FIFOReader) {
 	}
 }
 
-// Sender delivers one message to faxq. It must return promptly when faxq
-// is not reading.
+// Sender delivers one message to faxq. It must return when ctx ends,
+// whether or not faxq read the message.
 type Sender interface {
-	Send(hylafax.Message) error
+	Send(context.Context, hylafax.Message) error
 }
-
-// fifoAttempt bounds one delivery to faxq's FIFO. faxq reads its FIFO
-// between scheduler runs; when it does not within this time it is away
-// or stuck, and the announcer switches to resynchronising with backoff.
-const fifoAttempt = 250 * time.Millisecond
 
 // FIFOSender writes messages to faxq's FIFO at this path.
 type FIFOSender string
 
-// Send writes m to the FIFO, giving up after fifoAttempt.
-func (s FIFOSender) Send(m hylafax.Message) error {
-	ctx, cancel := context.WithTimeout(context.Background(), fifoAttempt)
-	defer cancel()
+// Send writes m to the FIFO, retrying while nobody reads it until ctx
+// ends.
+func (s FIFOSender) Send(ctx context.Context, m hylafax.Message) error {
 	return hylafax.WriteFIFO(ctx, string(s), m)
 }

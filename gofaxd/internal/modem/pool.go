@@ -12,9 +12,10 @@
 // outbound job uses it: from faxq's L until faxq removes its UUCP lock
 // (as faxgetty waits in LOCKWAIT), and from gofaxsend's SB until its SR.
 // These are tracked separately, so no side can declare a modem ready that
-// another still uses. Writing to faxq never blocks: when faxq is not reading,
-// messages are dropped and the whole state is announced again, with
-// backoff, until it reads.
+// another still uses. Nobody waits for faxq: its messages are written by
+// one goroutine of the pool, retried while faxq does not read for up to
+// Config.FIFOTimeout; after that they are dropped and the whole state is
+// announced again, with backoff, once it reads.
 package modem
 
 import (
@@ -103,6 +104,12 @@ type Config struct {
 	// Sender writes messages to faxq; nil means a FIFOSender on
 	// Spool/FIFO.
 	Sender Sender
+	// FIFOTimeout bounds how long a message is retried while faxq does
+	// not read its FIFO ([hylafax] fifotimeout; 0 means
+	// DefaultFIFOTimeout). A faxq restarting within it misses nothing;
+	// after it, faxq is taken as away: messages are dropped and the whole
+	// state is announced again, with backoff, once faxq reads.
+	FIFOTimeout time.Duration
 	// JobResult, if set, is told how each send attempt on a modem ended,
 	// as gofaxsend reports it on FIFO.<modem> (R<jobid>:<outcome>:<pages>)
 	// before its SR. It is called by the FIFO's reader and must not block.
@@ -116,6 +123,10 @@ const DefaultLockDir = "/var/lock"
 // lockPoll is how often a modem locked by faxq's L is checked for the
 // end of the lock: faxq removes it when the send program has exited.
 const lockPoll = time.Second
+
+// DefaultFIFOTimeout is the default Config.FIFOTimeout, the default of
+// [hylafax] fifotimeout.
+const DefaultFIFOTimeout = 10 * time.Second
 
 // DefaultSendHold is the default Config.SendHold: far longer than any
 // single fax attempt, short enough that a crashed sender does not take a
@@ -176,6 +187,9 @@ func Open(cfg Config) (*Pool, error) {
 	}
 	if cfg.SendHold <= 0 {
 		cfg.SendHold = DefaultSendHold
+	}
+	if cfg.FIFOTimeout <= 0 {
+		cfg.FIFOTimeout = DefaultFIFOTimeout
 	}
 	if cfg.LockDir == "" {
 		cfg.LockDir = DefaultLockDir

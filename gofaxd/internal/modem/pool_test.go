@@ -103,10 +103,14 @@ func newSpool(t *testing.T) string {
 	return dir
 }
 
-func openPool(t *testing.T, spool string, n int, exclusive bool) *Pool {
+func openPool(t *testing.T, spool string, n int, exclusive bool, tweaks ...func(*Config)) *Pool {
 	t.Helper()
-	p, err := Open(Config{Spool: spool, Prefix: "freeswitch", Count: n, Number: "4711", Exclusive: exclusive,
-		LockDir: filepath.Join(spool, "lock")})
+	cfg := Config{Spool: spool, Prefix: "freeswitch", Count: n, Number: "4711", Exclusive: exclusive,
+		LockDir: filepath.Join(spool, "lock")}
+	for _, f := range tweaks {
+		f(&cfg)
+	}
+	p, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,10 +409,13 @@ func TestSendHoldExpires(t *testing.T) {
 	}
 }
 
+// shortFIFOTimeout makes a pool give faxq up soon.
+func shortFIFOTimeout(c *Config) { c.FIFOTimeout = 100 * time.Millisecond }
+
 func TestFaxqAbsentThenBack(t *testing.T) {
 	spool := newSpool(t)
 	start := time.Now()
-	p := openPool(t, spool, 2, true) // nobody reads FIFO: must not block
+	p := openPool(t, spool, 2, true, shortFIFOTimeout) // nobody reads FIFO: must not block
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Open blocked %v without faxq", d)
 	}
@@ -432,7 +439,7 @@ func TestFaxqAbsentThenBack(t *testing.T) {
 func TestFaxqRestart(t *testing.T) {
 	spool := newSpool(t)
 	q := startFaxq(t, spool)
-	p := openPool(t, spool, 1, true)
+	p := openPool(t, spool, 1, true, shortFIFOTimeout)
 	q.expect("+freeswitch0:Rpcef9ff01:ff")
 	q.stop()
 	l, _ := p.Acquire() // faxq away: dropped, remembered
@@ -481,4 +488,54 @@ func waitAbsent(t *testing.T, p *Pool) {
 		time.Sleep(time.Millisecond)
 	}
 	t.Fatal("announcer never noticed that faxq is away")
+}
+
+// TestFaxqBriefAbsence: a faxq that is back within FIFOTimeout (a
+// restart) gets every message in order; nothing is dropped, nothing
+// announced again.
+func TestFaxqBriefAbsence(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	p := openPool(t, spool, 1, true, func(c *Config) { c.FIFOTimeout = time.Minute })
+	q.expect("+freeswitch0:Rpcef9ff01:ff")
+	q.stop()
+	l, _ := p.Acquire()
+	l.Begin("000000005")
+	l.Release(hylafax.RecvInfo{CommID: "000000005"})
+	time.Sleep(2 * fifoProbe) // longer than the pool waited before FIFOTimeout
+	if !p.FaxqReading() {
+		t.Error("faxq taken as away within FIFOTimeout")
+	}
+	q = startFaxq(t, spool)
+	got := q.upTo("+freeswitch0:Rpcef9ff01:ff")
+	want := []string{"+freeswitch0:B", "+freeswitch0:I000000005", "@freeswitch0:B",
+		`@freeswitch0:E0,0,0,,000000005,"","",""`, "+freeswitch0:I", "+freeswitch0:Rpcef9ff01:ff"}
+	if !slices.Equal(got, want) {
+		t.Errorf("after faxq's restart\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestCloseDoesNotWaitForFaxq: a pool closing while a message waits for a
+// faxq that went away returns within a probe, not after FIFOTimeout.
+func TestCloseDoesNotWaitForFaxq(t *testing.T) {
+	spool := newSpool(t)
+	q := startFaxq(t, spool)
+	p, err := Open(Config{Spool: spool, Prefix: "m", Count: 1, FIFOTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.expect("+m0:Rpcef9ff01:ff")
+	q.stop()
+	l, _ := p.Acquire() // waits for faxq
+	l.Release(hylafax.RecvInfo{})
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Close waits for faxq")
+	}
 }
