@@ -159,10 +159,7 @@ func (l *leg) mergeTemplate(tpl esl.Headers, repl *strings.Replacer, insert esl.
 // prefix is "Caller-" except in the first block of CHANNEL_DATA.
 func (l *leg) channelHeaders(hs esl.Headers, vars bool) esl.Headers {
 	add := func(n, v string) { hs = append(hs, esl.Header{Name: n, Value: v}) }
-	dir := "inbound"
-	if l.outbound {
-		dir = "outbound"
-	}
+	dir := l.direction()
 	add("Channel-State", l.state)
 	add("Channel-Call-State", l.callState)
 	add("Channel-State-Number", strconv.Itoa(l.stateNum))
@@ -193,39 +190,37 @@ func (l *leg) channelHeaders(hs esl.Headers, vars bool) esl.Headers {
 	return hs
 }
 
+// direction is the Call-Direction of the leg.
+func (l *leg) direction() string {
+	if l.outbound {
+		return "outbound"
+	}
+	return "inbound"
+}
+
 // profileHeaders renders the caller profile with the given prefix.
 func (l *leg) profileHeaders(hs esl.Headers, prefix string) esl.Headers {
 	p := &l.prof
 	add := func(n, v string) { hs = append(hs, esl.Header{Name: prefix + n, Value: v}) }
-	dir := "inbound"
-	if l.outbound {
-		dir = "outbound"
+	addSet := func(n, v string) { // only if set, as FreeSWITCH leaves out empty fields
+		if v != "" {
+			add(n, v)
+		}
 	}
+	dir := l.direction()
 	add("Direction", dir)
 	add("Logical-Direction", dir)
-	if p.username != "" {
-		add("Username", p.username)
-	}
-	if p.dialplan != "" {
-		add("Dialplan", p.dialplan)
-	}
-	if p.callerName != "" {
-		add("Caller-ID-Name", p.callerName)
-	}
+	addSet("Username", p.username)
+	addSet("Dialplan", p.dialplan)
+	addSet("Caller-ID-Name", p.callerName)
 	add("Caller-ID-Number", p.callerNumber)
-	if !l.outbound && p.callerName != "" {
-		add("Orig-Caller-ID-Name", p.callerName)
+	if !l.outbound {
+		addSet("Orig-Caller-ID-Name", p.callerName)
 	}
 	add("Orig-Caller-ID-Number", p.origNumber)
-	if p.calleeName != "" {
-		add("Callee-ID-Name", p.calleeName)
-	}
-	if p.calleeNumber != "" {
-		add("Callee-ID-Number", p.calleeNumber)
-	}
-	if p.networkAddr != "" {
-		add("Network-Addr", p.networkAddr)
-	}
+	addSet("Callee-ID-Name", p.calleeName)
+	addSet("Callee-ID-Number", p.calleeNumber)
+	addSet("Network-Addr", p.networkAddr)
 	add("ANI", p.ani)
 	add("Destination-Number", p.destination)
 	add("Unique-ID", l.uuid)
