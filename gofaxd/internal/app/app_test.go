@@ -406,3 +406,24 @@ func containsInOrder(got, want []string) bool {
 	}
 	return i == len(want)
 }
+
+// TestUnitStopTimeout: the shipped systemd unit gives a stop with the
+// default shutdowngrace the time it may take; systemd would otherwise
+// kill receptions before they are recorded.
+func TestUnitStopTimeout(t *testing.T) {
+	b, err := os.ReadFile("../../../contrib/systemd/gofaxd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop time.Duration
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "TimeoutStopSec="); ok {
+			if stop, err = time.ParseDuration(v); err != nil {
+				t.Fatalf("TimeoutStopSec=%s: %v", v, err)
+			}
+		}
+	}
+	if need := config.Default().Gofaxd.ShutdownGrace + StopOverhead; stop <= need {
+		t.Errorf("TimeoutStopSec %v, want more than shutdowngrace + StopOverhead = %v", stop, need)
+	}
+}
