@@ -101,6 +101,14 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 		a.finish(t.aComplete, s.replacerA(a), func() { bg(body) })
 		return body
 	}
+	// An unanswered call's job reports before the hangup completes
+	// (capture no-answer_A).
+	unanswered := func() string {
+		body := "-ERR " + a.hangupCauseOf() + "\n"
+		bg(body)
+		a.finish(t.aComplete, s.replacerA(a), nil)
+		return body
+	}
 	timeout := originateLimit
 	if n, err := strconv.Atoi(get("originate_timeout")); err == nil && n > 0 {
 		timeout = time.Duration(n) * time.Second
@@ -116,10 +124,7 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 		var ok bool
 		if link, ok = s.dialLoopback(a, c, timeout); !ok {
 			if a.hangupCauseOf() == "NO_ANSWER" {
-				body := "-ERR NO_ANSWER\n"
-				bg(body)
-				a.finish(t.aComplete, s.replacerA(a), nil)
-				return body
+				return unanswered()
 			}
 			return fail()
 		}
@@ -140,19 +145,13 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 			}
 			s.sleep(ring, a.hungup)
 			a.hangup("NO_ANSWER", "send_cancel")
-			body := "-ERR " + a.hangupCauseOf() + "\n"
-			bg(body)
-			a.finish(t.aComplete, s.replacerA(a), nil)
-			return body
+			return unanswered()
 		}
 		if sc.RingTime > 0 {
 			a.ringReady()
 			if !s.sleep(min(sc.RingTime, timeout), a.hungup) || sc.RingTime > timeout {
 				a.hangup("NO_ANSWER", "send_cancel")
-				body := "-ERR " + a.hangupCauseOf() + "\n"
-				bg(body)
-				a.finish(t.aComplete, s.replacerA(a), nil)
-				return body
+				return unanswered()
 			}
 		}
 		a.answer()
