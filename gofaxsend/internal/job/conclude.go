@@ -3,6 +3,10 @@ package job
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
@@ -74,6 +78,9 @@ func (a *attempt) conclude(ctx context.Context, conn *esl.Conn, set settings, re
 		a.advance(ctx, r.TransferredPages)
 	}
 	if res.Status == outcome.Retry && !local {
+		res = a.exhausted(res)
+	}
+	if res.Status == outcome.Retry && !local {
 		a.retryAt(r, res)
 	}
 	if cfg.FreeSWITCH.SoftmodemFallback && set.key != "" && connected && freeswitch.NeedsFallback(r) && conn != nil && conn.Err() == nil {
@@ -109,6 +116,14 @@ func (a *attempt) advance(ctx context.Context, sent int) {
 		}
 		return hylafax.CountTIFFPages(a.b.path(it.Path))
 	}
+	// The kept source ("!tiff") of each fax item is the item before it.
+	before := a.q.Items()
+	source := map[hylafax.Item]hylafax.Item{}
+	for i, it := range before {
+		if it.Op == hylafax.OpFax && i > 0 && strings.HasPrefix(before[i-1].Op, hylafax.SavedPrefix) {
+			source[it] = before[i-1]
+		}
+	}
 	removed, err := a.q.AdvanceFax(sent, pages)
 	if err != nil {
 		a.log.Error("cannot advance the documents after a partial transmission", "err", err)
@@ -119,7 +134,60 @@ func (a *attempt) advance(ctx context.Context, sent int) {
 	for _, it := range removed {
 		info := hylafax.SendInfo{Time: a.b.Now().Sub(a.start), Pages: a.npages + sent, CommID: a.commid, File: it.Path}
 		a.b.notifyFaxq(ctx, hylafax.JobDocSent, a.jobid, info.String())
+		if src, ok := source[it]; ok {
+			a.renameSaved(src)
+		}
 	}
+}
+
+// renameSaved does what faxsend does with the kept source of a document
+// sent completely (HylaFAX's FaxRequest::renameSaved): this job's name of
+// it, "docq/doc5.tif.7", goes back to the shared base name "docq/doc5.tif"
+// and the item follows. That drops the job's link to the source, whose
+// link count tells faxq when the prepared document is no longer used.
+func (a *attempt) renameSaved(src hylafax.Item) {
+	dir, file := filepath.Split(src.Path)
+	dot := strings.LastIndexByte(file, '.')
+	if dot <= 0 {
+		return // no job suffix: nothing to go back to
+	}
+	base := dir + file[:dot]
+	if err := os.Rename(a.b.path(src.Path), a.b.path(base)); err != nil {
+		a.log.Warn("cannot rename the source of a sent document", "path", src.Path, "err", err)
+		return
+	}
+	// A rename between two links of one file changes nothing.
+	if err := os.Remove(a.b.path(src.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		a.log.Warn("cannot remove the job's link to a sent document's source", "path", src.Path, "err", err)
+	}
+	items := a.q.Items()
+	for i, it := range items {
+		if it == src {
+			items[i].Path = base
+			break
+		}
+	}
+	if err := a.q.SetItems(items); err != nil {
+		a.log.Error("cannot record the renamed source", "path", base, "err", err)
+	}
+}
+
+// exhausted fails a retry that used up the job's dials (maxdials) or
+// answered calls (maxtries), with faxsend's words, rather than leave it
+// to faxq to reject the job when the retry is due.
+func (a *attempt) exhausted(res outcome.Result) outcome.Result {
+	q := a.q
+	switch {
+	case q.Int("maxdials") > 0 && q.Int("totdials") >= q.Int("maxdials"):
+		res.Text += "; too many attempts to dial"
+	case q.Int("maxtries") > 0 && q.Int("tottries") >= q.Int("maxtries"):
+		res.Text += "; too many attempts to send"
+	default:
+		return res
+	}
+	res.Status = outcome.Failed
+	a.sess.Printf("%s", res.Text)
+	return res
 }
 
 // retryAt writes tts for the retry of a call that failed: the job's

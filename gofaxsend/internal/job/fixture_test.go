@@ -132,7 +132,16 @@ func (f *fixture) qfile(jobid, number string, extra ...string) string {
 		"notify:none", "pagechop:default", "chopthreshold:3",
 	}
 	lines = append(lines, extra...)
-	lines = append(lines, "!tiff:0::docq/doc"+jobid+".tif", "fax:0::"+docName)
+	// The source as hfaxd and faxq keep it: docq/doc<N>.tif, linked as
+	// this job's docq/doc<N>.tif.<jobid>.
+	source := filepath.Join(f.spool, "docq/doc"+jobid+".tif")
+	if err := os.WriteFile(source, src, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Link(source, source+"."+jobid); err != nil && !os.IsExist(err) {
+		f.t.Fatal(err)
+	}
+	lines = append(lines, "!tiff:0::docq/doc"+jobid+".tif."+jobid, "fax:0::"+docName)
 	qf := "sendq/q" + jobid
 	if err := os.WriteFile(filepath.Join(f.spool, qf), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		f.t.Fatal(err)

@@ -192,7 +192,7 @@ func (b *batch) connection(ctx context.Context) (*esl.Conn, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, b.Config.FreeSWITCH.Timeout)
 	defer cancel()
-	c, err := esl.Dial(cctx, b.Config.FreeSWITCH.Socket, b.Config.FreeSWITCH.Password, esl.WithLogger(b.Log))
+	c, err := esl.Dial(cctx, b.Config.FreeSWITCH.Socket, b.Config.FreeSWITCH.Password, esl.WithLogger(b.Log), esl.WithWriteTimeout(b.Config.FreeSWITCH.Timeout))
 	if err != nil {
 		return nil, err
 	}

@@ -113,15 +113,17 @@ func TestResumeAfterPartial(t *testing.T) {
 }
 
 // TestResumeAcrossDocuments: a job of two documents whose first was sent
-// completely gives faxq the D message for it and keeps only the second.
+// completely gives faxq the D message for it and keeps only the second;
+// the first one's source goes back to its shared name, as faxsend does.
 func TestResumeAcrossDocuments(t *testing.T) {
 	f := newFixture(t, esltest.Options{})
 	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, HangupAtPage: 3})
 	src, _ := os.ReadFile("testdata/sent-2page-g3.tif")
 	os.WriteFile(filepath.Join(f.spool, "docq/doc8.tif;00"), src, 0o644)
+	os.WriteFile(filepath.Join(f.spool, "docq/doc8.tif.7"), src, 0o644)
 	qf := f.qfile("7", "5551234")
 	q := f.read(qf)
-	items := append(q.Items(), hylafax.Item{Op: hylafax.OpFax, Path: "docq/doc8.tif;00"})
+	items := append(q.Items(), hylafax.Item{Op: "!tiff", Path: "docq/doc8.tif.7"}, hylafax.Item{Op: hylafax.OpFax, Path: "docq/doc8.tif;00"})
 	if err := q.SetItems(items); err != nil {
 		t.Fatal(err)
 	}
@@ -130,12 +132,19 @@ func TestResumeAcrossDocuments(t *testing.T) {
 	if st := f.run(context.Background(), qf); st != outcome.Retry {
 		t.Fatalf("status %v", st)
 	}
-	var fax []string
-	for _, it := range f.read(qf).FaxItems() {
-		fax = append(fax, it.String())
+	var got []string
+	for _, it := range f.read(qf).Items() {
+		got = append(got, it.String())
 	}
-	if want := []string{"fax:0::docq/doc8.tif;00"}; !slices.Equal(fax, want) {
-		t.Errorf("fax items %q, want %q", fax, want)
+	want := []string{"!tiff:0::docq/doc7.tif", "!tiff:0::docq/doc8.tif.7", "fax:0::docq/doc8.tif;00"}
+	if !slices.Equal(got, want) {
+		t.Errorf("items %q, want %q", got, want)
+	}
+	// doc7's job link is gone, the shared source stays; doc8 is untouched.
+	for name, exists := range map[string]bool{"docq/doc7.tif.7": false, "docq/doc7.tif": true, "docq/doc8.tif.7": true} {
+		if _, err := os.Stat(filepath.Join(f.spool, name)); (err == nil) != exists {
+			t.Errorf("%s: exists %v, want %v", name, err == nil, exists)
+		}
 	}
 	if !slices.ContainsFunc(f.messages(), func(m string) bool { return strings.HasPrefix(m, "*7:D") && strings.Contains(m, `"docq/doc7.tif;00"`) }) {
 		t.Errorf("no D message for doc7: %q", f.messages())
@@ -169,4 +178,52 @@ func FuzzParseRequeue(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAttemptsExhausted: as faxsend, a retry that used up the job's
+// maxdials or maxtries fails at once, saying why; local trouble does not
+// count.
+func TestAttemptsExhausted(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		sc     esltest.Scenario
+		set    map[string]int
+		down   bool
+		status outcome.Status
+		text   string
+	}{
+		{"busy on the last dial", esltest.Scenario{Outcome: esltest.Busy}, map[string]int{"totdials": 11, "maxdials": 12},
+			false, outcome.Failed, "Busy signal detected; too many attempts to dial"},
+		{"busy with dials left", esltest.Scenario{Outcome: esltest.Busy}, map[string]int{"totdials": 10, "maxdials": 12},
+			false, outcome.Retry, "Busy signal detected"},
+		{"negotiation failure on the last try", esltest.Scenario{Outcome: esltest.NoFax}, map[string]int{"tottries": 2, "maxtries": 3},
+			false, outcome.Failed, "Timed out waiting for initial communication; too many attempts to send"},
+		{"FreeSWITCH down", esltest.Scenario{}, map[string]int{"totdials": 12, "maxdials": 12, "tottries": 3, "maxtries": 3},
+			true, outcome.Retry, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, esltest.Options{})
+			f.sim.Route("5551234", tt.sc)
+			if tt.down {
+				f.cfg.FreeSWITCH.Socket = "127.0.0.1:1"
+			}
+			qf := f.qfile("7", "5551234")
+			q := f.read(qf)
+			for k, v := range tt.set {
+				q.SetInt(k, v)
+			}
+			if err := os.WriteFile(filepath.Join(f.spool, qf), q.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if st := f.run(context.Background(), qf); st != tt.status {
+				t.Errorf("status %v, want %v", st, tt.status)
+			}
+			if got := f.read(qf).String("status"); tt.text != "" && got != tt.text {
+				t.Errorf("status text %q, want %q", got, tt.text)
+			}
+			if got := f.modemMessages(); len(got) != 3 || got[1] != "R7:"+tt.status.String()+":0" {
+				t.Errorf("gofaxd got %q", got)
+			}
+		})
+	}
 }
