@@ -178,17 +178,15 @@ func (s *Sim) newInboundLeg(ic InboundCall) *leg {
 		{Name: "current_application_data", Value: s.socketArg()},
 		{Name: "current_application", Value: "socket"},
 	}
-	if ic.Diversion != "" {
-		sets = append(sets, esl.Header{Name: "sip_h_Diversion", Value: ic.Diversion})
-	}
-	if ic.HistoryInfo != "" {
-		sets = append(sets, esl.Header{Name: "sip_history_info", Value: ic.HistoryInfo})
-	}
-	if ic.PCalledPartyID != "" {
-		sets = append(sets, esl.Header{Name: "sip_P-Called-Party-ID", Value: ic.PCalledPartyID})
-	}
-	if ic.Gateway != "" {
-		sets = append(sets, esl.Header{Name: "sip_gateway", Value: ic.Gateway})
+	for _, h := range []esl.Header{
+		{Name: "sip_h_Diversion", Value: ic.Diversion},
+		{Name: "sip_history_info", Value: ic.HistoryInfo},
+		{Name: "sip_P-Called-Party-ID", Value: ic.PCalledPartyID},
+		{Name: "sip_gateway", Value: ic.Gateway},
+	} {
+		if h.Value != "" {
+			sets = append(sets, h)
+		}
 	}
 	for _, h := range sets {
 		b.setVar(h.Name, h.Value)
