@@ -344,9 +344,9 @@ func sessionParams(r *gofaxlib.Result) hylafax.Class2Params {
 
 // pageSize returns the WD and LN codes of a page from its size in pixels
 // and its resolution in pixels per metre; A4 when spandsp did not say.
-// Widths round to the nearest T.30 width (215, 255, 303 mm); lengths up to
-// A4 (297 mm) and B4 (364 mm) with a little slack are those, longer pages
-// are unlimited.
+// Widths round to the nearest T.30 width (215, 255, 303 mm). Lengths below
+// 330 mm, halfway between A4 and B4, are A4 as faxsend decides it; B4
+// (364 mm) is B4 with a little slack, and longer pages are unlimited.
 func pageSize(pg gofaxlib.PageResult) (wd, ln uint8) {
 	w, h, ok1 := pair(pg.PixelSize)
 	xpm, ypm, ok2 := pair(pg.Resolution)
@@ -364,7 +364,7 @@ func pageSize(pg gofaxlib.PageResult) (wd, ln uint8) {
 	switch mm := h * 1000 / ypm; {
 	case mm > 370:
 		ln = hylafax.LNUnlimited
-	case mm > 300:
+	case mm >= 330:
 		ln = hylafax.LNB4
 	default:
 		ln = hylafax.LNA4

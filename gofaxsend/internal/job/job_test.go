@@ -152,6 +152,8 @@ func TestSessionParams(t *testing.T) {
 			hylafax.Class2Params{BR: hylafax.BR9600, DF: hylafax.DF2DMR, VR: hylafax.VRNormal, WD: hylafax.WD2048, LN: hylafax.LNUnlimited}, "00 61 9E"},
 		{"A3 width, B4 length at superfine", gofaxlib.Result{TransferRate: 4800, Pages: []gofaxlib.PageResult{page("T.4 1-D", "8040x15400", "2432x5300")}},
 			hylafax.Class2Params{BR: hylafax.BR4800, VR: hylafax.VRR8, WD: hylafax.WD2432, LN: hylafax.LNB4}, "00 50 6F 01 01 80"},
+		{"320 mm is still A4", gofaxlib.Result{TransferRate: 14400, Pages: []gofaxlib.PageResult{page("T.4 1-D", "8040x7700", "1728x2464")}},
+			hylafax.Class2Params{BR: hylafax.BR14400, VR: hylafax.VRFine}, "00 46 0E"},
 		{"unknown size is A4", gofaxlib.Result{TransferRate: 7200, Pages: []gofaxlib.PageResult{page("T.4 1-D", "8040x3850", "")}},
 			hylafax.Class2Params{BR: hylafax.BR7200}, "00 70 0E"},
 	} {
