@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -318,7 +319,21 @@ func TestWriteChecks(t *testing.T) {
 			t.Errorf("%q: err %v, wrote %q", c.Line, err, buf.Bytes())
 		}
 	}
+	huge := make([]byte, MaxBodyBytes+1)
+	if err := WriteMessage(io.Discard, &Message{Body: huge}); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("message body over MaxBodyBytes: %v", err)
+	}
+	if err := WriteCommand(io.Discard, &Command{Line: "sendmsg", Body: huge}); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("command body over MaxBodyBytes: %v", err)
+	}
 	var buf bytes.Buffer
+	if err := WriteCommand(&buf, &Command{Line: "sendmsg x", Headers: Headers{{"call-command", "execute"}}, Body: []byte("ab")}); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != "sendmsg x\ncall-command: execute\nContent-Length: 2\n\nab" {
+		t.Errorf("got %q", buf.String())
+	}
+	buf.Reset()
 	if err := WriteMessage(&buf, &Message{Headers: Headers{{"Content-Type", "api/response"}}, Body: []byte("+OK")}); err != nil {
 		t.Fatal(err)
 	}

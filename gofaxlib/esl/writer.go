@@ -59,15 +59,21 @@ func appendHeaders(b []byte, h Headers, body []byte) ([]byte, error) {
 // a blank line and the body. A Content-Length header is added after the
 // others if the body is not empty and m has none.
 func AppendMessage(b []byte, m *Message) ([]byte, error) {
-	if len(m.Body) > MaxBodyBytes {
-		return nil, fmt.Errorf("%w: %d bytes", ErrBodyTooLarge, len(m.Body))
+	return appendFrame(b, m.Headers, m.Body)
+}
+
+// appendFrame appends the headers h (see appendHeaders), a blank line
+// and body.
+func appendFrame(b []byte, h Headers, body []byte) ([]byte, error) {
+	if len(body) > MaxBodyBytes {
+		return nil, fmt.Errorf("%w: %d bytes", ErrBodyTooLarge, len(body))
 	}
-	b, err := appendHeaders(b, m.Headers, m.Body)
+	b, err := appendHeaders(b, h, body)
 	if err != nil {
 		return nil, err
 	}
 	b = append(b, '\n')
-	return append(b, m.Body...), nil
+	return append(b, body...), nil
 }
 
 // WriteMessage writes m to w in one Write (see AppendMessage). If m
@@ -91,17 +97,9 @@ func AppendCommand(b []byte, c *Command) ([]byte, error) {
 	if err := checkLine("command", c.Line); err != nil {
 		return nil, err
 	}
-	if len(c.Body) > MaxBodyBytes {
-		return nil, fmt.Errorf("%w: %d bytes", ErrBodyTooLarge, len(c.Body))
-	}
 	b = append(b, c.Line...)
 	b = append(b, '\n')
-	b, err := appendHeaders(b, c.Headers, c.Body)
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, '\n')
-	return append(b, c.Body...), nil
+	return appendFrame(b, c.Headers, c.Body)
 }
 
 // WriteCommand writes c to w in one Write (see AppendCommand). If c
