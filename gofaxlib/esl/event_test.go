@@ -205,6 +205,17 @@ func TestURLCoding(t *testing.T) {
 			t.Errorf("URLDecode(%q) = %q, want %q", in, got, want)
 		}
 	}
+	plain := Headers{{"Event-Name", "CHANNEL_DATA"}, {"variable_sip_full_to", "<sip:5551236@127.0.0.1>"}}
+	encoded := Headers{{"Event-Name", "CHANNEL_DATA"}, {"variable_sip_full_to", "%3Csip%3A5551236%40127.0.0.1%3E"}}
+	if got := EncodeHeaders(plain); fmt.Sprint(got) != fmt.Sprint(encoded) {
+		t.Errorf("EncodeHeaders = %q", got)
+	}
+	if got := DecodeHeaders(encoded); fmt.Sprint(got) != fmt.Sprint(plain) {
+		t.Errorf("DecodeHeaders = %q", got)
+	}
+	if encoded[1].Value[0] != '%' {
+		t.Error("DecodeHeaders changed its argument")
+	}
 }
 
 func TestParseEventErrors(t *testing.T) {

@@ -91,19 +91,16 @@ func URLDecode(s string) string {
 
 // DecodeHeaders returns a copy of h with every value URL-decoded, as for
 // the header block of the outbound-socket connect reply.
-func DecodeHeaders(h Headers) Headers {
-	out := make(Headers, len(h))
-	for i, x := range h {
-		out[i] = Header{Name: x.Name, Value: URLDecode(x.Value)}
-	}
-	return out
-}
+func DecodeHeaders(h Headers) Headers { return mapValues(h, URLDecode) }
 
 // EncodeHeaders returns a copy of h with every value URL-encoded.
-func EncodeHeaders(h Headers) Headers {
+func EncodeHeaders(h Headers) Headers { return mapValues(h, URLEncode) }
+
+// mapValues returns a copy of h with f applied to every value.
+func mapValues(h Headers, f func(string) string) Headers {
 	out := make(Headers, len(h))
 	for i, x := range h {
-		out[i] = Header{Name: x.Name, Value: URLEncode(x.Value)}
+		out[i] = Header{Name: x.Name, Value: f(x.Value)}
 	}
 	return out
 }
