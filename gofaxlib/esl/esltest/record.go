@@ -8,20 +8,12 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 )
 
-// Command is one command a client sent: its first line ("api db
-// select/x/y", "sendmsg"), the header lines after it and the body.
-type Command struct {
-	Line    string
-	Headers esl.Headers
-	Body    string
-}
-
 // ConnRecord is what happened on one event-socket connection.
 type ConnRecord struct {
-	ID       int    // 1, 2, ... in order of connection
-	Outbound bool   // an outbound socket session (the simulator dialled out)
-	UUID     string // the session's channel (outbound only)
-	Commands []Command
+	ID       int           // 1, 2, ... in order of connection
+	Outbound bool          // an outbound socket session (the simulator dialled out)
+	UUID     string        // the session's channel (outbound only)
+	Commands []esl.Command // in order: "auth ClueCon", "api ...", "sendmsg" with its headers
 	Closed   bool
 	Dropped  int // events dropped because the client did not read
 }
@@ -71,7 +63,7 @@ func (s *Sim) recordCommand(c *conn, cmd *esl.Command) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := c.rec
-	r.Commands = append(r.Commands, Command{Line: cmd.Line, Headers: cmd.Headers, Body: string(cmd.Body)})
+	r.Commands = append(r.Commands, *cmd)
 	if c.session != nil {
 		r.UUID = c.session.uuid
 	}
