@@ -36,7 +36,9 @@ func (p *Pool) readFIFO(m *modem, r *hylafax.FIFOReader) {
 			p.log.Warn("bad modem FIFO record", "modem", m.name, "err", err)
 			continue
 		case err != nil:
-			p.log.Error("modem FIFO read failed", "modem", m.name, "err", err)
+			if !p.closing() { // Close closes the FIFO under the read
+				p.log.Error("modem FIFO read failed", "modem", m.name, "err", err)
+			}
 			return
 		}
 		cmd, err := hylafax.ParseModemMessage(rec)
@@ -49,6 +51,16 @@ func (p *Pool) readFIFO(m *modem, r *hylafax.FIFOReader) {
 			continue
 		}
 		p.command(m, cmd)
+	}
+}
+
+// closing reports whether Close has begun.
+func (p *Pool) closing() bool {
+	select {
+	case <-p.stop:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -537,5 +538,43 @@ func TestCloseDoesNotWaitForFaxq(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("Close waits for faxq")
+	}
+}
+
+// errorCounter counts log records at level Error.
+type errorCounter struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (h *errorCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (h *errorCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.mu.Lock()
+		h.msgs = append(h.msgs, r.Message)
+		h.mu.Unlock()
+	}
+	return nil
+}
+func (h *errorCounter) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *errorCounter) WithGroup(string) slog.Handler      { return h }
+
+// TestCloseQuiet: closing the pool ends the FIFO readers without
+// reporting the closed FIFOs as read errors.
+func TestCloseQuiet(t *testing.T) {
+	spool := newSpool(t)
+	startFaxq(t, spool)
+	h := &errorCounter{}
+	for range 20 {
+		p, err := Open(Config{Spool: spool, Prefix: "m", Count: 4, Logger: slog.New(h)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(h.msgs) > 0 {
+		t.Errorf("Close logged errors: %q", h.msgs)
 	}
 }
