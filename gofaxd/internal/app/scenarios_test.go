@@ -35,8 +35,12 @@ func TestReceiveFailures(t *testing.T) {
 		class  string
 		reason string // substring of the RECV reason and faxrcvd's reason
 		killed bool
-		hangup string  // HANGUPCAUSE, "" = don't check
-		scale  float64 // simulator time scale, 0 = default
+		// mayKill: gofaxd's uuid_kill may or may not find the call. With
+		// DropESL the simulator closes the socket and then hangs the
+		// channel up; a loaded machine lets gofaxd's kill come between.
+		mayKill bool
+		hangup  string  // HANGUPCAUSE, "" = don't check
+		scale   float64 // simulator time scale, 0 = default
 	}{
 		{name: "hangup during page 2", sc: esltest.Scenario{T38: true, HangupAtPage: 2},
 			pages: 1, class: receive.ClassPartial, reason: "The call dropped prematurely", hangup: "NORMAL_CLEARING"},
@@ -51,13 +55,13 @@ func TestReceiveFailures(t *testing.T) {
 			// spandsp's T0 would end the call after 600 ms.
 			tweak: func(c *config.Config) { c.Gofaxd.MaxCallTime, c.Gofaxd.PageTimeout = 100*time.Millisecond, 0 }, scale: 0.01,
 			pages: 0, class: receive.ClassFailed, reason: "Call killed: call longer than 100ms", killed: true},
-		{name: "ESL drop keeps pages", sc: esltest.Scenario{T38: true, DropESL: true},
+		{name: "ESL drop keeps pages", sc: esltest.Scenario{T38: true, DropESL: true}, mayKill: true,
 			pages: 1, class: receive.ClassPartial, reason: "Event socket connection lost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnvScale(t, 1, tc.scale, tc.tweak)
 			rec := e.call(esltest.InboundCall{Scenario: tc.sc})
-			if rec.Killed != tc.killed {
+			if rec.Killed != tc.killed && !tc.mayKill {
 				t.Errorf("killed = %v, want %v", rec.Killed, tc.killed)
 			}
 			file := filepath.Join(e.spool, "recvq", "fax000000001.tif")
