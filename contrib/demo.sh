@@ -9,12 +9,15 @@
 #      file instead of sent),
 #   2. starts faxq, hfaxd (127.0.0.1, a free port), the FreeSWITCH simulator
 #      bin/fssim in loopback mode (every call gofaxsend originates comes back
-#      to gofaxd as an inbound call) and gofaxd with two virtual modems,
+#      to gofaxd as an inbound call) and gofaxd with two virtual modems; a
+#      daemon whose port another process took first is started again on a
+#      fresh port (bind_tries times at most),
 #   3. makes a two-page PDF with Ghostscript and sends it with HylaFAX's own
 #      sendfax, so HylaFAX converts it and faxq runs gofaxsend,
 #   4. waits until the job is done and the fax is received, shows faxstat,
 #      faxinfo, the xferfaxlog records (and xferfaxstats/recvstats over
-#      them), faxrcvd's mail and gofaxd's metrics,
+#      them), faxrcvd's mail and gofaxd's metrics (calls and pages received,
+#      faxes and pages sent, modems),
 #   5. stops everything it started (also on Ctrl-C or an error).
 # Every wait is bounded. Running it again starts from scratch.
 #
@@ -40,6 +43,8 @@ start_wait=20
 job_wait=120
 recv_wait=60
 stop_wait=10
+# Tries to start a daemon on fresh ports when another process took one.
+bind_tries=5
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 info() { printf 'demo: %s\n' "$*"; }
@@ -56,24 +61,28 @@ start() {
 	echo $! >"$dir/$name.pid"
 }
 
-# stop_all ends what a run started: SIGTERM to each process group, SIGKILL
-# after stop_wait seconds.
+# stop_one NAME: SIGTERM to NAME's process group, SIGKILL after stop_wait
+# seconds.
+stop_one() {
+	local name=$1 pid i
+	[ -f "$dir/$name.pid" ] || return 0
+	pid=$(cat "$dir/$name.pid")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < stop_wait * 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$pid" 2>/dev/null || true
+		info "stopped $name (pid $pid)"
+	fi
+	rm -f "$dir/$name.pid"
+}
+
+# stop_all ends what a run started.
 stop_all() {
-	local name pid i
-	for name in gofaxd fssim hfaxd faxq; do
-		[ -f "$dir/$name.pid" ] || continue
-		pid=$(cat "$dir/$name.pid")
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-			for ((i = 0; i < stop_wait * 10; i++)); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.1
-			done
-			kill -KILL -- "-$pid" 2>/dev/null || true
-			info "stopped $name (pid $pid)"
-		fi
-		rm -f "$dir/$name.pid"
-	done
+	local name i
+	for name in gofaxd fssim hfaxd faxq; do stop_one "$name"; done
 	for ((i = 0; i < modems; i++)); do rm -f "/var/lock/LCK..$prefix$i"; done
 }
 
@@ -115,7 +124,9 @@ wait_for() {
 alive() { kill -0 "$(cat "$dir/$1.pid")" 2>/dev/null; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_port picks a loopback TCP port nobody listens on.
+# free_port picks a loopback TCP port nobody listens on now. Another process
+# may still take it before our daemon binds it: the start functions check
+# who got it and try again with a fresh port (at most bind_tries times).
 free_port() {
 	local p i
 	for ((i = 0; i < 200; i++)); do
@@ -124,6 +135,15 @@ free_port() {
 	done
 	die "no free port found"
 }
+
+# listener_inode PORT: the socket inode of the listener on 127.0.0.1:PORT
+# (read from /proc, so no ss or netstat is needed), empty if there is none.
+listener_inode() {
+	awk -v a="$(printf '0100007F:%04X' "$1")" '$2 == a && $4 == "0A" { print $10; exit }' /proc/net/tcp
+}
+
+# holds NAME INODE: NAME's process has the socket INODE open.
+holds() { ls -l "/proc/$(cat "$dir/$1.pid")/fd" 2>/dev/null | grep -qF "socket:[$2]"; }
 
 # http_get PORT PATH: a minimal HTTP/1.0 GET on 127.0.0.1 (no curl needed).
 http_get() {
@@ -185,12 +205,11 @@ build_spool() {
 	done
 	cp "$root/config/hylafax/FaxDispatch" "$spool/etc/FaxDispatch"
 	mkdir -p "$(readlink -f /var/lock)"
+}
 
-	esl_port=$(free_port)
-	sock_port=$(free_port)
-	metrics_port=$(free_port)
-	hfaxd_port=$(free_port)
-	host=127.0.0.1:$hfaxd_port
+# write_conf writes $dir/gofax.conf for the simulator on $esl_port and
+# gofaxd on $sock_port and $metrics_port. gofaxsend reads it per job.
+write_conf() {
 	cat >"$dir/gofax.conf" <<-EOF
 		; gofax.conf of the demo (see config/gofax.conf for every key)
 		[freeswitch]
@@ -220,7 +239,73 @@ build_spool() {
 		logfile = $dir/gofaxsend.log
 	EOF
 	chmod 644 "$dir/gofax.conf"
-	info "gofax.conf: $dir/gofax.conf; hfaxd on $host"
+}
+
+# start_hfaxd starts hfaxd on a free port. hfaxd does not exit when its port
+# is taken, it keeps trying to bind: so wait until it owns the port, and if
+# another process got the port first, stop it and try a fresh one.
+start_hfaxd() {
+	local try i inode
+	for ((try = 1; try <= bind_tries; try++)); do
+		hfaxd_port=$(free_port)
+		# -l must come before -i.
+		start hfaxd /usr/sbin/hfaxd -d -q "$spool" -l 127.0.0.1 -i "$hfaxd_port"
+		for ((i = 0; i < start_wait * 10; i++)); do
+			inode=$(listener_inode "$hfaxd_port")
+			if [ -n "$inode" ]; then
+				holds hfaxd "$inode" || break # another process got the port
+				host=127.0.0.1:$hfaxd_port
+				info "hfaxd on $host"
+				return 0
+			fi
+			alive hfaxd || die "hfaxd exited at start-up"
+			sleep 0.1
+		done
+		info "hfaxd did not get port $hfaxd_port; trying another"
+		stop_one hfaxd
+	done
+	die "hfaxd did not get a port in $bind_tries tries"
+}
+
+# start_fs_gofaxd starts the simulator and gofaxd. The simulator binds port
+# 0 and prints the port it got; gofaxd's ports are picked here, and if one
+# was taken meanwhile gofaxd exits naming it: then both start again on
+# fresh ports (the simulator's loopback calls go to gofaxd's port).
+start_fs_gofaxd() {
+	local try i
+	for ((try = 1; try <= bind_tries; try++)); do
+		sock_port=$(free_port)
+		metrics_port=$(free_port)
+		[ "$sock_port" != "$metrics_port" ] || continue
+		# Loopback mode: originates without a route come back to gofaxd's
+		# socket. -scale 0.1: a call takes a tenth of the time a real one
+		# takes. It runs as uucp, as FreeSWITCH should: it writes the received
+		# faxes into recvq.
+		start fssim setpriv --reuid=uucp --regid=uucp --init-groups "$bin/fssim" -listen 127.0.0.1:0 \
+			-password ClueCon -socket "127.0.0.1:$sock_port" -scale 0.1
+		wait_for $start_wait "the simulator's event socket" grep -q '^fssim: event socket on ' "$dir/fssim.out"
+		esl_port=$(sed -n 's/^fssim: event socket on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/fssim.out")
+		[ -n "$esl_port" ] || die "no event socket address in $dir/fssim.out"
+		write_conf
+		# gofaxd runs as the spool's owner, as under systemd. It logs "gofaxd
+		# ready" once its socket and metrics listeners are bound.
+		start gofaxd setpriv --reuid=uucp --regid=uucp --init-groups \
+			"$bin/gofaxd" -c "$dir/gofax.conf"
+		for ((i = 0; i < start_wait * 10; i++)); do
+			if grep -q 'gofaxd ready' "$dir/gofaxd.out"; then
+				info "simulator on 127.0.0.1:$esl_port, gofaxd on 127.0.0.1:$sock_port, metrics on 127.0.0.1:$metrics_port"
+				return 0
+			fi
+			alive gofaxd || break
+			sleep 0.1
+		done
+		alive gofaxd && die "timed out after ${start_wait}s waiting for gofaxd to be ready"
+		grep -q 'address already in use' "$dir/gofaxd.out" ||
+			die "gofaxd did not start: $(tail -n 3 "$dir/gofaxd.out")"
+		info "gofaxd's port was taken ($(tail -n 1 "$dir/gofaxd.out")); trying fresh ports"
+		stop_one fssim
+	done
+	die "gofaxd did not get its ports in $bind_tries tries"
 }
 
 start_all() {
@@ -229,19 +314,8 @@ start_all() {
 	# the demo's gofax.conf.
 	start faxq env GOFAX_CONFIG="$dir/gofax.conf" /usr/sbin/faxq -D -q "$spool"
 	wait_for $start_wait "faxq's FIFO" test -p "$spool/FIFO"
-	# -l must come before -i.
-	start hfaxd /usr/sbin/hfaxd -d -q "$spool" -l 127.0.0.1 -i "$hfaxd_port"
-	wait_for $start_wait "hfaxd on $host" listening "$hfaxd_port"
-	# Loopback mode: originates without a route come back to gofaxd's socket.
-	# -scale 0.1: a call takes a tenth of the time a real one takes. It runs
-	# as uucp, as FreeSWITCH should: it writes the received faxes into recvq.
-	start fssim setpriv --reuid=uucp --regid=uucp --init-groups "$bin/fssim" -listen "127.0.0.1:$esl_port" -password ClueCon \
-		-socket "127.0.0.1:$sock_port" -scale 0.1
-	wait_for $start_wait "the simulator's event socket" listening "$esl_port"
-	# gofaxd runs as the spool's owner, as under systemd.
-	start gofaxd setpriv --reuid=uucp --regid=uucp --init-groups \
-		"$bin/gofaxd" -c "$dir/gofax.conf"
-	wait_for $start_wait "gofaxd's socket" listening "$sock_port"
+	start_hfaxd
+	start_fs_gofaxd
 	for ((i = 0; i < modems; i++)); do
 		wait_for $start_wait "modem $prefix$i" grep -q 'Running and idle' "$spool/status/$prefix$i"
 	done
@@ -318,7 +392,7 @@ report() {
 	grep -E '^(### sendmail|Subject:)' "$dir/mail.log" || info "no mail captured"
 	say "gofaxd /healthz and /metrics (127.0.0.1:$metrics_port)"
 	http_get "$metrics_port" /healthz
-	http_get "$metrics_port" /metrics | grep -E '^gofaxd_(calls_total|pages|modems|active|faxq_reading)' || true
+	http_get "$metrics_port" /metrics | grep -E '^gofaxd_(calls_total|faxes_sent_total|pages_(received|sent)_total|modems|active_calls|faxq_reading)' || true
 	say "Result"
 	info "sent job $jobid ($(sed -n 's/^npages://p' "$spool/doneq/q$jobid") pages) and received $f; logs in $dir"
 }
