@@ -85,6 +85,24 @@ func (r *hylafaxRig) wait(id string, states ...int) hylafaxtest.Job {
 	return j
 }
 
+// with returns the rig for the (sub)test t: its failures are t's.
+func (r *hylafaxRig) with(t *testing.T) *hylafaxRig {
+	c := *r
+	c.t = t
+	return &c
+}
+
+// remove removes a job that would go on retrying (faxrm) and waits until
+// faxq finished it, so that it does not hold the one modem while later
+// tests wait for theirs.
+func (r *hylafaxRig) remove(id string) {
+	r.t.Helper()
+	if out, err := exec.Command("/usr/bin/faxrm", "-h", r.srv.Host, id).CombinedOutput(); err != nil {
+		r.t.Fatalf("faxrm %s: %v\n%s", id, err, out)
+	}
+	r.wait(id, hylafaxtest.StateFailed, hylafaxtest.StateDone)
+}
+
 func (r *hylafaxRig) check(j hylafaxtest.Job, fields map[string]string) {
 	r.t.Helper()
 	for k, v := range fields {
@@ -100,6 +118,7 @@ func TestHylaFAX(t *testing.T) {
 	r := startRig(t)
 
 	t.Run("delivered T.38", func(t *testing.T) {
+		r := r.with(t)
 		r.sim.Route("5550001", esltest.Scenario{Outcome: esltest.Success, T38: true})
 		j := r.wait(r.submit("5550001"), hylafaxtest.StateDone)
 		r.check(j, map[string]string{"returned": "2", "status": "", "npages": "2", "totdials": "1", "tottries": "1",
@@ -129,6 +148,7 @@ func TestHylaFAX(t *testing.T) {
 	})
 
 	t.Run("delivered G.711 through a mod_db override", func(t *testing.T) {
+		r := r.with(t)
 		r.sim.SetDB("override-5550002", "fax_enable_t38", "false")
 		r.sim.Route("5550002", esltest.Scenario{Outcome: esltest.Success})
 		j := r.wait(r.submit("5550002"), hylafaxtest.StateDone)
@@ -140,6 +160,7 @@ func TestHylaFAX(t *testing.T) {
 	})
 
 	t.Run("busy is requeued and maxdials stops it", func(t *testing.T) {
+		r := r.with(t)
 		r.sim.Route("5550003", esltest.Scenario{Outcome: esltest.Busy})
 		id := r.submit("5550003", "-T", "2")
 		j := r.wait(id, hylafaxtest.StateSleeping)
@@ -151,18 +172,22 @@ func TestHylaFAX(t *testing.T) {
 	})
 
 	t.Run("rejected fails", func(t *testing.T) {
+		r := r.with(t)
 		r.sim.Route("5550004", esltest.Scenario{Outcome: esltest.Rejected})
 		j := r.wait(r.submit("5550004"), hylafaxtest.StateFailed)
 		r.check(j, map[string]string{"returned": "1", "status": "CALL_REJECTED (retry disabled)", "totdials": "1"})
 	})
 
 	t.Run("no answer is requeued", func(t *testing.T) {
+		r := r.with(t)
 		r.sim.Route("5550005", esltest.Scenario{Outcome: esltest.NoAnswer})
 		j := r.wait(r.submit("5550005"), hylafaxtest.StateSleeping)
 		r.check(j, map[string]string{"returned": "0", "statuscode": "3", "status": "No answer from remote", "totdials": "1", "ndials": "1"})
+		r.remove(j.ID)
 	})
 
 	t.Run("hang-up during page 2, the retry sends page 2 only", func(t *testing.T) {
+		r := r.with(t)
 		r.sim.Route("5550006", esltest.Scenario{Outcome: esltest.Success, HangupAtPage: 2})
 		id := r.submit("5550006")
 		j := r.wait(id, hylafaxtest.StateSleeping)
@@ -180,6 +205,7 @@ func TestHylaFAX(t *testing.T) {
 	})
 
 	t.Run("negotiation failure is requeued and maxtries stops it", func(t *testing.T) {
+		r := r.with(t)
 		r.sim.Route("5550007", esltest.Scenario{Outcome: esltest.NoFax})
 		id := r.submit("5550007", "-t", "2")
 		j := r.wait(id, hylafaxtest.StateSleeping)
@@ -189,6 +215,7 @@ func TestHylaFAX(t *testing.T) {
 	})
 
 	t.Run("a call without progress is killed and requeued", func(t *testing.T) {
+		r := r.with(t)
 		r.config("pagetimeout = 200ms")
 		defer r.config()
 		r.sim.Route("5550008", esltest.Scenario{Outcome: esltest.NoFax})
@@ -197,9 +224,11 @@ func TestHylaFAX(t *testing.T) {
 		if len(r.sim.Kills()) == 0 {
 			t.Error("no uuid_kill")
 		}
+		r.remove(j.ID)
 	})
 
 	t.Run("FreeSWITCH down is requeued", func(t *testing.T) {
+		r := r.with(t)
 		writeConfig(t, r.conf, r.srv.Spool, "127.0.0.1:1")
 		defer r.config()
 		j := r.wait(r.submit("5550009"), hylafaxtest.StateSleeping)
@@ -207,9 +236,11 @@ func TestHylaFAX(t *testing.T) {
 		if !strings.Contains(j.Field("status"), "Cannot reach FreeSWITCH") {
 			t.Errorf("status %q", j.Field("status"))
 		}
+		r.remove(j.ID)
 	})
 
 	t.Run("DynamicConfig reject fails", func(t *testing.T) {
+		r := r.with(t)
 		script := filepath.Join(r.srv.Dir, "DynamicConfigOutgoing")
 		if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'RejectCall: true'\n"), 0o755); err != nil {
 			t.Fatal(err)
@@ -221,6 +252,7 @@ func TestHylaFAX(t *testing.T) {
 	})
 
 	t.Run("softmodem fallback is learned", func(t *testing.T) {
+		r := r.with(t)
 		r.config("[freeswitch]", "softmodemfallback = true")
 		defer r.config()
 		r.sim.Route("5550011", esltest.Scenario{Outcome: esltest.Success, T38: true, Renegotiate: true, HangupAtPage: 1})
@@ -238,6 +270,7 @@ func TestHylaFAX(t *testing.T) {
 	})
 
 	t.Run("faxrm hangs the call up", func(t *testing.T) {
+		r := r.with(t)
 		slow := esltest.New(t, esltest.Options{TimeScale: 1}) // a real-time 30 s fax
 		slow.Route("5550012", esltest.Scenario{Outcome: esltest.Success})
 		writeConfig(t, r.conf, r.srv.Spool, slow.Addr())
