@@ -63,8 +63,11 @@ func TestDemo(t *testing.T) {
 		"\tSEND\t", "\tRECV\t",  // xferfaxlog records
 		"Pages: 2", // faxinfo of the received file
 		"gofaxd_calls_total{result=\"received\"} 1", // metrics
-		"(2 pages) and received recvq/fax",          // the demo's own verdict
-		"stopped gofaxd", "stopped faxq",            // and everything stopped
+		"gofaxd_pages_received_total 2",
+		"gofaxd_faxes_sent_total{result=\"done\"} 1", // gofaxsend's job result
+		"gofaxd_pages_sent_total 2",
+		"(2 pages) and received recvq/fax", // the demo's own verdict
+		"stopped gofaxd", "stopped faxq",   // and everything stopped
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)
