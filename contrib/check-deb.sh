@@ -5,7 +5,8 @@
 # The package is built from a copy of the source tree in a temporary
 # directory (dpkg-buildpackage writes into the parent of the tree), so the
 # checkout stays clean. hylafax-server must be installed first
-# (contrib/install-deps.sh); debhelper, lintian and dpkg-dev are installed
+# (contrib/install-deps.sh); debhelper, lintian, dpkg-dev and
+# build-essential (which dpkg-buildpackage always requires) are installed
 # here when missing. Go is taken from PATH or /usr/local/go/bin.
 #
 # Environment:
@@ -31,7 +32,7 @@ if installed gofaxserver; then
 fi
 
 missing=()
-for p in debhelper lintian dpkg-dev; do installed "$p" || missing+=("$p"); done
+for p in debhelper lintian dpkg-dev build-essential; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
