@@ -124,13 +124,17 @@ wait_for() {
 alive() { kill -0 "$(cat "$dir/$1.pid")" 2>/dev/null; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_port picks a loopback TCP port nobody listens on now. Another process
-# may still take it before our daemon binds it: the start functions check
-# who got it and try again with a fresh port (at most bind_tries times).
+# free_port picks a loopback TCP port nobody listens on now, below the
+# kernel's range for the local ports of outgoing connections (so no client
+# of another program gets it by chance). Another process may still take it
+# before our daemon binds it: the start functions check who got it and try
+# again with a fresh port (at most bind_tries times).
 free_port() {
-	local p i
+	local p i low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range || true
+	((low > 12000)) || low=32768
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + RANDOM % 20000))
+		p=$((10000 + RANDOM % (low - 10000)))
 		listening "$p" || { echo "$p"; return 0; }
 	done
 	die "no free port found"
