@@ -1,7 +1,8 @@
 #!/bin/bash
 # install-deps.sh - install what the build and the tests need on Debian 12, as root,
 # non-interactively and idempotently: HylaFAX (server and client), libtiff-tools,
-# Ghostscript, poppler-utils and busybox (its syslogd collects faxq/hfaxd logs in tests).
+# Ghostscript, poppler-utils, busybox (its syslogd collects faxq/hfaxd logs in tests)
+# and gcc (go test -race needs cgo).
 #
 # The HylaFAX system services are not left running: the tests start private
 # faxq/hfaxd instances on their own spools and ports.
@@ -10,7 +11,7 @@
 #   INSTALL_DEPS_LOG  apt output (default /tmp/gofax-install-deps.log)
 set -euo pipefail
 
-packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox)
+packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox gcc)
 log_file=${INSTALL_DEPS_LOG:-/tmp/gofax-install-deps.log}
 
 say() { printf 'install-deps: %s\n' "$*"; }
