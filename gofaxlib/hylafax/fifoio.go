@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -178,10 +179,11 @@ const fifoReadChunk = 4096
 // A FIFOReader is used by one goroutine at a time; Close may be called
 // from any.
 type FIFOReader struct {
-	f     *os.File
-	buf   []byte // bytes read but not yet returned
-	chunk []byte // read buffer
-	skip  bool   // dropping an over-long record up to its end
+	f      *os.File
+	closed atomic.Bool
+	buf    []byte // bytes read but not yet returned
+	chunk  []byte // read buffer
+	skip   bool   // dropping an over-long record up to its end
 }
 
 // OpenFIFO opens the FIFO path for reading. It fails with ErrNotFIFO if
@@ -202,17 +204,28 @@ func OpenFIFO(path string) (*FIFOReader, error) {
 	return &FIFOReader{f: f, chunk: make([]byte, fifoReadChunk)}, nil
 }
 
-// Close closes the FIFO; a Read in progress returns.
-func (r *FIFOReader) Close() error { return r.f.Close() }
+// Close closes the FIFO; a Read in progress returns. Records read but
+// not yet returned are dropped.
+func (r *FIFOReader) Close() error {
+	r.closed.Store(true)
+	return r.f.Close()
+}
+
+// errReaderClosed is what Read returns once Close was called.
+var errReaderClosed = fmt.Errorf("hylafax: read FIFO: %w", os.ErrClosed)
 
 // Read returns the next non-empty record, without its terminator. It
 // blocks until one arrives or ctx is done. A record longer than
 // MaxFIFORecord is dropped and reported as an error wrapping
-// ErrFIFOMessage; reading can go on after it.
+// ErrFIFOMessage; reading can go on after it. Once Close was called,
+// Read returns an error wrapping os.ErrClosed.
 func (r *FIFOReader) Read(ctx context.Context) ([]byte, error) {
 	stop := context.AfterFunc(ctx, func() { r.f.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	for {
+		if r.closed.Load() {
+			return nil, errReaderClosed
+		}
 		if rec, err := r.next(); rec != nil || err != nil {
 			return rec, err
 		}
@@ -220,8 +233,10 @@ func (r *FIFOReader) Read(ctx context.Context) ([]byte, error) {
 		if len(r.buf) > 0 {
 			deadline = time.Now().Add(fifoTailWait)
 		}
+		// A Close between the check above and here makes the poller
+		// report "use of closed file", which is not os.ErrClosed.
 		if err := r.f.SetReadDeadline(deadline); err != nil {
-			return nil, fmt.Errorf("hylafax: read FIFO: %w", err)
+			return nil, r.readErr(err)
 		}
 		// Checked after the deadline is set: a cancel that came before
 		// it would otherwise be undone.
@@ -242,9 +257,18 @@ func (r *FIFOReader) Read(ctx context.Context) ([]byte, error) {
 		case errors.Is(err, io.EOF):
 			return nil, io.EOF
 		default:
-			return nil, fmt.Errorf("hylafax: read FIFO: %w", err)
+			return nil, r.readErr(err)
 		}
 	}
+}
+
+// readErr wraps an error of the FIFO; after Close, whatever the file
+// reported, it is errReaderClosed.
+func (r *FIFOReader) readErr(err error) error {
+	if r.closed.Load() {
+		return errReaderClosed
+	}
+	return fmt.Errorf("hylafax: read FIFO: %w", err)
 }
 
 // next takes the first complete record off the buffer.

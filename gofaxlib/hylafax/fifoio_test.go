@@ -288,8 +288,90 @@ func TestFIFOReaderClose(t *testing.T) {
 	}()
 	time.Sleep(20 * time.Millisecond)
 	r.Close()
-	if err := <-done; err == nil {
-		t.Fatal("Read after Close returned no error")
+	if err := <-done; !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Read during Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestFIFOReaderReadAfterClose reads a closed reader, with and without a
+// record part left in its buffer: both are ErrClosed, not the poller's
+// "use of closed file".
+func TestFIFOReaderReadAfterClose(t *testing.T) {
+	for _, tc := range []struct {
+		name, write string
+		before      int // records read before Close
+	}{
+		{"empty", "", 0},
+		{"partial record buffered", "A\x00B", 1},
+		{"whole record buffered", "A\x00B\x00", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := testFIFO(t)
+			r, err := OpenFIFO(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.write != "" {
+				writeRaw(t, path, tc.write)
+			}
+			readN(t, r, tc.before)
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rec, err := r.Read(context.Background())
+			if !errors.Is(err, os.ErrClosed) {
+				t.Fatalf("Read after Close = %q, %v; want ErrClosed", rec, err)
+			}
+		})
+	}
+}
+
+// TestFIFOReaderCloseConcurrent closes the reader while it reads a
+// stream of records, so Close lands in every step of Read: the read that
+// ends is always ErrClosed. Run it with -race -count=20.
+func TestFIFOReaderCloseConcurrent(t *testing.T) {
+	for i := range 20 {
+		path := testFIFO(t)
+		r, err := OpenFIFO(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { // keeps the reader busy; a full pipe is skipped
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				w.Write([]byte("R\x00"))
+			}
+		})
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for {
+				if _, err := r.Read(ctx); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		r.Close()
+		err = <-done
+		close(stop)
+		wg.Wait()
+		w.Close()
+		if !errors.Is(err, os.ErrClosed) {
+			t.Fatalf("round %d: Read during Close = %v, want ErrClosed", i, err)
+		}
 	}
 }
 

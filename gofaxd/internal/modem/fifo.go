@@ -23,8 +23,8 @@ func openFIFO(path string) (*hylafax.FIFOReader, error) {
 	return r, nil
 }
 
-// readFIFO applies the commands written to one modem's FIFO until the
-// FIFO is closed.
+// readFIFO applies the commands written to one modem's FIFO until Close
+// closes the FIFO under the read (os.ErrClosed).
 func (p *Pool) readFIFO(m *modem, r *hylafax.FIFOReader) {
 	defer p.readers.Done()
 	for {
@@ -36,9 +36,7 @@ func (p *Pool) readFIFO(m *modem, r *hylafax.FIFOReader) {
 			p.log.Warn("bad modem FIFO record", "modem", m.name, "err", err)
 			continue
 		case err != nil:
-			if !p.closing() { // Close closes the FIFO under the read
-				p.log.Error("modem FIFO read failed", "modem", m.name, "err", err)
-			}
+			p.log.Error("modem FIFO read failed", "modem", m.name, "err", err)
 			return
 		}
 		cmd, err := hylafax.ParseModemMessage(rec)
@@ -51,16 +49,6 @@ func (p *Pool) readFIFO(m *modem, r *hylafax.FIFOReader) {
 			continue
 		}
 		p.command(m, cmd)
-	}
-}
-
-// closing reports whether Close has begun.
-func (p *Pool) closing() bool {
-	select {
-	case <-p.stop:
-		return true
-	default:
-		return false
 	}
 }
 
