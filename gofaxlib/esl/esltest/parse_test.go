@@ -129,6 +129,7 @@ func TestReceivedFile(t *testing.T) {
 			}
 			for i, p := range pages {
 				want := src[i%len(src)]
+				want.FaxDcs = receivedDCS
 				if tc.ident != "" {
 					want.ImageDescription = tc.ident
 				}
@@ -137,6 +138,19 @@ func TestReceivedFile(t *testing.T) {
 				}
 			}
 		})
+	}
+	spandsp, err := os.ReadFile("testdata/received-t38-2page.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	realPages, err := faxdoc.ReadPages(bytes.NewReader(spandsp), int64(len(spandsp)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range realPages {
+		if p.FaxDcs != receivedDCS {
+			t.Errorf("spandsp's page %d has FaxDcs %q, the simulator writes %q", i+1, p.FaxDcs, receivedDCS)
+		}
 	}
 	if _, err := receivedFile([]byte("II*\x00\x00\x00\x00\x00"), 1, ""); !errors.Is(err, faxdoc.ErrFormat) {
 		t.Errorf("document without pages: %v", err)

@@ -46,17 +46,24 @@ func CountPages(path string) (int, error) {
 	return n, err
 }
 
+// receivedDCS is the FaxDcs spandsp wrote on every page of the real
+// received file of the session the simulator's events come from
+// (fixtures tiff/received-t38-2page.tif): 14400 bit/s, fine, T.85 L0
+// with ECM.
+const receivedDCS = "00 46 1F 21 01 01 01 01 01 02"
+
 // receivedFile returns the TIFF rxfax leaves after receiving pages pages
-// of doc: page i is page i mod len of doc, renumbered, with remoteID as
-// ImageDescription when not empty, as spandsp writes it.
+// of doc: page i is page i mod len of doc, renumbered, with spandsp's
+// FaxDcs and, when not empty, remoteID as ImageDescription, as spandsp
+// writes them.
 func receivedFile(doc []byte, pages int, remoteID string) ([]byte, error) {
 	n, err := documentPages(doc)
 	if err != nil {
 		return nil, err
 	}
-	var set []faxdoc.Field
+	set := []faxdoc.Field{faxdoc.ASCII(faxdoc.TagFaxDcs, receivedDCS)}
 	if remoteID != "" {
-		set = []faxdoc.Field{faxdoc.ASCII(faxdoc.TagImageDescription, remoteID)}
+		set = append(set, faxdoc.ASCII(faxdoc.TagImageDescription, remoteID))
 	}
 	var srcs []faxdoc.Source
 	for left := pages; left > 0; left -= n {
