@@ -63,7 +63,7 @@ type XferRecord struct {
 	Reason   string        // $14 status text, "" on success
 	CallIDs  []string      // $16 = CallIDs[0] (number), $15 = CallIDs[1] (name), $17 = the rest joined by "::"
 	Owner    string        // $18
-	DCS      string        // $19 DCS frame bytes in hex, e.g. "00 46 1f"; xferfaxstats reads the data format from it
+	DCS      string        // $19 DCS frame bytes in upper-case hex, e.g. "00 46 1F 21"; xferfaxstats reads the data format from it
 }
 
 // Format returns the record as HylaFAX's FaxAcctInfo::record writes it,

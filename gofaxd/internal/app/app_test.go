@@ -374,6 +374,11 @@ func TestReceiveDelivered(t *testing.T) {
 			if p, err := hylafax.DecodeClass2Params(r.Params); err != nil || p.BitRate() != 14400 {
 				t.Errorf("RECV params %#x: %+v %v", r.Params, p, err)
 			}
+			// spandsp's FaxDcs of the received file, as the simulator
+			// writes it.
+			if r.DCS != "00 46 1F 21 01 01 01 01 01 02" {
+				t.Errorf("RECV DCS %q, want the received file's FaxDcs", r.DCS)
+			}
 			checkSessionLog(t, e.sessionLog("000000001"), "SESSION BEGIN 000000001 4930123")
 			e.faxq.waitFor(t, "+freeswitch0:B", "+freeswitch0:I000000001", "@freeswitch0:B", "@freeswitch0:S", "@freeswitch0:P", "@freeswitch0:P",
 				"@freeswitch0:D", "@freeswitch0:E", "+freeswitch0:I", "+freeswitch0:R")

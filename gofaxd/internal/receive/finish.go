@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,11 +72,15 @@ func (c *call) finish(ctx context.Context) {
 	h := c.h
 	res := &c.res
 
+	// What spandsp wrote; nil when the file cannot be read (then Finish
+	// cannot tag it either, and says why).
+	written, _ := hylafax.TIFFPages(c.file.Path)
+	params := c.params()
 	pages, ferr := c.file.Finish(hylafax.FaxTags{
 		Sender:    res.RemoteID,
 		CallIDs:   c.callIDs(),
-		Params:    ptr(c.params()),
-		PageTimes: pageSeconds(c.pageTimes, c.writtenPageTimes()),
+		Params:    ptr(params),
+		PageTimes: pageSeconds(c.pageTimes, recvTimes(written)),
 	})
 	switch {
 	case ferr != nil:
@@ -125,7 +130,8 @@ func (c *call) finish(ctx context.Context) {
 			Sender:   "fax",
 			Dest:     c.recipient,
 			CSI:      res.RemoteID,
-			Params:   c.params().Encode(),
+			Params:   params.Encode(),
+			DCS:      recvDCS(written, params),
 			Pages:    pages,
 			JobTime:  end.Sub(c.start),
 			ConnTime: connected,
@@ -173,19 +179,51 @@ func (c *call) finish(ctx context.Context) {
 
 func ptr[T any](v T) *T { return &v }
 
-// writtenPageTimes returns the FaxRecvTime spandsp wrote on each page of
-// the received file; nil when it cannot be read (then Finish cannot tag
-// it either, and says why).
-func (c *call) writtenPageTimes() []uint32 {
-	pages, err := hylafax.TIFFPages(c.file.Path)
-	if err != nil {
-		return nil
-	}
+// recvTimes returns the FaxRecvTime spandsp wrote on each page.
+func recvTimes(pages []hylafax.PageInfo) []uint32 {
 	secs := make([]uint32, len(pages))
 	for i, p := range pages {
 		secs[i] = p.FaxRecvTime
 	}
 	return secs
+}
+
+// recvDCS is field 19 of the RECV record, from which HylaFAX's tools
+// read the data format: the DCS spandsp wrote on the last page that has
+// one (the frame the sender last used, already in HylaFAX's bit order),
+// else the DCS HylaFAX derives from the session parameters p. Both come
+// in HylaFAX's form, upper-case hex bytes separated by a blank.
+func recvDCS(pages []hylafax.PageInfo, p hylafax.Class2Params) string {
+	for _, pg := range slices.Backward(pages) {
+		if dcs, ok := hexDCS(pg.FaxDcs); ok {
+			return dcs
+		}
+	}
+	return p.DCS()
+}
+
+// A T.30 DCS has at least minDCSBytes bytes; HylaFAX keeps at most
+// maxDCSBytes (its FaxParams hold 16).
+const (
+	minDCSBytes = 3
+	maxDCSBytes = 16
+)
+
+// hexDCS normalises a DCS in hex, such as "00 46 1f 21", to HylaFAX's
+// form. ok is false when s is not minDCSBytes to maxDCSBytes hex bytes.
+func hexDCS(s string) (dcs string, ok bool) {
+	f := strings.Fields(s)
+	if len(f) < minDCSBytes || len(f) > maxDCSBytes {
+		return "", false
+	}
+	for i, b := range f {
+		v, err := strconv.ParseUint(b, 16, 8)
+		if err != nil {
+			return "", false
+		}
+		f[i] = fmt.Sprintf("%02X", v)
+	}
+	return strings.Join(f, " "), true
 }
 
 // pageSeconds returns the FaxRecvTime of each page: the time measured

@@ -3,8 +3,11 @@ package receive
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
 func TestPageSeconds(t *testing.T) {
@@ -30,6 +33,45 @@ func TestPageSeconds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := pageSeconds(tc.measured, tc.written); !slices.Equal(got, tc.want) {
 				t.Errorf("pageSeconds = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRecvDCS(t *testing.T) {
+	// 14400 bit/s, fine, MMR with ECM: "00 46 0F 22" is HylaFAX's own
+	// example of the form.
+	params := hylafax.Class2Params{VR: hylafax.VRFine, BR: hylafax.BR14400, WD: hylafax.WD1728, LN: hylafax.LNA4,
+		DF: hylafax.DF2DMMR, EC: hylafax.ECEnable256}
+	fromParams := params.DCS()
+	if fromParams != "00 46 0F 22" {
+		t.Fatalf("params DCS %q: the fallback cases below would not tell", fromParams)
+	}
+	spandsp := "00 46 1F 21 01 01 01 01 01 02" // tiff/received-t38-2page.tif
+	for _, tc := range []struct {
+		name  string
+		pages []string // FaxDcs of each page
+		want  string
+	}{
+		{"spandsp's DCS", []string{spandsp, spandsp}, spandsp},
+		{"lower case and blanks normalised", []string{" 00  46 1f\t21 "}, "00 46 1F 21"},
+		{"single digits padded", []string{"0 46 F"}, "00 46 0F"},
+		{"last page's", []string{"00 46 1F", "00 42 1F", ""}, "00 42 1F"},
+		{"file unreadable: from the parameters", nil, fromParams},
+		{"no FaxDcs: from the parameters", []string{"", ""}, fromParams},
+		{"too short", []string{"00 46"}, fromParams},
+		{"too long", []string{strings.Repeat("01 ", 17)}, fromParams},
+		{"not hex", []string{"00 46 1G"}, fromParams},
+		{"not a byte", []string{"00 146 1F"}, fromParams},
+		{"a quote", []string{`00 46 "1F`}, fromParams},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pages []hylafax.PageInfo
+			for _, d := range tc.pages {
+				pages = append(pages, hylafax.PageInfo{FaxDcs: d})
+			}
+			if got := recvDCS(pages, params); got != tc.want {
+				t.Errorf("recvDCS = %q, want %q", got, tc.want)
 			}
 		})
 	}
