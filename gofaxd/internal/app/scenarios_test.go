@@ -35,12 +35,14 @@ func TestReceiveFailures(t *testing.T) {
 		class  string
 		reason string // substring of the RECV reason and faxrcvd's reason
 		killed bool
-		// mayKill: gofaxd's uuid_kill may or may not find the call. With
-		// DropESL the simulator closes the socket and then hangs the
-		// channel up; a loaded machine lets gofaxd's kill come between.
-		mayKill bool
-		hangup  string  // HANGUPCAUSE, "" = don't check
-		scale   float64 // simulator time scale, 0 = default
+		// orphan: gofaxd lost the call's socket and sent uuid_kill over
+		// a new connection. As in FreeSWITCH, the simulator closes the
+		// socket first and hangs the channel up after it, so the kill
+		// may or may not find the channel: rec.Killed is not checked,
+		// the kill and the channel's end are.
+		orphan bool
+		hangup string  // HANGUPCAUSE, "" = don't check
+		scale  float64 // simulator time scale, 0 = default
 	}{
 		{name: "hangup during page 2", sc: esltest.Scenario{T38: true, HangupAtPage: 2},
 			pages: 1, class: receive.ClassPartial, reason: "The call dropped prematurely", hangup: "NORMAL_CLEARING"},
@@ -55,14 +57,18 @@ func TestReceiveFailures(t *testing.T) {
 			// spandsp's T0 would end the call after 600 ms.
 			tweak: func(c *config.Config) { c.Gofaxd.MaxCallTime, c.Gofaxd.PageTimeout = 100*time.Millisecond, 0 }, scale: 0.01,
 			pages: 0, class: receive.ClassFailed, reason: "Call killed: call longer than 100ms", killed: true},
-		{name: "ESL drop keeps pages", sc: esltest.Scenario{T38: true, DropESL: true}, mayKill: true,
+		{name: "ESL drop keeps pages", sc: esltest.Scenario{T38: true, DropESL: true}, orphan: true,
 			pages: 1, class: receive.ClassPartial, reason: "Event socket connection lost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnvScale(t, 1, tc.scale, tc.tweak)
 			rec := e.call(esltest.InboundCall{Scenario: tc.sc})
-			if rec.Killed != tc.killed && !tc.mayKill {
+			if rec.Killed != tc.killed && !tc.orphan {
 				t.Errorf("killed = %v, want %v", rec.Killed, tc.killed)
+			}
+			if kills := e.sim.Kills(); tc.orphan && (!slices.Contains(kills, rec.UUID) || !rec.Ended || rec.HangupCause != "NORMAL_CLEARING") {
+				t.Errorf("lost socket: uuid_kills %q for %s, call ended %v with %q; want a kill and NORMAL_CLEARING",
+					kills, rec.UUID, rec.Ended, rec.HangupCause)
 			}
 			file := filepath.Join(e.spool, "recvq", "fax000000001.tif")
 			n, err := hylafax.CountTIFFPages(file)

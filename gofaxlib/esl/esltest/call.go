@@ -100,8 +100,12 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 		if !rx.reached(1, b.hungup, s.ctx.Done()) {
 			return
 		}
-		// The socket application ends with its connection: the channel
-		// is hung up by the time the listener can notice the drop.
+		// As mod_event_socket in async mode: the listener thread sees the
+		// socket gone and closes it, then the parked channel has no
+		// controller and no socket_resume and is hung up. Its
+		// CHANNEL_HANGUP and the rest happen on the channel only; the
+		// socket is gone, so a listener noticing the drop may still find
+		// the channel for a moment (uuid_kill) or not.
 		x.conn.abort()
 		x.hangup("NORMAL_CLEARING")
 	}

@@ -56,9 +56,10 @@ type Scenario struct {
 	// signalwire/freeswitch#143 pitfall): the local leg stays up until
 	// uuid_kill or the application hangs up.
 	NeverHangup bool
-	// DropESL closes the event socket that started the call (the inbound
-	// client of an originate, the outbound session of a PlaceCall) after
-	// the first page. The call itself goes on.
+	// DropESL closes the event socket that started the call after the
+	// first page. An originate's call goes on without its inbound
+	// client; a PlaceCall's channel loses its outbound socket and is hung
+	// up (NORMAL_CLEARING) right after, as FreeSWITCH does.
 	DropESL bool
 	// StationID is the far end's fax ident (default "2222").
 	StationID string

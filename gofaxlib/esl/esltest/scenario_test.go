@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,6 +362,17 @@ func TestPlaceCallScenarios(t *testing.T) {
 			}
 			if !tc.fileExist && err == nil {
 				t.Errorf("file written with %d pages", n)
+			}
+			if tc.sc.DropESL {
+				// The socket goes first; FreeSWITCH then hangs the
+				// channel up, where the listener cannot see it.
+				rc.wait(t)
+				rc.mu.Lock()
+				evs := rc.events[rec.UUID]
+				rc.mu.Unlock()
+				if rec.HangupCause != "NORMAL_CLEARING" || slices.ContainsFunc(evs, func(e string) bool { return strings.HasPrefix(e, "CHANNEL_HANGUP") }) {
+					t.Errorf("dropped socket: hangup cause %q, listener saw %q; want NORMAL_CLEARING after the socket ended", rec.HangupCause, evs)
+				}
 			}
 		})
 	}
