@@ -76,3 +76,29 @@ func TestRecvDCS(t *testing.T) {
 		})
 	}
 }
+
+// FuzzHexDCS: what hexDCS accepts becomes 3 to 16 upper-case hex bytes,
+// one blank apart, which it keeps as they are.
+func FuzzHexDCS(f *testing.F) {
+	for _, s := range []string{"00 46 1F 21 01 01 01 01 01 02", " 00  46 1f\t21 ", "0 46 F", "00 46", "00 46 1G", `00 46 "1F`, ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		dcs, ok := hexDCS(s)
+		if !ok {
+			return
+		}
+		fields := strings.Split(dcs, " ")
+		if len(fields) < minDCSBytes || len(fields) > maxDCSBytes {
+			t.Fatalf("hexDCS(%q) = %q: %d bytes", s, dcs, len(fields))
+		}
+		for _, b := range fields {
+			if len(b) != 2 || strings.Trim(b, "0123456789ABCDEF") != "" {
+				t.Fatalf("hexDCS(%q) = %q: byte %q", s, dcs, b)
+			}
+		}
+		if again, ok := hexDCS(dcs); !ok || again != dcs {
+			t.Fatalf("hexDCS(%q) = %q, then %q %v", s, dcs, again, ok)
+		}
+	})
+}
