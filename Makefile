@@ -18,7 +18,7 @@ build:
 
 # Every test, including the ones against a real HylaFAX (installed here if missing).
 test: deps
-	GOFAX_TEST_HYLAFAX=1 $(GO) test -race -count=1 -timeout 30m ./...
+	GOFAX_TEST_HYLAFAX=1 $(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) fuzz
 
 # Hermetic tests only (no HylaFAX needed).
@@ -30,7 +30,7 @@ fuzz:
 	contrib/fuzz.sh $(FUZZTIME)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 15m ./...
 
 # Installs HylaFAX, libtiff-tools and ghostscript non-interactively (root).
 deps:
