@@ -59,7 +59,7 @@ func (s *Sim) PlaceCall(ctx context.Context, ic InboundCall) (CallRecord, error)
 	s.executors[b.uuid] = x
 	s.mu.Unlock()
 	// The far end's T.30 engine starts when the call is answered.
-	remote := &faxEnd{tx: true, doc: doc, pages: pages, ident: ident, enableT38: sc.T38, requestT38: sc.T38}
+	remote := &faxEnd{tx: true, doc: doc, pages: pages, ident: ident, enableT38: sc.T38, requestT38: sc.T38, disableV17: sc.DisableV17}
 	if err := s.startSession(ctx, x, nil); err != nil {
 		<-b.done
 		return s.snapshot(b), err

@@ -22,6 +22,7 @@ type faxEnd struct {
 	ident      string
 	enableT38  bool
 	requestT38 bool
+	disableV17 bool // fax_disable_v17: V.29 at most
 
 	// Progress of a local end, for the drivers of the far end: they act
 	// only once the events due before their action were fired.
@@ -186,7 +187,11 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 	if e.tx {
 		dir = "tx"
 	}
-	l.setVar("fax_v17_disabled", "0")
+	v17 := "0"
+	if e.disableV17 {
+		v17 = "1"
+	}
+	l.setVar("fax_v17_disabled", v17)
 	l.setVar("fax_ecm_requested", "1")
 	l.setVar("fax_filename", e.file)
 	if l.isHungup() {
@@ -239,7 +244,7 @@ func (s *Sim) runFax(link *faxLink, e *faxEnd) {
 			s.faxResult(l, dir, e, peer, 49, i-1, p.pages, p.t38)
 			return
 		}
-		s.pageResult(l, dir, e, p, i)
+		s.pageResult(l, dir, e, peer, p, i)
 		e.advance(i, false)
 	}
 	if p.stopAt < p.pages {
@@ -317,7 +322,7 @@ func remoteIdent(peer *faxEnd) string {
 func (s *Sim) negotiate(l *leg, dir string, e, peer *faxEnd, p faxPlan, t38 bool) {
 	post := esl.Headers{
 		{Name: "uuid", Value: l.uuid},
-		{Name: "fax-transfer-rate", Value: "14400"},
+		{Name: "fax-transfer-rate", Value: strconv.Itoa(transferRate(e, peer))},
 		{Name: "fax-ecm-used", Value: "on"},
 		{Name: "fax-t38-status", Value: t38Status(t38)},
 		{Name: "fax-local-station-id", Value: e.ident},
@@ -337,7 +342,12 @@ func (s *Sim) negotiate(l *leg, dir string, e, peer *faxEnd, p faxPlan, t38 bool
 	e.setDue(time.Time{})
 }
 
-func (s *Sim) pageResult(l *leg, dir string, e *faxEnd, p faxPlan, i int) {
+func (s *Sim) pageResult(l *leg, dir string, e, peer *faxEnd, p faxPlan, i int) {
+	c, _ := sentPage(e, peer, i)
+	fileRes := c.lineRes // the receiver writes what the line carries
+	if e.tx {
+		fileRes = c.fileRes
+	}
 	post := esl.Headers{
 		{Name: "uuid", Value: l.uuid},
 		{Name: "fax-document-transferred-pages", Value: strconv.Itoa(i)},
@@ -346,15 +356,15 @@ func (s *Sim) pageResult(l *leg, dir string, e *faxEnd, p faxPlan, i int) {
 		post = append(post, esl.Header{Name: "fax-document-total-pages", Value: strconv.Itoa(p.pages)})
 	}
 	post = append(post,
-		esl.Header{Name: "fax-image-resolution", Value: "8040x7700"},
-		esl.Header{Name: "fax-file-image-resolution", Value: "8031x7716"},
+		esl.Header{Name: "fax-image-resolution", Value: c.lineRes},
+		esl.Header{Name: "fax-file-image-resolution", Value: fileRes},
 		esl.Header{Name: "fax-image-size", Value: strconv.Itoa(3074 * i)},
-		esl.Header{Name: "fax-image-pixel-size", Value: "1728x2156"},
-		esl.Header{Name: "fax-file-image-pixel-size", Value: "1728x2156"},
+		esl.Header{Name: "fax-image-pixel-size", Value: c.pixelSize},
+		esl.Header{Name: "fax-file-image-pixel-size", Value: c.pixelSize},
 		esl.Header{Name: "fax-bad-rows", Value: strconv.Itoa(p.badRows)},
 		esl.Header{Name: "fax-longest-bad-row-run", Value: strconv.Itoa(min(p.badRows, 1))},
-		esl.Header{Name: "fax-encoding", Value: "32"},
-		esl.Header{Name: "fax-encoding-name", Value: "T.85(L0)"},
+		esl.Header{Name: "fax-encoding", Value: c.encoding},
+		esl.Header{Name: "fax-encoding-name", Value: c.encodingName},
 	)
 	l.mu.Lock()
 	for _, h := range post[2:] {
@@ -382,10 +392,11 @@ func faxVar(h string) string {
 // faxResult fires phase E: the result event and the fax_* variables. For
 // a receiver with pages it writes the received TIFF.
 func (s *Sim) faxResult(l *leg, dir string, e, peer *faxEnd, code, pages, total int, t38 bool) {
+	rate := transferRate(e, peer)
 	if !e.tx {
 		total = pages
 		if pages > 0 && peer != nil {
-			if err := writeReceived(e.file, peer.doc, pages, peer.ident); err != nil {
+			if err := writeReceived(e.file, peer.doc, pages, peer.ident, rate); err != nil {
 				s.log.Warn("esltest: rxfax cannot write the received file", "file", e.file, "err", err)
 				code = 41
 			}
@@ -400,6 +411,12 @@ func (s *Sim) faxResult(l *leg, dir string, e, peer *faxEnd, code, pages, total 
 	if code == 2 {
 		ecm = "off"
 	}
+	// Before the first page there is no page to describe and no capture
+	// shows what spandsp reports then: the captures' resolution stands.
+	lineRes := "8040x7700"
+	if c, ok := sentPage(e, peer, pages); ok {
+		lineRes = c.lineRes
+	}
 	badRows := 0
 	if pages > 0 {
 		badRows = s.faxBadRows(l)
@@ -410,10 +427,10 @@ func (s *Sim) faxResult(l *leg, dir string, e, peer *faxEnd, code, pages, total 
 		{Name: "fax-result-text", Value: text},
 		{Name: "fax-document-transferred-pages", Value: strconv.Itoa(pages)},
 		{Name: "fax-document-total-pages", Value: strconv.Itoa(total)},
-		{Name: "fax-image-resolution", Value: "8040x7700"},
+		{Name: "fax-image-resolution", Value: lineRes},
 		{Name: "fax-image-size", Value: strconv.Itoa(3074 * pages)},
 		{Name: "fax-bad-rows", Value: strconv.Itoa(badRows)},
-		{Name: "fax-transfer-rate", Value: "14400"},
+		{Name: "fax-transfer-rate", Value: strconv.Itoa(rate)},
 		{Name: "fax-ecm-used", Value: ecm},
 		{Name: "fax-t38-status", Value: t38Status(t38)},
 		{Name: "fax-local-station-id", Value: e.ident},

@@ -1,18 +1,24 @@
 package esltest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/faxdoc"
 )
 
 // receiver is a gofaxd-like socket listener: answer, rxfax, hang up.
@@ -232,6 +238,120 @@ func TestLoopbackEndToEnd(t *testing.T) {
 				t.Errorf("receiving leg record: %+v", b)
 			}
 		})
+	}
+}
+
+// faxinfoPath is HylaFAX's faxinfo, which trusts a received file's
+// FaxDcs for quality and data format.
+const faxinfoPath = "/usr/lib/hylafax/bin/faxinfo"
+
+// TestLoopbackNormalResolution: a 98 lpi MH document, as sendfax
+// prepares one at normal resolution, arrives described as what it is:
+// the received file's FaxDcs, the events of both legs and faxinfo say
+// normal resolution, T.4 1-D, and the page is A4's 297 mm long.
+func TestLoopbackNormalResolution(t *testing.T) {
+	doc, _ := filepath.Abs("testdata/sent-1page-normal-mh.tif")
+	for _, tc := range []struct {
+		name   string
+		txVars string
+		rate   string
+		dcs    string // T.30 bits 10, 14 (14400) or 11 (9600), 20, 21-23, 27 (ECM); no 15 (fine), 16 (MR)
+	}{
+		{"v17", "fax_enable_t38=true,fax_enable_t38_request=true", "14400", "00 44 1F 20"},
+		{"v17 disabled", "fax_enable_t38=true,fax_enable_t38_request=true,fax_disable_v17=true", "9600", "00 60 1F 20"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &receiver{dir: t.TempDir(), t38: true}
+			s := New(t, Options{SocketAddr: startReceiver(t, rc)})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			body, evs := send(ctx, t, s, "fax_ident=1111,"+tc.txVars, "sofia/gateway/gw1/5552000", doc)
+			if !strings.HasPrefix(body, "+OK ") {
+				t.Fatalf("BACKGROUND_JOB body %q", body)
+			}
+			page := findEvent(evs, "CUSTOM", "spandsp::txfaxpageresult")
+			res := findEvent(evs, "CUSTOM", "spandsp::txfaxresult")
+			if page == nil || res == nil || res.Get("fax-success") != "1" {
+				t.Fatal("no txfaxpageresult or no successful txfaxresult")
+			}
+			for name, want := range map[string]string{"fax-image-resolution": "8040x3850",
+				"fax-file-image-resolution": "8031x3858", "fax-image-pixel-size": "1728x1146",
+				"fax-encoding": "2", "fax-encoding-name": "T.4 1-D"} {
+				if got := page.Get(name); got != want {
+					t.Errorf("txfaxpageresult %s = %q, want %q", name, got, want)
+				}
+			}
+			if got := res.Get("fax-image-resolution"); got != "8040x3850" {
+				t.Errorf("txfaxresult fax-image-resolution = %q, want 8040x3850", got)
+			}
+			if got := res.Get("fax-transfer-rate"); got != tc.rate {
+				t.Errorf("txfaxresult fax-transfer-rate = %q, want %s", got, tc.rate)
+			}
+			if err := s.WaitIdle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			calls := s.Calls()
+			if len(calls) != 2 {
+				t.Fatalf("calls = %+v", calls)
+			}
+			for name, want := range map[string]string{"fax_image_resolution": "8040x3850",
+				"fax_file_image_resolution": "8040x3850", "fax_encoding_name": "T.4 1-D", "fax_transfer_rate": tc.rate} {
+				if got := calls[1].Vars[name]; got != want {
+					t.Errorf("receiving leg %s = %q, want %q", name, got, want)
+				}
+			}
+			rc.mu.Lock()
+			files := rc.files
+			rc.mu.Unlock()
+			if len(files) != 1 {
+				t.Fatalf("receiver saw %d calls", len(files))
+			}
+			data, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages, err := faxdoc.ReadPages(bytes.NewReader(data), int64(len(data)))
+			if err != nil || len(pages) != 1 {
+				t.Fatalf("received %d pages (%v), want 1", len(pages), err)
+			}
+			if pages[0].FaxDcs != tc.dcs || pages[0].YDPI() != 98 || pages[0].Compression != 3 {
+				t.Errorf("received page: FaxDcs %q, %v lpi, compression %d; want %q, 98 lpi, 3",
+					pages[0].FaxDcs, pages[0].YDPI(), pages[0].Compression, tc.dcs)
+			}
+			checkFaxinfo(t, files[0], "Quality: Normal", "DataFormat: 1-D MH")
+		})
+	}
+}
+
+// checkFaxinfo runs HylaFAX's faxinfo on file and checks its output has
+// every line of want and a page about 297 mm long.
+func checkFaxinfo(t *testing.T, file string, want ...string) {
+	t.Helper()
+	if _, err := os.Stat(faxinfoPath); err != nil {
+		t.Skipf("faxinfo check skipped: %s not installed (make test installs HylaFAX)", faxinfoPath)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, faxinfoPath, file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("faxinfo: %v\n%s", err, out)
+	}
+	info := string(out)
+	for _, w := range want {
+		if !strings.Contains(info, w) {
+			t.Errorf("faxinfo lacks %q:\n%s", w, info)
+		}
+	}
+	// faxinfo names a page size it knows ("default" is A4 here), or
+	// prints "<width> by <length in mm>".
+	m := regexp.MustCompile(`(?m)^\s*Page: (.*)$`).FindStringSubmatch(info)
+	if m == nil {
+		t.Fatalf("faxinfo shows no page size:\n%s", info)
+	}
+	if _, mm, ok := strings.Cut(m[1], " by "); ok {
+		if n, err := strconv.Atoi(mm); err != nil || n < 290 || n > 304 {
+			t.Errorf("faxinfo page %q, want about 297 mm long", m[1])
+		}
 	}
 }
 

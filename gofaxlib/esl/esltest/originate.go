@@ -160,7 +160,7 @@ func (s *Sim) dialLeg(c *conn, o *Originate, dl DialLeg, args, job string, last 
 		if ident == "" {
 			ident = "2222"
 		}
-		link.join(s, &faxEnd{ident: ident, enableT38: sc.T38, requestT38: sc.T38}, s.now())
+		link.join(s, &faxEnd{ident: ident, enableT38: sc.T38, requestT38: sc.T38, disableV17: sc.DisableV17}, s.now())
 		s.spawn(func() { s.remoteReceiver(a, c, link, sc) })
 	}
 	a.mergeTemplate(t.aAnswer, s.replacerA(a), nil)
@@ -319,7 +319,8 @@ func (s *Sim) runOriginateApp(a *leg, o *Originate, link *faxLink) {
 	case "txfax", "rxfax":
 		s.updateRec(a, func(r *CallRecord) { r.File = arg })
 		e := &faxEnd{leg: a, tx: name == "txfax", file: arg, ident: a.getVar("fax_ident"),
-			enableT38: a.getVar("fax_enable_t38") == "true", requestT38: a.getVar("fax_enable_t38_request") == "true"}
+			enableT38: a.getVar("fax_enable_t38") == "true", requestT38: a.getVar("fax_enable_t38_request") == "true",
+			disableV17: isTrue(a.getVar("fax_disable_v17"))}
 		ok := true
 		if e.tx {
 			if r, opened := s.openDocument(e); !opened {

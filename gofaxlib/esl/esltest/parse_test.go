@@ -99,27 +99,39 @@ func FuzzParseOriginate(f *testing.F) {
 	})
 }
 
+// capturedDCS is the FaxDcs spandsp wrote on the pages of
+// testdata/received-t38-2page.tif: 14400 bit/s, fine, T.85 L0 with ECM.
+const capturedDCS = "00 46 1F 21 01 01 01 01 01 02"
+
 func TestReceivedFile(t *testing.T) {
-	doc, err := os.ReadFile("testdata/sent-2page-g3.tif")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := faxdoc.ReadPages(bytes.NewReader(doc), int64(len(doc)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		name  string
+		doc   string
 		pages int
 		ident string
+		rate  int
+		dcs   string // FaxDcs of every received page
 	}{
-		{"first page", 1, "REMOTE ID"},
-		{"whole document", 2, "REMOTE ID"},
-		{"more pages than the document: it repeats", 5, "REMOTE ID"},
-		{"no remote ident", 2, ""},
+		// T.30 bit 10 (receiver), 14 (14400) or 11 (9600), 15 (fine),
+		// 20 (unlimited length), 21-23 (0 ms scan lines), 27 (ECM).
+		{"fine MH, first page", "sent-2page-g3.tif", 1, "REMOTE ID", rateV17, "00 46 1F 20"},
+		{"fine MH, whole document", "sent-2page-g3.tif", 2, "REMOTE ID", rateV17, "00 46 1F 20"},
+		{"more pages than the document: it repeats", "sent-2page-g3.tif", 5, "REMOTE ID", rateV17, "00 46 1F 20"},
+		{"no remote ident", "sent-2page-g3.tif", 2, "", rateV17, "00 46 1F 20"},
+		{"V.17 disabled", "sent-2page-g3.tif", 2, "", rateV29, "00 62 1F 20"},
+		{"normal MH", "sent-1page-normal-mh.tif", 1, "", rateV17, "00 44 1F 20"},
+		{"spandsp's received file keeps its DCS", "received-t38-2page.tif", 2, "", rateV17, capturedDCS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := receivedFile(doc, tc.pages, tc.ident)
+			doc, err := os.ReadFile("testdata/" + tc.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := faxdoc.ReadPages(bytes.NewReader(doc), int64(len(doc)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := receivedFile(doc, tc.pages, tc.ident, tc.rate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +141,7 @@ func TestReceivedFile(t *testing.T) {
 			}
 			for i, p := range pages {
 				want := src[i%len(src)]
-				want.FaxDcs = receivedDCS
+				want.FaxDcs = tc.dcs
 				if tc.ident != "" {
 					want.ImageDescription = tc.ident
 				}
@@ -148,11 +160,43 @@ func TestReceivedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, p := range realPages {
-		if p.FaxDcs != receivedDCS {
-			t.Errorf("spandsp's page %d has FaxDcs %q, the simulator writes %q", i+1, p.FaxDcs, receivedDCS)
+		if p.FaxDcs != capturedDCS {
+			t.Errorf("spandsp's page %d has FaxDcs %q, want %q", i+1, p.FaxDcs, capturedDCS)
 		}
 	}
-	if _, err := receivedFile([]byte("II*\x00\x00\x00\x00\x00"), 1, ""); !errors.Is(err, faxdoc.ErrFormat) {
+	if _, err := receivedFile([]byte("II*\x00\x00\x00\x00\x00"), 1, "", rateV17); !errors.Is(err, faxdoc.ErrFormat) {
 		t.Errorf("document without pages: %v", err)
+	}
+}
+
+// TestCodePage: what the simulator reports for a page follows the page,
+// as spandsp's reports follow the session (spandsp's page events in the
+// captures: 8040x7700 on the line, 8031x7716 in the sender's 204 x 196
+// dpi file, T.85(L0) as the capture's DCS says).
+func TestCodePage(t *testing.T) {
+	page := func(x, y float64, compression uint16, t4 uint32, dcs string) faxdoc.PageInfo {
+		return faxdoc.PageInfo{Width: 1728, Length: 2156, XResolution: x, YResolution: y, ResolutionUnit: 2,
+			Compression: compression, T4Options: t4, FaxDcs: dcs}
+	}
+	for _, tc := range []struct {
+		name string
+		page faxdoc.PageInfo
+		rate int
+		want pageCoding
+	}{
+		{"normal MH", page(204, 98, 3, 4, ""), rateV17,
+			pageCoding{"00 44 1F 20", "8040x3850", "8031x3858", "1728x2156", "2", "T.4 1-D"}},
+		{"fine MR", page(204, 196, 3, 5, ""), rateV17,
+			pageCoding{"00 47 1F 20", "8040x7700", "8031x7716", "1728x2156", "4", "T.4 2-D"}},
+		{"fine MMR at 9600", page(204, 196, 4, 0, ""), rateV29,
+			pageCoding{"00 62 1F 22", "8040x7700", "8031x7716", "1728x2156", "8", "T.6"}},
+		{"captured T.85", page(204, 196, 3, 5, capturedDCS), rateV17,
+			pageCoding{capturedDCS, "8040x7700", "8031x7716", "1728x2156", "32", "T.85(L0)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := codePage(tc.page, tc.rate); got != tc.want {
+				t.Errorf("codePage = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

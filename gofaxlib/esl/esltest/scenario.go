@@ -42,6 +42,9 @@ type Scenario struct {
 	// T38 makes the far end enable and request T.38
 	// (fax_enable_t38=true, fax_enable_t38_request=true).
 	T38 bool
+	// DisableV17 makes the far end set fax_disable_v17: the session
+	// runs at V.29's 9600 bit/s.
+	DisableV17 bool
 	// RingTime is how long the far end rings before answering (or, with
 	// NoAnswer, before the caller gives up if no originate_timeout is set).
 	RingTime time.Duration

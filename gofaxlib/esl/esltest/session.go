@@ -277,7 +277,8 @@ func (x *executor) media(d time.Duration, res string) string {
 func (x *executor) fax(a app) string {
 	l, s := x.leg, x.sim
 	e := &faxEnd{leg: l, tx: a.name == "txfax", file: a.arg, ident: l.getVar("fax_ident"),
-		enableT38: l.getVar("fax_enable_t38") == "true", requestT38: l.getVar("fax_enable_t38_request") == "true"}
+		enableT38: l.getVar("fax_enable_t38") == "true", requestT38: l.getVar("fax_enable_t38_request") == "true",
+		disableV17: isTrue(l.getVar("fax_disable_v17"))}
 	s.updateRec(l, func(r *CallRecord) { r.File = a.arg })
 	if e.tx {
 		if res, ok := s.openDocument(e); !ok {

@@ -46,28 +46,26 @@ func CountPages(path string) (int, error) {
 	return n, err
 }
 
-// receivedDCS is the FaxDcs spandsp wrote on every page of the real
-// received file of the session the simulator's events come from
-// (fixtures tiff/received-t38-2page.tif): 14400 bit/s, fine, T.85 L0
-// with ECM.
-const receivedDCS = "00 46 1F 21 01 01 01 01 01 02"
-
 // receivedFile returns the TIFF rxfax leaves after receiving pages pages
-// of doc: page i is page i mod len of doc, renumbered, with spandsp's
-// FaxDcs and, when not empty, remoteID as ImageDescription, as spandsp
-// writes them.
-func receivedFile(doc []byte, pages int, remoteID string) ([]byte, error) {
-	n, err := documentPages(doc)
+// of doc in a session at rate bit/s: page i is page i mod len of doc,
+// renumbered, with the FaxDcs of its coding (codePage) and, when not
+// empty, remoteID as ImageDescription, as spandsp writes them.
+func receivedFile(doc []byte, pages int, remoteID string, rate int) ([]byte, error) {
+	coding, err := documentCoding(doc, rate)
 	if err != nil {
 		return nil, err
 	}
-	set := []faxdoc.Field{faxdoc.ASCII(faxdoc.TagFaxDcs, receivedDCS)}
-	if remoteID != "" {
-		set = append(set, faxdoc.ASCII(faxdoc.TagImageDescription, remoteID))
+	if len(coding) == 0 {
+		return nil, fmt.Errorf("esltest: document without pages: %w", faxdoc.ErrFormat)
 	}
-	var srcs []faxdoc.Source
-	for left := pages; left > 0; left -= n {
-		srcs = append(srcs, faxdoc.Source{R: bytes.NewReader(doc), Size: int64(len(doc)), Count: min(left, n), Set: set})
+	srcs := make([]faxdoc.Source, pages)
+	for k := range srcs {
+		i := k % len(coding)
+		set := []faxdoc.Field{faxdoc.ASCII(faxdoc.TagFaxDcs, coding[i].dcs)}
+		if remoteID != "" {
+			set = append(set, faxdoc.ASCII(faxdoc.TagImageDescription, remoteID))
+		}
+		srcs[k] = faxdoc.Source{R: bytes.NewReader(doc), Size: int64(len(doc)), First: i, Count: 1, Set: set}
 	}
 	var out bytes.Buffer
 	if _, err := faxdoc.Merge(&out, srcs); err != nil {
@@ -79,11 +77,11 @@ func receivedFile(doc []byte, pages int, remoteID string) ([]byte, error) {
 // writeReceived writes the received file to path in place, as libtiff
 // does for rxfax: the file the receiver created keeps its inode, owner,
 // mode and locks (created with 0666 less the umask when missing).
-func writeReceived(path string, doc []byte, pages int, remoteID string) error {
+func writeReceived(path string, doc []byte, pages int, remoteID string, rate int) error {
 	if doc == nil {
 		return fmt.Errorf("esltest: no document to receive")
 	}
-	data, err := receivedFile(doc, pages, remoteID)
+	data, err := receivedFile(doc, pages, remoteID, rate)
 	if err != nil {
 		return err
 	}
