@@ -374,9 +374,9 @@ func TestReceiveDelivered(t *testing.T) {
 			if p, err := hylafax.DecodeClass2Params(r.Params); err != nil || p.BitRate() != 14400 {
 				t.Errorf("RECV params %#x: %+v %v", r.Params, p, err)
 			}
-			// spandsp's FaxDcs of the received file, as the simulator
-			// writes it.
-			if r.DCS != "00 46 1F 21 01 01 01 01 01 02" {
+			// The received file's FaxDcs, as the simulator writes it for
+			// its default document: 14400, fine, MH, ECM.
+			if r.DCS != "00 46 1F 20" {
 				t.Errorf("RECV DCS %q, want the received file's FaxDcs", r.DCS)
 			}
 			checkSessionLog(t, e.sessionLog("000000001"), "SESSION BEGIN 000000001 4930123")
