@@ -69,7 +69,9 @@
 // (silence_stream://<ms>), set, export, unset, respond <code>, hangup,
 // rxfax (writes a real TIFF: the sender's pages that got through, into
 // the file the receiver named, in place as libtiff does, so a file it
-// created keeps its owner, mode and lock), txfax.
+// created keeps its owner, mode and lock; each page's FaxDcs, like the
+// page events, describes the page sent: its resolution and coding, the
+// session's rate, 9600 with fax_disable_v17, and ECM), txfax.
 // Without event-lock, queued applications run nested inside a running
 // playback or sleep once the channel is answered, and the outer one
 // completes at hangup, as in the noeventlock capture. After the hangup
