@@ -129,6 +129,10 @@ func TestDynamicConfig(t *testing.T) {
 		{"local identifier and t38 off", "LocalIdentifier: \"+49 30 999\"\nEnableT38: no\nRequestT38: false\nbogus line", 0,
 			[]string{"answer", "set fax_enable_t38=false", "set fax_enable_t38_request=false", "set fax_ident=+49 30 999", "rxfax"}, receive.ClassReceived},
 		{"accept", "RejectCall: false", 0, []string{"answer", "set fax_ident=4711", "rxfax"}, receive.ClassReceived},
+		// FreeSWITCH expands ${...} in application arguments: a script's
+		// value must not run commands there.
+		{"local identifier with variable expansion", "LocalIdentifier: ${system(id)}", 0,
+			[]string{"answer", "set fax_ident=system(id)", "rxfax"}, receive.ClassReceived},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			argsFile := filepath.Join(t.TempDir(), "dynconf")
@@ -148,6 +152,11 @@ func TestDynamicConfig(t *testing.T) {
 			}
 			if !containsInOrder(apps, tc.apps) {
 				t.Errorf("apps %q, want %q in order", apps, tc.apps)
+			}
+			for _, a := range rec.Apps {
+				if strings.HasPrefix(a, "set ") && strings.ContainsAny(a, "${}") {
+					t.Errorf("app %q can expand variables", a)
+				}
 			}
 			b, err := os.ReadFile(argsFile)
 			if want := "freeswitch0\n5550001\nSender\n5551236\ngw1\n"; err != nil || string(b) != want {

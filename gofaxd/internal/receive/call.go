@@ -397,6 +397,9 @@ func (c *call) answer() {
 	if c.cfg.Ident != "" {
 		ident = c.cfg.Ident
 	}
+	// Every value passed to "set" goes through safeIdent/SafeValue:
+	// FreeSWITCH expands ${...} in it.
+	ident = safeIdent(ident)
 	type app struct{ name, arg string }
 	apps := []app{}
 	if h.AnswerAfter > 0 {

@@ -167,3 +167,30 @@ func prefixesInOrder(got, want []string) bool {
 	}
 	return i == len(want)
 }
+
+// TestIdentNotExpanded: the configured ident and DynamicConfig's
+// LocalIdentifier reach "set fax_ident=" without anything FreeSWITCH
+// would expand (${api(...)}, ${system(...)}), cut to 20 bytes.
+func TestIdentNotExpanded(t *testing.T) {
+	for _, tc := range []struct{ ident, want string }{
+		{"${system(id)}", "system(id)"},
+		{"+49 ${api(status)}", "+49   api(status)"},
+		{"$${x}|[`'\\^", "x"},
+		{"abcdefghijklmnopqrs€", "abcdefghijklmnopqrs"}, // no rune cut in half
+		{"+49 30 999", "+49 30 999"},
+	} {
+		t.Run(tc.ident, func(t *testing.T) {
+			h := newHandler(t)
+			h.Ident = tc.ident
+			ch := newFakeChannel(map[string]string{"sip_to_user": "5551236"})
+			h.Serve(context.Background(), ch)
+			want := "set fax_ident=" + tc.want
+			if !slices.Contains(ch.cmds, want) {
+				t.Errorf("commands %q, want %q", ch.cmds, want)
+			}
+			if got := ParseCallConfig([]byte("LocalIdentifier: " + tc.ident)).Ident; got != tc.want {
+				t.Errorf("LocalIdentifier %q = %q, want %q", tc.ident, got, tc.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,10 @@ package receive
 import (
 	"io/fs"
 	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
 )
@@ -24,6 +28,22 @@ type CallConfig struct {
 // maxIdentLen is T.30's limit for a station identifier (CSI/TSI).
 const maxIdentLen = 20
 
+// safeIdent makes a station identifier safe to send in "set fax_ident=":
+// FreeSWITCH expands ${...} (api, system) in application arguments, so
+// freeswitch.SafeValue blanks $ { } and the other characters it refuses,
+// then the result is cut to maxIdentLen bytes on a rune boundary.
+func safeIdent(s string) string {
+	s = freeswitch.SafeValue(s)
+	if len(s) > maxIdentLen {
+		cut := maxIdentLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.TrimSpace(s[:cut])
+	}
+	return s
+}
+
 // ParseCallConfig reads DynamicConfig output (see hook.ParseConfigOutput).
 func ParseCallConfig(out []byte) CallConfig {
 	var c CallConfig
@@ -43,10 +63,7 @@ func ParseCallConfig(out []byte) CallConfig {
 	}
 	c.Reject = vals.Bool("RejectCall")
 	if id, ok := vals.Get("LocalIdentifier"); ok {
-		c.Ident = CleanName(id)
-		if len(c.Ident) > maxIdentLen {
-			c.Ident = c.Ident[:maxIdentLen]
-		}
+		c.Ident = safeIdent(id)
 	}
 	if _, ok := vals.Get("EnableT38"); ok {
 		c.EnableT38 = ptr(vals.Bool("EnableT38"))
