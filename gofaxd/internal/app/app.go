@@ -62,7 +62,15 @@ const metricsCloseWait = time.Second
 // then still waits for FreeSWITCH or faxrcvd is cut short (the fax stays
 // in recvq, the call is recorded). faxrcvd runs started during a stop get
 // at most what is left of grace + FinishTime, whatever faxrcvdtimeout says.
+// It leaves a killed call both of its tries to end (2 × receive.KillGrace)
+// and finishMargin, so that a reachable FreeSWITCH confirms the end
+// before gofaxd stops waiting: a reception whose end is not confirmed is
+// kept as written, untagged.
 const FinishTime = 15 * time.Second
+
+// finishMargin is what FinishTime leaves after ending a killed call: for
+// its records and the start of faxrcvd.
+const finishMargin = 5 * time.Second
 
 // StopOverhead bounds a stop beyond the shutdown grace: FinishTime plus
 // the last local writes (xferfaxlog, status files, each waiting at most

@@ -110,8 +110,12 @@ const (
 	// hangup completed. In the captures it comes before
 	// CHANNEL_HANGUP_COMPLETE; this is for event orders never seen.
 	resultGrace = 5 * time.Second
-	// killGrace bounds the wait for the hangup after uuid_kill.
-	killGrace = 10 * time.Second
+	// KillGrace bounds each of the two attempts to end a call:
+	// uuid_kill on the call's socket and the wait for its hangup, then
+	// uuid_kill over a new connection and the wait until the channel is
+	// gone. FreeSWITCH hangs up within milliseconds of uuid_kill. A
+	// killed call is recorded within 2 × KillGrace.
+	KillGrace = 5 * time.Second
 )
 
 // Outcome classes reported to the Observer.
@@ -230,6 +234,10 @@ type call struct {
 	killed string    // why the call was killed, "" if it was not
 	lost   error     // why the socket ended early, nil if it did not
 	hungUp time.Time // when CHANNEL_HANGUP_COMPLETE arrived
+	// ended is true once the channel's end is confirmed
+	// (CHANNEL_HANGUP_COMPLETE, or uuid_exists false): only then has
+	// rxfax closed the file, and only then may it be tagged or removed.
+	ended  bool
 	exited bool
 
 	pageStart time.Time             // when the page being received began: negotiation or the previous page
@@ -479,13 +487,16 @@ func (c *call) wait(ctx context.Context) {
 		c.killed = why
 		c.log.Warn("killing call", "reason", why)
 		c.session.Printf("Killing call: %s", why)
+		deadline := time.Now().Add(KillGrace)
 		cctx, cancel := c.command()
 		defer cancel()
+		cctx, cancelKill := context.WithDeadline(cctx, deadline)
+		defer cancelKill()
 		if _, err := c.ch.API(cctx, "uuid_kill "+c.uuid); err != nil {
 			c.log.Warn("uuid_kill failed", "err", err)
 		}
 		maxCall, progress, done = never, never, nil
-		killWait = time.After(killGrace)
+		killWait = time.After(time.Until(deadline))
 	}
 
 	events := c.ch.Events()
@@ -502,14 +513,20 @@ func (c *call) wait(ctx context.Context) {
 						c.lost = errors.New("connection closed")
 					}
 					c.log.Error("event socket lost during the call", "err", c.lost)
-					c.endOrphan()
+					c.ended = c.endOrphan()
 				}
 				return
 			}
 			if ev.Format == esl.FormatNotice {
 				// After the hangup events FreeSWITCH sends the linger
 				// notice: nothing more will come for this channel.
-				if tr.Complete() || ev.Get("Content-Disposition") != "linger" {
+				if tr.Complete() {
+					return
+				}
+				if ev.Get("Content-Disposition") != "linger" {
+					// The session ends without the hangup seen here:
+					// make sure the channel is gone.
+					c.ended = c.endOrphan()
 					return
 				}
 				continue
@@ -527,6 +544,7 @@ func (c *call) wait(ctx context.Context) {
 			}
 			if change&freeswitch.ChangeHangupComplete != 0 {
 				c.hungUp = time.Now()
+				c.ended = true
 			}
 			if change&freeswitch.ChangeAppDone != 0 && !hangupSent {
 				// In "async full" mode the channel stays in the socket
@@ -551,7 +569,7 @@ func (c *call) wait(ctx context.Context) {
 			return
 		case <-killWait:
 			c.lost = errors.New("the call did not end after uuid_kill")
-			c.endOrphan()
+			c.ended = c.endOrphan()
 			return
 		case <-abort:
 			if c.killed == "" {
@@ -578,18 +596,19 @@ func timer(d time.Duration) (<-chan time.Time, func()) {
 const orphanPoll = 50 * time.Millisecond
 
 // endOrphan ends a call this handler can no longer follow, through a new
-// inbound connection: uuid_kill, then wait (at most killGrace) until the
-// channel is gone, so that rxfax has closed the file.
-func (c *call) endOrphan() {
+// inbound connection: uuid_kill, then wait (at most KillGrace in all) until the
+// channel is gone, so that rxfax has closed the file. It reports whether
+// FreeSWITCH confirmed that the channel is gone (uuid_exists false).
+func (c *call) endOrphan() bool {
 	if c.h.Dial == nil {
-		return
+		return false
 	}
-	dctx, cancel := context.WithTimeout(c.fin, killGrace)
+	dctx, cancel := context.WithTimeout(c.fin, KillGrace)
 	defer cancel()
 	conn, err := c.h.Dial(dctx)
 	if err != nil {
 		c.log.Error("cannot reach FreeSWITCH to end the call", "err", err)
-		return
+		return false
 	}
 	defer conn.Close()
 	if _, err := conn.API(dctx, "uuid_kill "+c.uuid); err != nil {
@@ -597,13 +616,20 @@ func (c *call) endOrphan() {
 	}
 	for {
 		out, err := conn.API(dctx, "uuid_exists "+c.uuid)
-		if err != nil || strings.TrimSpace(out) != "true" {
-			return
+		switch out = strings.TrimSpace(out); {
+		case err != nil:
+			c.log.Error("cannot ask FreeSWITCH whether the call ended", "err", err)
+			return false
+		case out == "false":
+			return true
+		case out != "true":
+			c.log.Error("cannot ask FreeSWITCH whether the call ended", "answer", out)
+			return false
 		}
 		select {
 		case <-dctx.Done():
 			c.log.Error("call still up after uuid_kill", "err", dctx.Err())
-			return
+			return false
 		case <-time.After(orphanPoll):
 		}
 	}

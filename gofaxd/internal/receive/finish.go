@@ -65,24 +65,44 @@ func output(b []byte) string {
 	return s
 }
 
+// unconfirmedNote ends the reason of a reception whose end FreeSWITCH
+// did not confirm.
+const unconfirmedNote = "reception end not confirmed, file kept as written"
+
 // finish records the reception as faxgetty does: the file is tagged (or
 // removed without pages), the modem released, the RECV record and the
-// session log written, and faxrcvd run for a file that has pages.
+// session log written, and faxrcvd run for a file that has pages. When
+// the channel's end was not confirmed, rxfax may still write the file:
+// it is kept as it is (neither tagged nor removed), and faxrcvd does not
+// run; the call is still recorded.
 func (c *call) finish(ctx context.Context) {
 	h := c.h
 	res := &c.res
 
-	// What spandsp wrote; nil when the file cannot be read (then Finish
-	// cannot tag it either, and says why).
-	written, _ := hylafax.TIFFPages(c.file.Path)
+	var (
+		written []hylafax.PageInfo
+		pages   int
+		ferr    error
+	)
 	params := c.params()
-	pages, ferr := c.file.Finish(hylafax.FaxTags{
-		Sender:    res.RemoteID,
-		CallIDs:   c.callIDs(),
-		Params:    ptr(params),
-		PageTimes: pageSeconds(c.pageTimes, recvTimes(written)),
-	})
+	if c.ended {
+		// What spandsp wrote; nil when the file cannot be read (then
+		// Finish cannot tag it either, and says why).
+		written, _ = hylafax.TIFFPages(c.file.Path)
+		pages, ferr = c.file.Finish(hylafax.FaxTags{
+			Sender:    res.RemoteID,
+			CallIDs:   c.callIDs(),
+			Params:    ptr(params),
+			PageTimes: pageSeconds(c.pageTimes, recvTimes(written)),
+		})
+	} else {
+		c.file.Close()
+		pages = res.TransferredPages
+		c.log.Error("reception end not confirmed; file kept as written", "pages_reported", pages)
+		c.session.Printf("RECV: reception end not confirmed; %s kept as written", c.file.Name)
+	}
 	switch {
+	case !c.ended:
 	case ferr != nil:
 		// The file is kept as it is; count pages from the events.
 		c.log.Error("received file kept untagged", "err", ferr)
@@ -93,6 +113,10 @@ func (c *call) finish(ctx context.Context) {
 	}
 	delivered := res.Delivered() && (ferr != nil || pages == res.TransferredPages)
 	reason := c.reason(delivered, pages)
+	if !c.ended {
+		delivered = false
+		reason = strings.TrimPrefix(reason+"; "+unconfirmedNote, "; ")
+	}
 	c.out.Pages = pages
 	c.out.Lost = c.lost != nil
 	switch {
@@ -146,7 +170,7 @@ func (c *call) finish(ctx context.Context) {
 
 	info := c.recvInfo(pages)
 	info.Reason = reason
-	if pages > 0 {
+	if pages > 0 && c.ended {
 		c.lease.Document(info)
 	}
 	c.lease.Release(info)
@@ -171,7 +195,7 @@ func (c *call) finish(ctx context.Context) {
 		defer close(exited)
 		c.exit()
 	}()
-	if pages > 0 {
+	if pages > 0 && c.ended {
 		c.faxrcvd(c.fin, reason)
 	}
 	<-exited
