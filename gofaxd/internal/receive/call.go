@@ -314,8 +314,7 @@ func (c *call) run(ctx context.Context) {
 
 	c.log.Info("accepting call", "recipient_source", src, "caller_name", c.cidname, "gateway", c.gateway)
 	sess.Printf("Inbound call %s from %s <%s> to %s via gateway %q", c.uuid, c.cidname, c.cidnum, c.recipient, c.gateway)
-	c.answer()
-	c.wait(ctx)
+	c.wait(ctx, c.answer())
 	c.finish(ctx)
 }
 
@@ -377,8 +376,9 @@ func (c *call) exit() {
 
 // answer subscribes to the call's events and queues the applications
 // that answer it and run rxfax. With event-lock FreeSWITCH runs them in
-// turn; their completion shows up as events.
-func (c *call) answer() {
+// turn; their completion shows up as events. An error means rxfax was
+// not queued: the call must be ended.
+func (c *call) answer() error {
 	h := c.h
 	enable, request := h.EnableT38, h.RequestT38
 	if c.cfg.EnableT38 != nil {
@@ -441,9 +441,9 @@ func (c *call) answer() {
 		}
 	}
 	if err != nil {
-		// The wait below sees the socket end and records the call.
 		c.log.Error("cannot start the reception", "err", err)
 	}
+	return err
 }
 
 // fallback returns the softmodem fallback list and the caller's key, if
@@ -462,8 +462,10 @@ func (c *call) fallback() (freeswitch.Fallback, string, bool) {
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
 // wait follows the call until both the spandsp result and the hangup are
-// in (either order), the socket ends, or a deadline kills the call.
-func (c *call) wait(ctx context.Context) {
+// in (either order), the socket ends, or a deadline kills the call. A
+// call whose reception could not be started (startErr) is killed at once:
+// with the socket still up, nothing else would end it before a deadline.
+func (c *call) wait(ctx context.Context, startErr error) {
 	h := c.h
 	tr := &freeswitch.Tracker{UUID: c.uuid}
 	defer func() { c.res = tr.Result() }()
@@ -499,6 +501,9 @@ func (c *call) wait(ctx context.Context) {
 		killWait = time.After(time.Until(deadline))
 	}
 
+	if startErr != nil {
+		kill(fmt.Sprintf("cannot start the reception (%v)", startErr))
+	}
 	events := c.ch.Events()
 	for {
 		if tr.Complete() && tr.Final() {
