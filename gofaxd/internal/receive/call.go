@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -126,7 +127,7 @@ const (
 	ClassRejected    = "rejected"     // DynamicConfig said no
 	ClassBusy        = "busy"         // no modem free
 	ClassNoRecipient = "no_recipient" // no usable called number
-	ClassError       = "error"        // local trouble (spool)
+	ClassError       = "error"        // local trouble (spool), or a connection without a valid UUID
 )
 
 // Outcome is what a finished call reports to the Observer.
@@ -150,6 +151,9 @@ type Observer interface {
 	CallStarted()
 	CallEnded(Outcome)
 }
+
+// uuidRe is the form of the UUIDs FreeSWITCH gives its channels.
+var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Handler receives faxes. Its fields must be set before Serve is called
 // and not changed afterwards.
@@ -184,16 +188,28 @@ func (h *Handler) Serve(ctx context.Context, ch Channel) {
 	c := &call{h: h, ch: ch, start: time.Now()}
 	data := ch.ChannelData()
 	c.uuid = data.UUID()
-	c.cidnum, _ = CleanNumber(firstOf(data.Get("Caller-Caller-ID-Number"), data.Get("Channel-Caller-ID-Number")))
-	c.cidname = CleanName(firstOf(data.Get("Caller-Caller-ID-Name"), data.Get("Channel-Caller-ID-Name")))
-	c.gateway, _ = CleanNumber(data.Var("sip_gateway"))
-	c.log = log.With("call_uuid", c.uuid, "caller", c.cidnum)
 	fin, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	if h.Abort != nil {
 		defer context.AfterFunc(h.Abort, cancel)()
 	}
 	c.fin = fin
+	if !uuidRe.MatchString(c.uuid) {
+		// It goes into filter, uuid_kill and uuid_exists commands: a
+		// connection whose channel has no UUID of FreeSWITCH's form is
+		// refused, and nothing of it is used.
+		obs.CallStarted()
+		log.Error("connection refused: its Unique-ID is not a UUID", "unique_id", strconv.QuoteToASCII(c.uuid))
+		c.log = log
+		c.out.Class = ClassError
+		c.exit()
+		obs.CallEnded(c.out)
+		return
+	}
+	c.cidnum, _ = CleanNumber(firstOf(data.Get("Caller-Caller-ID-Number"), data.Get("Channel-Caller-ID-Number")))
+	c.cidname = CleanName(firstOf(data.Get("Caller-Caller-ID-Name"), data.Get("Channel-Caller-ID-Name")))
+	c.gateway, _ = CleanNumber(data.Var("sip_gateway"))
+	c.log = log.With("call_uuid", c.uuid, "caller", c.cidnum)
 
 	obs.CallStarted()
 	c.run(ctx)
@@ -494,7 +510,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 		defer cancel()
 		cctx, cancelKill := context.WithDeadline(cctx, deadline)
 		defer cancelKill()
-		if _, err := c.ch.API(cctx, "uuid_kill "+c.uuid); err != nil {
+		if err := freeswitch.Kill(cctx, c.ch, c.uuid, ""); err != nil {
 			c.log.Warn("uuid_kill failed", "err", err)
 		}
 		maxCall, progress, done = never, never, nil
@@ -616,7 +632,7 @@ func (c *call) endOrphan() bool {
 		return false
 	}
 	defer conn.Close()
-	if _, err := conn.API(dctx, "uuid_kill "+c.uuid); err != nil {
+	if err := freeswitch.Kill(dctx, conn, c.uuid, ""); err != nil {
 		c.log.Debug("uuid_kill", "err", err)
 	}
 	for {
