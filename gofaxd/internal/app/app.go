@@ -79,6 +79,20 @@ const finishMargin = 5 * time.Second
 // StopOverhead.
 const StopOverhead = FinishTime + 5*time.Second
 
+// connSlack is how many event socket connections maxConns allows beyond
+// two per modem: calls being refused for want of a modem, and sessions
+// still ending.
+const connSlack = 16
+
+// maxConns bounds the event socket connections served at once for a
+// number of modems: 2 × modems + 16. With allocateinbounddevices=false
+// calls beyond the modems are received too, and calls over the modems
+// must still be answered with rejectresponse; a flood beyond the bound
+// (a dialplan loop, a misrouted trunk) has its connections closed at
+// once, and FreeSWITCH's socket application fails and the dialplan
+// continues.
+func maxConns(modems int) int { return 2*modems + connSlack }
+
 // Open checks the spool, creates and announces the modems, binds the
 // event socket listener and the metrics listener, and starts serving.
 func Open(cfg *config.Config, opt Options) (*App, error) {
@@ -163,6 +177,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Addr:     cfg.Gofaxd.Socket,
 		Listener: opt.Listener,
 		Logger:   log,
+		MaxConns: maxConns(cfg.HylaFAX.Modems),
 		Handler:  func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
 	}
 	if err := a.srv.Open(); err != nil {

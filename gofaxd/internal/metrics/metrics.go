@@ -142,10 +142,13 @@ func (c modemCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(faxqDesc, prometheus.GaugeValue, reading)
 }
 
-// Timeouts of the metrics listener: scrapes are small and local.
+// Timeouts of the metrics listener: scrapes are small and local. An idle
+// keep-alive connection is closed after idleTimeout, longer than a
+// usual scrape interval.
 const (
 	readHeaderTimeout = 5 * time.Second
 	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
 )
 
 // Server serves /metrics and /healthz.
@@ -175,7 +178,8 @@ func Listen(addr string, m *Metrics, healthy func() error) (*Server, error) {
 		fmt.Fprintln(w, "ok")
 	})
 	s := &Server{
-		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout},
+		srv: &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout,
+			IdleTimeout: idleTimeout},
 		ln:   ln,
 		done: make(chan struct{}),
 	}
