@@ -204,6 +204,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad recipient source", "[gofaxd]\nrecipientfrom = from\n", `config: bad.conf:2: [gofaxd] recipientfrom: invalid setting: "from" is not one of diversion, history-info, p-called-party-id, to, request-uri`},
 		{"bad sip code", "[gofaxd]\nrejectresponse = 200\n", `config: bad.conf:2: [gofaxd] rejectresponse: invalid setting: "200" is not a SIP failure response code (400-699)`},
 		{"bad cause", "[gofaxsend]\nfailedresponse = user busy\n", `config: bad.conf:2: [gofaxsend] failedresponse: invalid setting: "USER BUSY" is not a hangup cause name such as UNALLOCATED_NUMBER`},
+		{"spooldir FreeSWITCH would expand", "[hylafax]\nspooldir = /srv/${x}\n", `config: bad.conf:2: [hylafax] spooldir: invalid setting: "/srv/${x}": "$" cannot be passed to FreeSWITCH in rxfax/txfax arguments`},
+		{"spooldir with a blank", "[hylafax]\nspooldir = \"/srv/fax spool\"\n", `config: bad.conf:2: [hylafax] spooldir: invalid setting: "/srv/fax spool": " " cannot be passed to FreeSWITCH in rxfax/txfax arguments`},
 		{"bad prefix", "[hylafax]\nmodemprefix = ../x\n", `config: bad.conf:2: [hylafax] modemprefix: invalid setting: "../x": modem names may only hold letters, digits, '_' and '-'`},
 		{"empty spool", "[hylafax]\nspooldir = \"\"\n", "config: bad.conf:2: [hylafax] spooldir: invalid setting: empty: the HylaFAX spool directory is required"},
 		{"bad country code", "[freeswitch]\ncountrycode = +49\n", `config: bad.conf:2: [freeswitch] countrycode: invalid setting: "+49" is not a country code (digits only, e.g. 49)`},

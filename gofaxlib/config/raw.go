@@ -334,6 +334,12 @@ var (
 	digitsRe  = regexp.MustCompile(`^[0-9]*$`)
 )
 
+// unsafeInPath reports characters that FreeSWITCH would expand (${...}) or
+// split on in the file arguments of rxfax and originate's &txfax(...).
+func unsafeInPath(r rune) bool {
+	return r < ' ' || r == 0x7f || strings.ContainsRune(" $`'\"{}(),\\", r)
+}
+
 // Validate reports the first setting that cannot work, as an *Error.
 func (c *Config) Validate() error {
 	_, err := c.check()
@@ -380,6 +386,9 @@ func (c *Config) check() ([]string, error) {
 
 	if c.HylaFAX.SpoolDir == "" {
 		cv.fail("hylafax", "spooldir", "empty: the HylaFAX spool directory is required")
+	}
+	if i := strings.IndexFunc(c.HylaFAX.SpoolDir, unsafeInPath); i >= 0 {
+		cv.fail("hylafax", "spooldir", "%q: %q cannot be passed to FreeSWITCH in rxfax/txfax arguments", c.HylaFAX.SpoolDir, c.HylaFAX.SpoolDir[i:i+1])
 	}
 	if !prefixRe.MatchString(c.HylaFAX.ModemPrefix) {
 		cv.fail("hylafax", "modemprefix", "%q: modem names may only hold letters, digits, '_' and '-'", c.HylaFAX.ModemPrefix)
