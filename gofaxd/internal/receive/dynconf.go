@@ -29,11 +29,12 @@ type CallConfig struct {
 const maxIdentLen = 20
 
 // safeIdent makes a station identifier safe to send in "set fax_ident=":
+// CleanName blanks control characters, quotes and backslashes;
 // FreeSWITCH expands ${...} (api, system) in application arguments, so
-// freeswitch.SafeValue blanks $ { } and the other characters it refuses,
+// freeswitch.SafeValue blanks $ { } and the other characters it refuses;
 // then the result is cut to maxIdentLen bytes on a rune boundary.
 func safeIdent(s string) string {
-	s = freeswitch.SafeValue(s)
+	s = freeswitch.SafeValue(CleanName(s))
 	if len(s) > maxIdentLen {
 		cut := maxIdentLen
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
