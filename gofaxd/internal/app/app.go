@@ -84,14 +84,26 @@ const StopOverhead = FinishTime + 5*time.Second
 // still ending.
 const connSlack = 16
 
-// maxConns bounds the event socket connections served at once for a
-// number of modems: 2 × modems + 16. With allocateinbounddevices=false
-// calls beyond the modems are received too, and calls over the modems
-// must still be answered with rejectresponse; a flood beyond the bound
-// (a dialplan loop, a misrouted trunk) has its connections closed at
-// once, and FreeSWITCH's socket application fails and the dialplan
-// continues.
-func maxConns(modems int) int { return 2*modems + connSlack }
+// maxSharedConns bounds the connections served at once when calls beyond
+// the modems are received too (allocateinbounddevices=false, GOfax.IP's
+// way): far above FreeSWITCH's max-sessions of the sample configuration
+// (1000), so no fax is turned away, and about 200 MiB at the ~50 KiB an
+// active call takes.
+const maxSharedConns = 4096
+
+// maxConns bounds the event socket connections served at once. With
+// allocateinbounddevices every call needs a modem, so 2 × modems + 16
+// leaves room for the calls refused with rejectresponse; without it
+// calls beyond the modems are received too, up to maxSharedConns. A flood
+// beyond the bound (a dialplan loop, a misrouted trunk) has its
+// connections closed at once: FreeSWITCH's socket application fails and
+// its dialplan continues.
+func maxConns(modems int, exclusive bool) int {
+	if !exclusive {
+		return maxSharedConns
+	}
+	return 2*modems + connSlack
+}
 
 // Open checks the spool, creates and announces the modems, binds the
 // event socket listener and the metrics listener, and starts serving.
@@ -177,7 +189,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Addr:     cfg.Gofaxd.Socket,
 		Listener: opt.Listener,
 		Logger:   log,
-		MaxConns: maxConns(cfg.HylaFAX.Modems),
+		MaxConns: maxConns(cfg.HylaFAX.Modems, cfg.Gofaxd.AllocateInboundDevices),
 		Handler:  func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
 	}
 	if err := a.srv.Open(); err != nil {

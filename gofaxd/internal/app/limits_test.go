@@ -8,16 +8,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 )
 
-// TestMaxConns: the event socket listener serves at most 2 × modems + 16
-// connections at once; one more is closed at once, without the connect
-// exchange.
+// TestMaxConns: with allocateinbounddevices the event socket listener
+// serves at most 2 × modems + 16 connections at once; one more is closed
+// at once, without the connect exchange. Without it (GOfax.IP's default)
+// calls beyond the modems are received, so the bound is far higher.
 func TestMaxConns(t *testing.T) {
-	e := newEnv(t, 1, nil)
-	limit := maxConns(1)
+	if got := maxConns(1, false); got != maxSharedConns || got < 2000 {
+		t.Fatalf("maxConns(1, false) = %d, want maxSharedConns (≥ 2000)", got)
+	}
+	e := newEnv(t, 1, func(c *config.Config) { c.Gofaxd.AllocateInboundDevices = true })
+	limit := maxConns(1, true)
 	if limit != 18 {
-		t.Fatalf("maxConns(1) = %d, want 18", limit)
+		t.Fatalf("maxConns(1, true) = %d, want 18", limit)
 	}
 	dial := func() (net.Conn, string, error) {
 		nc, err := net.Dial("tcp", e.app.Addr().String())
