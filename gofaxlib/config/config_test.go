@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
+	"github.com/gofaxserver/gofaxserver/internal/golden"
+)
 
 // dump renders a Config one "Section.Field = value" line per field.
 func dump(c *Config) string {
@@ -30,24 +29,9 @@ func dump(c *Config) string {
 	return b.String()
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file:\n--- got\n%s--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), []byte(got))
 }
 
 // TestSampleConfig loads the shipped sample: it must load without a single
@@ -60,7 +44,7 @@ func TestSampleConfig(t *testing.T) {
 	if len(warns) > 0 {
 		t.Errorf("sample config gives warnings: %q", warns)
 	}
-	golden(t, "sample.txt", dump(c))
+	checkGolden(t, "sample.txt", dump(c))
 }
 
 // TestSampleDocumentsEveryKey checks that config/gofax.conf mentions every
@@ -91,8 +75,8 @@ func TestGOfaxIPConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "gofaxip.txt", dump(c))
-	golden(t, "gofaxip-warnings.txt", strings.Join(warns, "\n")+"\n")
+	checkGolden(t, "gofaxip.txt", dump(c))
+	checkGolden(t, "gofaxip-warnings.txt", strings.Join(warns, "\n")+"\n")
 	// The points that matter for a drop-in replacement, spelled out.
 	if c.HylaFAX.Modems != 5 || c.Gofaxd.AnswerAfter != 2*time.Second || c.Gofaxd.WaitTime != time.Second {
 		t.Errorf("numbers misread: %+v %+v", c.HylaFAX, c.Gofaxd)
@@ -121,7 +105,7 @@ func TestDefault(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "default.txt", dump(c))
+	checkGolden(t, "default.txt", dump(c))
 	// An empty file is the defaults.
 	e, warns, err := Parse("empty.conf", nil)
 	if err != nil {

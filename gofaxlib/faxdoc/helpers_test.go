@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,9 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
+	"github.com/gofaxserver/gofaxserver/internal/golden"
+)
 
 // fixtures are the real files of testdata (see testdata/README).
 var fixtures = []string{
@@ -40,29 +39,15 @@ func mustRead(tb testing.TB, data []byte) *File {
 	return f
 }
 
-// golden compares got, as JSON, with testdata/name, or rewrites it with
+// checkGolden compares got, as JSON, with testdata/name, or rewrites it with
 // -update.
-func golden(t *testing.T, name string, got any) {
+func checkGolden(t *testing.T, name string, got any) {
 	t.Helper()
 	b, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b = append(b, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(b, want) {
-		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, b, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), append(b, '\n'))
 }
 
 // stripData returns the image data of every page of data.

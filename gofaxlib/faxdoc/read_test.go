@@ -32,7 +32,7 @@ func TestReadPages(t *testing.T) {
 			}
 		})
 	}
-	golden(t, "pages.golden", got)
+	checkGolden(t, "pages.golden", got)
 }
 
 // TestReadLibtiffCopies reads what libtiff's tiffcp makes of the fixtures

@@ -2,7 +2,6 @@ package freeswitch
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
+	"github.com/gofaxserver/gofaxserver/internal/golden"
+)
 
 // readEvents parses every event of a real transcript with the esl reader.
 func readEvents(t *testing.T, name string) []*esl.Event {
@@ -99,24 +98,9 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file:\n--- got\n%s--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), []byte(got))
 }
 
 // TestTranscripts runs real FreeSWITCH event streams through the Tracker
@@ -160,7 +144,7 @@ func TestTranscripts(t *testing.T) {
 			if o.Action != tt.action {
 				t.Errorf("Decide = %+v, want %v", o, tt.action)
 			}
-			golden(t, tt.name+".txt", dumpResult(r)+"Changes: "+strings.Join(order, " ")+"\n"+fmt.Sprintf("Outcome: %+v\n", o))
+			checkGolden(t, tt.name+".txt", dumpResult(r)+"Changes: "+strings.Join(order, " ")+"\n"+fmt.Sprintf("Outcome: %+v\n", o))
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,38 +11,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofaxserver/gofaxserver/internal/golden"
 )
 
-// The -update flag rewrites golden files. It is looked up rather than
-// declared so that another test file of the package may declare it too.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata")
-	}
-}
-
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/name, or rewrites it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if updateGolden() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 // qfileSamples returns every sample qfile: the crafted ones and any real
@@ -466,7 +441,7 @@ func TestQfileAsSent(t *testing.T) {
 	if _, err := q.AdvanceFax(1, func(Item) (int, error) { return 3, nil }); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "hfaxd-job-sent.golden", q.Bytes())
+	checkGolden(t, "hfaxd-job-sent.golden", q.Bytes())
 	checkRoundTrip(t, "sent", q.Bytes())
 }
 

@@ -50,7 +50,7 @@ func TestSessionLogGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "sessionlog.golden", data)
+	checkGolden(t, "sessionlog.golden", data)
 	st, _ := os.Stat(s.Path())
 	if st.Mode().Perm() != DefaultLogFileMode {
 		t.Errorf("mode %v, want %v", st.Mode().Perm(), DefaultLogFileMode)

@@ -39,7 +39,7 @@ func tiffGolden(t *testing.T, name string, got any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, filepath.Join("tiff", name), append(b, '\n'))
+	checkGolden(t, filepath.Join("tiff", name), append(b, '\n'))
 }
 
 // testFaxTags are the tags the golden files were made with.

@@ -57,7 +57,7 @@ func TestXferRecordGolden(t *testing.T) {
 		b.WriteString(r.Format())
 		b.WriteByte('\n')
 	}
-	golden(t, "xferfaxlog.golden", b.Bytes())
+	checkGolden(t, "xferfaxlog.golden", b.Bytes())
 	for i, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
 		if n := strings.Count(line, "\t") + 1; n != 19 {
 			t.Errorf("record %d has %d fields", i, n)
