@@ -16,9 +16,10 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./gofaxd ./gofaxsend ./contrib/fssim
 
-# Every test, including the ones against a real HylaFAX (installed here if missing).
+# Every test, including the ones against a real HylaFAX and PostgreSQL
+# (installed here if missing; a missing one fails the tests instead of skipping them).
 test: deps
-	GOFAX_TEST_HYLAFAX=1 $(GO) test -race -count=1 -timeout 15m ./...
+	GOFAX_TEST_HYLAFAX=1 GOFAX_TEST_POSTGRES=1 $(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) fuzz
 
 # Hermetic tests only (no HylaFAX needed).
@@ -32,7 +33,7 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 15m ./...
 
-# Installs HylaFAX, libtiff-tools and ghostscript non-interactively (root).
+# Installs HylaFAX, libtiff-tools, ghostscript and PostgreSQL non-interactively (root).
 deps:
 	contrib/install-deps.sh
 

@@ -1,17 +1,19 @@
 #!/bin/bash
 # install-deps.sh - install what the build and the tests need on Debian 12, as root,
 # non-interactively and idempotently: HylaFAX (server and client), libtiff-tools,
-# Ghostscript, poppler-utils, busybox (its syslogd collects faxq/hfaxd logs in tests)
-# and gcc (go test -race needs cgo).
+# Ghostscript, poppler-utils, busybox (its syslogd collects faxq/hfaxd logs in tests),
+# gcc (go test -race needs cgo) and PostgreSQL (the store's tests start private
+# clusters with its initdb and pg_ctl).
 #
-# The HylaFAX system services are not left running: the tests start private
-# faxq/hfaxd instances on their own spools and ports.
+# The HylaFAX and PostgreSQL system services are not left running: the tests
+# start private faxq/hfaxd instances and PostgreSQL clusters on their own
+# spools, directories and ports.
 #
 # Environment:
 #   INSTALL_DEPS_LOG  apt output (default /tmp/gofax-install-deps.log)
 set -euo pipefail
 
-packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox gcc)
+packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox gcc postgresql)
 log_file=${INSTALL_DEPS_LOG:-/tmp/gofax-install-deps.log}
 
 say() { printf 'install-deps: %s\n' "$*"; }
@@ -148,5 +150,10 @@ for f in /usr/sbin/faxq /usr/sbin/hfaxd /usr/bin/sendfax /usr/bin/faxstat \
 	/usr/bin/tiffinfo /usr/bin/tiffset /usr/bin/gs /usr/bin/pdfinfo /bin/busybox; do
 	[ -x "$f" ] || die "$f missing after install"
 done
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+for f in initdb pg_ctl postgres; do
+	[ -n "$pg_bin" ] && [ -x "$pg_bin/$f" ] || die "PostgreSQL's $f missing after install (looked in /usr/lib/postgresql/*/bin)"
+done
+id postgres >/dev/null 2>&1 || die "user postgres missing after install (the tests run initdb as postgres)"
 [ -f /etc/hylafax/setup.cache ] || die "/etc/hylafax/setup.cache missing (faxq refuses to start without it)"
 dpkg-query -W -f='install-deps: ${Package} ${Version}\n' "${packages[@]}"
