@@ -4,6 +4,14 @@
 // classification of FreeSWITCH hangup causes (CauseClass) and the decision
 // what a sender does next (Decide, Outcome).
 //
+// For tenants (kept in PostgreSQL by gofaxlib/postgres) it holds the
+// domain model: Tenant, Number, User, APIKey, Endpoint, Fax and Attempt,
+// the Scope every tenant-owned query takes, the Routing snapshot with its
+// lookups (number → tenant, job owner → user, gateways and receipt
+// endpoints by scope and priority), the sentinel errors (ErrNotFound,
+// ErrConflict, FieldError, …), the status mapping from faxq's notify
+// reasons (StatusFromNotify) and the one E.164 normalisation (NumberPlan).
+//
 // The package uses only the standard library; adapters for FreeSWITCH,
-// HylaFAX and the configuration live in subpackages.
+// HylaFAX, PostgreSQL and the configuration live in subpackages.
 package gofaxlib
