@@ -32,7 +32,9 @@ func (s Scope) Tenant() (id string, limited bool) { return s.tenantID, !s.all }
 func (s Scope) Valid() bool { return s.all != (s.tenantID != "") }
 
 // Allows reports whether a row of tenant id is visible in s.
-func (s Scope) Allows(tenantID string) bool { return s.all || (s.tenantID != "" && s.tenantID == tenantID) }
+func (s Scope) Allows(tenantID string) bool {
+	return s.all || (s.tenantID != "" && s.tenantID == tenantID)
+}
 
 func (s Scope) String() string {
 	switch {

@@ -89,19 +89,25 @@ func TestValidate(t *testing.T) {
 		{"tenant Local zone", func() error { return (&Tenant{Name: "a", TimeZone: "Local"}).Validate() }, "time_zone"},
 		{"tenant zone", func() error { return (&Tenant{Name: "a", TimeZone: "Europe/Berlin"}).Validate() }, ""},
 		{"tenant retention", func() error { return (&Tenant{Name: "a", RetentionDays: -1}).Validate() }, "retention_days"},
-		{"number", func() error { return (&Number{TenantID: "t", Number: "030 123456", Ident: "+49 30 123456"}).Validate(plan) }, ""},
+		{"number", func() error {
+			return (&Number{TenantID: "t", Number: "030 123456", Ident: "+49 30 123456"}).Validate(plan)
+		}, ""},
 		{"number not E.164", func() error { return (&Number{TenantID: "t", Number: "12"}).Validate(plan) }, "number"},
 		{"number long ident", func() error {
 			return (&Number{TenantID: "t", Number: "+4930123456", Ident: strings.Repeat("1", 21)}).Validate(plan)
 		}, "ident"},
 		{"number ident umlaut", func() error { return (&Number{TenantID: "t", Number: "+4930123456", Ident: "Müller"}).Validate(plan) }, "ident"},
 		{"number without tenant", func() error { return (&Number{Number: "+4930123456"}).Validate(plan) }, "tenant_id"},
-		{"user", func() error { return (&User{TenantID: "t", Username: "alice@example.com", Email: "alice@example.com"}).Validate() }, ""},
+		{"user", func() error {
+			return (&User{TenantID: "t", Username: "alice@example.com", Email: "alice@example.com"}).Validate()
+		}, ""},
 		{"user blank", func() error { return (&User{TenantID: "t", Username: "al ice"}).Validate() }, "username"},
 		{"user dot first", func() error { return (&User{TenantID: "t", Username: ".x"}).Validate() }, "username"},
 		{"user bad mail", func() error { return (&User{TenantID: "t", Username: "a", Email: "Alice <a@b>"}).Validate() }, "email"},
 		{"user bad role", func() error { return (&User{TenantID: "t", Username: "a", Role: "root"}).Validate() }, "role"},
-		{"gateway", func() error { return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "carrier-1"}).Validate() }, ""},
+		{"gateway", func() error {
+			return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "carrier-1"}).Validate()
+		}, ""},
 		{"gateway dial string", func() error { return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "a,b"}).Validate() }, "target"},
 		{"gateway bad dial", func() error {
 			return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "a", Options: EndpointOptions{Dial: "pstn"}}).Validate()
@@ -109,14 +115,20 @@ func TestValidate(t *testing.T) {
 		{"gateway with events", func() error {
 			return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "a", Options: EndpointOptions{Events: []string{"fax.received"}}}).Validate()
 		}, "options"},
-		{"global with tenant", func() error { return (&Endpoint{Scope: ScopeGlobal, TenantID: "t", Kind: KindGateway, Target: "a"}).Validate() }, "scope"},
-		{"number scope without number", func() error { return (&Endpoint{Scope: ScopeNumber, TenantID: "t", Kind: KindGateway, Target: "a"}).Validate() }, "scope"},
+		{"global with tenant", func() error {
+			return (&Endpoint{Scope: ScopeGlobal, TenantID: "t", Kind: KindGateway, Target: "a"}).Validate()
+		}, "scope"},
+		{"number scope without number", func() error {
+			return (&Endpoint{Scope: ScopeNumber, TenantID: "t", Kind: KindGateway, Target: "a"}).Validate()
+		}, "scope"},
 		{"bad scope", func() error { return (&Endpoint{Scope: "world", Kind: KindGateway, Target: "a"}).Validate() }, "scope"},
 		{"webhook", func() error {
 			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "https://example.com/fax", Secret: "whsec_x",
 				Options: EndpointOptions{Events: []string{"fax.received", "fax.retrying"}, Attach: AttachFirstPage}}).Validate()
 		}, ""},
-		{"webhook ftp", func() error { return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "ftp://example.com/"}).Validate() }, "target"},
+		{"webhook ftp", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "ftp://example.com/"}).Validate()
+		}, "target"},
 		{"webhook credentials", func() error {
 			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "https://u:p@example.com/"}).Validate()
 		}, "target"},
@@ -129,11 +141,19 @@ func TestValidate(t *testing.T) {
 		{"webhook dial", func() error {
 			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "https://example.com/", Options: EndpointOptions{Dial: DialE164}}).Validate()
 		}, "options.dial"},
-		{"email", func() error { return (&Endpoint{Scope: ScopeNumber, TenantID: "t", NumberID: "n", Kind: KindEmail, Target: "fax@example.com"}).Validate() }, ""},
-		{"email list", func() error { return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindEmail, Target: "a@example.com, b@example.com"}).Validate() }, "target"},
-		{"email secret", func() error { return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindEmail, Target: "a@example.com", Secret: "x"}).Validate() }, "secret"},
+		{"email", func() error {
+			return (&Endpoint{Scope: ScopeNumber, TenantID: "t", NumberID: "n", Kind: KindEmail, Target: "fax@example.com"}).Validate()
+		}, ""},
+		{"email list", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindEmail, Target: "a@example.com, b@example.com"}).Validate()
+		}, "target"},
+		{"email secret", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindEmail, Target: "a@example.com", Secret: "x"}).Validate()
+		}, "secret"},
 		{"bad kind", func() error { return (&Endpoint{Scope: ScopeGlobal, Kind: "fax", Target: "a"}).Validate() }, "kind"},
-		{"bad priority", func() error { return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "a", Priority: -1}).Validate() }, "priority"},
+		{"bad priority", func() error {
+			return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "a", Priority: -1}).Validate()
+		}, "priority"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
