@@ -40,6 +40,7 @@ type Config struct {
 	HylaFAX    HylaFAX
 	Gofaxd     Gofaxd
 	Gofaxsend  Gofaxsend
+	Database   Database
 
 	file  string         // path given to Load, "" for Default
 	lines map[string]int // "section.key" and "section" → first line
@@ -56,10 +57,12 @@ type FreeSWITCH struct {
 	Verbose           bool          // verbose: fax_verbose on outbound calls
 	SoftmodemFallback bool          // softmodemfallback: learn numbers that fail with T.38
 	FallbackTTL       time.Duration // fallbackttl: how long a fallback entry counts (0 = forever)
-	// Number normalisation for fallback keys (see freeswitch.NumberKey).
+	// Number normalisation for fallback keys (see freeswitch.Numbering.Key)
+	// and, as NumberPlan, for the numbers of the tenant database.
 	CountryCode         string        // countrycode: own country code, e.g. 49 ("" = off)
 	InternationalPrefix string        // internationalprefix: 00
 	NationalPrefix      string        // nationalprefix: 0
+	NationalLength      int           // nationallength: digits of a national number without prefix (0 = off)
 	Timeout             time.Duration // timeout: deadline for one ESL command reply
 }
 
@@ -217,7 +220,7 @@ func readGcfg(r *raw, src []byte) (err error) {
 }
 
 // sections are the sections of gofax.conf, lower case.
-var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend"}
+var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend", "database"}
 
 // locRe matches gcfg's location suffix, e.g.
 // `at section "gofaxd", variable "acceptt38"`.

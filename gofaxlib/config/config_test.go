@@ -93,7 +93,7 @@ func TestGOfaxIPConfig(t *testing.T) {
 	if !reflect.DeepEqual(c.FreeSWITCH.Gateways, []string{"default", "fallbackgw"}) {
 		t.Errorf("Gateways = %q", c.FreeSWITCH.Gateways)
 	}
-	for _, want := range []string{"testdata/gofaxip.conf:24: [gofaxd] acceptt38: unknown key", "[gofaxsend] offert38", "[database]: unknown section"} {
+	for _, want := range []string{"testdata/gofaxip.conf:24: [gofaxd] acceptt38: unknown key", "[gofaxsend] offert38", "[nosuchsection]: unknown section"} {
 		if !strings.Contains(strings.Join(warns, "\n"), want) {
 			t.Errorf("warnings %q lack %q", warns, want)
 		}

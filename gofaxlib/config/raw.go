@@ -30,6 +30,7 @@ type raw struct {
 		Countrycode         string
 		Internationalprefix string
 		Nationalprefix      string
+		Nationallength      string
 		Timeout             string
 	}
 	Hylafax struct {
@@ -79,6 +80,23 @@ type raw struct {
 		Dynamicconfigtimeout string
 		Logfile              string
 	}
+	Database struct {
+		Dsn              string
+		Host             string
+		Port             string
+		User             string
+		Password         string
+		Dbname           string
+		Sslmode          string
+		Maxconns         string
+		Statementtimeout string
+		Connecttimeout   string
+		Migrate          bool
+		Unknownnumber    string
+		Hostname         string
+		Archive          string
+		Refresh          string
+	}
 }
 
 // defaults is the single place where default values live (documented in
@@ -90,6 +108,7 @@ func defaults() raw {
 	r.Freeswitch.Fallbackttl = "0"
 	r.Freeswitch.Internationalprefix = "00"
 	r.Freeswitch.Nationalprefix = "0"
+	r.Freeswitch.Nationallength = "0"
 	r.Freeswitch.Timeout = "10s"
 	r.Hylafax.Spooldir = "/var/spool/hylafax"
 	r.Hylafax.Modems = "1"
@@ -113,6 +132,18 @@ func defaults() raw {
 	r.Gofaxsend.Pagetimeout = "5m"
 	r.Gofaxsend.Maxcalltime = "2h"
 	r.Gofaxsend.Dynamicconfigtimeout = "30s"
+	r.Database.Host = "localhost"
+	r.Database.Port = "5432"
+	r.Database.User = "gofax"
+	r.Database.Dbname = "gofax"
+	r.Database.Sslmode = "prefer"
+	r.Database.Maxconns = "10"
+	r.Database.Statementtimeout = "10s"
+	r.Database.Connecttimeout = "10s"
+	r.Database.Migrate = true
+	r.Database.Unknownnumber = UnknownReject
+	r.Database.Archive = "archive"
+	r.Database.Refresh = "5m"
 	return r
 }
 
@@ -143,7 +174,13 @@ func (cv *converter) warn(sect, key, format string, args ...any) {
 	cv.warns = append(cv.warns, e.Error())
 }
 
+// given reports whether the file sets key in section sect, or with key ""
+// whether it has the section at all.
 func (cv *converter) given(sect, key string) bool {
+	if key == "" {
+		_, ok := cv.lines[sect]
+		return ok
+	}
 	_, ok := cv.lines[sect+"."+key]
 	return ok
 }
@@ -246,6 +283,7 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		CountryCode:         strings.TrimSpace(fsw.Countrycode),
 		InternationalPrefix: strings.TrimSpace(fsw.Internationalprefix),
 		NationalPrefix:      strings.TrimSpace(fsw.Nationalprefix),
+		NationalLength:      cv.number("freeswitch", "nationallength", fsw.Nationallength),
 		Timeout:             cv.duration("freeswitch", "timeout", fsw.Timeout, time.Second),
 	}
 
@@ -316,6 +354,26 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 	}
 	for i, f := range c.Gofaxsend.FailedResponse {
 		c.Gofaxsend.FailedResponse[i] = strings.ToUpper(f)
+	}
+
+	db := r.Database
+	c.Database = Database{
+		Enabled:          cv.given("database", ""),
+		DSN:              strings.TrimSpace(db.Dsn),
+		Host:             strings.TrimSpace(db.Host),
+		Port:             cv.number("database", "port", db.Port),
+		User:             strings.TrimSpace(db.User),
+		Password:         db.Password,
+		DBName:           strings.TrimSpace(db.Dbname),
+		SSLMode:          strings.ToLower(strings.TrimSpace(db.Sslmode)),
+		MaxConns:         cv.number("database", "maxconns", db.Maxconns),
+		StatementTimeout: cv.duration("database", "statementtimeout", db.Statementtimeout, time.Second),
+		ConnectTimeout:   cv.duration("database", "connecttimeout", db.Connecttimeout, time.Second),
+		Migrate:          db.Migrate,
+		UnknownNumber:    strings.ToLower(strings.TrimSpace(db.Unknownnumber)),
+		Hostname:         strings.TrimSpace(db.Hostname),
+		Archive:          strings.TrimSpace(db.Archive),
+		Refresh:          cv.duration("database", "refresh", db.Refresh, time.Second),
 	}
 	if cv.err != nil {
 		return nil, nil, cv.err
@@ -425,6 +483,12 @@ func (c *Config) check() ([]string, error) {
 	positive("gofaxsend", "pagetimeout", c.Gofaxsend.PageTimeout)
 	positive("gofaxsend", "maxcalltime", c.Gofaxsend.MaxCallTime)
 	positive("gofaxsend", "dynamicconfigtimeout", c.Gofaxsend.DynamicConfigTimeout)
+	if c.FreeSWITCH.NationalLength > gofaxlib.MaxE164Digits {
+		cv.fail("freeswitch", "nationallength", "%d: 0 (off) to %d", c.FreeSWITCH.NationalLength, gofaxlib.MaxE164Digits)
+	}
+	if c.Database.Enabled {
+		c.checkDatabase(cv)
+	}
 	if cv.err != nil {
 		return nil, cv.err
 	}
