@@ -178,3 +178,13 @@ func (a *Attempt) SetResult(r *Result) {
 	a.SignalRate, a.ECM, a.T38Status = r.TransferRate, r.ECM, r.T38Status
 	a.RemoteStationID = r.RemoteID
 }
+
+// FaxFilter selects faxes of a list; zero fields select everything.
+type FaxFilter struct {
+	Direction Direction
+	Status    FaxStatus
+	From, To  string    // exact numbers as stored (E.164)
+	Since     time.Time // created at or after
+	Until     time.Time // created before
+	Page      Page
+}

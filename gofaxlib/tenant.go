@@ -433,3 +433,20 @@ func (p Page) Size() int {
 	}
 	return p.Limit
 }
+
+// AuditEntry is one line of the audit log: who did what, when.
+type AuditEntry struct {
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+	// Actor is who acted, e.g. "admin:<token name>", "user:<username>",
+	// "api-key:<prefix>".
+	Actor      string `json:"actor"`
+	TenantID   string `json:"tenant_id,omitempty"` // the tenant acted on or as
+	Action     string `json:"action"`              // e.g. "tenant.create", "fax.document.download"
+	ObjectType string `json:"object_type,omitempty"`
+	ObjectID   string `json:"object_id,omitempty"`
+	RemoteAddr string `json:"remote_addr,omitempty"`
+	Host       string `json:"host,omitempty"`
+	// Details is a JSON object with what else matters (never secrets).
+	Details []byte `json:"details,omitempty"`
+}
