@@ -162,7 +162,7 @@ var constraintErrors = map[string]error{
 	"api_keys_key_hash_key":         fmt.Errorf("%w: the API key exists", gofaxlib.ErrConflict),
 	"deliveries_endpoint_fkey":      &gofaxlib.FieldError{Field: "endpoint_id", Err: errors.New("no such endpoint")},
 	"events_fax_fkey":               &gofaxlib.FieldError{Field: "fax_id", Err: errors.New("no such fax")},
-	"endpoints_scope_fit_check":         &gofaxlib.FieldError{Field: "scope", Err: errors.New("tenant_id and number_id do not fit the scope")},
+	"endpoints_scope_fit_check":     &gofaxlib.FieldError{Field: "scope", Err: errors.New("tenant_id and number_id do not fit the scope")},
 	"faxes_status_check":            &gofaxlib.FieldError{Field: "status", Err: errors.New("not a status of the fax's direction")},
 	"deliveries_event_endpoint_key": fmt.Errorf("%w: the event is already delivered to the endpoint", gofaxlib.ErrConflict),
 }
