@@ -1,8 +1,9 @@
 #!/bin/bash
 # install-deps.sh - install what the build and the tests need on Debian 12, as root,
 # non-interactively and idempotently: HylaFAX (server and client), libtiff-tools,
-# Ghostscript, poppler-utils, busybox (its syslogd collects faxq/hfaxd logs in tests)
-# and gcc (go test -race needs cgo).
+# Ghostscript, poppler-utils, busybox (its syslogd collects faxq/hfaxd logs in tests),
+# python3-aiosmtpd (the SMTP server the e-mail receipt tests start on 127.0.0.1) and
+# gcc (go test -race needs cgo).
 #
 # The HylaFAX system services are not left running: the tests start private
 # faxq/hfaxd instances on their own spools and ports.
@@ -11,7 +12,7 @@
 #   INSTALL_DEPS_LOG  apt output (default /tmp/gofax-install-deps.log)
 set -euo pipefail
 
-packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox gcc)
+packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox python3-aiosmtpd gcc)
 log_file=${INSTALL_DEPS_LOG:-/tmp/gofax-install-deps.log}
 
 say() { printf 'install-deps: %s\n' "$*"; }
@@ -148,5 +149,6 @@ for f in /usr/sbin/faxq /usr/sbin/hfaxd /usr/bin/sendfax /usr/bin/faxstat \
 	/usr/bin/tiffinfo /usr/bin/tiffset /usr/bin/gs /usr/bin/pdfinfo /bin/busybox; do
 	[ -x "$f" ] || die "$f missing after install"
 done
+/usr/bin/python3 -c 'import aiosmtpd' || die "python3-aiosmtpd installed but /usr/bin/python3 cannot import aiosmtpd"
 [ -f /etc/hylafax/setup.cache ] || die "/etc/hylafax/setup.cache missing (faxq refuses to start without it)"
 dpkg-query -W -f='install-deps: ${Package} ${Version}\n' "${packages[@]}"
