@@ -146,7 +146,7 @@ type result struct{ endpoint string }
 // Run delivers until ctx ends, then lets running attempts finish for
 // ShutdownGrace, cuts the rest short (they are released, and claimed again
 // after the next start) and returns when every goroutine it started has
-// ended. A stop takes at most ShutdownGrace + 15 s.
+// ended. A stop takes at most ShutdownGrace + 15 s. Run is called once.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	cfg := d.cfg
 	// Attempts run under their own context, cancelled ShutdownGrace after
