@@ -2,6 +2,7 @@
 # install-deps.sh - install what the build and the tests need on Debian 12, as root,
 # non-interactively and idempotently: HylaFAX (server and client), libtiff-tools,
 # Ghostscript, poppler-utils, busybox (its syslogd collects faxq/hfaxd logs in tests),
+# python3-aiosmtpd (the SMTP server the e-mail receipt tests start on 127.0.0.1),
 # gcc (go test -race needs cgo) and PostgreSQL (the store's tests start private
 # clusters with its initdb and pg_ctl).
 #
@@ -13,7 +14,7 @@
 #   INSTALL_DEPS_LOG  apt output (default /tmp/gofax-install-deps.log)
 set -euo pipefail
 
-packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox gcc postgresql)
+packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox python3-aiosmtpd gcc postgresql)
 log_file=${INSTALL_DEPS_LOG:-/tmp/gofax-install-deps.log}
 
 say() { printf 'install-deps: %s\n' "$*"; }
@@ -155,5 +156,6 @@ for f in initdb pg_ctl postgres; do
 	[ -n "$pg_bin" ] && [ -x "$pg_bin/$f" ] || die "PostgreSQL's $f missing after install (looked in /usr/lib/postgresql/*/bin)"
 done
 id postgres >/dev/null 2>&1 || die "user postgres missing after install (the tests run initdb as postgres)"
+/usr/bin/python3 -c 'import aiosmtpd' || die "python3-aiosmtpd installed but /usr/bin/python3 cannot import aiosmtpd"
 [ -f /etc/hylafax/setup.cache ] || die "/etc/hylafax/setup.cache missing (faxq refuses to start without it)"
 dpkg-query -W -f='install-deps: ${Package} ${Version}\n' "${packages[@]}"

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,6 +42,10 @@ type Config struct {
 	Gofaxd     Gofaxd
 	Gofaxsend  Gofaxsend
 	Database   Database
+	Receipts   Receipts
+	SMTP       SMTP
+	Webhooks   Webhooks
+	Loki       Loki
 
 	file  string         // path given to Load, "" for Default
 	lines map[string]int // "section.key" and "section" → first line
@@ -117,6 +122,76 @@ type Gofaxsend struct {
 	DynamicConfigTimeout time.Duration // dynamicconfigtimeout
 	LogFile              string        // logfile: "" = syslog/journal
 }
+
+// Receipts is the [receipts] section: how the receipt dispatcher of
+// gofaxd works through the outbox (receipts need [database]).
+type Receipts struct {
+	Retry     []time.Duration // retry: wait before each retry; len+1 tries, then dead
+	Workers   int             // workers: deliveries at once, overall
+	PerTarget int             // pertarget: deliveries at once to one endpoint
+}
+
+// DefaultRetry is the default [receipts] retry schedule: 8 tries over
+// about 27.6 hours.
+var DefaultRetry = []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}
+
+// SMTP is the [smtp] section: the mail server e-mail receipts go through
+// ("" Host = no e-mail receipts).
+type SMTP struct {
+	Host     string        // host: mail server
+	Port     int           // port: 587
+	TLS      string        // tls: auto, starttls, tls, opportunistic or none
+	Username string        // username: AUTH user, sent only over TLS
+	Password string        // password
+	From     string        // from: sender address
+	HELO     string        // helo: name in EHLO ("" = host name)
+	Timeout  time.Duration // timeout: connecting and each SMTP command
+}
+
+// TLS modes of [smtp] tls.
+const (
+	TLSAuto          = "auto"
+	TLSStartTLS      = "starttls"
+	TLSImplicit      = "tls"
+	TLSOpportunistic = "opportunistic"
+	TLSNone          = "none"
+)
+
+// SMTPTLSModes lists the values of [smtp] tls.
+var SMTPTLSModes = []string{TLSAuto, TLSStartTLS, TLSImplicit, TLSOpportunistic, TLSNone}
+
+// Webhooks is the [webhooks] section: where webhook receipts may connect
+// and how long they may take.
+type Webhooks struct {
+	Allow []netip.Prefix // allow: networks permitted even when denied
+	// Deny: networks refused; nil = the built-in list (loopback, private,
+	// link-local, unique-local, unspecified, multicast, reserved).
+	Deny           []netip.Prefix
+	ConnectTimeout time.Duration // connecttimeout
+	TLSTimeout     time.Duration // tlstimeout
+	HeaderTimeout  time.Duration // headertimeout: until the response header
+	Timeout        time.Duration // timeout: the whole request
+}
+
+// Loki is the [loki] section: shipping gofaxd's log to Grafana Loki (""
+// URL = off).
+type Loki struct {
+	URL         string            // url: push URL
+	Username    string            // username: HTTP basic authentication
+	Password    string            // password
+	BearerToken string            // token: Authorization: Bearer
+	TenantID    string            // tenant: X-Scope-OrgID
+	Job         string            // job: label job
+	Host        string            // host: label host ("" = host name)
+	Labels      map[string]string // label: extra labels, name=value
+	Level       string            // level: debug, info, warn or error
+	BatchSize   int               // batchsize: lines per push
+	BatchWait   time.Duration     // batchwait: longest a line waits for its batch
+	Buffer      int               // buffer: lines held in memory; more are dropped
+	Timeout     time.Duration     // timeout: one push request
+}
+
+var lokiLevels = []string{"debug", "info", "warn", "error"}
 
 // Recipient sources for [gofaxd] recipientfrom, in the order given.
 const (
@@ -220,7 +295,7 @@ func readGcfg(r *raw, src []byte) (err error) {
 }
 
 // sections are the sections of gofax.conf, lower case.
-var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend", "database"}
+var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend", "database", "receipts", "smtp", "webhooks", "loki"}
 
 // locRe matches gcfg's location suffix, e.g.
 // `at section "gofaxd", variable "acceptt38"`.

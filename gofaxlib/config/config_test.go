@@ -149,6 +149,28 @@ func TestParseValues(t *testing.T) {
 		{"case-insensitive names", "[GoFaxD]\nSOCKET = 127.0.0.1:9\n", func(c *Config) bool { return c.Gofaxd.Socket == "127.0.0.1:9" }, ""},
 		{"subsection warns", "[gofaxd \"x\"]\nsocket = 1.2.3.4:5\n", func(c *Config) bool { return c.Gofaxd.Socket == "127.0.0.1:8022" }, "subsections are not used"},
 		{"bom skipped", "\ufeff[hylafax]\nmodems = 3\n", func(c *Config) bool { return c.HylaFAX.Modems == 3 }, ""},
+		{"smtp", "[smtp]\nhost = mail.example.com\nport = 465\ntls = TLS\nfrom = \"Fax <fax@example.com>\"\nusername = u\npassword = p\n", func(c *Config) bool {
+			return c.SMTP.Host == "mail.example.com" && c.SMTP.Port == 465 && c.SMTP.TLS == TLSImplicit && c.SMTP.Username == "u"
+		}, ""},
+		{"smtp auth without tls warns", "[smtp]\nhost = h\nfrom = a@example.com\ntls = opportunistic\nusername = u\n", func(c *Config) bool { return c.SMTP.TLS == TLSOpportunistic },
+			"t.conf:5: [smtp] username: credentials are only sent over TLS"},
+		{"smtp auth on port 25 warns", "[smtp]\nhost = h\nport = 25\nfrom = a@example.com\nusername = u\n", func(c *Config) bool { return c.SMTP.Port == 25 },
+			"[smtp] username: credentials are only sent over TLS; with tls = auto"},
+		{"retry schedule", "[receipts]\nretry = 1m\nretry = 24h\n", func(c *Config) bool {
+			return reflect.DeepEqual(c.Receipts.Retry, []time.Duration{time.Minute, 24 * time.Hour})
+		}, ""},
+		{"short retry schedule warns", "[receipts]\nretry = 10\n", func(c *Config) bool {
+			return reflect.DeepEqual(c.Receipts.Retry, []time.Duration{10 * time.Second})
+		}, "t.conf:2: [receipts] retry: the schedule spans 10s"},
+		{"webhook networks", "[webhooks]\nallow = 10.1.2.3\nallow = fd00:1::/64\ndeny = ::ffff:10.0.0.0/104\n", func(c *Config) bool {
+			return fmt.Sprint(c.Webhooks.Allow) == "[10.1.2.3/32 fd00:1::/64]" && fmt.Sprint(c.Webhooks.Deny) == "[10.0.0.0/8]"
+		}, ""},
+		{"webhook default deny", "[webhooks]\ntimeout = 5s\n", func(c *Config) bool { return c.Webhooks.Deny == nil && c.Webhooks.Timeout == 5*time.Second }, ""},
+		{"webhook deny nothing", "[webhooks]\ndeny\n", func(c *Config) bool { return c.Webhooks.Deny != nil && len(c.Webhooks.Deny) == 0 }, ""},
+		{"loki", "[loki]\nurl = https://loki.example.com/loki/api/v1/push\ntoken = t\nlabel = env=prod\nlabel = dc = fra\nlevel = WARN\n", func(c *Config) bool {
+			return c.Loki.URL != "" && c.Loki.BearerToken == "t" && c.Loki.Level == "warn" &&
+				reflect.DeepEqual(c.Loki.Labels, map[string]string{"env": "prod", "dc": "fra"})
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,6 +215,22 @@ func TestParseErrors(t *testing.T) {
 		{"bad prefix", "[hylafax]\nmodemprefix = ../x\n", `config: bad.conf:2: [hylafax] modemprefix: invalid setting: "../x": modem names may only hold letters, digits, '_' and '-'`},
 		{"empty spool", "[hylafax]\nspooldir = \"\"\n", "config: bad.conf:2: [hylafax] spooldir: invalid setting: empty: the HylaFAX spool directory is required"},
 		{"bad country code", "[freeswitch]\ncountrycode = +49\n", `config: bad.conf:2: [freeswitch] countrycode: invalid setting: "+49" is not a country code (digits only, e.g. 49)`},
+		{"bad retry", "[receipts]\nretry = 1m\nretry = 0\n", `config: bad.conf:2: [receipts] retry: invalid setting: must be greater than zero: every wait needs a deadline`},
+		{"no workers", "[receipts]\nworkers = 0\n", `config: bad.conf:2: [receipts] workers: invalid setting: must be at least 1`},
+		{"bad smtp tls", "[smtp]\ntls = ssl\n", `config: bad.conf:2: [smtp] tls: invalid setting: "ssl" is not one of auto, starttls, tls, opportunistic, none`},
+		{"bad smtp port", "[smtp]\nport = 70000\n", `config: bad.conf:2: [smtp] port: invalid setting: 70000 is not a TCP port`},
+		{"smtp without from", "[smtp]\nhost = mail.example.com\n", `config: bad.conf: [smtp] from: invalid setting: empty: e-mail receipts need a sender address`},
+		{"bad smtp from", "[smtp]\nhost = h\nfrom = fax\n", `config: bad.conf:3: [smtp] from: invalid setting: "fax" is not an address such as "Fax <fax@example.com>"`},
+		{"bad smtp host", "[smtp]\nhost = fax@example.com\n", `config: bad.conf:2: [smtp] host: invalid setting: "fax@example.com" is not a host name or address`},
+		{"bad network", "[webhooks]\nallow = 10.0.0.0/33\n", `config: bad.conf:2: [webhooks] allow: invalid setting: "10.0.0.0/33" is not a network in CIDR notation (e.g. 10.0.0.0/8, fd00::/8)`},
+		{"zero webhook timeout", "[webhooks]\nheadertimeout = 0\n", `config: bad.conf:2: [webhooks] headertimeout: invalid setting: must be greater than zero: every wait needs a deadline`},
+		{"bad loki url", "[loki]\nurl = loki:3100\n", `config: bad.conf:2: [loki] url: invalid setting: "loki:3100" is not an http(s) URL such as http://loki:3100/loki/api/v1/push`},
+		{"loki basic and token", "[loki]\nusername = u\ntoken = t\n", `config: bad.conf:3: [loki] token: invalid setting: set either username/password or token, not both`},
+		{"loki label syntax", "[loki]\nlabel = env\n", `config: bad.conf:2: [loki] label: invalid setting: "env" is not name=value`},
+		{"loki label name", "[loki]\nlabel = data-center=x\n", `config: bad.conf:2: [loki] label: invalid setting: "data-center" is not a Loki label name`},
+		{"loki reserved label", "[loki]\nlabel = level=x\n", `config: bad.conf:2: [loki] label: invalid setting: "level" is set by the job, host and level keys`},
+		{"loki level", "[loki]\nlevel = trace\n", `config: bad.conf:2: [loki] level: invalid setting: "trace" is not one of debug, info, warn, error`},
+		{"loki buffer", "[loki]\nbuffer = 10\n", `config: bad.conf:2: [loki] buffer: invalid setting: 10 holds less than one batch (500)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,6 +280,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(src)
 	}
 	f.Add([]byte("[gofaxd]\nsocket = \"a\\\n"))
+	f.Add([]byte("[receipts]\nretry = 1m\n[smtp]\nhost = h\nfrom = a@b\ntls = tls\n[webhooks]\nallow = 10.0.0.0/8\ndeny\n[loki]\nurl = http://l/p\nlabel = a=b\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		c, _, err := Parse("fuzz.conf", src)
 		if err == nil && c.Validate() != nil {

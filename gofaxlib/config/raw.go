@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -97,6 +100,44 @@ type raw struct {
 		Archive          string
 		Refresh          string
 	}
+	Receipts struct {
+		Retry     []string
+		Workers   string
+		Pertarget string
+	}
+	Smtp struct {
+		Host     string
+		Port     string
+		Tls      string
+		Username string
+		Password string
+		From     string
+		Helo     string
+		Timeout  string
+	}
+	Webhooks struct {
+		Allow          []string
+		Deny           []string
+		Connecttimeout string
+		Tlstimeout     string
+		Headertimeout  string
+		Timeout        string
+	}
+	Loki struct {
+		Url       string
+		Username  string
+		Password  string
+		Token     string
+		Tenant    string
+		Job       string
+		Host      string
+		Label     []string
+		Level     string
+		Batchsize string
+		Batchwait string
+		Buffer    string
+		Timeout   string
+	}
 }
 
 // defaults is the single place where default values live (documented in
@@ -144,6 +185,21 @@ func defaults() raw {
 	r.Database.Unknownnumber = UnknownReject
 	r.Database.Archive = "archive"
 	r.Database.Refresh = "5m"
+	r.Receipts.Workers = "16"
+	r.Receipts.Pertarget = "2"
+	r.Smtp.Port = "587"
+	r.Smtp.Tls = TLSAuto
+	r.Smtp.Timeout = "60s"
+	r.Webhooks.Connecttimeout = "10s"
+	r.Webhooks.Tlstimeout = "10s"
+	r.Webhooks.Headertimeout = "30s"
+	r.Webhooks.Timeout = "60s"
+	r.Loki.Job = "gofaxd"
+	r.Loki.Level = "info"
+	r.Loki.Batchsize = "500"
+	r.Loki.Batchwait = "1s"
+	r.Loki.Buffer = "10000"
+	r.Loki.Timeout = "10s"
 	return r
 }
 
@@ -231,6 +287,33 @@ func (cv *converter) tolerantNumber(sect, key, v string) int {
 		return 0
 	}
 	return n
+}
+
+// prefixes parses networks in CIDR notation (a bare address is a
+// network of one); IPv4-mapped IPv6 networks become IPv4.
+func (cv *converter) prefixes(sect, key string, vals []string) []netip.Prefix {
+	out := []netip.Prefix{}
+	for _, v := range vals {
+		var p netip.Prefix
+		var err error
+		if strings.Contains(v, "/") {
+			p, err = netip.ParsePrefix(v)
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(v); err == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil || p.Addr().Zone() != "" {
+			cv.fail(sect, key, "%q is not a network in CIDR notation (e.g. 10.0.0.0/8, fd00::/8)", v)
+			continue
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (cv *converter) mode(sect, key, v string) fs.FileMode {
@@ -375,6 +458,67 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		Archive:          strings.TrimSpace(db.Archive),
 		Refresh:          cv.duration("database", "refresh", db.Refresh, time.Second),
 	}
+
+	rc := r.Receipts
+	c.Receipts = Receipts{
+		Workers:   cv.number("receipts", "workers", rc.Workers),
+		PerTarget: cv.number("receipts", "pertarget", rc.Pertarget),
+	}
+	for _, v := range cv.list("receipts", "retry", rc.Retry, DefaultRetry) {
+		c.Receipts.Retry = append(c.Receipts.Retry, cv.duration("receipts", "retry", v, time.Second))
+	}
+
+	sm := r.Smtp
+	c.SMTP = SMTP{
+		Host:     strings.TrimSpace(sm.Host),
+		Port:     cv.number("smtp", "port", sm.Port),
+		TLS:      strings.ToLower(strings.TrimSpace(sm.Tls)),
+		Username: sm.Username,
+		Password: sm.Password,
+		From:     strings.TrimSpace(sm.From),
+		HELO:     strings.TrimSpace(sm.Helo),
+		Timeout:  cv.duration("smtp", "timeout", sm.Timeout, time.Second),
+	}
+
+	wh := r.Webhooks
+	c.Webhooks = Webhooks{
+		Allow:          cv.prefixes("webhooks", "allow", cv.list("webhooks", "allow", wh.Allow, nil)),
+		ConnectTimeout: cv.duration("webhooks", "connecttimeout", wh.Connecttimeout, time.Second),
+		TLSTimeout:     cv.duration("webhooks", "tlstimeout", wh.Tlstimeout, time.Second),
+		HeaderTimeout:  cv.duration("webhooks", "headertimeout", wh.Headertimeout, time.Second),
+		Timeout:        cv.duration("webhooks", "timeout", wh.Timeout, time.Second),
+	}
+	if cv.given("webhooks", "deny") {
+		c.Webhooks.Deny = cv.prefixes("webhooks", "deny", cv.list("webhooks", "deny", wh.Deny, nil))
+	}
+
+	lk := r.Loki
+	c.Loki = Loki{
+		URL:         strings.TrimSpace(lk.Url),
+		Username:    lk.Username,
+		Password:    lk.Password,
+		BearerToken: lk.Token,
+		TenantID:    strings.TrimSpace(lk.Tenant),
+		Job:         strings.TrimSpace(lk.Job),
+		Host:        strings.TrimSpace(lk.Host),
+		Level:       strings.ToLower(strings.TrimSpace(lk.Level)),
+		BatchSize:   cv.number("loki", "batchsize", lk.Batchsize),
+		BatchWait:   cv.duration("loki", "batchwait", lk.Batchwait, time.Second),
+		Buffer:      cv.number("loki", "buffer", lk.Buffer),
+		Timeout:     cv.duration("loki", "timeout", lk.Timeout, time.Second),
+	}
+	for _, l := range cv.list("loki", "label", lk.Label, nil) {
+		k, v, ok := strings.Cut(l, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			cv.fail("loki", "label", "%q is not name=value", l)
+			continue
+		}
+		if c.Loki.Labels == nil {
+			c.Loki.Labels = map[string]string{}
+		}
+		c.Loki.Labels[k] = strings.TrimSpace(v)
+	}
 	if cv.err != nil {
 		return nil, nil, cv.err
 	}
@@ -489,8 +633,87 @@ func (c *Config) check() ([]string, error) {
 	if c.Database.Enabled {
 		c.checkDatabase(cv)
 	}
+
+	c.checkReceipts(cv, positive)
 	if cv.err != nil {
 		return nil, cv.err
 	}
 	return cv.warns, nil
+}
+
+var lokiLabelRe = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// checkReceipts validates [receipts], [smtp], [webhooks] and [loki].
+func (c *Config) checkReceipts(cv *converter, positive func(sect, key string, d time.Duration)) {
+	var span time.Duration
+	for _, d := range c.Receipts.Retry {
+		positive("receipts", "retry", d)
+		span += d
+	}
+	if span < 24*time.Hour {
+		cv.warn("receipts", "retry", "the schedule spans %v: a receiver down for a day loses receipts to the dead-letter state", span)
+	}
+	if c.Receipts.Workers == 0 {
+		cv.fail("receipts", "workers", "must be at least 1")
+	}
+	if c.Receipts.PerTarget == 0 {
+		cv.fail("receipts", "pertarget", "must be at least 1")
+	}
+
+	s := c.SMTP
+	if !slices.Contains(SMTPTLSModes, s.TLS) {
+		cv.fail("smtp", "tls", "%q is not one of %s", s.TLS, strings.Join(SMTPTLSModes, ", "))
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		cv.fail("smtp", "port", "%d is not a TCP port", s.Port)
+	}
+	if strings.ContainsAny(s.Host, " /@") {
+		cv.fail("smtp", "host", "%q is not a host name or address", s.Host)
+	}
+	positive("smtp", "timeout", s.Timeout)
+	if s.Host != "" {
+		if s.From == "" {
+			cv.fail("smtp", "from", "empty: e-mail receipts need a sender address")
+		} else if _, err := mail.ParseAddress(s.From); err != nil {
+			cv.fail("smtp", "from", "%q is not an address such as \"Fax <fax@example.com>\"", s.From)
+		}
+		if s.Username != "" && (s.TLS == TLSNone || s.TLS == TLSOpportunistic || s.TLS == TLSAuto && s.Port == 25) {
+			cv.warn("smtp", "username", "credentials are only sent over TLS; with tls = %s a server without STARTTLS refuses every receipt", s.TLS)
+		}
+	}
+
+	w := c.Webhooks
+	positive("webhooks", "connecttimeout", w.ConnectTimeout)
+	positive("webhooks", "tlstimeout", w.TLSTimeout)
+	positive("webhooks", "headertimeout", w.HeaderTimeout)
+	positive("webhooks", "timeout", w.Timeout)
+
+	l := c.Loki
+	if l.URL != "" {
+		if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			cv.fail("loki", "url", "%q is not an http(s) URL such as http://loki:3100/loki/api/v1/push", l.URL)
+		}
+	}
+	if l.Username != "" && l.BearerToken != "" {
+		cv.fail("loki", "token", "set either username/password or token, not both")
+	}
+	for k := range l.Labels {
+		if !lokiLabelRe.MatchString(k) || strings.HasPrefix(k, "__") {
+			cv.fail("loki", "label", "%q is not a Loki label name", k)
+		}
+		if k == "job" || k == "host" || k == "level" {
+			cv.fail("loki", "label", "%q is set by the job, host and level keys", k)
+		}
+	}
+	if !slices.Contains(lokiLevels, l.Level) {
+		cv.fail("loki", "level", "%q is not one of %s", l.Level, strings.Join(lokiLevels, ", "))
+	}
+	if l.BatchSize == 0 {
+		cv.fail("loki", "batchsize", "must be at least 1")
+	}
+	if l.Buffer < l.BatchSize {
+		cv.fail("loki", "buffer", "%d holds less than one batch (%d)", l.Buffer, l.BatchSize)
+	}
+	positive("loki", "batchwait", l.BatchWait)
+	positive("loki", "timeout", l.Timeout)
 }
