@@ -14,7 +14,7 @@ FUZZTIME ?= 5s
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./gofaxd ./gofaxsend ./contrib/fssim
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./gofaxd ./gofaxsend ./contrib/fssim ./contrib/fax2pdf
 
 # Every test, including the ones against a real HylaFAX (installed here if missing).
 test: deps
