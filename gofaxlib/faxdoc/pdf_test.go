@@ -521,6 +521,9 @@ func tiffcpCase(name string, parts int, minIsBlack bool, args ...string) renderC
 // a page a little differently from one, hence no poppler comparison for
 // the G4 strips that stay separate.)
 func TestRendering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders about 40 pages with external programs")
+	}
 	lookTool(t, "gs", "ghostscript")
 	lookTool(t, "pdftoppm", "poppler-utils")
 	lookTool(t, "tiff2pdf", "libtiff-tools")
