@@ -38,8 +38,9 @@ const (
 var ErrUnsupported = errors.New("faxdoc: page cannot be passed through to PDF")
 
 // FaxImage is one page of a fax TIFF as PDF output places it: its CCITT
-// data, read from the file only when written, with the decoding
-// parameters PDF's CCITTFaxDecode needs. Get one with (*File).FaxImage.
+// data, read from the file only when written (the File's io.ReaderAt
+// must stay readable until then), with the decoding parameters PDF's
+// CCITTFaxDecode needs. Get one with (*File).FaxImage.
 type FaxImage struct {
 	f        *File
 	columns  int

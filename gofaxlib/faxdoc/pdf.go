@@ -2,6 +2,7 @@ package faxdoc
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,6 +15,7 @@ import (
 // document is closed. Pages hold text in the standard font Helvetica and
 // fax images, whose CCITT data goes into the PDF as it is in the TIFF.
 // Nothing is decoded, so the size and speed do not depend on the image.
+// A PDF is not safe for concurrent use.
 type PDF struct {
 	pw      *posWriter
 	offsets []int64 // by object number; 0 for objects not yet written
@@ -52,9 +54,13 @@ type Page struct {
 // AddPage finishes the current page, if any, and starts a new one of
 // width × height points (A4 is 595.28 × 841.89).
 func (d *PDF) AddPage(width, height float64) *Page {
+	p := &Page{d: d, width: width, height: height}
+	if d.closed { // a page added too late is not written
+		return p
+	}
 	d.finishPage()
-	d.page = &Page{d: d, width: width, height: height}
-	return d.page
+	d.page = p
+	return p
 }
 
 // Text writes s in Helvetica of size points, its baseline starting at
@@ -107,8 +113,8 @@ func (d *PDF) Close() error {
 	if d.closed {
 		return d.pw.err
 	}
-	d.closed = true
 	d.finishPage()
+	d.closed = true
 	if len(d.pages) == 0 && d.pw.err == nil {
 		return fmt.Errorf("faxdoc: PDF without pages")
 	}
@@ -196,6 +202,9 @@ func (d *PDF) finishPage() {
 // writeImage writes the image objects of im, once per document, and
 // returns their object numbers, one per part.
 func (d *PDF) writeImage(im *FaxImage) ([]int, error) {
+	if d.closed {
+		return nil, errors.New("faxdoc: PDF already closed")
+	}
 	if objs, ok := d.images[im]; ok {
 		return objs, nil
 	}

@@ -303,6 +303,10 @@ func composeReport(t *testing.T, w *bytes.Buffer) []byte {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
+	n := w.Len()
+	if err := d.AddPage(10, 10).Image(im, 0, 0, 10, 10); err == nil || w.Len() != n {
+		t.Errorf("image placed after Close: %v, %d bytes more", err, w.Len()-n)
+	}
 	return w.Bytes()
 }
 
