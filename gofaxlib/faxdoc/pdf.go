@@ -23,6 +23,7 @@ type PDF struct {
 	page    *Page   // the page being composed
 	font    int     // object number of Helvetica, 0 until used
 	images  map[*FaxImage][]int
+	buf     []byte // for reversing image data
 	closed  bool
 }
 
@@ -34,7 +35,7 @@ const (
 
 // NewPDF starts a PDF document written to w.
 func NewPDF(w io.Writer) *PDF {
-	d := &PDF{pw: &posWriter{w: bufio.NewWriterSize(w, 64<<10)}, offsets: make([]int64, 3), images: map[*FaxImage][]int{}}
+	d := &PDF{pw: &posWriter{w: bufio.NewWriterSize(w, 32<<10)}, offsets: make([]int64, 3), images: map[*FaxImage][]int{}}
 	// The comment's bytes above 127 mark the file as binary.
 	d.pw.Write([]byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"))
 	return d
@@ -239,7 +240,10 @@ func (d *PDF) copyStrip(im *FaxImage, s piece) error {
 		}
 		return nil
 	}
-	buf := make([]byte, 32<<10)
+	if d.buf == nil {
+		d.buf = make([]byte, 16<<10)
+	}
+	buf := d.buf
 	for left := s.size; left > 0; {
 		n, err := io.ReadFull(src, buf[:min(left, int64(len(buf)))])
 		for i, c := range buf[:n] {
