@@ -9,8 +9,17 @@
 // replaced tags by appending directories, so that a file being tagged is
 // valid at every moment and its image data never moves.
 //
+// PDF output passes the CCITT data through undecoded: TIFFToPDF (and
+// (*File).WritePDF) write one page per TIFF page, of its natural size,
+// each page's strips as one CCITTFaxDecode image (/K 0 for G3 1-D,
+// /K > 0 for 2-D, /K -1 for G4; /BlackIs1 for min-is-black; bits reversed
+// for FillOrder 2), or one image per strip where strips cannot be joined.
+// PDF composes documents of such images and lines of Helvetica text, as
+// a transmission report needs.
+//
 // Every read is bounded (MaxFileSize, MaxPages, MaxEntries,
-// MaxValueBytes); damaged input is reported as ErrFormat, never a panic.
+// MaxValueBytes, MaxImageWidth, MaxImageRows); damaged input is reported
+// as ErrFormat, never a panic.
 package faxdoc
 
 import "errors"

@@ -87,6 +87,11 @@ type Options struct {
 	// NoSyslog leaves syslog alone: faxq/hfaxd logs are then lost unless
 	// the machine runs a syslog daemon.
 	NoSyslog bool
+	// Users are hfaxd accounts with passwords and administrator
+	// passwords (see User). Any other login name from 127.0.0.1 is
+	// accepted without a password and without administrator rights, as
+	// sendfax and faxstat in these tests expect.
+	Users []User
 }
 
 // Server is a private faxq + hfaxd on a spool of its own, listening on
@@ -287,9 +292,18 @@ printf '%%s\n' "$*" >> %s/notify.log
 		return err
 	}
 	// hfaxd access control: "regex:uid:passwd:adminpw", must be 0600 and
-	// readable by uucp.
-	hosts := fmt.Sprintf("localhost:%d::\n127.0.0.1:%d::\n", faxGroupID, faxGroupID)
-	return s.writeUUCP(filepath.Join(s.Spool, "etc", "hosts.hfaxd"), []byte(hosts), 0o600)
+	// readable by uucp. The first matching record counts: the accounts
+	// come before the records admitting everybody else from loopback.
+	var hosts strings.Builder
+	for _, u := range s.opts.Users {
+		line, err := u.hostsLine()
+		if err != nil {
+			return err
+		}
+		hosts.WriteString(line)
+	}
+	fmt.Fprintf(&hosts, "localhost:%d::\n127.0.0.1:%d::\n", faxGroupID, faxGroupID)
+	return s.writeUUCP(filepath.Join(s.Spool, "etc", "hosts.hfaxd"), []byte(hosts.String()), 0o600)
 }
 
 // ClientEnv returns the environment entries for running HylaFAX clients
