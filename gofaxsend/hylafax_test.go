@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -250,6 +251,27 @@ func TestHylaFAX(t *testing.T) {
 		defer r.config()
 		j := r.wait(r.submit("5550010"), hylafaxtest.StateFailed)
 		r.check(j, map[string]string{"returned": "1", "status": "Transmission rejected by DynamicConfig", "totdials": "0"})
+	})
+
+	t.Run("DynamicConfig runs as uucp", func(t *testing.T) {
+		// faxq starts gofaxsend with real uid 0 and effective uid uucp;
+		// /bin/sh takes the real uid back unless gofaxsend left it.
+		r := r.with(t)
+		ids := filepath.Join(r.srv.Spool, "tmp", "dynamicconfig-ids")
+		script := filepath.Join(r.srv.Dir, "DynamicConfigOutgoing")
+		body := "#!/bin/sh\necho \"$(id -u) $(id -ru) $(id -g) $(id -rg)\" > " + ids + "\n"
+		if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r.config("dynamicconfig = " + script)
+		defer r.config()
+		r.sim.Route("5550013", esltest.Scenario{Outcome: esltest.Success})
+		r.wait(r.submit("5550013"), hylafaxtest.StateDone)
+		got, err := os.ReadFile(ids)
+		u, _ := user.Lookup("uucp")
+		if want := u.Uid + " " + u.Uid + " " + u.Gid + " " + u.Gid + "\n"; err != nil || string(got) != want {
+			t.Errorf("DynamicConfig ran as %q (uid ruid gid rgid), want %q: %v", got, want, err)
+		}
 	})
 
 	t.Run("softmodem fallback is learned", func(t *testing.T) {
