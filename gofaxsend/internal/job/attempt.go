@@ -141,7 +141,7 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 	// A document FreeSWITCH can be handed as it is goes directly; names
 	// txfax cannot take (faxq's "doc1.tif;00") are copied, like merges.
 	direct := func(p string) bool { return freeswitch.CheckPath(p) == nil }
-	d, err := doc.Prepare(a.b.spool, a.b.path("tmp"), fmt.Sprintf("gofaxsend-%s-%s.tif", a.jobid, a.commid), ditems, direct)
+	d, err := doc.Prepare(a.b.spool, a.b.path("tmp"), fmt.Sprintf("gofaxsend-%s-%s-*.tif", a.jobid, a.commid), ditems, direct)
 	if err != nil {
 		if errors.Is(err, doc.ErrFormat) {
 			// faxq prepares the documents again from their sources.

@@ -72,15 +72,26 @@ func TestInterrupted(t *testing.T) {
 	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
 	qf1, qf2 := f.qfile("7", "5551234"), f.qfile("8", "5551234")
 	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	var signalled time.Time // set before cancel, read after run
 	go func() {
 		// faxrm after the call was answered and faxq was told.
-		for !slices.Contains(f.messages(), "*7:C") && ctx.Err() == nil {
+		for !slices.Contains(f.messages(), "*7:C") {
+			select {
+			case <-ran:
+				return
+			default:
+			}
 		}
+		signalled = time.Now()
 		cancel()
 	}()
-	start := time.Now()
 	st := f.run(ctx, qf1, qf2)
-	if d := time.Since(start); d > 2*time.Second {
+	close(ran)
+	// The fax takes 3 s; the kill grace is 1 s.
+	if ctx.Err() == nil {
+		t.Fatal("the batch ended before the call was answered")
+	} else if d := time.Since(signalled); d > 2*time.Second {
 		t.Errorf("took %v after the signal", d)
 	}
 	if st != outcome.Retry {

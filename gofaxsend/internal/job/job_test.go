@@ -54,7 +54,8 @@ func TestDelivered(t *testing.T) {
 			if len(c.Vars["origination_uuid"]) != 36 {
 				t.Errorf("origination_uuid = %q", c.Vars["origination_uuid"])
 			}
-			if c.Gateway != "gw1" || c.Destination != "5551234" || c.File != filepath.Join(f.spool, "tmp/gofaxsend-7-000000001.tif") {
+			if dir, name := filepath.Split(c.File); c.Gateway != "gw1" || c.Destination != "5551234" || dir != filepath.Join(f.spool, "tmp")+"/" ||
+				!strings.HasPrefix(name, "gofaxsend-7-000000001-") || !strings.HasSuffix(name, ".tif") {
 				t.Errorf("call = gateway %q destination %q file %q", c.Gateway, c.Destination, c.File)
 			}
 			msgs := f.messages()
@@ -103,6 +104,35 @@ func TestDelivered(t *testing.T) {
 				t.Errorf("session log: %v\n%s", err, sess)
 			}
 		})
+	}
+}
+
+// TestMergedDocumentName: the document txfax sends lies in the spool's
+// world-writable tmp/; a file another user made there in advance under
+// the name gofaxsend would use cannot make the attempt fail, and the
+// merged file is gone afterwards.
+func TestMergedDocumentName(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	qf := f.qfile("7", "5551234")
+	// The names of jobid 7's first attempt, by the old scheme and with
+	// a pattern's star.
+	taken := []string{"gofaxsend-7-000000001.tif", "gofaxsend-7-000000001-.tif", "gofaxsend-7-000000001-0.tif"}
+	for _, name := range taken {
+		if err := os.WriteFile(filepath.Join(f.spool, "tmp", name), []byte("not yours"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := f.run(context.Background(), qf); st != outcome.Done {
+		t.Fatalf("status = %v, want done; qfile:\n%s", st, f.read(qf).Bytes())
+	}
+	calls := f.sim.Calls()
+	if len(calls) != 1 || slices.Contains(taken, filepath.Base(calls[0].File)) {
+		t.Fatalf("calls %+v", calls)
+	}
+	left, _ := os.ReadDir(filepath.Join(f.spool, "tmp"))
+	if len(left) != len(taken) {
+		t.Errorf("tmp/ holds %d files, want the %d made before", len(left), len(taken))
 	}
 }
 
