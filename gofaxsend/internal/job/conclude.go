@@ -194,7 +194,7 @@ func (a *attempt) exhausted(res outcome.Result) outcome.Result {
 // retrytime or faxsend's delay for the kind of failure (JobReq*). Local
 // trouble leaves the choice to faxq.
 func (a *attempt) retryAt(r *gofaxlib.Result, res outcome.Result) {
-	rq := a.b.requeue
+	rq := a.b.conf.requeue
 	delay := rq.proto
 	switch {
 	case a.q.Int("retrytime") > 0:
