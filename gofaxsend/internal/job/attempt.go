@@ -191,6 +191,7 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 		a.hangUpLost(ctx, rep.UUID)
 	}
 	res, stop := a.conclude(ctx, conn, set, rep, callErr)
+	a.machineInfo(ctx, &rep, res, callErr)
 	return res, stop, &rep
 }
 

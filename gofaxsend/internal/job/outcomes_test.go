@@ -13,6 +13,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+	"github.com/gofaxserver/gofaxserver/internal/golden"
 )
 
 // TestCallFailures checks each far-end failure: the send status, what
@@ -234,5 +235,53 @@ func TestAttemptsExhausted(t *testing.T) {
 				t.Errorf("gofaxd got %q", got)
 			}
 		})
+	}
+}
+
+// TestMachineInfo: after each call gofaxsend updates info/<number> as
+// faxsend does (golden files), keeping what the administrator locked.
+func TestMachineInfo(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	if err := os.Mkdir(filepath.Join(f.spool, hylafax.InfoDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	info := func(number string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(f.spool, "info", number))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// Busy twice: two dial failures, never called before.
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Busy})
+	f.run(context.Background(), f.qfile("7", "5551234"))
+	f.run(context.Background(), f.qfile("8", "5551234"))
+	golden.Check(t, "testdata/info/busy-twice", info("5551234"))
+
+	// Then delivered: called before, the CSI, no failures left; the
+	// reason of the last dial failure stays, as with faxsend.
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, StationID: "+49 30 \"ACME\""})
+	if st := f.run(context.Background(), f.qfile("9", "5551234")); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	golden.Check(t, "testdata/info/delivered", info("5551234"))
+
+	// A remote that answers but never talks fax: a send failure; the
+	// administrator's locked items stay as they are.
+	locked := "&supportsMMR:no\n&hasV17Trouble:no\n&maxSignallingRate:\"9600\"\nremoteCSI:\"OLD\"\n"
+	if err := os.WriteFile(filepath.Join(f.spool, "info/5559999"), []byte(locked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.sim.Route("5559999", esltest.Scenario{Outcome: esltest.NoFax})
+	f.cfg.Gofaxsend.PageTimeout = 300 * time.Millisecond
+	f.run(context.Background(), f.qfile("10", "555-9999"))
+	golden.Check(t, "testdata/info/no-fax-locked", info("5559999"))
+
+	// No call, no entry: FreeSWITCH down.
+	f.cfg.FreeSWITCH.Socket = "127.0.0.1:1"
+	f.run(context.Background(), f.qfile("11", "5550000"))
+	if _, err := os.Stat(filepath.Join(f.spool, "info/5550000")); !os.IsNotExist(err) {
+		t.Errorf("info file without a call: %v", err)
 	}
 }
