@@ -161,9 +161,8 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 		a.sess.Printf("Cannot reach FreeSWITCH: %v", err)
 		return outcome.Local(outcome.CodeNoLine, "Cannot reach FreeSWITCH at %s: %v", cfg.FreeSWITCH.Socket, err), true, nil
 	}
-	if err := a.b.prepared(ctx, conn); err != nil {
-		return outcome.Local(outcome.CodeNoLine, "FreeSWITCH event socket: %v", err), true, nil
-	}
+	// mod_db first: the connection is not subscribed to events yet, and
+	// when it is, its filters let only this batch's calls through.
 	a.modDB(ctx, conn, &set)
 
 	// The dial counts from here, even if gofaxsend dies during the call.
@@ -232,8 +231,13 @@ func (a *attempt) call(ctx context.Context, conn *esl.Conn, set settings, gw str
 		KillGrace:   timing.killGrace,
 		// Every other command's reply: [freeswitch] timeout.
 		ReplyTimeout: a.b.Config.FreeSWITCH.Timeout,
+		Subscribe:    a.b.subscribed != conn,
 	}
-	return call.Run(ctx, conn, p, a.progress(ctx), log)
+	rep, err := call.Run(ctx, conn, p, a.progress(ctx), log)
+	if rep.Subscribed {
+		a.b.subscribed = conn
+	}
+	return rep, err
 }
 
 // progress writes the call's progress into the qfile and to faxq as it

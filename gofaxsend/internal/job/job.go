@@ -99,7 +99,7 @@ type batch struct {
 
 	connMu     sync.Mutex
 	conn       *esl.Conn
-	subscribed *esl.Conn // the connection call.Prepare ran on
+	subscribed *esl.Conn // the connection subscribed to call events
 
 	toFaxq  chan hylafax.Message // progress records for faxq, in order; nil without its FIFO
 	toModem chan hylafax.Message // records for gofaxd; nil without FIFO.<modem>

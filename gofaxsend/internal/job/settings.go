@@ -14,7 +14,6 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
-	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/call"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
 )
 
@@ -221,20 +220,6 @@ func (a *attempt) dynamicConfig(ctx context.Context) (hook.Values, error) {
 	vals := hook.ParseConfigOutput(res.Stdout)
 	a.log.Info("DynamicConfig", "values", len(vals), "duration", res.Duration)
 	return vals, nil
-}
-
-// prepared subscribes a new connection to the call events once.
-func (b *batch) prepared(ctx context.Context, conn *esl.Conn) error {
-	if b.subscribed == conn {
-		return nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, b.Config.FreeSWITCH.Timeout)
-	defer cancel()
-	if err := call.Prepare(cctx, conn); err != nil {
-		return err
-	}
-	b.subscribed = conn
-	return nil
 }
 
 // modDB applies the softmodem fallback and the per-destination overrides
