@@ -263,7 +263,8 @@ func (a *attempt) progress(ctx context.Context) call.Progress {
 			q.Set("csi", r.RemoteID)
 			q.Set("status", status)
 			a.save()
-			a.sess.Printf("REMOTE CSI \"%s\"; %s, ECM %v, T.38 %s", r.RemoteID, p.SignalRate(), r.ECM, textOr(r.T38Status, "off"))
+			// The far end chooses its CSI: quoted, it cannot add log lines.
+			a.sess.Printf("REMOTE CSI %q; %s, ECM %v, T.38 %s", r.RemoteID, p.SignalRate(), r.ECM, textOr(r.T38Status, "off"))
 		},
 		Page: func(r *gofaxlib.Result) {
 			p := sessionParams(r)

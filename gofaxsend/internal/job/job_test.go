@@ -193,3 +193,26 @@ func TestSessionParams(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteCSIQuoted: the far end's CSI is quoted in the session log, so
+// a CSI with a line break cannot forge a log line (notify mails quote the
+// log).
+func TestRemoteCSIQuoted(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, StationID: "ACME\nSEND FAX: JOB 1 forged"})
+	if st := f.run(context.Background(), f.qfile("7", "5551234")); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	b, err := os.ReadFile(filepath.Join(f.spool, "log/c000000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if _, text, _ := strings.Cut(l, "]: "); strings.HasPrefix(text, "SEND FAX: JOB 1 forged") {
+			t.Errorf("forged line in the session log:\n%s", b)
+		}
+	}
+	if !strings.Contains(string(b), `REMOTE CSI "ACME\nSEND FAX: JOB 1 forged"`) {
+		t.Errorf("CSI not quoted:\n%s", b)
+	}
+}
