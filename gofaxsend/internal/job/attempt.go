@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
@@ -327,61 +326,13 @@ func failedCauses(conf []string) []string {
 	return conf
 }
 
-// sessionParams converts what spandsp reported into HylaFAX Class2Params.
+// sessionParams converts what spandsp reported into HylaFAX Class2Params,
+// from the last page sent.
 func sessionParams(r *gofaxlib.Result) hylafax.Class2Params {
-	var p hylafax.Class2Params
-	if br, err := hylafax.BitRateCode(r.TransferRate); err == nil {
-		p.BR = br
-	}
-	if r.ECM {
-		p.EC = hylafax.ECEnable256
-	}
+	var pg hylafax.SpandspPage
 	if n := len(r.Pages); n > 0 {
-		if df, err := hylafax.DataFormatCode(r.Pages[n-1].EncodingName); err == nil {
-			p.DF = df
-		}
-		if vr, err := hylafax.SpandspResolutionCode(r.Pages[n-1].Resolution); err == nil {
-			p.VR = vr
-		}
-		p.WD, p.LN = pageSize(r.Pages[n-1])
+		last := r.Pages[n-1]
+		pg = hylafax.SpandspPage{Encoding: last.EncodingName, Resolution: last.Resolution, PixelSize: last.PixelSize}
 	}
-	return p
-}
-
-// pageSize returns the WD and LN codes of a page from its size in pixels
-// and its resolution in pixels per metre; A4 when spandsp did not say.
-// Widths round to the nearest T.30 width (215, 255, 303 mm). Lengths below
-// 330 mm, halfway between A4 and B4, are A4 as faxsend decides it; B4
-// (364 mm) is B4 with a little slack, and longer pages are unlimited.
-func pageSize(pg gofaxlib.PageResult) (wd, ln uint8) {
-	w, h, ok1 := pair(pg.PixelSize)
-	xpm, ypm, ok2 := pair(pg.Resolution)
-	if !ok1 || !ok2 {
-		return hylafax.WD1728, hylafax.LNA4
-	}
-	switch mm := w * 1000 / xpm; {
-	case mm > 280:
-		wd = hylafax.WD2432
-	case mm > 235:
-		wd = hylafax.WD2048
-	default:
-		wd = hylafax.WD1728
-	}
-	switch mm := h * 1000 / ypm; {
-	case mm > 370:
-		ln = hylafax.LNUnlimited
-	case mm >= 330:
-		ln = hylafax.LNB4
-	default:
-		ln = hylafax.LNA4
-	}
-	return wd, ln
-}
-
-// pair parses spandsp's "<x>x<y>" of two positive numbers.
-func pair(s string) (x, y int, ok bool) {
-	xs, ys, found := strings.Cut(s, "x")
-	x, errx := strconv.Atoi(xs)
-	y, erry := strconv.Atoi(ys)
-	return x, y, found && errx == nil && erry == nil && x > 0 && y > 0
+	return hylafax.SpandspParams(r.TransferRate, r.ECM, pg)
 }
