@@ -81,7 +81,7 @@ func TestInterrupted(t *testing.T) {
 			select {
 			case <-ran:
 				return
-			default:
+			case <-time.After(5 * time.Millisecond):
 			}
 		}
 		signalled = time.Now()
