@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +253,58 @@ func TestHylaFAX(t *testing.T) {
 		defer r.config()
 		j := r.wait(r.submit("5550010"), hylafaxtest.StateFailed)
 		r.check(j, map[string]string{"returned": "1", "status": "Transmission rejected by DynamicConfig", "totdials": "0"})
+	})
+
+	t.Run("DynamicConfig runs as uucp", func(t *testing.T) {
+		// faxq starts gofaxsend with real uid 0 and effective uid uucp;
+		// /bin/sh takes the real uid back unless gofaxsend left it.
+		r := r.with(t)
+		ids := filepath.Join(r.srv.Spool, "tmp", "dynamicconfig-ids")
+		script := filepath.Join(r.srv.Dir, "DynamicConfigOutgoing")
+		body := "#!/bin/sh\necho \"$(id -u) $(id -ru) $(id -g) $(id -rg)\" > " + ids + "\n"
+		if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r.config("dynamicconfig = " + script)
+		defer r.config()
+		r.sim.Route("5550013", esltest.Scenario{Outcome: esltest.Success})
+		r.wait(r.submit("5550013"), hylafaxtest.StateDone)
+		got, err := os.ReadFile(ids)
+		u, _ := user.Lookup("uucp")
+		if want := u.Uid + " " + u.Uid + " " + u.Gid + " " + u.Gid + "\n"; err != nil || string(got) != want {
+			t.Errorf("DynamicConfig ran as %q (uid ruid gid rgid), want %q: %v", got, want, err)
+		}
+	})
+
+	t.Run("info file written and read by faxq", func(t *testing.T) {
+		// An entry saying the remote has no MMR. faxq heeds the
+		// capabilities of numbers called before only (calledBefore), so
+		// the first job is prepared as MMR; gofaxsend records the call,
+		// and faxq prepares the second job as 2-D MR.
+		r := r.with(t)
+		path := filepath.Join(r.srv.Spool, "info", "5550014")
+		m := hylafax.NewMachineInfo()
+		m.SupportsMMR = false
+		if err := os.WriteFile(path, m.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := user.Lookup("uucp")
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		// faxq reads the file again when its mtime (seconds) grows.
+		hour := time.Now().Add(-time.Hour)
+		if err := errors.Join(os.Chown(path, uid, gid), os.Chtimes(path, hour, hour)); err != nil {
+			t.Fatal(err)
+		}
+		r.sim.Route("5550014", esltest.Scenario{Outcome: esltest.Success, StationID: "+1 555 0014"})
+		for i, df := range []string{"2-D MMR", "2-D MR"} {
+			j := r.wait(r.submit("5550014"), hylafaxtest.StateDone)
+			r.check(j, map[string]string{"dataformat": df})
+			got, err := hylafax.ReadMachineInfo(path)
+			if err != nil || !got.CalledBefore || got.RemoteCSI != "+1 555 0014" || got.SupportsMMR || got.SendFailures != 0 {
+				t.Errorf("after job %d: info %+v, %v", i+1, got, err)
+			}
+		}
 	})
 
 	t.Run("softmodem fallback is learned", func(t *testing.T) {

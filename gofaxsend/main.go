@@ -24,10 +24,18 @@ import (
 var version = "dev"
 
 func main() {
+	// Root first: faxq starts gofaxsend with real uid 0.
+	rootErr := leaveRealRoot()
 	guardErr := logging.GuardStdio()
 	// SIGTERM comes from faxq (faxrm, faxalter): hang up and report.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	drop := func(spool string) error {
+		if rootErr != nil {
+			return rootErr
+		}
+		return becomeSpoolOwner(spool)
+	}
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, drop)
 	stop()
 	if guardErr != nil {
 		fmt.Fprintln(os.Stderr, "gofaxsend:", guardErr)
@@ -36,8 +44,9 @@ func main() {
 }
 
 // run is gofaxsend without the process around it; the result is the exit
-// status.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+// status. drop, if not nil, is called with the spool directory once the
+// configuration is known, to give up root; when it fails no job is sent.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, drop func(spool string) error) int {
 	opts, err := cli.Parse(args, getenv, cli.IsFile)
 	if opts.Version {
 		fmt.Fprintln(stdout, "gofaxsend", version)
@@ -62,6 +71,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		markAll(ctx, early, opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
 		closeLog()
 		return int(outcome.Retry)
+	}
+	if drop != nil {
+		if err := drop(cfg.HylaFAX.SpoolDir); err != nil {
+			early.Error("cannot give up root", "err", err)
+			markAll(ctx, early, opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
+			closeLog()
+			return int(outcome.Retry)
+		}
 	}
 	log := early
 	if f := cfg.Gofaxsend.LogFile; f != "" {

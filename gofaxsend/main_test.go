@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +59,7 @@ func TestMain(m *testing.M) {
 
 func TestRunVersion(t *testing.T) {
 	var out bytes.Buffer
-	if code := run(context.Background(), []string{"-version"}, func(string) string { return "" }, &out, &out); code != 0 {
+	if code := run(context.Background(), []string{"-version"}, func(string) string { return "" }, &out, &out, nil); code != 0 {
 		t.Errorf("exit %d", code)
 	}
 	if !strings.HasPrefix(out.String(), "gofaxsend ") {
@@ -107,7 +110,7 @@ func TestEarlyErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q1, q2 := writeQfile(t, dir, "1"), writeQfile(t, dir, "2")
 			var out bytes.Buffer
-			code := run(context.Background(), tt.args(q1, q2), func(k string) string { return tt.env[k] }, &out, &out)
+			code := run(context.Background(), tt.args(q1, q2), func(k string) string { return tt.env[k] }, &out, &out, nil)
 			if code != 0 {
 				t.Errorf("exit %d, want 0 (retry)", code)
 			}
@@ -190,5 +193,85 @@ func TestExecClosedDescriptors(t *testing.T) {
 	logText, _ := os.ReadFile(filepath.Join(spool, "log/gofaxsend.log"))
 	if !strings.Contains(string(logText), `msg="attempt finished"`) {
 		t.Errorf("log file:\n%s", logText)
+	}
+}
+
+// TestExecAsFaxq runs the binary with the ids faxq gives its send program
+// (real uid 0, effective uid uucp: setpriv makes the same state) and a
+// DynamicConfig script that records the ids it runs with: every one must
+// be uucp's, since /bin/sh would otherwise take the real uid 0 back.
+func TestExecAsFaxq(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (the CI runs the tests as root)")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not installed")
+	}
+	u, err := user.Lookup("uucp")
+	if err != nil {
+		t.Skipf("no uucp user: %v", err)
+	}
+	bin := binary(t)
+	sim := esltest.New(t, esltest.Options{TimeScale: 0.01})
+	sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+
+	// A spool owned by uucp where uucp can reach it (not below t.TempDir).
+	spool, err := os.MkdirTemp("", "gofaxsend-spool-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(spool) })
+	doc, err := os.ReadFile("internal/job/testdata/sent-2page-g3.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\necho \"$(id -u) $(id -ru) $(id -g) $(id -rg)\" > tmp/ids\necho 'LocalIdentifier: from script'\n"
+	conf := filepath.Join(spool, "gofax.conf")
+	files := map[string]string{
+		"docq/doc1.tif;00": string(doc),
+		"sendq/q1":         "jobid:1\nnumber:5551234\nexternal:5551234\nowner:alice\nmailaddr:alice@localhost\nstatus:\nstatuscode:0\nreturned:7\nfax:0::docq/doc1.tif;00\n",
+		"etc/dc":           script,
+	}
+	for _, d := range []string{"sendq", "docq", "log", "tmp", "etc"} {
+		os.Mkdir(filepath.Join(spool, d), 0o755)
+	}
+	os.Chmod(filepath.Join(spool, "tmp"), 0o1777)
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(spool, name), []byte(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig(t, conf, spool, sim.Addr(), "dynamicconfig = etc/dc")
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	err = filepath.WalkDir(spool, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(spool, 0o755)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, setpriv, "--ruid=0", "--euid="+u.Uid, "--rgid=0", "--egid="+u.Gid, "--groups="+u.Gid,
+		bin, "-m", "freeswitch0", "sendq/q1")
+	cmd.Dir = spool
+	cmd.Env = []string{"GOFAX_CONFIG=" + conf, "PATH=/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 2 {
+		log, _ := os.ReadFile(filepath.Join(spool, "log/gofaxsend.log"))
+		t.Fatalf("exit %d (%v), want 2 (done)\n%s\n%s", code, err, out, log)
+	}
+	ids, err := os.ReadFile(filepath.Join(spool, "tmp/ids"))
+	if want := fmt.Sprintf("%d %d %d %d\n", uid, uid, gid, gid); string(ids) != want {
+		t.Errorf("DynamicConfig ran as %q (uid ruid gid rgid), want %q (%v)", ids, want, err)
+	}
+	if calls := sim.Calls(); len(calls) != 1 || calls[0].Vars["fax_ident"] != "from script" {
+		t.Errorf("calls %+v", calls)
 	}
 }

@@ -132,7 +132,9 @@ func SafeValue(s string) string {
 
 // CleanNumber removes the formatting characters space, '-', '.', '/', '('
 // and ')' and checks that what remains is a dialable number: an optional
-// leading '+' followed by digits, '*', '#' or the DTMF letters A-D.
+// leading '+' followed by digits, '*', '#' or the DTMF letters A-D. It
+// makes the number of a dial string; CallerNumber checks the numbers an
+// inbound call brings.
 func CleanNumber(s string) (string, error) {
 	n := strings.Map(func(r rune) rune {
 		if strings.ContainsRune(" -./()\t", r) {

@@ -1,7 +1,7 @@
 // Package hook runs the operator's scripts (DynamicConfig, faxrcvd, notify
-// hooks) safely: no shell, a deadline after which the script and every
-// process it started are killed, output captured up to a limit, and the exit
-// status reported.
+// hooks) safely: no shell, never as root unless root owns the spool (see
+// Run), a deadline after which the script and every process it started are
+// killed, output captured up to a limit, and the exit status reported.
 package hook
 
 import (
@@ -53,7 +53,11 @@ type Result struct {
 	Duration        time.Duration
 }
 
-// Run executes c and waits for it. On timeout or cancellation of ctx the
+// Run executes c and waits for it. A process running as root starts the
+// script as the owner of c.Dir (the spool, owned by uucp), real and
+// effective user and group ids and the owner's groups alike; a process
+// with real uid 0 and another effective uid gets ErrPrivileges (see
+// Identity.Become for leaving that state). On timeout or cancellation of ctx the
 // whole process group is killed with SIGKILL and ErrTimeout (or ctx.Err())
 // is returned. A non-zero exit returns an error wrapping ErrExit that quotes
 // the first line of stderr.
@@ -62,6 +66,10 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
+	}
+	cred, err := credential(c.Dir)
+	if err != nil {
+		return res, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -74,7 +82,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd.Stdin = nil // /dev/null
 	stdout, stderr := &capped{}, &capped{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	cmd.Cancel = func() error {
 		// Negative pid: the whole group, so grandchildren die too.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -82,7 +90,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd.WaitDelay = waitDelay
 
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	res.Duration = time.Since(start)
 	res.Stdout, res.StdoutTruncated = stdout.buf.Bytes(), stdout.dropped
 	res.Stderr, res.StderrTruncated = stderr.buf.Bytes(), stderr.dropped

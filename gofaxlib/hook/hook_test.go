@@ -77,7 +77,7 @@ func TestRunTimeoutKillsGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	p := script(t, "sleep 30 &\necho $! > "+pidFile+"\necho started\nsleep 30\n")
 	start := time.Now()
-	res, err := Run(context.Background(), Cmd{Path: p, Timeout: 2 * time.Second})
+	res, err := Run(context.Background(), Cmd{Path: p, Dir: filepath.Dir(p), Timeout: 2 * time.Second})
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
@@ -115,7 +115,7 @@ func TestRunCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := script(t, "sleep 30\n")
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
-	_, err := Run(ctx, Cmd{Path: p, Timeout: time.Minute})
+	_, err := Run(ctx, Cmd{Path: p, Dir: filepath.Dir(p), Timeout: time.Minute})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
@@ -124,14 +124,15 @@ func TestRunCancel(t *testing.T) {
 func TestRunOutputCap(t *testing.T) {
 	// 200 KiB on each stream; the script must not block and both are capped.
 	p := script(t, "head -c 204800 /dev/zero; head -c 204800 /dev/zero >&2; echo done >&2\n")
-	res, err := Run(context.Background(), Cmd{Path: p, Timeout: 10 * time.Second})
+	res, err := Run(context.Background(), Cmd{Path: p, Dir: filepath.Dir(p), Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Stdout) != MaxOutput || !res.StdoutTruncated || len(res.Stderr) != MaxOutput || !res.StderrTruncated {
 		t.Errorf("stdout %d (%v), stderr %d (%v), want %d each, truncated", len(res.Stdout), res.StdoutTruncated, len(res.Stderr), res.StderrTruncated, MaxOutput)
 	}
-	small, err := Run(context.Background(), Cmd{Path: script(t, "echo hi\n"), Timeout: 10 * time.Second})
+	hi := script(t, "echo hi\n")
+	small, err := Run(context.Background(), Cmd{Path: hi, Dir: filepath.Dir(hi), Timeout: 10 * time.Second})
 	if err != nil || small.StdoutTruncated || string(small.Stdout) != "hi\n" {
 		t.Errorf("small output: %q %v %v", small.Stdout, small.StdoutTruncated, err)
 	}

@@ -26,11 +26,25 @@ import (
 func TestWithHylaFAX(t *testing.T) {
 	srv := hylafaxtest.Start(t, hylafaxtest.Options{MaxBatchJobs: 1})
 	prefix := srv.ModemName("gfx") + "m"
+	uucp, err := user.Lookup("uucp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(uucp.Uid)
+	gid, _ := strconv.Atoi(uucp.Gid)
 	// HylaFAX's own bin/faxrcvd, mailing through a stub that keeps the
-	// message (etc/FaxDispatch may set SENDMAIL).
-	mails := t.TempDir()
+	// message and the ids it runs with (etc/FaxDispatch may set
+	// SENDMAIL). gofaxd runs as root here, faxrcvd as the spool's owner
+	// uucp: the stub lies where uucp can reach and write.
+	mails := filepath.Join(srv.Dir, "mails")
+	if err := os.Mkdir(mails, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(mails, uid, gid); err != nil {
+		t.Fatal(err)
+	}
 	stub := filepath.Join(mails, "sendmail")
-	if err := os.WriteFile(stub, []byte("#!/bin/sh\ncat > "+mails+"/mail.$$\n"), 0o755); err != nil {
+	if err := os.WriteFile(stub, []byte("#!/bin/sh\ncat > "+mails+"/mail.$$\nid -u > "+mails+"/ids; id -ru >> "+mails+"/ids\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	dispatch := "SENDMAIL=" + stub + "\nFILETYPE=tif\nSENDTO=faxuser@example.com\n"
@@ -48,12 +62,6 @@ func TestWithHylaFAX(t *testing.T) {
 	m0, m1 := prefix+"0", prefix+"1"
 	// gofaxd runs as uucp in production; here as root. faxq (euid uucp)
 	// must be able to write the modem FIFOs.
-	uucp, err := user.Lookup("uucp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(uucp.Uid)
-	gid, _ := strconv.Atoi(uucp.Gid)
 	for _, m := range []string{m0, m1} {
 		if err := os.Chown(filepath.Join(srv.Spool, "FIFO."+m), uid, gid); err != nil {
 			t.Fatal(err)
@@ -89,6 +97,9 @@ func TestWithHylaFAX(t *testing.T) {
 		if !strings.Contains(string(mail), want) {
 			t.Errorf("faxrcvd mail lacks %q:\n%.2000s", want, mail)
 		}
+	}
+	if ids, err := os.ReadFile(filepath.Join(mails, "ids")); string(ids) != uucp.Uid+"\n"+uucp.Uid+"\n" {
+		t.Errorf("faxrcvd of a gofaxd running as root ran as %q (uid, ruid), want uucp's: %v", ids, err)
 	}
 
 	info, err := srv.Run("faxinfo", "recvq/fax000000001.tif")

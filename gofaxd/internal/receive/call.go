@@ -206,9 +206,9 @@ func (h *Handler) Serve(ctx context.Context, ch Channel) {
 		obs.CallEnded(c.out)
 		return
 	}
-	c.cidnum, _ = CleanNumber(firstOf(data.Get("Caller-Caller-ID-Number"), data.Get("Channel-Caller-ID-Number")))
+	c.cidnum, _ = freeswitch.CallerNumber(firstOf(data.Get("Caller-Caller-ID-Number"), data.Get("Channel-Caller-ID-Number")))
 	c.cidname = CleanName(firstOf(data.Get("Caller-Caller-ID-Name"), data.Get("Channel-Caller-ID-Name")))
-	c.gateway, _ = CleanNumber(data.Var("sip_gateway"))
+	c.gateway, _ = freeswitch.CallerNumber(data.Var("sip_gateway"))
 	c.log = log.With("call_uuid", c.uuid, "caller", c.cidnum)
 
 	obs.CallStarted()
@@ -704,42 +704,13 @@ func (c *call) recvInfo(pages int) hylafax.RecvInfo {
 	return i
 }
 
-// params are the session parameters in HylaFAX's terms.
+// params are the session parameters in HylaFAX's terms, from the last
+// page received.
 func (c *call) params() hylafax.Class2Params {
-	p := hylafax.Class2Params{VR: hylafax.VRFine, BR: hylafax.BR14400, WD: hylafax.WD1728, LN: hylafax.LNA4, DF: hylafax.DF2DMR}
-	if br, err := hylafax.BitRateCode(c.res.TransferRate); err == nil && c.res.TransferRate > 0 {
-		p.BR = br
+	var pg hylafax.SpandspPage
+	if n := len(c.res.Pages); n > 0 {
+		last := c.res.Pages[n-1]
+		pg = hylafax.SpandspPage{Encoding: last.EncodingName, Resolution: last.Resolution, PixelSize: last.PixelSize}
 	}
-	if c.res.ECM {
-		p.EC = hylafax.ECEnable64
-	}
-	if len(c.res.Pages) > 0 {
-		pg := c.res.Pages[0]
-		if df, err := hylafax.DataFormatCode(pg.EncodingName); err == nil {
-			p.DF = df
-		}
-		if vr, err := hylafax.SpandspResolutionCode(pg.Resolution); err == nil {
-			p.VR = vr
-		}
-		if w, _, ok := cutX(pg.PixelSize); ok {
-			switch {
-			case w >= 2432:
-				p.WD = hylafax.WD2432
-			case w >= 2048:
-				p.WD = hylafax.WD2048
-			}
-		}
-	}
-	return p
-}
-
-func cutX(s string) (int, int, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 'x' {
-			a, e1 := strconv.Atoi(s[:i])
-			b, e2 := strconv.Atoi(s[i+1:])
-			return a, b, e1 == nil && e2 == nil
-		}
-	}
-	return 0, 0, false
+	return hylafax.SpandspParams(c.res.TransferRate, c.res.ECM, pg)
 }

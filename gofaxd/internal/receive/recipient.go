@@ -3,6 +3,8 @@ package receive
 import (
 	"net/url"
 	"strings"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 )
 
 // Recipient sources, as named in gofax.conf's recipientfrom.
@@ -25,10 +27,6 @@ var sourceVars = map[string][]string{
 	SourceRequestURI:     {"sip_req_user"},
 }
 
-// maxNumberLen bounds a recipient or caller number: E.164 numbers have at
-// most 15 digits; extensions, prefixes and service codes fit in 32.
-const maxNumberLen = 32
-
 // FindRecipient returns the called number from the first source in
 // sources that yields a valid one, and the name of that source. vars looks
 // up a channel variable by name. ok is false when no source does.
@@ -41,7 +39,7 @@ func FindRecipient(vars func(string) string, sources []string) (number, source s
 			}
 			var n string
 			if src == SourceTo || src == SourceRequestURI {
-				n, ok = CleanNumber(val)
+				n, ok = freeswitch.CallerNumber(val)
 			} else {
 				n, ok = headerNumber(val)
 			}
@@ -100,7 +98,7 @@ func headerNumber(h string) (string, bool) {
 	if u, err := url.PathUnescape(user); err == nil {
 		user = u
 	}
-	return CleanNumber(user)
+	return freeswitch.CallerNumber(user)
 }
 
 // firstEntry returns the header value up to the first comma that is not
@@ -122,28 +120,6 @@ func firstEntry(h string) string {
 		}
 	}
 	return h
-}
-
-// CleanNumber checks a number a caller controls (recipient, caller ID):
-// an optional leading '+', then digits, letters, '*', '#', '-', '.', '_';
-// at most maxNumberLen bytes. Such a string is safe in argv, xferfaxlog,
-// FIFO records and log lines.
-func CleanNumber(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > maxNumberLen {
-		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case c == '*' || c == '#' || c == '-' || c == '.' || c == '_':
-		case c == '+' && i == 0:
-		default:
-			return "", false
-		}
-	}
-	return s, true
 }
 
 // maxNameLen bounds a caller name: SIP display names are short; HylaFAX

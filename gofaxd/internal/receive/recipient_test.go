@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 )
 
 func TestFindRecipient(t *testing.T) {
@@ -65,31 +67,6 @@ func TestFindRecipientNone(t *testing.T) {
 	}
 }
 
-func TestCleanNumber(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want string
-		ok   bool
-	}{
-		{"5551234", "5551234", true},
-		{" +4930123 ", "+4930123", true},
-		{"*31#", "*31#", true},
-		{"fax", "fax", true},
-		{"1+2", "", false},
-		{"12,3", "", false},
-		{"12'3", "", false},
-		{"12 3", "", false},
-		{"123\r\n", "123", true},
-		{strings.Repeat("1", 33), "", false},
-		{"", "", false},
-	} {
-		got, ok := CleanNumber(tc.in)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("CleanNumber(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestCleanName(t *testing.T) {
 	for in, want := range map[string]string{
 		"ACME Corp":             "ACME Corp",
@@ -116,7 +93,7 @@ func FuzzHeaderNumber(f *testing.F) {
 		if !ok {
 			return
 		}
-		if c, ok2 := CleanNumber(n); !ok2 || c != n {
+		if c, ok2 := freeswitch.CallerNumber(n); !ok2 || c != n {
 			t.Fatalf("headerNumber(%q) = %q, not clean", h, n)
 		}
 	})

@@ -31,12 +31,14 @@ type conn struct {
 	lingerMu sync.Mutex
 	linger   bool
 
-	qmu     sync.Mutex
-	queue   [][]byte
-	closing bool // close after the queue is drained
-	dropped int
-	wake    chan struct{}
-	stopped chan struct{} // writer finished and the socket is closed
+	qmu        sync.Mutex
+	queue      [][]byte
+	closing    bool // close after the queue is drained
+	dropped    int
+	events     []EventRecord // the first maxEventRecords events queued
+	eventCount int
+	wake       chan struct{}
+	stopped    chan struct{} // writer finished and the socket is closed
 }
 
 // newConn registers a connection and starts its writer; nil if closed.
@@ -100,6 +102,14 @@ func (c *conn) sendEvent(ev *event) {
 	c.qmu.Lock()
 	if !c.closing && len(c.queue) < maxQueued && b != nil {
 		c.queue = append(c.queue, b)
+		c.eventCount++
+		if len(c.events) < maxEventRecords {
+			name := ev.name
+			if ev.subclass != "" {
+				name = ev.subclass
+			}
+			c.events = append(c.events, EventRecord{Name: name, UUID: ev.get("Unique-ID"), JobUUID: ev.get("Job-UUID"), Sequence: ev.get("Event-Sequence")})
+		}
 	} else {
 		c.dropped++
 	}
@@ -185,9 +195,19 @@ func (s *Sim) serveInbound(c *conn) {
 		}
 		s.recordCommand(c, cmd)
 		if !authed {
-			pw, ok := strings.CutPrefix(cmd.Line, "auth ")
-			if !ok {
-				c.send(reply("-ERR invalid"))
+			word, pw, _ := strings.Cut(cmd.Line, " ")
+			switch strings.ToLower(word) {
+			case "exit":
+				s.command(c, cmd)
+				s.connClosed(c)
+				return
+			case "auth":
+			case "userauth":
+				pw = "\x00" // no directory users here: always refused
+			default:
+				// mod_event_socket answers anything else this way until
+				// the client authenticated, and keeps the connection.
+				c.send(reply("-ERR command not found"))
 				continue
 			}
 			if pw != s.opts.Password {
@@ -213,7 +233,7 @@ func (s *Sim) serveInbound(c *conn) {
 // reports whether the connection is finished.
 func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 	word, arg, _ := strings.Cut(cmd.Line, " ")
-	switch word {
+	switch strings.ToLower(word) { // mod_event_socket compares commands with strncasecmp
 	case "exit":
 		c.send(reply("+OK bye"))
 		c.send([]byte(disconnectPlain))
@@ -228,6 +248,9 @@ func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 		if job == "" {
 			job = newUUID()
 		}
+		// mod_event_socket copies a given Job-UUID into a buffer for a
+		// formatted uuid: a longer one is cut.
+		job = job[:min(len(job), uuidLen)]
 		c.send(reply("+OK Job-UUID: "+job, esl.Header{Name: "Job-UUID", Value: job}))
 		s.spawn(func() {
 			body := s.api(c, arg, job)
@@ -236,14 +259,13 @@ func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 			}
 		})
 	case "event":
-		format, names, _ := strings.Cut(arg, " ")
-		if format != "plain" && format != "json" {
-			c.send(reply("-ERR invalid format"))
+		s.busMu.Lock()
+		format, err := c.sub.subscribe(strings.Split(arg, " "))
+		s.busMu.Unlock()
+		if err != "" {
+			c.send(reply(err))
 			break
 		}
-		s.busMu.Lock()
-		c.sub.subscribe(format, strings.Fields(names))
-		s.busMu.Unlock()
 		c.send(reply("+OK event listener enabled " + format))
 	case "myevents":
 		// "myevents" on an outbound socket, "myevents <uuid>" on an inbound one.
@@ -277,25 +299,7 @@ func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 		s.busMu.Unlock()
 		c.send(reply("+OK no longer listening for events"))
 	case "filter":
-		h, v, _ := strings.Cut(arg, " ")
-		if h == "delete" {
-			h, v, _ = strings.Cut(v, " ")
-			s.busMu.Lock()
-			c.sub.filters = slices.DeleteFunc(c.sub.filters, func(f esl.Header) bool {
-				return f.Name == h && (v == "" || f.Value == v)
-			})
-			s.busMu.Unlock()
-			c.send(reply("+OK filter deleted. [" + h + "]=[" + v + "]"))
-			break
-		}
-		if h == "" || v == "" {
-			c.send(reply("-ERR invalid syntax"))
-			break
-		}
-		s.busMu.Lock()
-		c.sub.filters = append(c.sub.filters, esl.Header{Name: h, Value: v})
-		s.busMu.Unlock()
-		c.send(reply("+OK filter added. [" + h + "]=[" + v + "]"))
+		c.send(reply(s.filter(c, arg)))
 	case "linger":
 		c.setLinger()
 		c.send(reply("+OK will linger"))
@@ -305,4 +309,36 @@ func (s *Sim) command(c *conn, cmd *esl.Command) bool {
 		c.send(reply("-ERR command not found"))
 	}
 	return false
+}
+
+// uuidLen is the length of a formatted uuid (SWITCH_UUID_FORMATTED_LENGTH).
+const uuidLen = 36
+
+// filter runs "filter [add|delete] <header> [<value>]" as mod_event_socket
+// does and returns its reply: a header without a value is refused (except
+// for delete, which then removes every filter on that header, and
+// "delete all" every filter); the deleted reply has no "=".
+func (s *Sim) filter(c *conn, arg string) string {
+	h, v, hasValue := strings.Cut(strings.TrimLeft(arg, " "), " ")
+	s.busMu.Lock()
+	defer s.busMu.Unlock()
+	switch {
+	case strings.EqualFold(h, "delete") && hasValue:
+		h, v, _ = strings.Cut(v, " ")
+		if strings.EqualFold(h, "all") {
+			c.sub.filters = nil
+		} else {
+			c.sub.filters = slices.DeleteFunc(c.sub.filters, func(f esl.Header) bool {
+				return f.Name == h && (v == "" || f.Value == v)
+			})
+		}
+		return "+OK filter deleted. [" + h + "][" + v + "]"
+	case hasValue:
+		if strings.EqualFold(h, "add") {
+			h, v, _ = strings.Cut(v, " ")
+		}
+		c.sub.filters = append(c.sub.filters, esl.Header{Name: h, Value: v})
+		return "+OK filter added. [" + h + "]=[" + v + "]"
+	}
+	return "-ERR invalid syntax"
 }

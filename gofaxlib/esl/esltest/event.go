@@ -106,24 +106,90 @@ func (s *subscription) wants(ev *event) bool {
 	return false
 }
 
-// subscribe applies "event <format> <names...>" to s.
-func (s *subscription) subscribe(format string, names []string) {
-	s.format = format
+// eventNames are FreeSWITCH 1.10's event types (switch_event.c EVENT_NAMES).
+var eventNames = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`CUSTOM CLONE CHANNEL_CREATE CHANNEL_DESTROY CHANNEL_STATE
+		CHANNEL_CALLSTATE CHANNEL_ANSWER CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE CHANNEL_EXECUTE
+		CHANNEL_EXECUTE_COMPLETE CHANNEL_HOLD CHANNEL_UNHOLD CHANNEL_BRIDGE CHANNEL_UNBRIDGE
+		CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_OUTGOING CHANNEL_PARK CHANNEL_UNPARK
+		CHANNEL_APPLICATION CHANNEL_ORIGINATE CHANNEL_UUID API LOG INBOUND_CHAN OUTBOUND_CHAN
+		STARTUP SHUTDOWN PUBLISH UNPUBLISH TALK NOTALK SESSION_CRASH MODULE_LOAD MODULE_UNLOAD
+		DTMF MESSAGE PRESENCE_IN NOTIFY_IN PRESENCE_OUT PRESENCE_PROBE MESSAGE_WAITING
+		MESSAGE_QUERY ROSTER CODEC BACKGROUND_JOB DETECTED_SPEECH DETECTED_TONE PRIVATE_COMMAND
+		HEARTBEAT TRAP ADD_SCHEDULE DEL_SCHEDULE EXE_SCHEDULE RE_SCHEDULE RELOADXML NOTIFY
+		SEND_MESSAGE RECV_MESSAGE REQUEST_PARAMS CHANNEL_DATA GENERAL COMMAND SESSION_HEARTBEAT
+		CLIENT_DISCONNECTED SERVER_DISCONNECTED SEND_INFO RECV_INFO RECV_RTCP_MESSAGE
+		SEND_RTCP_MESSAGE CALL_SECURE NAT RECORD_START RECORD_STOP PLAYBACK_START PLAYBACK_STOP
+		CALL_UPDATE FAILURE SOCKET_DATA MEDIA_BUG_START MEDIA_BUG_STOP CONFERENCE_DATA_QUERY
+		CONFERENCE_DATA CALL_SETUP_REQ CALL_SETUP_RESULT CALL_DETAIL DEVICE_STATE TEXT
+		SHUTDOWN_REQUESTED ALL`) {
+		eventNames[n] = true
+	}
+}
+
+// eventName returns the event type a word of "event" names, as
+// switch_name_event reads it: case-insensitive, also with any 13-byte
+// prefix (SWITCH_EVENT_CHANNEL_ANSWER); "" for no event type.
+func eventName(w string) string {
+	u := strings.ToUpper(w)
+	if eventNames[u] {
+		return u
+	}
+	if len(u) > 13 && eventNames[u[13:]] {
+		return u[13:]
+	}
+	return ""
+}
+
+// subscribe applies the words of "event [plain|json] <names...>" to s as
+// mod_event_socket does: a first word naming a format sets it (plain is a
+// listener's default); unknown names are skipped; every word after CUSTOM
+// is a subclass; without one known event name the command is refused
+// ("-ERR no keywords supplied") though a format word still applies. It
+// returns the format or the error reply. XML events are not simulated.
+func (s *subscription) subscribe(words []string) (format, errReply string) {
+	if s.format == "" {
+		s.format = "plain"
+	}
 	if s.names == nil {
 		s.names = map[string]bool{}
 		s.subclasses = map[string]bool{}
 	}
-	custom := false
-	for _, n := range names {
-		switch {
-		case n == "ALL":
+	known, custom := 0, false
+	for i, w := range words {
+		if w == "" {
+			continue
+		}
+		if i == 0 {
+			switch f := strings.ToLower(w); f {
+			case "plain", "json":
+				s.format = f
+				continue
+			case "xml":
+				return "", "-ERR xml events are not simulated"
+			}
+		}
+		if custom {
+			s.subclasses[w] = true // FreeSWITCH reads every word after CUSTOM as a subclass
+			continue
+		}
+		switch n := eventName(w); n {
+		case "":
+		case "ALL":
 			s.all = true
-		case n == "CUSTOM":
+			known++
+		case "CUSTOM":
 			custom = true
-		case custom:
-			s.subclasses[n] = true // FreeSWITCH reads every word after CUSTOM as a subclass
+			known++
 		default:
 			s.names[n] = true
+			known++
 		}
 	}
+	if known == 0 {
+		return "", "-ERR no keywords supplied"
+	}
+	return s.format, ""
 }

@@ -16,7 +16,23 @@ type ConnRecord struct {
 	Commands []esl.Command // in order: "auth ClueCon", "api ...", "sendmsg" with its headers
 	Closed   bool
 	Dropped  int // events dropped because the client did not read
+	// Events are the events queued for the client, in order: the first
+	// maxEventRecords of them (EventCount counts all).
+	Events     []EventRecord
+	EventCount int
 }
+
+// EventRecord names one event delivered to a connection.
+type EventRecord struct {
+	Name     string // Event-Name, or the subclass of a CUSTOM event
+	UUID     string // Unique-ID, if any
+	JobUUID  string // Job-UUID, if any
+	Sequence string // Event-Sequence
+}
+
+// maxEventRecords bounds ConnRecord.Events: a client that subscribed
+// without filters on a busy switch gets every event of it.
+const maxEventRecords = 1000
 
 // FaxResult is the outcome of a txfax or rxfax, as in spandsp's result event.
 type FaxResult struct {
@@ -73,11 +89,13 @@ func (s *Sim) recordCommand(c *conn, cmd *esl.Command) {
 func (s *Sim) connClosed(c *conn) {
 	c.qmu.Lock()
 	dropped := c.dropped
+	events, count := slices.Clone(c.events), c.eventCount
 	c.qmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.rec.Closed = true
 	c.rec.Dropped = dropped
+	c.rec.Events, c.rec.EventCount = events, count
 	delete(s.conns, c)
 	if k := s.opts.KeepRecords; k > 0 {
 		s.connRecs = dropOldest(s.connRecs, len(s.connRecs)-len(s.conns)-k, func(r *ConnRecord) bool { return r.Closed })
@@ -111,10 +129,16 @@ func (s *Sim) updateRec(l *leg, f func(r *CallRecord)) {
 func (s *Sim) Conns() []ConnRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.qmu.Lock()
+		c.rec.Events, c.rec.EventCount = slices.Clone(c.events), c.eventCount
+		c.qmu.Unlock()
+	}
 	out := make([]ConnRecord, len(s.connRecs))
 	for i, r := range s.connRecs {
 		out[i] = *r
 		out[i].Commands = slices.Clone(r.Commands)
+		out[i].Events = slices.Clone(r.Events)
 	}
 	return out
 }

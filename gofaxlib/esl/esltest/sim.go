@@ -280,6 +280,14 @@ func (s *Sim) eventHeadersLocked(name, subclass string) esl.Headers {
 	)
 }
 
+// Fire publishes an event of another channel of the switch, as a busy
+// FreeSWITCH keeps doing: name (a CUSTOM event when subclass is set) with
+// the Event-* headers and then headers. Tests use it to show that a client
+// sees only the events it asked for.
+func (s *Sim) Fire(name, subclass string, headers ...esl.Header) {
+	s.publish(name, subclass, func(hs esl.Headers) esl.Headers { return append(hs, headers...) }, "")
+}
+
 // publish builds an event (Event-* headers, then build's) and delivers it
 // to every subscriber that wants it, in one global order.
 func (s *Sim) publish(name, subclass string, build func(esl.Headers) esl.Headers, body string) {

@@ -30,9 +30,12 @@ var Events = []string{
 	"CUSTOM", "spandsp::txfaxnegociateresult", "spandsp::txfaxpageresult", "spandsp::txfaxresult",
 }
 
-// Prepare subscribes conn to the events of outbound fax calls. Each Run
-// adds filters for its own channel and background job.
-func Prepare(ctx context.Context, conn *esl.Conn) error {
+// Subscribe subscribes conn to the events of outbound fax calls. Run does
+// it for the first call on a connection (Params.Subscribe), after adding
+// that call's filters: subscribed before any filter, a connection is sent
+// every such event of the whole switch, which on a busy FreeSWITCH fills
+// its queue.
+func Subscribe(ctx context.Context, conn *esl.Conn) error {
 	if err := conn.Subscribe(ctx, esl.FormatPlain, Events...); err != nil {
 		return fmt.Errorf("call: subscribe: %w", err)
 	}
@@ -58,6 +61,9 @@ type Params struct {
 	// ReplyTimeout bounds the reply to each other command (filters, the
 	// bgapi originate): [freeswitch] timeout. Zero means no bound.
 	ReplyTimeout time.Duration
+	// Subscribe makes Run subscribe the connection to Events once its
+	// filters are in place: set it for the first call on a connection.
+	Subscribe bool
 }
 
 // Progress is told about the call as it goes, from Run's goroutine. Any
@@ -88,6 +94,9 @@ type Report struct {
 	// UUID is the channel followed (the origination_uuid, unless
 	// FreeSWITCH named another).
 	UUID string
+	// Subscribed is true when the connection is subscribed to Events
+	// (by this Run, with Params.Subscribe, or before).
+	Subscribed bool
 }
 
 // ErrLost means the event socket connection ended during the call; the
@@ -132,6 +141,13 @@ func Run(ctx context.Context, conn *esl.Conn, p Params, prog Progress, log *slog
 		if err := filter(f[0], f[1]); err != nil {
 			return rep, fmt.Errorf("call: filter: %w", err)
 		}
+	}
+	rep.Subscribed = !p.Subscribe
+	if p.Subscribe {
+		if err := command(func(ctx context.Context) error { return Subscribe(ctx, conn) }); err != nil {
+			return rep, err
+		}
+		rep.Subscribed = true
 	}
 	start := time.Now()
 	var job *esl.Job

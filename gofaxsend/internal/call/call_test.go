@@ -16,7 +16,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 )
 
-// dial connects to a simulator and prepares the connection.
+// dial connects to a simulator and subscribes the connection.
 func dial(t *testing.T, sim *esltest.Sim) *esl.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -26,7 +26,7 @@ func dial(t *testing.T, sim *esltest.Sim) *esl.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := Prepare(ctx, c); err != nil {
+	if err := Subscribe(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	return c

@@ -14,6 +14,10 @@ import (
 	"path/filepath"
 )
 
+// mergedMode is the mode of a merged document: the owner (uucp) and its
+// group (FreeSWITCH running in group uucp) read it, nobody else.
+const mergedMode = 0o640
+
 // Item is one "fax:" entry of a qfile: the document Path (relative to the
 // spool) and Dirnum, the TIFF directory (0-based page) to start at.
 type Item struct {
@@ -41,9 +45,13 @@ func (d Document) Remove() error {
 
 // Prepare opens every item (relative to spool) and returns the document to
 // send. A single item from its first page is passed as it is when direct
-// accepts its absolute path; anything else is written as tmpDir/name with
-// mode 0644.
-func Prepare(spool, tmpDir, name string, items []Item, direct func(path string) bool) (Document, error) {
+// accepts its absolute path; anything else is merged into a new file in
+// tmpDir (the spool's tmp/, world-writable and sticky), named after pattern
+// with its "*" replaced by a random string (os.CreateTemp: O_EXCL, never
+// a name another user can take in advance or read), with mode 0640: the
+// group (uucp) is how FreeSWITCH reads it when it does not run as uucp,
+// and hfaxd keeps documents 0640 too.
+func Prepare(spool, tmpDir, pattern string, items []Item, direct func(path string) bool) (Document, error) {
 	if len(items) == 0 {
 		return Document{}, fmt.Errorf("doc: no documents to send")
 	}
@@ -87,20 +95,21 @@ func Prepare(spool, tmpDir, name string, items []Item, direct func(path string) 
 			return d, nil
 		}
 	}
-	out, err := filepath.Abs(filepath.Join(tmpDir, name))
+	dir, err := filepath.Abs(tmpDir)
 	if err != nil {
 		return Document{}, fmt.Errorf("doc: %w", err)
 	}
-	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return Document{}, fmt.Errorf("doc: %w", err)
 	}
-	_, err = Merge(f, srcs)
+	out := f.Name()
+	err = f.Chmod(mergedMode) // whatever the umask
+	if err == nil {
+		_, err = Merge(f, srcs)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(out, 0o644) // readable by FreeSWITCH whatever the umask
 	}
 	if err != nil {
 		os.Remove(out)

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/faxdoc"
@@ -129,13 +131,26 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("single document = %+v", d)
 	}
 
-	d, err = Prepare(spool, filepath.Join(spool, "tmp"), "m.tif", []Item{{1, "docq/doc1.tif;00"}, {0, "docq/doc,2.tif;00"}}, always)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(d.Path)
-	if err != nil || !d.Temp || d.Pages != 2 || fi.Mode().Perm() != 0o644 || filepath.Dir(d.Path) != filepath.Join(spool, "tmp") {
-		t.Fatalf("merged document = %+v, %v, %v", d, fi, err)
+	// Whatever the umask, the merged file is 0640: FreeSWITCH reads it
+	// through the group, other users not at all.
+	for _, mask := range []int{0o077, 0o002} {
+		old := syscall.Umask(mask)
+		d, err = Prepare(spool, filepath.Join(spool, "tmp"), "m-*.tif", []Item{{1, "docq/doc1.tif;00"}, {0, "docq/doc,2.tif;00"}}, always)
+		syscall.Umask(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(d.Path)
+		if err != nil || !d.Temp || d.Pages != 2 || fi.Mode().Perm() != 0o640 || filepath.Dir(d.Path) != filepath.Join(spool, "tmp") {
+			t.Fatalf("umask %#o: merged document = %+v, %v, %v", mask, d, fi, err)
+		}
+		if name := filepath.Base(d.Path); !strings.HasPrefix(name, "m-") || !strings.HasSuffix(name, ".tif") || len(name) < len("m-12345.tif") {
+			t.Errorf("merged document name %q", name)
+		}
+		if mask == 0o002 {
+			break
+		}
+		d.Remove()
 	}
 	if err := d.Remove(); err != nil {
 		t.Fatal(err)
@@ -145,8 +160,8 @@ func TestPrepare(t *testing.T) {
 	}
 
 	// A name FreeSWITCH cannot take is copied.
-	d, err = Prepare(spool, filepath.Join(spool, "tmp"), "c.tif", []Item{{0, "docq/doc1.tif;00"}}, func(string) bool { return false })
-	if err != nil || !d.Temp || d.Pages != 2 || filepath.Base(d.Path) != "c.tif" {
+	d, err = Prepare(spool, filepath.Join(spool, "tmp"), "c*.tif", []Item{{0, "docq/doc1.tif;00"}}, func(string) bool { return false })
+	if err != nil || !d.Temp || d.Pages != 2 || !strings.HasPrefix(filepath.Base(d.Path), "c") {
 		t.Errorf("copied document = %+v, %v", d, err)
 	}
 	d.Remove()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
@@ -141,7 +140,7 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 	// A document FreeSWITCH can be handed as it is goes directly; names
 	// txfax cannot take (faxq's "doc1.tif;00") are copied, like merges.
 	direct := func(p string) bool { return freeswitch.CheckPath(p) == nil }
-	d, err := doc.Prepare(a.b.spool, a.b.path("tmp"), fmt.Sprintf("gofaxsend-%s-%s.tif", a.jobid, a.commid), ditems, direct)
+	d, err := doc.Prepare(a.b.spool, a.b.path("tmp"), fmt.Sprintf("gofaxsend-%s-%s-*.tif", a.jobid, a.commid), ditems, direct)
 	if err != nil {
 		if errors.Is(err, doc.ErrFormat) {
 			// faxq prepares the documents again from their sources.
@@ -161,9 +160,8 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 		a.sess.Printf("Cannot reach FreeSWITCH: %v", err)
 		return outcome.Local(outcome.CodeNoLine, "Cannot reach FreeSWITCH at %s: %v", cfg.FreeSWITCH.Socket, err), true, nil
 	}
-	if err := a.b.prepared(ctx, conn); err != nil {
-		return outcome.Local(outcome.CodeNoLine, "FreeSWITCH event socket: %v", err), true, nil
-	}
+	// mod_db first: the connection is not subscribed to events yet, and
+	// when it is, its filters let only this batch's calls through.
 	a.modDB(ctx, conn, &set)
 
 	// The dial counts from here, even if gofaxsend dies during the call.
@@ -191,6 +189,7 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 		a.hangUpLost(ctx, rep.UUID)
 	}
 	res, stop := a.conclude(ctx, conn, set, rep, callErr)
+	a.machineInfo(ctx, &rep, res, callErr)
 	return res, stop, &rep
 }
 
@@ -231,8 +230,13 @@ func (a *attempt) call(ctx context.Context, conn *esl.Conn, set settings, gw str
 		KillGrace:   timing.killGrace,
 		// Every other command's reply: [freeswitch] timeout.
 		ReplyTimeout: a.b.Config.FreeSWITCH.Timeout,
+		Subscribe:    a.b.subscribed != conn,
 	}
-	return call.Run(ctx, conn, p, a.progress(ctx), log)
+	rep, err := call.Run(ctx, conn, p, a.progress(ctx), log)
+	if rep.Subscribed {
+		a.b.subscribed = conn
+	}
+	return rep, err
 }
 
 // progress writes the call's progress into the qfile and to faxq as it
@@ -258,7 +262,8 @@ func (a *attempt) progress(ctx context.Context) call.Progress {
 			q.Set("csi", r.RemoteID)
 			q.Set("status", status)
 			a.save()
-			a.sess.Printf("REMOTE CSI \"%s\"; %s, ECM %v, T.38 %s", r.RemoteID, p.SignalRate(), r.ECM, textOr(r.T38Status, "off"))
+			// The far end chooses its CSI: quoted, it cannot add log lines.
+			a.sess.Printf("REMOTE CSI %q; %s, ECM %v, T.38 %s", r.RemoteID, p.SignalRate(), r.ECM, textOr(r.T38Status, "off"))
 		},
 		Page: func(r *gofaxlib.Result) {
 			p := sessionParams(r)
@@ -321,61 +326,13 @@ func failedCauses(conf []string) []string {
 	return conf
 }
 
-// sessionParams converts what spandsp reported into HylaFAX Class2Params.
+// sessionParams converts what spandsp reported into HylaFAX Class2Params,
+// from the last page sent.
 func sessionParams(r *gofaxlib.Result) hylafax.Class2Params {
-	var p hylafax.Class2Params
-	if br, err := hylafax.BitRateCode(r.TransferRate); err == nil {
-		p.BR = br
-	}
-	if r.ECM {
-		p.EC = hylafax.ECEnable256
-	}
+	var pg hylafax.SpandspPage
 	if n := len(r.Pages); n > 0 {
-		if df, err := hylafax.DataFormatCode(r.Pages[n-1].EncodingName); err == nil {
-			p.DF = df
-		}
-		if vr, err := hylafax.SpandspResolutionCode(r.Pages[n-1].Resolution); err == nil {
-			p.VR = vr
-		}
-		p.WD, p.LN = pageSize(r.Pages[n-1])
+		last := r.Pages[n-1]
+		pg = hylafax.SpandspPage{Encoding: last.EncodingName, Resolution: last.Resolution, PixelSize: last.PixelSize}
 	}
-	return p
-}
-
-// pageSize returns the WD and LN codes of a page from its size in pixels
-// and its resolution in pixels per metre; A4 when spandsp did not say.
-// Widths round to the nearest T.30 width (215, 255, 303 mm). Lengths below
-// 330 mm, halfway between A4 and B4, are A4 as faxsend decides it; B4
-// (364 mm) is B4 with a little slack, and longer pages are unlimited.
-func pageSize(pg gofaxlib.PageResult) (wd, ln uint8) {
-	w, h, ok1 := pair(pg.PixelSize)
-	xpm, ypm, ok2 := pair(pg.Resolution)
-	if !ok1 || !ok2 {
-		return hylafax.WD1728, hylafax.LNA4
-	}
-	switch mm := w * 1000 / xpm; {
-	case mm > 280:
-		wd = hylafax.WD2432
-	case mm > 235:
-		wd = hylafax.WD2048
-	default:
-		wd = hylafax.WD1728
-	}
-	switch mm := h * 1000 / ypm; {
-	case mm > 370:
-		ln = hylafax.LNUnlimited
-	case mm >= 330:
-		ln = hylafax.LNB4
-	default:
-		ln = hylafax.LNA4
-	}
-	return wd, ln
-}
-
-// pair parses spandsp's "<x>x<y>" of two positive numbers.
-func pair(s string) (x, y int, ok bool) {
-	xs, ys, found := strings.Cut(s, "x")
-	x, errx := strconv.Atoi(xs)
-	y, erry := strconv.Atoi(ys)
-	return x, y, found && errx == nil && erry == nil && x > 0 && y > 0
+	return hylafax.SpandspParams(r.TransferRate, r.ECM, pg)
 }

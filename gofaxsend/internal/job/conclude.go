@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -194,7 +195,7 @@ func (a *attempt) exhausted(res outcome.Result) outcome.Result {
 // retrytime or faxsend's delay for the kind of failure (JobReq*). Local
 // trouble leaves the choice to faxq.
 func (a *attempt) retryAt(r *gofaxlib.Result, res outcome.Result) {
-	rq := a.b.requeue
+	rq := a.b.conf.requeue
 	delay := rq.proto
 	switch {
 	case a.q.Int("retrytime") > 0:
@@ -259,4 +260,62 @@ func (a *attempt) record(ctx context.Context, number string, res outcome.Result,
 	}
 	a.sess.Printf("%s: JOB %s DEST %s: %d page(s) in %s: %s", what, a.jobid, number, rec.Pages,
 		hylafax.FormatDuration(rec.JobTime), textOr(res.Text, "OK"))
+}
+
+// unspecifiedCSI is what faxsend records for a remote that sent no CSI.
+const unspecifiedCSI = "<UNSPECIFIED>"
+
+// machineInfo updates the remote machine's entry info/<digits of the
+// number> as faxsend does after each call (HylaFAX's FaxMachineInfo,
+// which faxq reads when it prepares the next job's documents): an
+// answered call sets calledBefore and clears the dial failures, records
+// the CSI once the fax negotiation got that far, notes V.17 trouble, and
+// counts send failures (or clears them on success); a call that was not
+// answered counts a dial failure with its reason. What spandsp does not
+// report (the remote's DIS capabilities and NSF) is left as it was, and
+// locked ("&") items are never changed. Nothing is written when no call
+// reached FreeSWITCH's far end or the user interrupted it.
+func (a *attempt) machineInfo(ctx context.Context, rep *call.Report, res outcome.Result, callErr error) {
+	if rep == nil {
+		return
+	}
+	r := &rep.Result
+	connected := r.Connected()
+	if !connected && (callErr != nil || res.Code == outcome.CodeInterrupted) {
+		return
+	}
+	name := hylafax.MachineInfoFile(a.q.String("number"))
+	if name == "" {
+		return
+	}
+	update := func(m *hylafax.MachineInfo) {
+		if !connected {
+			m.DialFailures++
+			m.LastDialFailure = res.Text
+			return
+		}
+		m.CalledBefore = true
+		m.DialFailures = 0
+		if r.Negotiations > 0 {
+			m.RemoteCSI = cmp.Or(r.RemoteID, unspecifiedCSI)
+		}
+		if r.ResultCode.Class() == gofaxlib.ClassRetryNoV17 {
+			m.SetHasV17Trouble(true)
+		}
+		if res.Status == outcome.Done {
+			m.SendFailures = 0
+		} else {
+			m.SendFailures++
+			m.LastSendFailure = res.Text
+		}
+	}
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), qfileLockWait)
+	defer cancel()
+	err := hylafax.UpdateMachineInfo(ictx, a.b.path(name), update)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		a.log.Debug("no info directory in the spool; remote machine info not kept", "err", err)
+	case err != nil:
+		a.log.Warn("cannot update the remote machine info", "file", name, "err", err)
+	}
 }

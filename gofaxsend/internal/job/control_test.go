@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,15 +73,26 @@ func TestInterrupted(t *testing.T) {
 	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
 	qf1, qf2 := f.qfile("7", "5551234"), f.qfile("8", "5551234")
 	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	var signalled time.Time // set before cancel, read after run
 	go func() {
 		// faxrm after the call was answered and faxq was told.
-		for !slices.Contains(f.messages(), "*7:C") && ctx.Err() == nil {
+		for !slices.Contains(f.messages(), "*7:C") {
+			select {
+			case <-ran:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
 		}
+		signalled = time.Now()
 		cancel()
 	}()
-	start := time.Now()
 	st := f.run(ctx, qf1, qf2)
-	if d := time.Since(start); d > 2*time.Second {
+	close(ran)
+	// The fax takes 3 s; the kill grace is 1 s.
+	if ctx.Err() == nil {
+		t.Fatal("the batch ended before the call was answered")
+	} else if d := time.Since(signalled); d > 2*time.Second {
 		t.Errorf("took %v after the signal", d)
 	}
 	if st != outcome.Retry {
@@ -244,21 +256,87 @@ func TestModDB(t *testing.T) {
 	}
 }
 
-// TestJobSettings: per-job qfile fields, JobControl and degradation.
+// TestJobSettings: per-job qfile fields, JobControl and degradation. The
+// job's owner sets tsi and faxnumber through hfaxd; the administrator's
+// JobControl and UseJobTSI decide what they count for.
 func TestJobSettings(t *testing.T) {
-	f := newFixture(t, esltest.Options{})
-	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
-	f.cfg.Gofaxsend.DisableECMAfterRetry = 2
-	f.cfg.Gofaxsend.CIDName = "sender"
-	qf := f.qfile("7", "5551234", "tsi:+44 20 7946", "faxnumber:020794600", "desiredbr:3", "tottries:2")
-	if st := Batch(context.Background(), Env{Config: f.cfg, Modem: "freeswitch0", Log: discard(), Controls: map[string]string{"tagline": "From JobControl"}}, []string{qf}); st != outcome.Done {
-		t.Fatalf("status %v", st)
+	tests := []struct {
+		name     string
+		config   string            // etc/config
+		controls map[string]string // JobControl
+		tsi      string
+		cidNum   string
+	}{
+		{"job tsi ignored without UseJobTSI", "", nil, "+49 30 1111", "020794600"},
+		{"UseJobTSI in etc/config", "UseJobTSI: yes\n", nil, "+44 20 7946", "020794600"},
+		{"UseJobTSI from JobControl", "", map[string]string{"usejobtsi": "true"}, "+44 20 7946", "020794600"},
+		{"JobControl beats the job", "", map[string]string{"localidentifier": "ACME", "faxnumber": "4712"}, "ACME", "4712"},
+		{"the job's TSI beats JobControl with UseJobTSI", "UseJobTSI: on\n", map[string]string{"localidentifier": "ACME"}, "+44 20 7946", "020794600"},
 	}
-	c := f.sim.Calls()[0]
-	for k, v := range map[string]string{"fax_ident": "+44 20 7946", "origination_caller_id_number": "020794600",
-		"fax_disable_v17": "true", "fax_use_ecm": "false", "fax_header": "From JobControl", "origination_caller_id_name": "Root User"} {
-		if c.Vars[k] != v {
-			t.Errorf("%s = %q, want %q", k, c.Vars[k], v)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, esltest.Options{})
+			f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+			f.cfg.Gofaxsend.DisableECMAfterRetry = 2
+			f.cfg.Gofaxsend.CIDName = "sender"
+			os.Mkdir(filepath.Join(f.spool, "etc"), 0o755)
+			if err := os.WriteFile(filepath.Join(f.spool, "etc/config"), []byte(tt.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			controls := map[string]string{"tagline": "From JobControl"}
+			maps.Copy(controls, tt.controls)
+			qf := f.qfile("7", "5551234", "tsi:+44 20 7946", "faxnumber:020794600", "desiredbr:3", "tottries:2")
+			if st := Batch(context.Background(), Env{Config: f.cfg, Modem: "freeswitch0", Log: discard(), Controls: controls}, []string{qf}); st != outcome.Done {
+				t.Fatalf("status %v", st)
+			}
+			c := f.sim.Calls()[0]
+			for k, v := range map[string]string{"fax_ident": tt.tsi, "origination_caller_id_number": tt.cidNum,
+				"fax_disable_v17": "true", "fax_use_ecm": "false", "fax_header": "From JobControl", "origination_caller_id_name": "Root User"} {
+				if c.Vars[k] != v {
+					t.Errorf("%s = %q, want %q", k, c.Vars[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestCallingNumber(t *testing.T) {
+	tests := []struct {
+		name string
+		src  numberSources
+		want string
+	}{
+		{"nothing", numberSources{}, ""},
+		{"default", numberSources{Default: "4711"}, "4711"},
+		{"job over default", numberSources{Job: "555", Default: "4711"}, "555"},
+		{"JobControl over job", numberSources{JobControl: "100", Job: "555", Default: "4711"}, "100"},
+		{"DynamicConfig over all", numberSources{DynamicConfig: "9", JobControl: "100", Job: "555", Default: "4711"}, "9"},
+		{"empty ones are skipped", numberSources{DynamicConfig: "", JobControl: "", Job: "555"}, "555"},
+	}
+	for _, tt := range tests {
+		if got := callingNumber(tt.src); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestStationID(t *testing.T) {
+	tests := []struct {
+		name string
+		src  tsiSources
+		want string
+	}{
+		{"default", tsiSources{Default: "ACME"}, "ACME"},
+		{"job without UseJobTSI", tsiSources{Job: "EVIL", Default: "ACME"}, "ACME"},
+		{"job with UseJobTSI", tsiSources{Job: "MINE", UseJobTSI: true, Default: "ACME"}, "MINE"},
+		{"UseJobTSI but no job tsi", tsiSources{UseJobTSI: true, JobControl: "JC", Default: "ACME"}, "JC"},
+		{"JobControl over default", tsiSources{Job: "EVIL", JobControl: "JC", Default: "ACME"}, "JC"},
+		{"UseJobTSI replaces JobControl's", tsiSources{Job: "MINE", UseJobTSI: true, JobControl: "JC"}, "MINE"},
+		{"DynamicConfig over all", tsiSources{DynamicConfig: "DC", Job: "MINE", UseJobTSI: true, JobControl: "JC", Default: "ACME"}, "DC"},
+	}
+	for _, tt := range tests {
+		if got := stationID(tt.src); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

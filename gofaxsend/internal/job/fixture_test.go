@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,7 @@ type fixture struct {
 	mu    sync.Mutex
 	fifo  []string // records faxq received
 	modem []string // records gofaxd received on FIFO.freeswitch0
+	syncs int      // markers written by sync
 }
 
 func init() {
@@ -155,7 +157,45 @@ func (f *fixture) run(ctx context.Context, qfiles ...string) outcome.Status {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: f.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return Batch(ctx, Env{Config: f.cfg, Modem: "freeswitch0", Log: log}, qfiles)
+	st := Batch(ctx, Env{Config: f.cfg, Modem: "freeswitch0", Log: log}, qfiles)
+	f.sync()
+	return st
+}
+
+// sync waits until the readers of both FIFOs have every record the batch
+// wrote (Batch returns after writing them): a marker written now comes
+// after them in the pipe, so once it is read, they are too.
+func (f *fixture) sync() {
+	f.t.Helper()
+	f.mu.Lock()
+	f.syncs++
+	marker := fmt.Sprintf("#sync%d", f.syncs)
+	f.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range []string{hylafax.FaxqFIFO, hylafax.ModemFIFO("freeswitch0")} {
+		if err := hylafax.WriteFIFO(ctx, filepath.Join(f.spool, name), hylafax.Message{Arg: marker}); err != nil {
+			f.t.Fatalf("FIFO marker: %v", err)
+		}
+	}
+	for {
+		f.mu.Lock()
+		done := slices.Contains(f.fifo, marker) && slices.Contains(f.modem, marker)
+		f.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			f.t.Fatalf("FIFO readers did not get %s", marker)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// records returns list without the sync markers.
+func records(list []string) []string {
+	return slices.DeleteFunc(slices.Clone(list), func(r string) bool { return strings.HasPrefix(r, "#sync") })
 }
 
 // read parses a qfile of the spool.
@@ -172,21 +212,19 @@ func (f *fixture) read(qf string) *hylafax.Qfile {
 	return q
 }
 
-// messages returns the FIFO records faxq received so far, after waiting a
-// moment for records still in the pipe.
+// messages returns the FIFO records faxq received so far: after run,
+// every record of the batch.
 func (f *fixture) messages() []string {
-	time.Sleep(50 * time.Millisecond)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]string(nil), f.fifo...)
+	return records(f.fifo)
 }
 
 // modemMessages returns the records gofaxd would have received.
 func (f *fixture) modemMessages() []string {
-	time.Sleep(50 * time.Millisecond)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]string(nil), f.modem...)
+	return records(f.modem)
 }
 
 // want checks qfile fields.

@@ -53,7 +53,7 @@ func Batch(ctx context.Context, env Env, qfiles []string) outcome.Status {
 		env.Now = time.Now
 	}
 	b := &batch{Env: env, spool: env.Config.HylaFAX.SpoolDir}
-	b.requeue = loadRequeue(b.spool, env.Modem)
+	b.conf = loadFaxsendConf(b.spool, env.Modem, env.Controls)
 	// gofaxd owns the modem when its FIFO exists: it learns that the
 	// modem is busy (SB), each job's result and that it is free (SR).
 	b.toFaxq = b.startFIFO(hylafax.FaxqFIFO)
@@ -94,12 +94,12 @@ func Batch(ctx context.Context, env Env, qfiles []string) outcome.Status {
 // batch is the state shared by the jobs of one exec.
 type batch struct {
 	Env
-	spool   string
-	requeue requeue // retry delays
+	spool string
+	conf  faxsendConf // retry delays, UseJobTSI
 
 	connMu     sync.Mutex
 	conn       *esl.Conn
-	subscribed *esl.Conn // the connection call.Prepare ran on
+	subscribed *esl.Conn // the connection subscribed to call events
 
 	toFaxq  chan hylafax.Message // progress records for faxq, in order; nil without its FIFO
 	toModem chan hylafax.Message // records for gofaxd; nil without FIFO.<modem>

@@ -54,7 +54,8 @@ func TestDelivered(t *testing.T) {
 			if len(c.Vars["origination_uuid"]) != 36 {
 				t.Errorf("origination_uuid = %q", c.Vars["origination_uuid"])
 			}
-			if c.Gateway != "gw1" || c.Destination != "5551234" || c.File != filepath.Join(f.spool, "tmp/gofaxsend-7-000000001.tif") {
+			if dir, name := filepath.Split(c.File); c.Gateway != "gw1" || c.Destination != "5551234" || dir != filepath.Join(f.spool, "tmp")+"/" ||
+				!strings.HasPrefix(name, "gofaxsend-7-000000001-") || !strings.HasSuffix(name, ".tif") {
 				t.Errorf("call = gateway %q destination %q file %q", c.Gateway, c.Destination, c.File)
 			}
 			msgs := f.messages()
@@ -106,6 +107,35 @@ func TestDelivered(t *testing.T) {
 	}
 }
 
+// TestMergedDocumentName: the document txfax sends lies in the spool's
+// world-writable tmp/; a file another user made there in advance under
+// the name gofaxsend would use cannot make the attempt fail, and the
+// merged file is gone afterwards.
+func TestMergedDocumentName(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success})
+	qf := f.qfile("7", "5551234")
+	// The names of jobid 7's first attempt, by the old scheme and with
+	// a pattern's star.
+	taken := []string{"gofaxsend-7-000000001.tif", "gofaxsend-7-000000001-.tif", "gofaxsend-7-000000001-0.tif"}
+	for _, name := range taken {
+		if err := os.WriteFile(filepath.Join(f.spool, "tmp", name), []byte("not yours"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := f.run(context.Background(), qf); st != outcome.Done {
+		t.Fatalf("status = %v, want done; qfile:\n%s", st, f.read(qf).Bytes())
+	}
+	calls := f.sim.Calls()
+	if len(calls) != 1 || slices.Contains(taken, filepath.Base(calls[0].File)) {
+		t.Fatalf("calls %+v", calls)
+	}
+	left, _ := os.ReadDir(filepath.Join(f.spool, "tmp"))
+	if len(left) != len(taken) {
+		t.Errorf("tmp/ holds %d files, want the %d made before", len(left), len(taken))
+	}
+}
+
 // dcsDataFormat reads the data format from a DCS in HylaFAX's notation as
 // xferfaxstats does.
 func dcsDataFormat(dcs string) string {
@@ -134,32 +164,38 @@ func dcsDataFormat(dcs string) string {
 	return "1-D MH"
 }
 
+// TestSessionParams: the last page counts (hylafax.SpandspParams has the
+// rest of the table).
 func TestSessionParams(t *testing.T) {
 	page := func(enc, res, size string) gofaxlib.PageResult {
 		return gofaxlib.PageResult{EncodingName: enc, Resolution: res, PixelSize: size}
 	}
-	for _, tt := range []struct {
-		name string
-		r    gofaxlib.Result
-		want hylafax.Class2Params
-		dcs  string
-	}{
-		{"nothing known", gofaxlib.Result{}, hylafax.Class2Params{}, "00 40 0E"},
-		{"fine A4 MMR ECM", gofaxlib.Result{TransferRate: 14400, ECM: true, Pages: []gofaxlib.PageResult{page("T.6", "8040x7700", "1728x2156")}},
-			hylafax.Class2Params{BR: hylafax.BR14400, EC: hylafax.ECEnable256, DF: hylafax.DF2DMMR, VR: hylafax.VRFine}, "00 46 0F 22"},
-		{"last page counts; B4 width, unlimited length", gofaxlib.Result{TransferRate: 9600, Pages: []gofaxlib.PageResult{
-			page("T.6", "8040x7700", "1728x2156"), page("T.4 2-D", "8040x3850", "2048x1600")}},
-			hylafax.Class2Params{BR: hylafax.BR9600, DF: hylafax.DF2DMR, VR: hylafax.VRNormal, WD: hylafax.WD2048, LN: hylafax.LNUnlimited}, "00 61 9E"},
-		{"A3 width, B4 length at superfine", gofaxlib.Result{TransferRate: 4800, Pages: []gofaxlib.PageResult{page("T.4 1-D", "8040x15400", "2432x5300")}},
-			hylafax.Class2Params{BR: hylafax.BR4800, VR: hylafax.VRR8, WD: hylafax.WD2432, LN: hylafax.LNB4}, "00 50 6F 01 01 80"},
-		{"320 mm is still A4", gofaxlib.Result{TransferRate: 14400, Pages: []gofaxlib.PageResult{page("T.4 1-D", "8040x7700", "1728x2464")}},
-			hylafax.Class2Params{BR: hylafax.BR14400, VR: hylafax.VRFine}, "00 46 0E"},
-		{"unknown size is A4", gofaxlib.Result{TransferRate: 7200, Pages: []gofaxlib.PageResult{page("T.4 1-D", "8040x3850", "")}},
-			hylafax.Class2Params{BR: hylafax.BR7200}, "00 70 0E"},
-	} {
-		p := sessionParams(&tt.r)
-		if p != tt.want || p.DCS() != tt.dcs {
-			t.Errorf("%s: sessionParams = %+v, DCS %q; want %+v, %q", tt.name, p, p.DCS(), tt.want, tt.dcs)
+	r := gofaxlib.Result{TransferRate: 9600, Pages: []gofaxlib.PageResult{page("T.6", "8040x7700", "1728x2156"), page("T.4 2-D", "8040x3850", "2048x1600")}}
+	want := hylafax.Class2Params{BR: hylafax.BR9600, DF: hylafax.DF2DMR, VR: hylafax.VRNormal, WD: hylafax.WD2048, LN: hylafax.LNUnlimited}
+	if p := sessionParams(&r); p != want {
+		t.Errorf("sessionParams = %+v, want %+v", p, want)
+	}
+}
+
+// TestRemoteCSIQuoted: the far end's CSI is quoted in the session log, so
+// a CSI with a line break cannot forge a log line (notify mails quote the
+// log).
+func TestRemoteCSIQuoted(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, StationID: "ACME\nSEND FAX: JOB 1 forged"})
+	if st := f.run(context.Background(), f.qfile("7", "5551234")); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	b, err := os.ReadFile(filepath.Join(f.spool, "log/c000000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if _, text, _ := strings.Cut(l, "]: "); strings.HasPrefix(text, "SEND FAX: JOB 1 forged") {
+			t.Errorf("forged line in the session log:\n%s", b)
 		}
+	}
+	if !strings.Contains(string(b), `REMOTE CSI "ACME\nSEND FAX: JOB 1 forged"`) {
+		t.Errorf("CSI not quoted:\n%s", b)
 	}
 }

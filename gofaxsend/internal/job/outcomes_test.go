@@ -13,6 +13,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+	"github.com/gofaxserver/gofaxserver/internal/golden"
 )
 
 // TestCallFailures checks each far-end failure: the send status, what
@@ -27,25 +28,25 @@ func TestCallFailures(t *testing.T) {
 	}{
 		{"busy", esltest.Scenario{Outcome: esltest.Busy}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "1", "status": "Busy signal detected", "totdials": "1", "ndials": "1", "tottries": "0", "npages": "0"},
-			defaultRequeue.busy},
+			defaultFaxsendConf.busy},
 		{"no answer", esltest.Scenario{Outcome: esltest.NoAnswer}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "3", "status": "No answer from remote", "totdials": "1", "ndials": "1", "tottries": "0"},
-			defaultRequeue.noAnswer},
+			defaultFaxsendConf.noAnswer},
 		{"rejected", esltest.Scenario{Outcome: esltest.Rejected}, outcome.Failed,
 			map[string]string{"returned": "1", "statuscode": "2", "status": "CALL_REJECTED (retry disabled)", "totdials": "1", "tottries": "0"}, 0},
 		{"unallocated number", esltest.Scenario{Outcome: esltest.NotFound}, outcome.Failed,
 			map[string]string{"returned": "1", "status": "UNALLOCATED_NUMBER (retry disabled)", "totdials": "1"}, 0},
 		{"no route", esltest.Scenario{Outcome: esltest.NoRoute}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "2", "status": "NO_ROUTE_DESTINATION", "totdials": "1", "ndials": "1"},
-			defaultRequeue.noCarrier},
+			defaultFaxsendConf.noCarrier},
 		{"negotiation failure", esltest.Scenario{Outcome: esltest.NoFax}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "126", "totdials": "1", "tottries": "1", "ndials": "0", "ntries": "1", "npages": "0",
 				"status": "Timed out waiting for initial communication"},
-			defaultRequeue.proto},
+			defaultFaxsendConf.proto},
 		{"hang-up during page 2", esltest.Scenario{Outcome: esltest.Success, HangupAtPage: 2}, outcome.Retry,
 			map[string]string{"returned": "0", "statuscode": "128", "status": "The call dropped prematurely", "totdials": "1", "tottries": "1",
 				"npages": "1", "ntries": "0", "fax": "1::docq/doc7.tif;00"},
-			defaultRequeue.proto},
+			defaultFaxsendConf.proto},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,26 +153,35 @@ func TestResumeAcrossDocuments(t *testing.T) {
 	f.want(qf, map[string]string{"npages": "2"})
 }
 
-func TestLoadRequeue(t *testing.T) {
+func TestLoadFaxsendConf(t *testing.T) {
 	spool := t.TempDir()
 	os.Mkdir(filepath.Join(spool, "etc"), 0o755)
-	os.WriteFile(filepath.Join(spool, "etc/config"), []byte("JobReqBusy: 20\nJobReqProto:\t\"7\" # comment\nJobReqOther: 300\nJobReqNoAnswer: x\n"), 0o644)
-	os.WriteFile(filepath.Join(spool, "etc/config.fs0"), []byte("jobreqbusy: 10\n"), 0o644)
-	got := loadRequeue(spool, "fs0")
-	want := requeue{busy: 10 * time.Second, noAnswer: defaultRequeue.noAnswer, noCarrier: defaultRequeue.noCarrier, proto: 7 * time.Second}
-	if got != want {
-		t.Errorf("got %+v, want %+v", got, want)
+	os.WriteFile(filepath.Join(spool, "etc/config"), []byte("JobReqBusy: 20\nJobReqProto:\t\"7\" # comment\nJobReqOther: 300\nJobReqNoAnswer: x\nUseJobTSI: yes\n"), 0o644)
+	os.WriteFile(filepath.Join(spool, "etc/config.fs0"), []byte("jobreqbusy: 10\nUseJobTSI: no\n"), 0o644)
+	def := defaultFaxsendConf
+	tests := []struct {
+		name     string
+		spool    string
+		controls map[string]string
+		want     faxsendConf
+	}{
+		{"no files", t.TempDir(), nil, def},
+		{"modem file wins", spool, nil, faxsendConf{requeue: requeue{busy: 10 * time.Second, noAnswer: def.noAnswer, noCarrier: def.noCarrier, proto: 7 * time.Second}}},
+		{"JobControl wins", spool, map[string]string{"usejobtsi": "true", "jobreqproto": "3"},
+			faxsendConf{requeue: requeue{busy: 10 * time.Second, noAnswer: def.noAnswer, noCarrier: def.noCarrier, proto: 3 * time.Second}, useJobTSI: true}},
 	}
-	if got := loadRequeue(t.TempDir(), "fs0"); got != defaultRequeue {
-		t.Errorf("no files: %+v", got)
+	for _, tt := range tests {
+		if got := loadFaxsendConf(tt.spool, "fs0", tt.controls); got != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		}
 	}
 }
 
-func FuzzParseRequeue(f *testing.F) {
-	f.Add("JobReqBusy: 20\nJobReqProto:\t\"7\" # comment\n")
+func FuzzParseFaxsendConf(f *testing.F) {
+	f.Add("JobReqBusy: 20\nJobReqProto:\t\"7\" # comment\nUseJobTSI: on\n")
 	f.Add("jobreqnocarrier:-1\nJobReqNoAnswer: 99999999999999999999\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		r := parseRequeue(strings.NewReader(s), defaultRequeue)
+		r := parseFaxsendConf(hylafax.ParseConfig([]byte(s)), defaultFaxsendConf)
 		for _, d := range []time.Duration{r.busy, r.noAnswer, r.noCarrier, r.proto} {
 			if d < 0 || d > maxRequeue*time.Second {
 				t.Fatalf("delay %v from %q", d, s)
@@ -225,5 +235,53 @@ func TestAttemptsExhausted(t *testing.T) {
 				t.Errorf("gofaxd got %q", got)
 			}
 		})
+	}
+}
+
+// TestMachineInfo: after each call gofaxsend updates info/<number> as
+// faxsend does (golden files), keeping what the administrator locked.
+func TestMachineInfo(t *testing.T) {
+	f := newFixture(t, esltest.Options{})
+	if err := os.Mkdir(filepath.Join(f.spool, hylafax.InfoDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	info := func(number string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(f.spool, "info", number))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// Busy twice: two dial failures, never called before.
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Busy})
+	f.run(context.Background(), f.qfile("7", "5551234"))
+	f.run(context.Background(), f.qfile("8", "5551234"))
+	golden.Check(t, "testdata/info/busy-twice", info("5551234"))
+
+	// Then delivered: called before, the CSI, no failures left; the
+	// reason of the last dial failure stays, as with faxsend.
+	f.sim.Route("5551234", esltest.Scenario{Outcome: esltest.Success, StationID: "+49 30 \"ACME\""})
+	if st := f.run(context.Background(), f.qfile("9", "5551234")); st != outcome.Done {
+		t.Fatalf("status %v", st)
+	}
+	golden.Check(t, "testdata/info/delivered", info("5551234"))
+
+	// A remote that answers but never talks fax: a send failure; the
+	// administrator's locked items stay as they are.
+	locked := "&supportsMMR:no\n&hasV17Trouble:no\n&maxSignallingRate:\"9600\"\nremoteCSI:\"OLD\"\n"
+	if err := os.WriteFile(filepath.Join(f.spool, "info/5559999"), []byte(locked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.sim.Route("5559999", esltest.Scenario{Outcome: esltest.NoFax})
+	f.cfg.Gofaxsend.PageTimeout = 300 * time.Millisecond
+	f.run(context.Background(), f.qfile("10", "555-9999"))
+	golden.Check(t, "testdata/info/no-fax-locked", info("5559999"))
+
+	// No call, no entry: FreeSWITCH down.
+	f.cfg.FreeSWITCH.Socket = "127.0.0.1:1"
+	f.run(context.Background(), f.qfile("11", "5550000"))
+	if _, err := os.Stat(filepath.Join(f.spool, "info/5550000")); !os.IsNotExist(err) {
+		t.Errorf("info file without a call: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +14,6 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
-	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/call"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
 )
 
@@ -57,36 +57,88 @@ func (s settings) vars(uuid string, ring time.Duration) freeswitch.Vars {
 	return vs
 }
 
-// settings works the job's call out from, in rising priority: the
-// configuration, JobControl pairs, the qfile's per-job fields and the
-// DynamicConfig script. ok is false with res the result when the job
-// must not be called.
+// numberSources are the candidates for the caller ID number of a call.
+type numberSources struct {
+	DynamicConfig string // FAXNumber printed by [gofaxsend] dynamicconfig
+	JobControl    string // FAXNumber from faxq's JobControl (-c)
+	Job           string // the qfile's faxnumber, which the job's owner sets
+	Default       string // [gofaxsend] faxnumber
+}
+
+// callingNumber returns the caller ID number: the administrator's
+// choices (DynamicConfig, then JobControl) beat the job's own faxnumber,
+// which beats the configured default. The first one set wins.
+func callingNumber(s numberSources) string {
+	return cmp.Or(s.DynamicConfig, s.JobControl, s.Job, s.Default)
+}
+
+// tsiSources are the candidates for the station identifier (TSI).
+type tsiSources struct {
+	DynamicConfig string // LocalIdentifier printed by [gofaxsend] dynamicconfig
+	Job           string // the qfile's tsi (sendfax), which the job's owner sets
+	UseJobTSI     bool   // HylaFAX's UseJobTSI: the job's tsi may be used
+	JobControl    string // LocalIdentifier from faxq's JobControl (-c)
+	Default       string // [freeswitch] ident
+}
+
+// stationID returns the TSI as faxsend chooses it: LocalIdentifier from
+// JobControl over the configured one, replaced by the job's tsi only when
+// UseJobTSI allows it; DynamicConfig beats them all.
+func stationID(s tsiSources) string {
+	job := ""
+	if s.UseJobTSI {
+		job = s.Job
+	}
+	return cmp.Or(s.DynamicConfig, job, s.JobControl, s.Default)
+}
+
+// settings works the job's call out from the configuration, JobControl
+// pairs, the qfile's per-job fields and the DynamicConfig script (see
+// callingNumber and stationID for who wins). ok is false with res the
+// result when the job must not be called.
 func (a *attempt) settings(ctx context.Context, number string) (s settings, res outcome.Result, ok bool) {
 	q, cfg, ctl := a.q, a.b.Config, a.b.Controls
+	var dyn hook.Values
+	if cfg.Gofaxsend.DynamicConfig != "" {
+		vals, err := a.dynamicConfig(ctx)
+		if err != nil {
+			a.sess.Printf("DynamicConfig: %v", err)
+			return s, outcome.Local(outcome.CodeScript, "Error calling DynamicConfig: %v", err), false
+		}
+		if vals.Bool("rejectcall") {
+			a.sess.Printf("Transmission rejected by DynamicConfig")
+			return s, outcome.Result{Status: outcome.Failed, Code: outcome.CodeRejected, Text: "Transmission rejected by DynamicConfig"}, false
+		}
+		dyn = vals
+	}
+	get := func(k string) string { v, _ := dyn.Get(k); return v }
 	s = settings{
 		gateways: cfg.FreeSWITCH.Gateways,
-		cidNum:   cfg.Gofaxsend.FaxNumber,
-		tsi:      cfg.FreeSWITCH.Ident,
-		header:   cfg.FreeSWITCH.Header,
-		ecm:      !cfg.Gofaxsend.DisableECM,
-		v17:      !cfg.Gofaxsend.DisableV17,
-		t38:      cfg.Gofaxsend.EnableT38,
-		t38Req:   cfg.Gofaxsend.RequestT38,
-		verbose:  cfg.FreeSWITCH.Verbose,
+		cidNum: callingNumber(numberSources{
+			DynamicConfig: get("faxnumber"), JobControl: ctl["faxnumber"], Job: q.String("faxnumber"), Default: cfg.Gofaxsend.FaxNumber,
+		}),
+		tsi: stationID(tsiSources{
+			DynamicConfig: get("localidentifier"), Job: q.String("tsi"), UseJobTSI: a.b.conf.useJobTSI,
+			JobControl: ctl["localidentifier"], Default: cfg.FreeSWITCH.Ident,
+		}),
+		header:  cfg.FreeSWITCH.Header,
+		ecm:     !cfg.Gofaxsend.DisableECM,
+		v17:     !cfg.Gofaxsend.DisableV17,
+		t38:     cfg.Gofaxsend.EnableT38,
+		t38Req:  cfg.Gofaxsend.RequestT38,
+		verbose: cfg.FreeSWITCH.Verbose,
 	}
 	prefix := cfg.Gofaxsend.CallPrefix
-	pick := func(dst *string, vals ...string) {
-		for _, v := range vals {
-			if v != "" {
-				*dst = v
-			}
-		}
+	// The page header: JobControl, the job's tagline (HylaFAX's
+	// UseJobTagLine is yes by default), DynamicConfig.
+	if tl := ctl["tagline"]; tl != "" {
+		s.header = tl
 	}
-	pick(&s.tsi, ctl["localidentifier"], q.String("tsi"))
-	pick(&s.cidNum, ctl["faxnumber"], q.String("faxnumber"))
-	pick(&s.header, ctl["tagline"])
 	if tl := q.String("tagline"); tl != "" && !strings.Contains(tl, "%") {
-		pick(&s.header, tl) // a HylaFAX TagLineFormat with % escapes means nothing to spandsp
+		s.header = tl // a HylaFAX TagLineFormat with % escapes means nothing to spandsp
+	}
+	if tl := get("tagline"); tl != "" {
+		s.header = tl
 	}
 
 	// Per-job session wishes (sendfax -B, -E, minimum rate).
@@ -104,29 +156,14 @@ func (a *attempt) settings(ctx context.Context, number string) (s settings, res 
 		s.ecm = false
 	}
 
-	if cfg.Gofaxsend.DynamicConfig != "" {
-		vals, err := a.dynamicConfig(ctx)
-		if err != nil {
-			a.sess.Printf("DynamicConfig: %v", err)
-			return s, outcome.Local(outcome.CodeScript, "Error calling DynamicConfig: %v", err), false
-		}
-		if vals.Bool("rejectcall") {
-			a.sess.Printf("Transmission rejected by DynamicConfig")
-			return s, outcome.Result{Status: outcome.Failed, Code: outcome.CodeRejected, Text: "Transmission rejected by DynamicConfig"}, false
-		}
-		get := func(k string) string { v, _ := vals.Get(k); return v }
-		pick(&s.tsi, get("localidentifier"))
-		pick(&s.header, get("tagline"))
-		pick(&s.cidNum, get("faxnumber"))
-		if v, ok := vals.Get("callprefix"); ok {
-			prefix = v
-		}
-		if gw := get("gateway"); gw != "" {
-			s.gateways = nil
-			for _, g := range strings.Split(gw, ",") {
-				if g = strings.TrimSpace(g); g != "" {
-					s.gateways = append(s.gateways, g)
-				}
+	if v, ok := dyn.Get("callprefix"); ok {
+		prefix = v
+	}
+	if gw := get("gateway"); gw != "" {
+		s.gateways = nil
+		for _, g := range strings.Split(gw, ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				s.gateways = append(s.gateways, g)
 			}
 		}
 	}
@@ -183,20 +220,6 @@ func (a *attempt) dynamicConfig(ctx context.Context) (hook.Values, error) {
 	vals := hook.ParseConfigOutput(res.Stdout)
 	a.log.Info("DynamicConfig", "values", len(vals), "duration", res.Duration)
 	return vals, nil
-}
-
-// prepared subscribes a new connection to the call events once.
-func (b *batch) prepared(ctx context.Context, conn *esl.Conn) error {
-	if b.subscribed == conn {
-		return nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, b.Config.FreeSWITCH.Timeout)
-	defer cancel()
-	if err := call.Prepare(cctx, conn); err != nil {
-		return err
-	}
-	b.subscribed = conn
-	return nil
 }
 
 // modDB applies the softmodem fallback and the per-destination overrides
