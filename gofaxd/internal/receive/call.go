@@ -250,9 +250,10 @@ type call struct {
 	killed string    // why the call was killed, "" if it was not
 	lost   error     // why the socket ended early, nil if it did not
 	hungUp time.Time // when CHANNEL_HANGUP_COMPLETE arrived
-	// ended is true once the channel's end is confirmed
-	// (CHANNEL_HANGUP_COMPLETE, or uuid_exists false): only then has
-	// rxfax closed the file, and only then may it be tagged or removed.
+	// ended is true once rxfax has closed the file: its
+	// CHANNEL_EXECUTE_COMPLETE arrived, or the channel's end is confirmed
+	// (CHANNEL_HANGUP_COMPLETE, or uuid_exists false). Only then may the
+	// file be tagged or removed.
 	ended  bool
 	exited bool
 
@@ -534,7 +535,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 						c.lost = errors.New("connection closed")
 					}
 					c.log.Error("event socket lost during the call", "err", c.lost)
-					c.ended = c.endOrphan()
+					c.ended = c.endOrphan() || c.appDone(tr)
 				}
 				return
 			}
@@ -547,7 +548,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 				if ev.Get("Content-Disposition") != "linger" {
 					// The session ends without the hangup seen here:
 					// make sure the channel is gone.
-					c.ended = c.endOrphan()
+					c.ended = c.endOrphan() || c.appDone(tr)
 					return
 				}
 				continue
@@ -590,7 +591,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 			return
 		case <-killWait:
 			c.lost = errors.New("the call did not end after uuid_kill")
-			c.ended = c.endOrphan()
+			c.ended = c.endOrphan() || c.appDone(tr)
 			return
 		case <-abort:
 			if c.killed == "" {
@@ -598,9 +599,21 @@ func (c *call) wait(ctx context.Context, startErr error) {
 			}
 			c.lost = errors.New("gofaxd stopped waiting for the call to end")
 			c.log.Error("stop deadline reached: recording the call as it is")
+			c.ended = c.appDone(tr)
 			return
 		}
 	}
+}
+
+// appDone reports whether rxfax has returned (its
+// CHANNEL_EXECUTE_COMPLETE arrived): spandsp closed the file before, so
+// it is final even when FreeSWITCH cannot confirm the channel's end.
+func (c *call) appDone(tr *freeswitch.Tracker) bool {
+	if tr.AppDone() {
+		c.log.Info("rxfax had returned: the received file is final")
+		return true
+	}
+	return false
 }
 
 // timer returns a channel that fires after d, or never when d <= 0 (a
