@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/metrics"
@@ -20,6 +21,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
 // Options are what the configuration file does not say.
@@ -165,6 +167,8 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			CommandTimeout:       cfg.FreeSWITCH.Timeout,
 			XferFaxLog:           xfer,
 			RecvFileMode:         cfg.HylaFAX.RecvFileMode,
+			ReceivingMode:        cfg.HylaFAX.ReceivingMode,
+			Owner:                spoolOwner(spool),
 			LogFileMode:          cfg.HylaFAX.LogFileMode,
 			SoftmodemFallback:    cfg.FreeSWITCH.SoftmodemFallback,
 			Numbering: freeswitch.Numbering{
@@ -217,6 +221,25 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	}()
 	log.Info("gofaxd ready", "socket", a.srv.Address().String(), "modems", pool.Names(), "spool", spool)
 	return a, nil
+}
+
+// spoolOwner returns the owner of recvq/ when gofaxd runs as root and
+// recvq belongs to another user (uucp): received files are then given to
+// that user, as faxgetty's belong to uucp. Otherwise nil: the files
+// belong to gofaxd's own user.
+func spoolOwner(spool string) *hylafax.FileOwner {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(filepath.Join(spool, "recvq"))
+	if err != nil {
+		return nil
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	return &hylafax.FileOwner{UID: int(st.Uid), GID: int(st.Gid)}
 }
 
 // Addr returns the address of the event socket listener.

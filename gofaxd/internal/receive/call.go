@@ -69,7 +69,14 @@ type Settings struct {
 
 	XferFaxLog   string // "" disables the RECV records
 	RecvFileMode fs.FileMode
-	LogFileMode  fs.FileMode
+	// ReceivingMode is the file's mode while FreeSWITCH writes it (0:
+	// its final mode): 0660 when FreeSWITCH runs as another user of the
+	// spool's group.
+	ReceivingMode fs.FileMode
+	// Owner, if set, owns the received files (gofaxd running as root in
+	// a spool that belongs to uucp).
+	Owner       *hylafax.FileOwner
+	LogFileMode fs.FileMode
 
 	// SoftmodemFallback receives callers on the fallback list (mod_db
 	// realm "fallback", keys made by Numbering) without T.38, and puts
@@ -317,7 +324,7 @@ func (c *call) run(ctx context.Context) {
 	if c.cfg.FileMode != 0 {
 		mode = c.cfg.FileMode
 	}
-	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode})
+	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode, Owner: h.Owner})
 	if err != nil {
 		c.log.Error("call refused: cannot create file in recvq", "err", err)
 		sess.Printf("Cannot create file in recvq: %v", err)
