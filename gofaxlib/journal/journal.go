@@ -241,6 +241,15 @@ func (j *Journal) IsPending(consumer, id string) bool {
 	return ok
 }
 
+// Has reports whether a record with this ID is in the journal (in a
+// segment not yet removed), pending or not.
+func (j *Journal) Has(id string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, ok := j.index[id]
+	return ok
+}
+
 // Notify returns a channel that receives a value when records become
 // pending for consumer (written by this process, or found by Refresh).
 // Nil for an unknown consumer.

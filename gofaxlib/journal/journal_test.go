@@ -473,3 +473,34 @@ func TestFilesOwnedLikeDirectory(t *testing.T) {
 		t.Errorf("segment owned by %d:%d, want 65534:65534", st.Uid, st.Gid)
 	}
 }
+
+// TestNewAck: an acknowledgement appended with a result in one Append
+// takes effect like Ack.
+func TestNewAck(t *testing.T) {
+	dir := t.TempDir()
+	j := open(t, dir)
+	start := rec(t, "recv.start", 1)
+	if err := j.Write(start); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := NewAck("recv", start.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(context.Background(), rec(t, "recv.done", 1), ack); err != nil {
+		t.Fatal(err)
+	}
+	if j.IsPending("recv", start.ID) || !j.Has(start.ID) || j.Has("nonesuch") {
+		t.Errorf("pending %v, has %v after the acknowledgement; want false, true", j.IsPending("recv", start.ID), j.Has(start.ID))
+	}
+	j.Close()
+	if j := open(t, dir); j.IsPending("recv", start.ID) || len(j.Pending("faxrcvd")) != 1 {
+		t.Errorf("after reopening: recv %q, faxrcvd %q", ids(j.Pending("recv")), ids(j.Pending("faxrcvd")))
+	}
+	if _, err := NewAck("Bad Consumer", "x"); err == nil {
+		t.Error("bad consumer accepted")
+	}
+	if _, err := NewAck("recv", "a b"); err == nil {
+		t.Error("bad id accepted")
+	}
+}

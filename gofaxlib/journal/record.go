@@ -194,6 +194,29 @@ type ackData struct {
 	IDs      []string `json:"ids"`
 }
 
+// NewAck returns one acknowledgement record of ids for consumer, to be
+// written together with other records in one Append (one write, one
+// fsync): e.g. a result and the acknowledgement of the record it
+// finishes. Journal.Ack is the usual way; it splits long lists.
+func NewAck(consumer string, ids ...string) (Record, error) {
+	if !ValidKind(consumer) {
+		return Record{}, fmt.Errorf("%w: consumer %q", ErrRecord, consumer)
+	}
+	for _, id := range ids {
+		if !validName(id, maxIDLen, false) {
+			return Record{}, fmt.Errorf("%w: id %q", ErrRecord, id)
+		}
+	}
+	recs, err := ackRecords(consumer, ids)
+	if err != nil {
+		return Record{}, err
+	}
+	if len(recs) != 1 {
+		return Record{}, fmt.Errorf("%w: %d ids do not fit one acknowledgement", ErrRecord, len(ids))
+	}
+	return recs[0], nil
+}
+
 // ackRecords returns the acknowledgement records for ids, each small
 // enough to fit MaxRecordSize.
 func ackRecords(consumer string, ids []string) ([]Record, error) {

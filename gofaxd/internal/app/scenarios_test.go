@@ -193,7 +193,14 @@ func TestDynamicConfigOverrides(t *testing.T) {
 		c.Gofaxd.DynamicConfig = "bin/DynamicConfig"
 	})
 	e.call(esltest.InboundCall{})
-	b, err := os.ReadFile(other + ".args")
+	// faxrcvd runs after the call, from its queue.
+	var b []byte
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if b, err = os.ReadFile(other + ".args"); err == nil {
+			break
+		}
+	}
 	if err != nil || !strings.HasPrefix(string(b), "recvq/fax000000001.tif\nfreeswitch0\n000000001\n") {
 		t.Errorf("FaxRcvdCmd from DynamicConfig: argv %q, %v", b, err)
 	}

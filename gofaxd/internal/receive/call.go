@@ -95,6 +95,9 @@ type Settings struct {
 // Control is an inbound event socket connection (*esl.Conn).
 type Control interface {
 	API(ctx context.Context, cmd string) (string, error)
+	Filter(ctx context.Context, header, value string) error
+	Subscribe(ctx context.Context, format string, names ...string) error
+	Events() <-chan *esl.Event
 	Close() error
 }
 
@@ -135,16 +138,16 @@ const (
 	ClassBusy        = "busy"         // no modem free
 	ClassNoRecipient = "no_recipient" // no usable called number
 	ClassError       = "error"        // local trouble (spool), or a connection without a valid UUID
+	// ClassUnconfirmed: the call's end could not be confirmed (its socket
+	// was lost and FreeSWITCH could not be asked, or gofaxd stopped
+	// waiting); the Recovery records it once FreeSWITCH confirms.
+	ClassUnconfirmed = "unconfirmed"
 )
 
 // Outcome is what a finished call reports to the Observer.
 type Outcome struct {
 	Class string
 	Pages int
-	// HangupToFaxrcvd is the time from CHANNEL_HANGUP_COMPLETE (the call
-	// has ended on FreeSWITCH) to the start of faxrcvd; zero when faxrcvd
-	// did not run or the event never came.
-	HangupToFaxrcvd time.Duration
 	// Lost is true when the event socket ended before the call did.
 	Lost bool
 	// WithoutModem is true for a call accepted while every modem was busy
@@ -170,10 +173,27 @@ type Handler struct {
 	Log      *slog.Logger
 	Observer Observer
 	// Abort, if set, ends when gofaxd can wait no longer for its calls:
-	// what a call still waits for then (FreeSWITCH ending it, faxrcvd) is
-	// cut short, and the call recorded as it is. Serve's ctx ends before,
-	// at the end of the shutdown grace, and kills the call.
+	// what a call still waits for then (FreeSWITCH ending it) is cut
+	// short, and the call recorded as it is. Serve's ctx ends before, at
+	// the end of the shutdown grace, and kills the call.
 	Abort context.Context
+	// Journal, if set, keeps each reception from its start (recv.start)
+	// until it is recorded, and each recorded one (recv.done) until
+	// faxrcvd ran: nothing is lost to a crash (see Recover).
+	Journal Journal
+	// Faxrcvd, if set, runs faxrcvd for recorded receptions; without
+	// it, faxrcvd runs in the call once its connection is closed.
+	Faxrcvd Queue
+
+	active   active // recv.start records of running calls
+	recovery recovery
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Log
 }
 
 type nopObserver struct{}
@@ -251,6 +271,7 @@ type call struct {
 	session *hylafax.SessionLog
 	commid  string
 	file    *hylafax.RecvFile
+	startID string // the recv.start journal record, "" without one
 	t38     bool
 
 	res    gofaxlib.Result
@@ -335,6 +356,7 @@ func (c *call) run(ctx context.Context) {
 	defer file.Close()
 	c.log = c.log.With("file", file.Name)
 	lease.Begin(c.commid)
+	c.startID = h.started(c.reception())
 
 	c.log.Info("accepting call", "recipient_source", src, "caller_name", c.cidname, "gateway", c.gateway)
 	sess.Printf("Inbound call %s from %s <%s> to %s via gateway %q", c.uuid, c.cidname, c.cidnum, c.recipient, c.gateway)
@@ -714,7 +736,7 @@ func (c *call) recvInfo(pages int) hylafax.RecvInfo {
 	i := hylafax.RecvInfo{
 		Time:   time.Since(c.start).Truncate(time.Second),
 		Pages:  pages,
-		Params: c.params().Encode(),
+		Params: recvParams(&c.res).Encode(),
 		CommID: c.commid,
 		Sender: c.res.RemoteID,
 	}
@@ -724,17 +746,18 @@ func (c *call) recvInfo(pages int) hylafax.RecvInfo {
 	return i
 }
 
-// params are the session parameters in HylaFAX's terms.
-func (c *call) params() hylafax.Class2Params {
+// recvParams are the session parameters of a reception in HylaFAX's
+// terms.
+func recvParams(res *gofaxlib.Result) hylafax.Class2Params {
 	p := hylafax.Class2Params{VR: hylafax.VRFine, BR: hylafax.BR14400, WD: hylafax.WD1728, LN: hylafax.LNA4, DF: hylafax.DF2DMR}
-	if br, err := hylafax.BitRateCode(c.res.TransferRate); err == nil && c.res.TransferRate > 0 {
+	if br, err := hylafax.BitRateCode(res.TransferRate); err == nil && res.TransferRate > 0 {
 		p.BR = br
 	}
-	if c.res.ECM {
+	if res.ECM {
 		p.EC = hylafax.ECEnable64
 	}
-	if len(c.res.Pages) > 0 {
-		pg := c.res.Pages[0]
+	if len(res.Pages) > 0 {
+		pg := res.Pages[0]
 		if df, err := hylafax.DataFormatCode(pg.EncodingName); err == nil {
 			p.DF = df
 		}

@@ -55,6 +55,7 @@ func (s *Sim) PlaceCall(ctx context.Context, ic InboundCall) (CallRecord, error)
 	}
 	b := s.newInboundLeg(ic)
 	x := newExecutor(s, b, link)
+	x.outlive = sc.OutliveSocket
 	s.mu.Lock()
 	s.executors[b.uuid] = x
 	s.mu.Unlock()
