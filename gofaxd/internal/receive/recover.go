@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -402,7 +403,7 @@ func (h *Handler) checkRecvq() {
 	}
 	names, err := f.Readdirnames(maxRecvqScan)
 	f.Close()
-	if err != nil && len(names) == 0 {
+	if err != nil && !errors.Is(err, io.EOF) {
 		h.logger().Error("cannot check recvq", "err", err)
 		return
 	}

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
@@ -188,5 +191,73 @@ func TestUnconfirmedEndKeepsFile(t *testing.T) {
 				t.Errorf("session log with %d SESSION END:\n%s", n, log)
 			}
 		})
+	}
+}
+
+// logRecorder keeps the messages logged at each level.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs map[slog.Level][]string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.msgs == nil {
+		l.msgs = map[slog.Level][]string{}
+	}
+	l.msgs[r.Level] = append(l.msgs[r.Level], r.Message)
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// TestCheckRecvq: at start, an unfinished recvq file that no journal
+// record tells about is reported, once; finished files (tagged), files
+// being received (locked), files of journaled receptions and other names
+// are not, and an empty recvq is no error.
+func TestCheckRecvq(t *testing.T) {
+	fax, err := os.ReadFile("testdata/received-t38-2page.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t)
+	withJournal(t, h)
+	logs := &logRecorder{}
+	h.Log = slog.New(logs)
+	h.checkRecvq()
+	if _, _, orphans := h.Unfinished(); orphans != 0 || len(logs.msgs[slog.LevelError])+len(logs.msgs[slog.LevelWarn]) != 0 {
+		t.Fatalf("empty recvq: %d orphans, logs %v", orphans, logs.msgs)
+	}
+	recvq := filepath.Join(h.Spool, "recvq")
+	write := func(name string, b []byte) string {
+		p := filepath.Join(recvq, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("fax000000001.tif", fax)                  // untagged: reported
+	write("fax000000002.tif", []byte("not a TIFF")) // unreadable: reported
+	write("seqf", []byte("7"))                      // not a fax
+	tagged := write("fax000000003.tif", fax)        // finished below
+	locked := write("fax000000004.tif", fax)        // being received
+	write("fax000000005.tif", fax)                  // journaled below
+	if err := hylafax.AddFaxTags(tagged, hylafax.FaxTags{Params: &hylafax.Class2Params{BR: hylafax.BR14400}}); err != nil {
+		t.Fatal(err)
+	}
+	lf, err := os.Open(locked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	h.started(Reception{UUID: "0d1c2b3a-0000-4000-8000-000000000005", CommID: "000000005", File: "recvq/fax000000005.tif"})
+	h.checkRecvq()
+	if _, _, orphans := h.Unfinished(); orphans != 2 || len(logs.msgs[slog.LevelWarn]) != 2 {
+		t.Errorf("%d orphans, warnings %q; want the 2 unfinished files", orphans, logs.msgs[slog.LevelWarn])
 	}
 }
