@@ -114,7 +114,6 @@ func (c *call) finish(ctx context.Context) {
 		c.exit()
 	}()
 	done := h.commit(ctx, c.startID, r)
-	h.active.remove(c.startID)
 	<-exited
 	h.enqueue(c.fin, done, r)
 }

@@ -155,7 +155,9 @@ func (h *Handler) started(r Reception) string {
 
 // commit writes the recv.done record of a recorded reception and the
 // acknowledgement of its recv.start in one durable append, and returns
-// the recv.done record for the faxrcvd queue.
+// the recv.done record for the faxrcvd queue. The recv.start stops being
+// active here only once that succeeded: else the Recovery of this run
+// leaves it alone (the next start finishes it).
 func (h *Handler) commit(ctx context.Context, startID string, r Received) journal.Record {
 	done, err := journal.NewRecord(KindRecvDone, r)
 	if err != nil {
@@ -180,7 +182,12 @@ func (h *Handler) commit(ctx context.Context, startID string, r Received) journa
 	defer cancel()
 	if err := h.Journal.Append(actx, recs...); err != nil {
 		h.logger().Error("reception not journaled: faxrcvd runs now, but not again after a crash", "err", err, "commid", r.CommID)
+		if startID != "" {
+			h.active.add(startID) // not to be recorded again in this run
+		}
+		return done
 	}
+	h.active.remove(startID)
 	return done
 }
 
