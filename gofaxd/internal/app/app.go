@@ -253,6 +253,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		a.closeParts()
 		return nil, fmt.Errorf("app: [gofaxd] socket %s: %w", cfg.Gofaxd.Socket, err)
 	}
+	// Counted as running from here: /healthz may be asked at once.
+	a.health.serving.Store(true)
+	a.health.bgLive.Add(2)
 	if cfg.Gofaxd.Metrics != "" {
 		a.msrv, err = metrics.Listen(cfg.Gofaxd.Metrics, a.metrics, a.health.report)
 		if err != nil {
@@ -261,8 +264,6 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			return nil, fmt.Errorf("app: [gofaxd] metrics %s: %w", cfg.Gofaxd.Metrics, err)
 		}
 	}
-	a.health.serving.Store(true)
-	a.health.bgLive.Add(2)
 	a.bg.Go(func() {
 		defer a.health.bgLive.Add(-1)
 		h.Recover(a.bgCtx)
