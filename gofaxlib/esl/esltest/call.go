@@ -108,7 +108,9 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 		// socket is gone, so a listener noticing the drop may still find
 		// the channel for a moment (uuid_kill) or not.
 		x.conn.abort()
-		x.hangup("NORMAL_CLEARING")
+		if !sc.OutliveSocket {
+			x.hangup("NORMAL_CLEARING")
+		}
 	}
 	switch {
 	case p.stopAt < p.pages:
