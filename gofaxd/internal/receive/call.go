@@ -3,11 +3,17 @@
 // take a virtual modem, ask DynamicConfig, answer, run rxfax into a recvq
 // file, wait for both the spandsp result and the hangup under deadlines,
 // then tag the TIFF, write the xferfaxlog RECV record and the session log,
-// and run faxrcvd.
+// and hand the fax to faxrcvd (RunFaxrcvd, through a queue).
+//
+// Each reception is journaled (recv.start, recv.done; see journal.go), so
+// that the Recovery (Handler.Recover) records the receptions a call could
+// not: an earlier run's (crash, kill -9, power loss) and those whose end
+// FreeSWITCH did not confirm.
 //
 // Handler.Serve owns the whole call in the goroutine that calls it; the
-// one goroutine it starts (ending the socket session while faxrcvd runs)
-// is waited for before Serve returns, so nothing outlives the call.
+// one goroutine it starts (ending the socket session while the reception
+// is journaled) is waited for before Serve returns, so nothing outlives
+// the call.
 package receive
 
 import (
