@@ -88,9 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 
 	var wg sync.WaitGroup
-	// The watchdog stays fed until the calls have drained.
+	// The watchdog stays fed until the calls have drained, as long as
+	// gofaxd's own loops run.
 	wctx, stopWatchdog := context.WithCancel(context.WithoutCancel(ctx))
-	wg.Go(func() { watchdog(wctx) })
+	wg.Go(func() { watchdog(wctx, a.Alive, log) })
 
 	var serveErr error
 	select {
@@ -131,20 +132,39 @@ func activatedListener() (net.Listener, error) {
 	return nil, fmt.Errorf("systemd passed %d sockets, gofaxd uses one", len(lns))
 }
 
-// watchdog tells systemd every half WatchdogSec that gofaxd is alive.
-func watchdog(ctx context.Context) {
+// watchdog tells systemd every half WatchdogSec that gofaxd is alive,
+// when alive says that gofaxd's own loops run and answer within that
+// time. faxq or FreeSWITCH being away does not stop it: restarting
+// gofaxd would not bring them back, and would kill receptions.
+func watchdog(ctx context.Context, alive func(context.Context) error, log *slog.Logger) {
 	interval, err := daemon.SdWatchdogEnabled(false)
 	if err != nil || interval <= 0 {
 		return
 	}
 	t := time.NewTicker(interval / 2)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		actx, cancel := context.WithTimeout(ctx, interval/2)
+		err := alive(actx)
+		cancel()
+		switch {
+		case err == nil:
+			if failing {
+				log.Info("gofaxd's loops answer again: watchdog fed")
+			}
+			failing = false
 			daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+		case ctx.Err() != nil:
+			return
+		case !failing:
+			failing = true
+			log.Error("watchdog not fed: one of gofaxd's own loops is stuck or ended; systemd will restart gofaxd", "err", err)
 		}
 	}
 }

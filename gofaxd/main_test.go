@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,5 +191,63 @@ acceptt38 = true
 	}
 	if st, _ := hylafax.ReadStatus(spool, "freeswitch1"); st != "Down" {
 		t.Errorf("status after stop %q, want Down", st)
+	}
+}
+
+// TestWatchdogFollowsOwnLoops: the watchdog is fed while gofaxd's own
+// loops answer, and not while one is stuck or ended (systemd then
+// restarts gofaxd); it is fed again when they answer again.
+func TestWatchdogFollowsOwnLoops(t *testing.T) {
+	notifyPath := filepath.Join(t.TempDir(), "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	t.Setenv("NOTIFY_SOCKET", notifyPath)
+	t.Setenv("WATCHDOG_USEC", "40000")
+	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	var stuck atomic.Bool
+	alive := func(ctx context.Context) error {
+		if stuck.Load() {
+			<-ctx.Done() // a loop that does not answer
+			return ctx.Err()
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		watchdog(ctx, alive, slog.New(slog.DiscardHandler))
+	}()
+	defer func() { cancel(); <-done }()
+	// notes counts WATCHDOG=1 notes within d.
+	notes := func(d time.Duration) int {
+		n := 0
+		buf := make([]byte, 64)
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			notify.SetReadDeadline(end)
+			k, err := notify.Read(buf)
+			if err != nil {
+				break
+			}
+			if string(buf[:k]) == "WATCHDOG=1" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := notes(time.Second); n == 0 {
+		t.Fatal("watchdog not fed while the loops answer")
+	}
+	stuck.Store(true)
+	notes(100 * time.Millisecond) // one may have been on its way
+	if n := notes(500 * time.Millisecond); n != 0 {
+		t.Errorf("watchdog fed %d times while a loop is stuck", n)
+	}
+	stuck.Store(false)
+	if n := notes(2 * time.Second); n == 0 {
+		t.Error("watchdog not fed again once the loops answer")
 	}
 }

@@ -73,13 +73,16 @@ type FreeSWITCH struct {
 
 // HylaFAX is the [hylafax] section: the spool and the virtual modems.
 type HylaFAX struct {
-	SpoolDir     string        // spooldir: /var/spool/hylafax
-	Modems       int           // modems: number of virtual modems
-	XferFaxLog   string        // xferfaxlog: transfer log ("" = off)
-	ModemPrefix  string        // modemprefix: modem names are <prefix>0..N-1
-	RecvFileMode fs.FileMode   // recvfilemode: mode of received TIFFs
-	LogFileMode  fs.FileMode   // logfilemode: mode of session logs
-	FIFOTimeout  time.Duration // fifotimeout: how long to retry a FIFO nobody reads
+	SpoolDir     string      // spooldir: /var/spool/hylafax
+	Modems       int         // modems: number of virtual modems
+	XferFaxLog   string      // xferfaxlog: transfer log ("" = off)
+	ModemPrefix  string      // modemprefix: modem names are <prefix>0..N-1
+	RecvFileMode fs.FileMode // recvfilemode: mode of received TIFFs
+	// ReceivingMode is the mode of a received TIFF while FreeSWITCH
+	// writes it (receivingmode; 0 = RecvFileMode).
+	ReceivingMode fs.FileMode
+	LogFileMode   fs.FileMode   // logfilemode: mode of session logs
+	FIFOTimeout   time.Duration // fifotimeout: how long to retry a FIFO nobody reads
 }
 
 // Gofaxd is the [gofaxd] section: receiving.
@@ -99,6 +102,7 @@ type Gofaxd struct {
 	MaxCallTime            time.Duration // maxcalltime: longest reception
 	DynamicConfigTimeout   time.Duration // dynamicconfigtimeout
 	FaxRcvdTimeout         time.Duration // faxrcvdtimeout
+	FaxRcvdConcurrency     int           // faxrcvdconcurrency: faxrcvd runs at once
 	ShutdownGrace          time.Duration // shutdowngrace: how long running calls may finish on stop
 	Metrics                string        // metrics: Prometheus listen address ("" = off)
 }

@@ -37,13 +37,14 @@ type raw struct {
 		Timeout             string
 	}
 	Hylafax struct {
-		Spooldir     string
-		Modems       string
-		Xferfaxlog   string
-		Modemprefix  string
-		Recvfilemode string
-		Logfilemode  string
-		Fifotimeout  string
+		Spooldir      string
+		Modems        string
+		Xferfaxlog    string
+		Modemprefix   string
+		Recvfilemode  string
+		Receivingmode string
+		Logfilemode   string
+		Fifotimeout   string
 	}
 	Gofaxd struct {
 		Socket                       string
@@ -62,6 +63,7 @@ type raw struct {
 		Maxcalltime                  string
 		Dynamicconfigtimeout         string
 		Faxrcvdtimeout               string
+		Faxrcvdconcurrency           string
 		Shutdowngrace                string
 		Metrics                      string
 	}
@@ -168,6 +170,7 @@ func defaults() raw {
 	r.Gofaxd.Maxcalltime = "2h"
 	r.Gofaxd.Dynamicconfigtimeout = "10s"
 	r.Gofaxd.Faxrcvdtimeout = "10m"
+	r.Gofaxd.Faxrcvdconcurrency = "4"
 	r.Gofaxd.Shutdowngrace = "60s"
 	r.Gofaxsend.Ringtimeout = "60s"
 	r.Gofaxsend.Pagetimeout = "5m"
@@ -325,6 +328,14 @@ func (cv *converter) mode(sect, key, v string) fs.FileMode {
 	return fs.FileMode(n)
 }
 
+// optionalMode is mode, with "" or 0 for "not set".
+func (cv *converter) optionalMode(sect, key, v string) fs.FileMode {
+	if strings.TrimSpace(v) == "" {
+		return 0
+	}
+	return cv.mode(sect, key, v)
+}
+
 func (cv *converter) sipCode(sect, key, v string) int {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || n < 400 || n > 699 {
@@ -372,13 +383,14 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 
 	hf := r.Hylafax
 	c.HylaFAX = HylaFAX{
-		SpoolDir:     strings.TrimSpace(hf.Spooldir),
-		Modems:       cv.number("hylafax", "modems", hf.Modems),
-		XferFaxLog:   strings.TrimSpace(hf.Xferfaxlog),
-		ModemPrefix:  strings.TrimSpace(hf.Modemprefix),
-		RecvFileMode: cv.mode("hylafax", "recvfilemode", hf.Recvfilemode),
-		LogFileMode:  cv.mode("hylafax", "logfilemode", hf.Logfilemode),
-		FIFOTimeout:  cv.duration("hylafax", "fifotimeout", hf.Fifotimeout, time.Second),
+		SpoolDir:      strings.TrimSpace(hf.Spooldir),
+		Modems:        cv.number("hylafax", "modems", hf.Modems),
+		XferFaxLog:    strings.TrimSpace(hf.Xferfaxlog),
+		ModemPrefix:   strings.TrimSpace(hf.Modemprefix),
+		RecvFileMode:  cv.mode("hylafax", "recvfilemode", hf.Recvfilemode),
+		ReceivingMode: cv.optionalMode("hylafax", "receivingmode", hf.Receivingmode),
+		LogFileMode:   cv.mode("hylafax", "logfilemode", hf.Logfilemode),
+		FIFOTimeout:   cv.duration("hylafax", "fifotimeout", hf.Fifotimeout, time.Second),
 	}
 
 	d := r.Gofaxd
@@ -406,6 +418,7 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		MaxCallTime:            cv.duration("gofaxd", "maxcalltime", d.Maxcalltime, time.Second),
 		DynamicConfigTimeout:   cv.duration("gofaxd", "dynamicconfigtimeout", d.Dynamicconfigtimeout, time.Second),
 		FaxRcvdTimeout:         cv.duration("gofaxd", "faxrcvdtimeout", d.Faxrcvdtimeout, time.Second),
+		FaxRcvdConcurrency:     cv.number("gofaxd", "faxrcvdconcurrency", d.Faxrcvdconcurrency),
 		ShutdownGrace:          cv.duration("gofaxd", "shutdowngrace", d.Shutdowngrace, time.Second),
 		Metrics:                strings.TrimSpace(d.Metrics),
 	}
@@ -536,6 +549,10 @@ var (
 	digitsRe  = regexp.MustCompile(`^[0-9]*$`)
 )
 
+// maxFaxRcvdConcurrency bounds [gofaxd] faxrcvdconcurrency: each run is
+// a process (a shell and an MTA); more at once only loads the machine.
+const maxFaxRcvdConcurrency = 256
+
 // unsafeInPath reports characters that FreeSWITCH would expand (${...}) or
 // split on in the file arguments of rxfax and originate's &txfax(...).
 func unsafeInPath(r rune) bool {
@@ -614,6 +631,12 @@ func (c *Config) check() ([]string, error) {
 	positive("gofaxd", "maxcalltime", c.Gofaxd.MaxCallTime)
 	positive("gofaxd", "dynamicconfigtimeout", c.Gofaxd.DynamicConfigTimeout)
 	positive("gofaxd", "faxrcvdtimeout", c.Gofaxd.FaxRcvdTimeout)
+	if n := c.Gofaxd.FaxRcvdConcurrency; n < 1 || n > maxFaxRcvdConcurrency {
+		cv.fail("gofaxd", "faxrcvdconcurrency", "%d: between 1 and %d faxrcvd runs at once", n, maxFaxRcvdConcurrency)
+	}
+	if m := c.HylaFAX.ReceivingMode; m != 0 && m&0o600 != 0o600 {
+		cv.fail("hylafax", "receivingmode", "%#o: gofaxd's own user must read and write the file (0600 at least)", m)
+	}
 
 	for _, f := range c.Gofaxsend.FailedResponse {
 		if !causeRe.MatchString(f) {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -102,6 +103,58 @@ func CreateRecvFile(ctx context.Context, spool string, c RecvFileConfig) (*RecvF
 		return rf, nil
 	}
 	return nil, fmt.Errorf("hylafax: no unused name in recvq after %d numbers from %s", maxRecvNameTries, RecvSeqFile)
+}
+
+// ErrRecvFileName reports a name that is not recvq/fax%09u.tif.
+var ErrRecvFileName = errors.New("hylafax: not a received file name")
+
+// validRecvName reports whether name is RecvFileName of some number.
+func validRecvName(name string) bool {
+	const prefix, suffix = "recvq/fax", ".tif"
+	digits, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return false
+	}
+	digits, ok = strings.CutSuffix(digits, suffix)
+	if !ok || len(digits) < 9 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// OpenRecvFile locks an existing received file to finish it, e.g. one an
+// earlier run of the daemon created and could not finish. name is
+// spool-relative (recvq/fax%09u.tif); mode is its final mode (0 means
+// DefaultRecvFileMode). A missing file gives an error wrapping
+// fs.ErrNotExist, one locked by another process an error wrapping
+// syscall.EWOULDBLOCK.
+func OpenRecvFile(spool, name string, mode fs.FileMode) (*RecvFile, error) {
+	if !validRecvName(name) {
+		return nil, fmt.Errorf("%w: %q", ErrRecvFileName, name)
+	}
+	if mode == 0 {
+		mode = DefaultRecvFileMode
+	}
+	abs, err := filepath.Abs(spool)
+	if err != nil {
+		return nil, fmt.Errorf("hylafax: %w", err)
+	}
+	rf := &RecvFile{Name: name, Path: filepath.Join(abs, name), mode: mode.Perm()}
+	f, err := os.OpenFile(rf.Path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("hylafax: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("hylafax: lock %s: %w", name, err)
+	}
+	rf.f = f
+	return rf, nil
 }
 
 // discard removes a file that was never handed out.

@@ -209,3 +209,45 @@ func TestRecvFileClose(t *testing.T) {
 		t.Errorf("Finish after Close: %v, want ErrRecvFileDone", err)
 	}
 }
+
+// TestOpenRecvFile: a received file left unfinished can be locked and
+// finished later; names that are not received files, missing files and
+// files locked by another reception are refused.
+func TestOpenRecvFile(t *testing.T) {
+	spool := recvSpool(t)
+	rf, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenRecvFile(spool, rf.Name, 0o640); !errors.Is(err, syscall.EWOULDBLOCK) {
+		t.Errorf("OpenRecvFile of a locked file: %v, want EWOULDBLOCK", err)
+	}
+	fixture, err := os.ReadFile("testdata/tiff/received-t38-2page.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rxfax(t, rf.Path, fixture)
+	rf.Close()
+	again, err := OpenRecvFile(spool, rf.Name, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !isLocked(t, again.Path) {
+		t.Error("reopened file not locked")
+	}
+	pages, err := again.Finish(testFaxTags)
+	if err != nil || pages != 2 {
+		t.Fatalf("Finish = %d, %v", pages, err)
+	}
+	if fi, _ := os.Stat(again.Path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want 0640", fi.Mode().Perm())
+	}
+	if _, err := OpenRecvFile(spool, "recvq/fax000000099.tif", 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	for _, bad := range []string{"recvq/seqf", "../recvq/fax000000001.tif", "recvq/fax1.tif", "recvq/fax00000000x.tif", "/etc/passwd"} {
+		if _, err := OpenRecvFile(spool, bad, 0); !errors.Is(err, ErrRecvFileName) {
+			t.Errorf("OpenRecvFile(%q): %v, want ErrRecvFileName", bad, err)
+		}
+	}
+}

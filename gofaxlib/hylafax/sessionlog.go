@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -83,6 +84,34 @@ func NewSession(ctx context.Context, spool, number string, opt SessionOptions) (
 	return nil, fmt.Errorf("hylafax: %d session logs in a row already exist; check %s", sessionTries, LogSeqFile)
 }
 
+// ReopenSession opens the session log of commid again to add to it, e.g.
+// to finish the record of a call that an earlier run of the daemon could
+// not finish. A missing log is created. The lines follow what is there;
+// Close ends the session with "SESSION END".
+func ReopenSession(spool, commid string, opt SessionOptions) (*SessionLog, error) {
+	if len(commid) != 9 || digits(commid) != commid {
+		return nil, fmt.Errorf("hylafax: %q is not a commid", commid)
+	}
+	mode := opt.Mode
+	if mode == 0 {
+		mode = DefaultLogFileMode
+	}
+	s := &SessionLog{commid: commid, pid: opt.PID, now: opt.Now}
+	if s.pid == 0 {
+		s.pid = os.Getpid()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.path = filepath.Join(spool, SessionLogName(commid))
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, mode)
+	if err != nil {
+		return nil, fmt.Errorf("hylafax: reopen session log: %w", err)
+	}
+	s.f = f
+	return s, nil
+}
+
 // digits returns the decimal digits of s.
 func digits(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -125,6 +154,22 @@ func (s *SessionLog) write(text string) {
 	if _, err := s.f.WriteString(b.String()); err != nil && s.err == nil {
 		s.err = fmt.Errorf("hylafax: write session log: %w", err)
 	}
+}
+
+// Detach closes the file without "SESSION END": the session goes on in
+// a SessionLog that ReopenSession opens later. Printf does nothing after
+// it.
+func (s *SessionLog) Detach() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return s.err
+	}
+	if err := s.f.Close(); err != nil && s.err == nil {
+		s.err = fmt.Errorf("hylafax: close session log: %w", err)
+	}
+	s.f = nil
+	return s.err
 }
 
 // Close writes "SESSION END" and closes the file. It returns the first

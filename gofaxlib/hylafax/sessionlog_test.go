@@ -118,3 +118,38 @@ func TestSessionLogConcurrent(t *testing.T) {
 		t.Errorf("first %q last %q", lines[0], lines[len(lines)-1])
 	}
 }
+
+// TestSessionDetachAndReopen: a session detached without SESSION END is
+// continued by ReopenSession, which ends it once; the lines follow in
+// order.
+func TestSessionDetachAndReopen(t *testing.T) {
+	spool := newSpool(t, "log")
+	s, err := NewSession(context.Background(), spool, "123", SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Printf("first run")
+	if err := s.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	s.Printf("dropped after Detach")
+	r, err := ReopenSession(spool, s.CommID(), SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Printf("second run")
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(s.Path())
+	text := string(b)
+	if !regexp.MustCompile(`(?s)SESSION BEGIN.*first run.*second run.*SESSION END\n$`).MatchString(text) ||
+		strings.Count(text, "SESSION END") != 1 || strings.Contains(text, "dropped") {
+		t.Errorf("session log:\n%s", text)
+	}
+	for _, bad := range []string{"", "12345678", "../../etc/x", "00000000a"} {
+		if _, err := ReopenSession(spool, bad, SessionOptions{}); err == nil {
+			t.Errorf("ReopenSession(%q) accepted", bad)
+		}
+	}
+}

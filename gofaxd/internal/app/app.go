@@ -7,19 +7,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/faxrcvd"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/metrics"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/journal"
 )
 
 // Options are what the configuration file does not say.
@@ -30,6 +35,8 @@ type Options struct {
 	Listener net.Listener
 	// Observer, if set, is told about calls besides the metrics.
 	Observer receive.Observer
+	// JournalDir is the spool journal's directory ("": <spool>/gofax/journal).
+	JournalDir string
 }
 
 // App is a running gofaxd.
@@ -41,7 +48,15 @@ type App struct {
 	metrics *metrics.Metrics
 	msrv    *metrics.Server
 
-	wg         sync.WaitGroup
+	handler *receive.Handler
+	journal *journal.Journal
+	queue   *faxrcvd.Queue
+	health  *health
+
+	wg         sync.WaitGroup // the listener's Serve
+	bg         sync.WaitGroup // the Recovery and the journal's upkeep
+	bgCtx      context.Context
+	bgStop     context.CancelFunc
 	serveErr   chan error // Serve's result, buffered
 	abort      context.Context
 	abortNow   context.CancelFunc
@@ -58,26 +73,31 @@ var spoolDirs = []string{"recvq", "log", "status", "etc"}
 const metricsCloseWait = time.Second
 
 // FinishTime is how long, after the shutdown grace, the calls still
-// running have to be hung up and recorded and faxrcvd runs to end; what
-// then still waits for FreeSWITCH or faxrcvd is cut short (the fax stays
-// in recvq, the call is recorded). faxrcvd runs started during a stop get
-// at most what is left of grace + FinishTime, whatever faxrcvdtimeout says.
-// It leaves a killed call both of its tries to end (2 × receive.KillGrace)
-// and finishMargin, so that a reachable FreeSWITCH confirms the end
-// before gofaxd stops waiting: a reception whose end is not confirmed is
-// kept as written, untagged.
+// running have to be hung up and recorded; what then still waits for
+// FreeSWITCH is cut short. It leaves a killed call both of its tries to
+// end (2 × receive.KillGrace) and 5 s for its records, so that a
+// reachable FreeSWITCH confirms the end before gofaxd stops waiting: a
+// reception whose end is not confirmed is kept as written and recorded
+// at the next start (see receive.Handler.Recover).
 const FinishTime = 15 * time.Second
 
-// finishMargin is what FinishTime leaves after ending a killed call: for
-// its records and the start of faxrcvd.
-const finishMargin = 5 * time.Second
+// faxrcvdStopWait is how long faxrcvd runs still going when the calls
+// are recorded may finish before they are killed; killed and unstarted
+// runs run again at the next start.
+const faxrcvdStopWait = 5 * time.Second
 
-// StopOverhead bounds a stop beyond the shutdown grace: FinishTime plus
-// the last local writes (xferfaxlog, status files, each waiting at most
-// 5 s for a lock that HylaFAX holds for one read or write) and the
-// metrics listener. systemd's TimeoutStopSec must exceed shutdowngrace +
-// StopOverhead.
-const StopOverhead = FinishTime + 5*time.Second
+// closeWait bounds the rest of a stop: the journal's last fsync, the
+// modems' status files and faxq messages, the metrics listener.
+const closeWait = 5 * time.Second
+
+// StopOverhead bounds a stop beyond the shutdown grace: FinishTime, then
+// faxrcvdStopWait, then closeWait. systemd's TimeoutStopSec must exceed
+// shutdowngrace + StopOverhead.
+const StopOverhead = FinishTime + faxrcvdStopWait + closeWait
+
+// journalUpkeep is how often gofaxd reads the journal segments of other
+// writers and removes segments that are done.
+const journalUpkeep = 30 * time.Second
 
 // connSlack is how many event socket connections maxConns allows beyond
 // two per modem: calls being refused for want of a modem, and sessions
@@ -121,6 +141,18 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			return nil, fmt.Errorf("app: [hylafax] spooldir %s is not a HylaFAX spool: no directory %s/", spool, d)
 		}
 	}
+	jdir := opt.JournalDir
+	if jdir == "" {
+		jdir = filepath.Join(spool, "gofax", "journal")
+	}
+	if err := makePrivateDir(jdir, spool); err != nil {
+		return nil, fmt.Errorf("app: journal: %w", err)
+	}
+	j, err := journal.Open(jdir, journal.Options{Consumers: receive.Consumers, Logger: log,
+		Writer: journal.WriterOptions{Name: "gofaxd"}})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	m := metrics.New()
 	pool, err := modem.Open(modem.Config{
 		Spool:       spool,
@@ -133,11 +165,13 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Logger:      log,
 	})
 	if err != nil {
+		j.Close()
 		return nil, err
 	}
 	m.WatchPool(pool)
-	a := &App{cfg: cfg, log: log, pool: pool, metrics: m, serveErr: make(chan error, 1), finishTime: FinishTime}
+	a := &App{cfg: cfg, log: log, pool: pool, metrics: m, journal: j, serveErr: make(chan error, 1), finishTime: FinishTime}
 	a.abort, a.abortNow = context.WithCancel(context.Background())
+	a.bgCtx, a.bgStop = context.WithCancel(context.Background())
 	xfer := ""
 	if cfg.HylaFAX.XferFaxLog != "" {
 		xfer = filepath.Join(spool, cfg.HylaFAX.XferFaxLog)
@@ -165,6 +199,8 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			CommandTimeout:       cfg.FreeSWITCH.Timeout,
 			XferFaxLog:           xfer,
 			RecvFileMode:         cfg.HylaFAX.RecvFileMode,
+			ReceivingMode:        cfg.HylaFAX.ReceivingMode,
+			Owner:                spoolOwner(spool),
 			LogFileMode:          cfg.HylaFAX.LogFileMode,
 			SoftmodemFallback:    cfg.FreeSWITCH.SoftmodemFallback,
 			Numbering: freeswitch.Numbering{
@@ -181,10 +217,31 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Log:      log,
 		Observer: a.metrics,
 		Abort:    a.abort,
+		Journal:  j,
 	}
 	if opt.Observer != nil {
 		h.Observer = observers{a.metrics, opt.Observer}
 	}
+	a.handler = h
+	a.queue = faxrcvd.New(faxrcvd.Config{
+		Workers:     cfg.Gofaxd.FaxRcvdConcurrency,
+		Run:         h.RunFaxrcvd,
+		Interrupted: receive.ErrInterrupted,
+		Ack:         func(id string) error { return j.Ack(receive.ConsumerFaxrcvd, id) },
+		Log:         log,
+	})
+	h.Faxrcvd = a.queue
+	if left := j.Pending(receive.ConsumerFaxrcvd); len(left) > 0 {
+		log.Warn("faxrcvd runs an earlier run did not finish: running them now", "runs", len(left))
+		for _, rec := range left {
+			a.queue.Enqueue(rec)
+		}
+	}
+	if n := len(j.Pending(receive.ConsumerRecv)); n > 0 {
+		log.Warn("receptions an earlier run did not record: asking FreeSWITCH whether their calls ended", "receptions", n)
+	}
+	a.health = newHealth(a, spool)
+	m.WatchState(a.state)
 	a.srv = &esl.Server{
 		Addr:     cfg.Gofaxd.Socket,
 		Listener: opt.Listener,
@@ -193,23 +250,33 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Handler:  func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
 	}
 	if err := a.srv.Open(); err != nil {
-		a.abortNow()
-		pool.Close()
+		a.closeParts()
 		return nil, fmt.Errorf("app: [gofaxd] socket %s: %w", cfg.Gofaxd.Socket, err)
 	}
+	// Counted as running from here: /healthz may be asked at once.
+	a.health.serving.Store(true)
+	a.health.bgLive.Add(2)
 	if cfg.Gofaxd.Metrics != "" {
-		a.msrv, err = metrics.Listen(cfg.Gofaxd.Metrics, a.metrics, a.Healthy)
+		a.msrv, err = metrics.Listen(cfg.Gofaxd.Metrics, a.metrics, a.health.report)
 		if err != nil {
 			a.srv.Shutdown(context.Background())
-			a.abortNow()
-			pool.Close()
+			a.closeParts()
 			return nil, fmt.Errorf("app: [gofaxd] metrics %s: %w", cfg.Gofaxd.Metrics, err)
 		}
 	}
+	a.bg.Go(func() {
+		defer a.health.bgLive.Add(-1)
+		h.Recover(a.bgCtx)
+	})
+	a.bg.Go(func() {
+		defer a.health.bgLive.Add(-1)
+		a.upkeep()
+	})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		err := a.srv.Serve()
+		a.health.serving.Store(false)
 		if errors.Is(err, esl.ErrServerClosed) {
 			err = nil
 		}
@@ -217,6 +284,25 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	}()
 	log.Info("gofaxd ready", "socket", a.srv.Address().String(), "modems", pool.Names(), "spool", spool)
 	return a, nil
+}
+
+// spoolOwner returns the owner of recvq/ when gofaxd runs as root and
+// recvq belongs to another user (uucp): received files are then given to
+// that user, as faxgetty's belong to uucp. Otherwise nil: the files
+// belong to gofaxd's own user.
+func spoolOwner(spool string) *hylafax.FileOwner {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(filepath.Join(spool, "recvq"))
+	if err != nil {
+		return nil
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	return &hylafax.FileOwner{UID: int(st.Uid), GID: int(st.Gid)}
 }
 
 // Addr returns the address of the event socket listener.
@@ -240,14 +326,51 @@ func (a *App) Metrics() *metrics.Metrics { return a.metrics }
 // Shutdown.
 func (a *App) Done() <-chan error { return a.serveErr }
 
-// Healthy reports why gofaxd cannot take calls, or nil.
-func (a *App) Healthy() error {
-	c := a.pool.Counts()
-	if c[modem.Down] == len(a.pool.Names()) {
-		return errors.New("every modem is down")
-	}
-	return nil
+// closeParts undoes a failed Open.
+func (a *App) closeParts() {
+	a.abortNow()
+	a.bgStop()
+	a.queue.Close(context.Background())
+	a.pool.Close()
+	a.journal.Close()
 }
+
+// upkeep reads other writers' journal segments and removes segments that
+// are done, every journalUpkeep, until the background context ends.
+func (a *App) upkeep() {
+	t := time.NewTicker(journalUpkeep)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.bgCtx.Done():
+			return
+		case <-t.C:
+		}
+		if err := a.journal.Refresh(); err != nil {
+			a.log.Error("journal", "err", err)
+		}
+		if _, err := a.journal.Compact(a.bgCtx); err != nil && a.bgCtx.Err() == nil {
+			a.log.Error("journal", "err", err)
+		}
+	}
+}
+
+// state is what /metrics reads at scrape time.
+func (a *App) state() metrics.State {
+	waiting, running := a.queue.Len()
+	unfinished, _, orphans := a.handler.Unfinished()
+	js := a.journal.Stats()
+	return metrics.State{
+		FaxrcvdQueued:  waiting + running,
+		Unfinished:     unfinished,
+		OrphanFiles:    orphans,
+		JournalFsyncs:  js.Syncs + js.DirSyncs,
+		JournalSkipped: js.Skipped,
+	}
+}
+
+// Journal returns the spool journal.
+func (a *App) Journal() *journal.Journal { return a.journal }
 
 // Shutdown stops taking calls: idle modems go down at once, running
 // receptions may finish until ctx ends (the grace), then they are killed
@@ -255,6 +378,7 @@ func (a *App) Healthy() error {
 // goroutine has ended: at most StopOverhead after ctx ended.
 func (a *App) Shutdown(ctx context.Context) error {
 	a.shutOnce.Do(func() {
+		a.health.stopping.Store(true)
 		a.pool.Drain()
 		drained := make(chan struct{})
 		var timer sync.WaitGroup
@@ -283,6 +407,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 			err = nil
 		}
 		a.wg.Wait()
+		// The calls are recorded: the Recovery and the upkeep stop, and
+		// faxrcvd runs get faxrcvdStopWait more.
+		a.bgStop()
+		a.bg.Wait()
+		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), faxrcvdStopWait)
+		a.queue.Close(qctx)
+		cancel()
 		if a.msrv != nil {
 			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), metricsCloseWait)
 			if merr := a.msrv.Close(mctx); merr != nil && err == nil {
@@ -292,6 +423,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		if perr := a.pool.Close(); perr != nil && err == nil {
 			err = perr
+		}
+		if jerr := a.journal.Close(); jerr != nil && err == nil {
+			err = jerr
 		}
 		a.shutErr = err
 	})
@@ -311,4 +445,48 @@ func (os observers) CallEnded(out receive.Outcome) {
 	for _, o := range os {
 		o.CallEnded(out)
 	}
+}
+
+func (os observers) FaxrcvdStarted(d time.Duration) {
+	for _, o := range os {
+		if fo, ok := o.(receive.FaxrcvdObserver); ok {
+			fo.FaxrcvdStarted(d)
+		}
+	}
+}
+
+func (os observers) FaxrcvdEnded(result string) {
+	for _, o := range os {
+		if fo, ok := o.(receive.FaxrcvdObserver); ok {
+			fo.FaxrcvdEnded(result)
+		}
+	}
+}
+
+func (os observers) Recovered(class string) {
+	for _, o := range os {
+		if fo, ok := o.(receive.FaxrcvdObserver); ok {
+			fo.Recovered(class)
+		}
+	}
+}
+
+// makePrivateDir creates dir and its parent with mode 0700 where they
+// are missing; run as root, it gives them to the owner of the spool.
+func makePrivateDir(dir, spool string) error {
+	owner := spoolOwner(spool)
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			return err
+		}
+		if owner != nil {
+			if err := os.Chown(d, owner.UID, owner.GID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

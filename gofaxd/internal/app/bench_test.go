@@ -58,10 +58,18 @@ func (r *recorder) CallEnded(o receive.Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.counts[o.Class]++
-	if o.HangupToFaxrcvd > 0 {
-		r.delays = append(r.delays, o.HangupToFaxrcvd)
+}
+
+func (r *recorder) FaxrcvdStarted(sinceHangup time.Duration) {
+	if sinceHangup > 0 {
+		r.mu.Lock()
+		r.delays = append(r.delays, sinceHangup)
+		r.mu.Unlock()
 	}
 }
+
+func (r *recorder) FaxrcvdEnded(string) {}
+func (r *recorder) Recovered(string)    {}
 
 // cpuTime is the CPU time of this process (who) or of its waited-for
 // children (faxrcvd).

@@ -6,6 +6,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,16 +85,24 @@ func TestWithHylaFAX(t *testing.T) {
 	e.waitEnded(1)
 	waitFaxstat(t, srv, regexp.MustCompile(`Modem `+m0+` \(4711\): Running and idle`))
 
-	// bin/faxrcvd ran (before the call was counted as ended) and mailed
-	// the fax with what faxgetty would have passed.
-	mailFiles, _ := filepath.Glob(filepath.Join(mails, "mail.*"))
+	// bin/faxrcvd ran (after the call, from its queue) and mailed the
+	// fax with what faxgetty would have passed.
+	wantMail := []string{"To: faxuser@example.com", "Subject: Fax received from \"+49 30 123\"",
+		"Pages: 2", "CallID1: +4930123", "Received On: " + m0, "CommID: 000000001"}
 	var mail []byte
-	for _, f := range mailFiles {
-		b, _ := os.ReadFile(f)
-		mail = append(mail, b...)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mailFiles, _ := filepath.Glob(filepath.Join(mails, "mail.*"))
+		mail = nil
+		for _, f := range mailFiles {
+			b, _ := os.ReadFile(f)
+			mail = append(mail, b...)
+		}
+		if !slices.ContainsFunc(wantMail, func(w string) bool { return !strings.Contains(string(mail), w) }) ||
+			time.Now().After(deadline) {
+			break
+		}
 	}
-	for _, want := range []string{"To: faxuser@example.com", "Subject: Fax received from \"+49 30 123\"",
-		"Pages: 2", "CallID1: +4930123", "Received On: " + m0, "CommID: 000000001"} {
+	for _, want := range wantMail {
 		if !strings.Contains(string(mail), want) {
 			t.Errorf("faxrcvd mail lacks %q:\n%.2000s", want, mail)
 		}

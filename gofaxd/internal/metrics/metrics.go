@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,8 @@ type Metrics struct {
 	lost      prometheus.Counter
 	noModem   prometheus.Counter
 	faxrcvd   prometheus.Histogram
+	runs      *prometheus.CounterVec
+	recovered *prometheus.CounterVec
 }
 
 // New registers the collectors; WatchPool adds the modem gauges.
@@ -42,7 +45,7 @@ func New() *Metrics {
 		Registry: prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gofaxd_calls_total",
-			Help: "Inbound calls handled, by result class (received, partial, failed, rejected, busy, no_recipient, error).",
+			Help: "Inbound calls handled, by result class (received, partial, failed, rejected, busy, no_recipient, error, unconfirmed).",
 		}, []string{"result"}),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gofaxd_active_calls",
@@ -73,16 +76,83 @@ func New() *Metrics {
 			Help:    "Time from a call's hangup to the start of faxrcvd.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gofaxd_faxrcvd_runs_total",
+			Help: "faxrcvd runs by result (ok, failed, interrupted: cut short by gofaxd's stop, run again at the next start).",
+		}, []string{"result"}),
+		recovered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gofaxd_receptions_recovered_total",
+			Help: "Receptions recorded after their call was lost (an earlier run died, or the call's end was not confirmed), by result class.",
+		}, []string{"result"}),
 	}
 	for _, class := range []string{receive.ClassReceived, receive.ClassPartial, receive.ClassFailed,
-		receive.ClassRejected, receive.ClassBusy, receive.ClassNoRecipient, receive.ClassError} {
+		receive.ClassRejected, receive.ClassBusy, receive.ClassNoRecipient, receive.ClassError, receive.ClassUnconfirmed} {
 		m.calls.WithLabelValues(class)
+	}
+	for _, r := range []string{receive.FaxrcvdOK, receive.FaxrcvdFailed, receive.FaxrcvdInterrupted} {
+		m.runs.WithLabelValues(r)
 	}
 	for _, o := range []hylafax.JobOutcome{hylafax.OutcomeDone, hylafax.OutcomeRetry, hylafax.OutcomeFailed, hylafax.OutcomeReformat} {
 		m.sent.WithLabelValues(string(o))
 	}
-	m.Registry.MustRegister(m.calls, m.active, m.pages, m.sent, m.pagesSent, m.lost, m.noModem, m.faxrcvd)
+	m.Registry.MustRegister(m.calls, m.active, m.pages, m.sent, m.pagesSent, m.lost, m.noModem, m.faxrcvd,
+		m.runs, m.recovered)
 	return m
+}
+
+// State is what gofaxd reports at scrape time besides its counters.
+type State struct {
+	FaxrcvdQueued  int    // faxrcvd runs waiting or running
+	Unfinished     int    // receptions waiting for FreeSWITCH to confirm their end
+	OrphanFiles    int    // unfinished recvq files no record tells about (start-up check)
+	JournalFsyncs  uint64 // fsyncs of the journal's files and directory
+	JournalSkipped uint64 // torn or corrupt journal lines skipped
+}
+
+var (
+	queuedDesc     = prometheus.NewDesc("gofaxd_faxrcvd_queued", "faxrcvd runs waiting or running.", nil, nil)
+	unfinishedDesc = prometheus.NewDesc("gofaxd_receptions_unfinished", "Receptions kept in recvq unrecorded until FreeSWITCH confirms that their call ended.", nil, nil)
+	orphansDesc    = prometheus.NewDesc("gofaxd_recvq_unfinished_files", "Unfinished recvq files that no journal record tells about (found at start).", nil, nil)
+	fsyncsDesc     = prometheus.NewDesc("gofaxd_journal_fsyncs_total", "fsyncs of the spool journal's files and directory.", nil, nil)
+	skippedDesc    = prometheus.NewDesc("gofaxd_journal_skipped_records_total", "Torn or corrupt journal lines skipped.", nil, nil)
+)
+
+// WatchState adds the gauges read from state at scrape time. Call it
+// once.
+func (m *Metrics) WatchState(state func() State) {
+	m.Registry.MustRegister(stateCollector(state))
+}
+
+type stateCollector func() State
+
+func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{queuedDesc, unfinishedDesc, orphansDesc, fsyncsDesc, skippedDesc} {
+		ch <- d
+	}
+}
+
+func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c()
+	ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(s.FaxrcvdQueued))
+	ch <- prometheus.MustNewConstMetric(unfinishedDesc, prometheus.GaugeValue, float64(s.Unfinished))
+	ch <- prometheus.MustNewConstMetric(orphansDesc, prometheus.GaugeValue, float64(s.OrphanFiles))
+	ch <- prometheus.MustNewConstMetric(fsyncsDesc, prometheus.CounterValue, float64(s.JournalFsyncs))
+	ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(s.JournalSkipped))
+}
+
+// FaxrcvdStarted implements receive.FaxrcvdObserver.
+func (m *Metrics) FaxrcvdStarted(sinceHangup time.Duration) {
+	if sinceHangup > 0 {
+		m.faxrcvd.Observe(sinceHangup.Seconds())
+	}
+}
+
+// FaxrcvdEnded implements receive.FaxrcvdObserver.
+func (m *Metrics) FaxrcvdEnded(result string) { m.runs.WithLabelValues(result).Inc() }
+
+// Recovered implements receive.FaxrcvdObserver.
+func (m *Metrics) Recovered(class string) {
+	m.recovered.WithLabelValues(class).Inc()
 }
 
 // WatchPool adds the gauges of the pool's modem states and faxq's
@@ -111,9 +181,6 @@ func (m *Metrics) CallEnded(o receive.Outcome) {
 	}
 	if o.WithoutModem {
 		m.noModem.Inc()
-	}
-	if o.HangupToFaxrcvd > 0 {
-		m.faxrcvd.Observe(o.HangupToFaxrcvd.Seconds())
 	}
 }
 
@@ -144,8 +211,8 @@ func (c modemCollector) Collect(ch chan<- prometheus.Metric) {
 
 // Timeouts of the metrics listener: scrapes are small and local. An idle
 // keep-alive connection is closed after idleTimeout, longer than a
-// usual scrape interval.
-const (
+// usual scrape interval. Variables so that tests can shorten them.
+var (
 	readHeaderTimeout = 5 * time.Second
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
@@ -158,10 +225,38 @@ type Server struct {
 	done chan struct{}
 }
 
-// Listen starts serving on addr (e.g. "127.0.0.1:9417"). healthy reports
-// whether gofaxd can take calls; /healthz answers 503 with the reason
-// otherwise.
-func Listen(addr string, m *Metrics, healthy func() error) (*Server, error) {
+// Check statuses.
+const (
+	StatusOK   = "ok"
+	StatusFail = "fail"
+)
+
+// Check is the state of one thing gofaxd needs.
+type Check struct {
+	Status string `json:"status"` // StatusOK or StatusFail
+	// Own is true for gofaxd's own parts: one that fails makes /healthz
+	// answer 503. A dependency (faxq, FreeSWITCH) that fails is reported
+	// with 200: gofaxd itself is fine and copes.
+	Own    bool   `json:"own"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Health is what /healthz reports.
+type Health struct {
+	// Status is "ok", "degraded" (a dependency fails) or "fail" (one of
+	// gofaxd's own checks fails: 503).
+	Status string           `json:"status"`
+	Checks map[string]Check `json:"checks"`
+}
+
+// healthTimeout bounds one /healthz: its checks ask FreeSWITCH and write
+// in the spool.
+const healthTimeout = 5 * time.Second
+
+// Listen starts serving on addr (e.g. "127.0.0.1:9417"). health reports
+// the state of gofaxd's parts and dependencies; /healthz answers it as
+// JSON, with 503 when one of gofaxd's own checks fails.
+func Listen(addr string, m *Metrics, health func(context.Context) Health) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
@@ -169,13 +264,26 @@ func Listen(addr string, m *Metrics, healthy func() error) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := healthy(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, err)
-			return
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		h := health(ctx)
+		h.Status = "ok"
+		code := http.StatusOK
+		for _, c := range h.Checks {
+			switch {
+			case c.Status == StatusOK:
+			case c.Own:
+				h.Status, code = "fail", http.StatusServiceUnavailable
+			case h.Status == "ok":
+				h.Status = "degraded"
+			}
 		}
-		fmt.Fprintln(w, "ok")
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(h)
 	})
 	s := &Server{
 		srv: &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout,

@@ -2,7 +2,7 @@ package metrics
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -32,18 +32,24 @@ func TestServe(t *testing.T) {
 	m := New()
 	m.CallStarted()
 	m.CallStarted()
-	m.CallEnded(receive.Outcome{Class: receive.ClassReceived, Pages: 2, HangupToFaxrcvd: 3 * time.Millisecond})
+	m.CallEnded(receive.Outcome{Class: receive.ClassReceived, Pages: 2})
 	m.CallEnded(receive.Outcome{Class: receive.ClassPartial, Pages: 1, Lost: true, WithoutModem: true})
 	m.CallStarted()
+	m.FaxrcvdStarted(3 * time.Millisecond)
+	m.FaxrcvdEnded(receive.FaxrcvdOK)
+	m.FaxrcvdEnded(receive.FaxrcvdInterrupted)
+	m.Recovered(receive.ClassPartial)
+	m.WatchState(func() State { return State{FaxrcvdQueued: 4, Unfinished: 1, JournalFsyncs: 9} })
 	m.JobEnded(hylafax.JobResult{JobID: "1", Outcome: hylafax.OutcomeDone, Pages: 3})
 	m.JobEnded(hylafax.JobResult{JobID: "2", Outcome: hylafax.OutcomeRetry, Pages: 1})
 	m.JobEnded(hylafax.JobResult{JobID: "2", Outcome: hylafax.OutcomeDone, Pages: 4})
 	var down atomic.Bool
-	s, err := Listen("127.0.0.1:0", m, func() error {
+	s, err := Listen("127.0.0.1:0", m, func(context.Context) Health {
+		h := Health{Checks: map[string]Check{"listener": {Status: StatusOK, Own: true}, "faxq": {Status: StatusFail, Detail: "away"}}}
 		if down.Load() {
-			return errors.New("every modem is down")
+			h.Checks["listener"] = Check{Status: StatusFail, Own: true, Detail: "gofaxd is stopping"}
 		}
-		return nil
+		return h
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,17 +72,31 @@ func TestServe(t *testing.T) {
 		`gofaxd_faxes_sent_total{result="failed"} 0`,
 		`gofaxd_faxes_sent_total{result="reformat"} 0`,
 		"gofaxd_pages_sent_total 8",
+		`gofaxd_faxrcvd_runs_total{result="ok"} 1`,
+		`gofaxd_faxrcvd_runs_total{result="interrupted"} 1`,
+		`gofaxd_faxrcvd_runs_total{result="failed"} 0`,
+		`gofaxd_receptions_recovered_total{result="partial"} 1`,
+		"gofaxd_faxrcvd_queued 4",
+		"gofaxd_receptions_unfinished 1",
+		"gofaxd_journal_fsyncs_total 9",
 	} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics (%d) lacks %q", code, want)
 		}
 	}
-	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
-		t.Errorf("/healthz = %d %q", code, body)
+	// A dependency down: 200, degraded, each check reported.
+	code, body = get(t, base+"/healthz")
+	var h Health
+	if err := json.Unmarshal([]byte(body), &h); err != nil || code != 200 || h.Status != "degraded" ||
+		h.Checks["faxq"].Status != StatusFail || h.Checks["faxq"].Detail != "away" || h.Checks["listener"].Status != StatusOK {
+		t.Errorf("/healthz = %d %s (%v)", code, body, err)
 	}
+	// One of gofaxd's own checks down: 503.
 	down.Store(true)
-	if code, body := get(t, base+"/healthz"); code != 503 || !strings.Contains(body, "every modem is down") {
-		t.Errorf("/healthz = %d %q", code, body)
+	code, body = get(t, base+"/healthz")
+	if err := json.Unmarshal([]byte(body), &h); err != nil || code != 503 || h.Status != "fail" ||
+		h.Checks["listener"].Detail != "gofaxd is stopping" {
+		t.Errorf("/healthz = %d %s (%v)", code, body, err)
 	}
 }
 

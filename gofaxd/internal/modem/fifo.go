@@ -31,12 +31,14 @@ func (p *Pool) readFIFO(m *modem, r *hylafax.FIFOReader) {
 		rec, err := r.Read(context.Background())
 		switch {
 		case errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF):
+			p.ended(fmt.Errorf("modem: FIFO.%s is no longer read: %w", m.name, err))
 			return
 		case errors.Is(err, hylafax.ErrFIFOMessage):
 			p.log.Warn("bad modem FIFO record", "modem", m.name, "err", err)
 			continue
 		case err != nil:
 			p.log.Error("modem FIFO read failed", "modem", m.name, "err", err)
+			p.ended(fmt.Errorf("modem: FIFO.%s is no longer read: %w", m.name, err))
 			return
 		}
 		cmd, err := hylafax.ParseModemMessage(rec)

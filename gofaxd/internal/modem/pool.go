@@ -168,8 +168,12 @@ type Pool struct {
 	next     int // round-robin cursor for unaccounted calls
 
 	readers sync.WaitGroup // FIFO readers and the lock watcher
-	fifos   []*hylafax.FIFOReader
-	stop    chan struct{}
+	// stopped names a reader that ended before Close, with why; nil
+	// while every one runs.
+	stoppedMu sync.Mutex
+	stopped   error
+	fifos     []*hylafax.FIFOReader
+	stop      chan struct{}
 }
 
 // Open creates the modem files in the spool, starts reading the modem
@@ -255,6 +259,40 @@ func (p *Pool) ensureConfigFile(name string) {
 	}
 	f.Close()
 	p.log.Info("created modem config file", "modem", name, "file", path)
+}
+
+// Alive reports whether the pool's own goroutines run and its state can
+// be read: nil, or which one ended. It blocks while the pool's lock is
+// held: a caller bounds it.
+func (p *Pool) Alive() error {
+	p.stoppedMu.Lock()
+	err := p.stopped
+	p.stoppedMu.Unlock()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-p.ann.exit:
+		return errors.New("modem: the faxq announcer ended")
+	default:
+	}
+	p.mu.Lock()
+	p.mu.Unlock() // only shows that the lock is not stuck
+	return nil
+}
+
+// ended records that a reader ended before Close.
+func (p *Pool) ended(err error) {
+	select {
+	case <-p.stop:
+		return // Close ended it
+	default:
+	}
+	p.stoppedMu.Lock()
+	defer p.stoppedMu.Unlock()
+	if p.stopped == nil {
+		p.stopped = err
+	}
 }
 
 // Names returns the modem names in index order.

@@ -578,3 +578,26 @@ func TestCloseQuiet(t *testing.T) {
 		t.Errorf("Close logged errors: %q", h.msgs)
 	}
 }
+
+// TestAlive: the pool is alive while its goroutines run, whether faxq
+// reads or not; a FIFO reader that ends (its FIFO broke) makes it say
+// so, naming the modem's FIFO.
+func TestAlive(t *testing.T) {
+	spool := t.TempDir()
+	for _, d := range []string{"status", "etc"} {
+		os.Mkdir(filepath.Join(spool, d), 0o755)
+	}
+	p := openPool(t, spool, 2, false) // no faxq reads its FIFO
+	if err := p.Alive(); err != nil {
+		t.Fatalf("Alive = %v with faxq away", err)
+	}
+	p.fifos[1].Close()
+	for deadline := time.Now().Add(10 * time.Second); p.Alive() == nil; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Alive = nil after a FIFO reader ended")
+		}
+	}
+	if err := p.Alive(); !strings.Contains(err.Error(), "FIFO.freeswitch1") {
+		t.Errorf("Alive = %v, want it to name FIFO.freeswitch1", err)
+	}
+}

@@ -3,11 +3,17 @@
 // take a virtual modem, ask DynamicConfig, answer, run rxfax into a recvq
 // file, wait for both the spandsp result and the hangup under deadlines,
 // then tag the TIFF, write the xferfaxlog RECV record and the session log,
-// and run faxrcvd.
+// and hand the fax to faxrcvd (RunFaxrcvd, through a queue).
+//
+// Each reception is journaled (recv.start, recv.done; see journal.go), so
+// that the Recovery (Handler.Recover) records the receptions a call could
+// not: an earlier run's (crash, kill -9, power loss) and those whose end
+// FreeSWITCH did not confirm.
 //
 // Handler.Serve owns the whole call in the goroutine that calls it; the
-// one goroutine it starts (ending the socket session while faxrcvd runs)
-// is waited for before Serve returns, so nothing outlives the call.
+// one goroutine it starts (ending the socket session while the reception
+// is journaled) is waited for before Serve returns, so nothing outlives
+// the call.
 package receive
 
 import (
@@ -69,7 +75,14 @@ type Settings struct {
 
 	XferFaxLog   string // "" disables the RECV records
 	RecvFileMode fs.FileMode
-	LogFileMode  fs.FileMode
+	// ReceivingMode is the file's mode while FreeSWITCH writes it (0:
+	// its final mode): 0660 when FreeSWITCH runs as another user of the
+	// spool's group.
+	ReceivingMode fs.FileMode
+	// Owner, if set, owns the received files (gofaxd running as root in
+	// a spool that belongs to uucp).
+	Owner       *hylafax.FileOwner
+	LogFileMode fs.FileMode
 
 	// SoftmodemFallback receives callers on the fallback list (mod_db
 	// realm "fallback", keys made by Numbering) without T.38, and puts
@@ -88,6 +101,9 @@ type Settings struct {
 // Control is an inbound event socket connection (*esl.Conn).
 type Control interface {
 	API(ctx context.Context, cmd string) (string, error)
+	Filter(ctx context.Context, header, value string) error
+	Subscribe(ctx context.Context, format string, names ...string) error
+	Events() <-chan *esl.Event
 	Close() error
 }
 
@@ -128,16 +144,16 @@ const (
 	ClassBusy        = "busy"         // no modem free
 	ClassNoRecipient = "no_recipient" // no usable called number
 	ClassError       = "error"        // local trouble (spool), or a connection without a valid UUID
+	// ClassUnconfirmed: the call's end could not be confirmed (its socket
+	// was lost and FreeSWITCH could not be asked, or gofaxd stopped
+	// waiting); the Recovery records it once FreeSWITCH confirms.
+	ClassUnconfirmed = "unconfirmed"
 )
 
 // Outcome is what a finished call reports to the Observer.
 type Outcome struct {
 	Class string
 	Pages int
-	// HangupToFaxrcvd is the time from CHANNEL_HANGUP_COMPLETE (the call
-	// has ended on FreeSWITCH) to the start of faxrcvd; zero when faxrcvd
-	// did not run or the event never came.
-	HangupToFaxrcvd time.Duration
 	// Lost is true when the event socket ended before the call did.
 	Lost bool
 	// WithoutModem is true for a call accepted while every modem was busy
@@ -163,10 +179,27 @@ type Handler struct {
 	Log      *slog.Logger
 	Observer Observer
 	// Abort, if set, ends when gofaxd can wait no longer for its calls:
-	// what a call still waits for then (FreeSWITCH ending it, faxrcvd) is
-	// cut short, and the call recorded as it is. Serve's ctx ends before,
-	// at the end of the shutdown grace, and kills the call.
+	// what a call still waits for then (FreeSWITCH ending it) is cut
+	// short, and the call recorded as it is. Serve's ctx ends before, at
+	// the end of the shutdown grace, and kills the call.
 	Abort context.Context
+	// Journal, if set, keeps each reception from its start (recv.start)
+	// until it is recorded, and each recorded one (recv.done) until
+	// faxrcvd ran: nothing is lost to a crash (see Recover).
+	Journal Journal
+	// Faxrcvd, if set, runs faxrcvd for recorded receptions; without
+	// it, faxrcvd runs in the call once its connection is closed.
+	Faxrcvd Queue
+
+	active   active // recv.start records of running calls
+	recovery recovery
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Log
 }
 
 type nopObserver struct{}
@@ -244,15 +277,17 @@ type call struct {
 	session *hylafax.SessionLog
 	commid  string
 	file    *hylafax.RecvFile
+	startID string // the recv.start journal record, "" without one
 	t38     bool
 
 	res    gofaxlib.Result
 	killed string    // why the call was killed, "" if it was not
 	lost   error     // why the socket ended early, nil if it did not
 	hungUp time.Time // when CHANNEL_HANGUP_COMPLETE arrived
-	// ended is true once the channel's end is confirmed
-	// (CHANNEL_HANGUP_COMPLETE, or uuid_exists false): only then has
-	// rxfax closed the file, and only then may it be tagged or removed.
+	// ended is true once rxfax has closed the file: its
+	// CHANNEL_EXECUTE_COMPLETE arrived, or the channel's end is confirmed
+	// (CHANNEL_HANGUP_COMPLETE, or uuid_exists false). Only then may the
+	// file be tagged or removed.
 	ended  bool
 	exited bool
 
@@ -316,7 +351,7 @@ func (c *call) run(ctx context.Context) {
 	if c.cfg.FileMode != 0 {
 		mode = c.cfg.FileMode
 	}
-	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode})
+	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode, Owner: h.Owner})
 	if err != nil {
 		c.log.Error("call refused: cannot create file in recvq", "err", err)
 		sess.Printf("Cannot create file in recvq: %v", err)
@@ -327,6 +362,7 @@ func (c *call) run(ctx context.Context) {
 	defer file.Close()
 	c.log = c.log.With("file", file.Name)
 	lease.Begin(c.commid)
+	c.startID = h.started(c.reception())
 
 	c.log.Info("accepting call", "recipient_source", src, "caller_name", c.cidname, "gateway", c.gateway)
 	sess.Printf("Inbound call %s from %s <%s> to %s via gateway %q", c.uuid, c.cidname, c.cidnum, c.recipient, c.gateway)
@@ -534,7 +570,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 						c.lost = errors.New("connection closed")
 					}
 					c.log.Error("event socket lost during the call", "err", c.lost)
-					c.ended = c.endOrphan()
+					c.ended = c.endOrphan() || c.appDone(tr)
 				}
 				return
 			}
@@ -547,7 +583,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 				if ev.Get("Content-Disposition") != "linger" {
 					// The session ends without the hangup seen here:
 					// make sure the channel is gone.
-					c.ended = c.endOrphan()
+					c.ended = c.endOrphan() || c.appDone(tr)
 					return
 				}
 				continue
@@ -590,7 +626,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 			return
 		case <-killWait:
 			c.lost = errors.New("the call did not end after uuid_kill")
-			c.ended = c.endOrphan()
+			c.ended = c.endOrphan() || c.appDone(tr)
 			return
 		case <-abort:
 			if c.killed == "" {
@@ -598,9 +634,21 @@ func (c *call) wait(ctx context.Context, startErr error) {
 			}
 			c.lost = errors.New("gofaxd stopped waiting for the call to end")
 			c.log.Error("stop deadline reached: recording the call as it is")
+			c.ended = c.appDone(tr)
 			return
 		}
 	}
+}
+
+// appDone reports whether rxfax has returned (its
+// CHANNEL_EXECUTE_COMPLETE arrived): spandsp closed the file before, so
+// it is final even when FreeSWITCH cannot confirm the channel's end.
+func (c *call) appDone(tr *freeswitch.Tracker) bool {
+	if tr.AppDone() {
+		c.log.Info("rxfax had returned: the received file is final")
+		return true
+	}
+	return false
 }
 
 // timer returns a channel that fires after d, or never when d <= 0 (a
@@ -694,7 +742,7 @@ func (c *call) recvInfo(pages int) hylafax.RecvInfo {
 	i := hylafax.RecvInfo{
 		Time:   time.Since(c.start).Truncate(time.Second),
 		Pages:  pages,
-		Params: c.params().Encode(),
+		Params: recvParams(&c.res).Encode(),
 		CommID: c.commid,
 		Sender: c.res.RemoteID,
 	}
@@ -704,13 +752,13 @@ func (c *call) recvInfo(pages int) hylafax.RecvInfo {
 	return i
 }
 
-// params are the session parameters in HylaFAX's terms, from the last
-// page received.
-func (c *call) params() hylafax.Class2Params {
+// recvParams are the session parameters of a reception in HylaFAX's
+// terms, from the last page received.
+func recvParams(res *gofaxlib.Result) hylafax.Class2Params {
 	var pg hylafax.SpandspPage
-	if n := len(c.res.Pages); n > 0 {
-		last := c.res.Pages[n-1]
+	if n := len(res.Pages); n > 0 {
+		last := res.Pages[n-1]
 		pg = hylafax.SpandspPage{Encoding: last.EncodingName, Resolution: last.Resolution, PixelSize: last.PixelSize}
 	}
-	return hylafax.SpandspParams(c.res.TransferRate, c.res.ECM, pg)
+	return hylafax.SpandspParams(res.TransferRate, res.ECM, pg)
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
@@ -65,117 +67,33 @@ func output(b []byte) string {
 	return s
 }
 
-// unconfirmedNote ends the reason of a reception whose end FreeSWITCH
-// did not confirm.
-const unconfirmedNote = "reception end not confirmed, file kept as written"
-
 // finish records the reception as faxgetty does: the file is tagged (or
 // removed without pages), the modem released, the RECV record and the
-// session log written, and faxrcvd run for a file that has pages. When
-// the channel's end was not confirmed, rxfax may still write the file:
-// it is kept as it is (neither tagged nor removed), and faxrcvd does not
-// run; the call is still recorded.
+// session log written, the reception journaled and handed to faxrcvd
+// once the call's connection is closed. When rxfax may still write the
+// file (its end was not confirmed), nothing is recorded yet: the
+// reception is handed over to the Recovery, which finishes it once
+// FreeSWITCH confirms the call's end.
 func (c *call) finish(ctx context.Context) {
-	h := c.h
-	res := &c.res
-
-	var (
-		written []hylafax.PageInfo
-		pages   int
-		ferr    error
-	)
-	params := c.params()
-	if c.ended {
-		// What spandsp wrote; nil when the file cannot be read (then
-		// Finish cannot tag it either, and says why).
-		written, _ = hylafax.TIFFPages(c.file.Path)
-		pages, ferr = c.file.Finish(hylafax.FaxTags{
-			Sender:    res.RemoteID,
-			CallIDs:   c.callIDs(),
-			Params:    ptr(params),
-			PageTimes: pageSeconds(c.pageTimes, recvTimes(written)),
-		})
-	} else {
-		c.file.Close()
-		pages = res.TransferredPages
-		c.log.Error("reception end not confirmed; file kept as written", "pages_reported", pages)
-		c.session.Printf("RECV: reception end not confirmed; %s kept as written", c.file.Name)
-	}
-	switch {
-	case !c.ended:
-	case ferr != nil:
-		// The file is kept as it is; count pages from the events.
-		c.log.Error("received file kept untagged", "err", ferr)
-		pages = res.TransferredPages
-	case pages == 0:
-		c.log.Info("received file without pages removed")
-		c.session.Printf("RECV: no pages, %s removed", c.file.Name)
-	}
-	delivered := res.Delivered() && (ferr != nil || pages == res.TransferredPages)
-	reason := c.reason(delivered, pages)
 	if !c.ended {
-		delivered = false
-		reason = strings.TrimPrefix(reason+"; "+unconfirmedNote, "; ")
+		c.handOver()
+		return
 	}
-	c.out.Pages = pages
+	h := c.h
+	r := h.record(ctx, c.file, c.ending(), c.session, c.log)
+	c.out.Pages = r.Pages
 	c.out.Lost = c.lost != nil
-	switch {
-	case delivered:
-		c.out.Class = ClassReceived
-	case pages > 0:
-		c.out.Class = ClassPartial
-	default:
-		c.out.Class = ClassFailed
-	}
+	c.out.Class = r.Class
 
-	end := time.Now()
-	connected := res.Duration()
-	if connected == 0 && !res.Answered.IsZero() {
-		connected = end.Sub(res.Answered)
-	}
-	attrs := []any{"pages", pages, "delivered", delivered, "reason", reason, "hangup_cause", res.HangupCause,
-		"remote_id", res.RemoteID, "rate", res.TransferRate, "ecm", res.ECM, "t38", res.T38Status}
-	if delivered {
-		c.log.Info("fax received", attrs...)
-	} else {
-		c.log.Warn("fax reception failed", attrs...)
-	}
-	c.session.Printf("RECV FAX: %d pages, %s, hangup cause %s", pages, orOK(reason), res.HangupCause)
-
-	if h.XferFaxLog != "" {
-		// A local record: written even when gofaxd is out of time.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
-		err := hylafax.AppendXferLog(lctx, h.XferFaxLog, hylafax.XferRecord{
-			Start:    c.start,
-			Kind:     "RECV",
-			CommID:   c.commid,
-			Modem:    c.lease.Modem(),
-			JobID:    c.file.Name,
-			Sender:   "fax",
-			Dest:     c.recipient,
-			CSI:      res.RemoteID,
-			Params:   params.Encode(),
-			DCS:      recvDCS(written, params),
-			Pages:    pages,
-			JobTime:  end.Sub(c.start),
-			ConnTime: connected,
-			Reason:   reason,
-			CallIDs:  c.callIDs(),
-		})
-		cancel()
-		if err != nil {
-			c.log.Error("cannot write xferfaxlog", "err", err)
-		}
-	}
-
-	info := c.recvInfo(pages)
-	info.Reason = reason
-	if pages > 0 && c.ended {
+	info := c.recvInfo(r.Pages)
+	info.Reason = r.Reason
+	if r.Faxrcvd {
 		c.lease.Document(info)
 	}
 	c.lease.Release(info)
 
-	if fb, key, ok := c.fallback(); ok && c.t38 && !delivered && freeswitch.NeedsFallback(res) && c.ch.Err() == nil {
+	res := &c.res
+	if fb, key, ok := c.fallback(); ok && c.t38 && r.Reason != "" && freeswitch.NeedsFallback(res) && c.ch.Err() == nil {
 		fctx, cancel := c.command()
 		if err := fb.Add(fctx, key); err != nil {
 			c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
@@ -188,17 +106,197 @@ func (c *call) finish(ctx context.Context) {
 	if err := c.session.Close(); err != nil {
 		c.log.Error("session log", "err", err)
 	}
-	// Ending the socket session waits for FreeSWITCH to close it; that
-	// need not delay faxrcvd.
+	// The socket session ends while the reception is journaled; faxrcvd
+	// starts after both, outside the call.
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
 		c.exit()
 	}()
-	if pages > 0 && c.ended {
-		c.faxrcvd(c.fin, reason)
-	}
+	done := h.commit(ctx, c.startID, r)
 	<-exited
+	h.enqueue(c.fin, done, r)
+}
+
+// handOver leaves a reception whose end FreeSWITCH did not confirm to the
+// Recovery: the file is kept exactly as written (rxfax may still write
+// it), the modem released, the session log left open for the Recovery to
+// finish, and the call counted as unconfirmed.
+func (c *call) handOver() {
+	res := &c.res
+	c.file.Close()
+	c.out.Pages = res.TransferredPages
+	c.out.Lost = true
+	c.out.Class = ClassUnconfirmed
+	why := c.reason(false, res.TransferredPages)
+	c.log.Error("reception end not confirmed: the file is kept as written and finished once FreeSWITCH confirms the call's end",
+		"pages_reported", res.TransferredPages, "reason", why)
+	c.session.Printf("RECV: %s; end of the reception not confirmed: %s kept as written, recorded once FreeSWITCH confirms that the call ended",
+		orOK(why), c.file.Name)
+	info := c.recvInfo(res.TransferredPages)
+	info.Reason = why
+	c.lease.Release(info)
+	if err := c.session.Detach(); err != nil {
+		c.log.Error("session log", "err", err)
+	}
+	c.exit()
+	if c.startID == "" {
+		c.log.Error("reception not journaled: it stays in recvq unfinished", "file", c.file.Name)
+		return
+	}
+	c.h.active.remove(c.startID)
+	c.h.wakeRecovery()
+}
+
+// reception is the journal's view of this call.
+func (c *call) reception() Reception {
+	r := Reception{
+		Host:         hostname(),
+		UUID:         c.uuid,
+		CommID:       c.commid,
+		Start:        c.start.UTC(),
+		CallerNumber: c.cidnum,
+		CallerName:   c.cidname,
+		Recipient:    c.recipient,
+		Gateway:      c.gateway,
+		FaxRcvdCmd:   c.cfg.FaxRcvdCmd,
+	}
+	if c.lease != nil {
+		r.Modem, r.WithoutModem = c.lease.Modem(), !c.lease.Owned()
+	}
+	if c.file != nil {
+		r.File = c.file.Name
+	}
+	r.FileMode = uint32(c.h.RecvFileMode.Perm())
+	if c.cfg.FileMode != 0 {
+		r.FileMode = uint32(c.cfg.FileMode.Perm())
+	}
+	return r
+}
+
+// ending is what the call knows when it is recorded.
+func (c *call) ending() *ending {
+	return &ending{rcpt: c.reception(), res: c.res, pageTimes: c.pageTimes, killed: c.killed, lost: c.lost, hungUp: c.hungUp}
+}
+
+// ending is what is known of a reception when it is recorded: by its
+// call, or by the Recovery.
+type ending struct {
+	rcpt      Reception
+	res       gofaxlib.Result
+	pageTimes map[int]time.Duration // time each page took, by page number; nil when unknown
+	killed    string                // why the call was killed, "" if it was not
+	lost      error                 // why the socket ended early, nil if it did not
+	hungUp    time.Time             // when the hangup completed, zero if unknown
+	recovered bool                  // recorded by the Recovery
+}
+
+// record records a reception as faxgetty does: the file (nil when it is
+// gone) is tagged, or removed without pages, then the RECV record and
+// the session log's result are written. It returns what the journal
+// keeps of it.
+func (h *Handler) record(ctx context.Context, file *hylafax.RecvFile, e *ending, sess *hylafax.SessionLog, log *slog.Logger) Received {
+	res := &e.res
+	var (
+		written []hylafax.PageInfo
+		pages   int
+		ferr    error
+	)
+	if file != nil {
+		// What spandsp wrote; nil when the file cannot be read (then
+		// Finish cannot tag it either, and says why).
+		written, _ = hylafax.TIFFPages(file.Path)
+		if res.RemoteID == "" && len(written) > 0 {
+			// spandsp writes the sender's TSI as the description.
+			res.RemoteID, _, _ = strings.Cut(written[0].ImageDescription, "\n")
+		}
+	}
+	params := recvParams(res)
+	if file != nil {
+		pages, ferr = file.Finish(hylafax.FaxTags{
+			Sender:    res.RemoteID,
+			CallIDs:   e.callIDs(),
+			Params:    ptr(params),
+			PageTimes: pageSeconds(e.pageTimes, recvTimes(written)),
+		})
+	}
+	switch {
+	case ferr != nil:
+		// The file is kept as it is; count pages from the events.
+		log.Error("received file kept untagged", "err", ferr)
+		pages = max(res.TransferredPages, len(written))
+	case pages == 0 && file != nil:
+		log.Info("received file without pages removed")
+		sess.Printf("RECV: no pages, %s removed", file.Name)
+	}
+	delivered := res.Delivered() && (ferr != nil || pages == res.TransferredPages)
+	reason := e.reason(delivered, pages)
+	r := Received{
+		Reception:    e.rcpt,
+		End:          time.Now().UTC(),
+		Hangup:       e.hungUp.UTC(),
+		Pages:        pages,
+		Reason:       reason,
+		RemoteID:     res.RemoteID,
+		HangupCause:  res.HangupCause,
+		TransferRate: res.TransferRate,
+		ECM:          res.ECM,
+		T38:          res.T38Status,
+		Faxrcvd:      pages > 0,
+		Recovered:    e.recovered,
+	}
+	switch {
+	case delivered:
+		r.Class = ClassReceived
+	case pages > 0:
+		r.Class = ClassPartial
+	default:
+		r.Class = ClassFailed
+	}
+
+	connected := res.Duration()
+	if connected == 0 && !res.Answered.IsZero() {
+		connected = r.End.Sub(res.Answered)
+	}
+	attrs := []any{"pages", pages, "delivered", delivered, "reason", reason, "hangup_cause", res.HangupCause,
+		"remote_id", res.RemoteID, "rate", res.TransferRate, "ecm", res.ECM, "t38", res.T38Status}
+	if delivered {
+		log.Info("fax received", attrs...)
+	} else {
+		log.Warn("fax reception failed", attrs...)
+	}
+	sess.Printf("RECV FAX: %d pages, %s, hangup cause %s", pages, orOK(reason), res.HangupCause)
+
+	if h.XferFaxLog != "" {
+		// A local record: written even when gofaxd is out of time.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
+		rec := hylafax.XferRecord{
+			Start:    e.rcpt.Start.Local(),
+			Kind:     "RECV",
+			CommID:   e.rcpt.CommID,
+			Modem:    e.rcpt.Modem,
+			JobID:    e.rcpt.File,
+			Sender:   "fax",
+			Dest:     e.rcpt.Recipient,
+			CSI:      res.RemoteID,
+			Params:   params.Encode(),
+			DCS:      recvDCS(written, params),
+			Pages:    pages,
+			JobTime:  r.End.Sub(e.rcpt.Start),
+			ConnTime: connected,
+			Reason:   reason,
+			CallIDs:  e.callIDs(),
+		}
+		var err error
+		if !e.recovered || !hasRecvRecord(h.XferFaxLog, e.rcpt.CommID) {
+			err = hylafax.AppendXferLog(lctx, h.XferFaxLog, rec)
+		}
+		cancel()
+		if err != nil {
+			log.Error("cannot write xferfaxlog", "err", err)
+		}
+	}
+	return r
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -276,8 +374,8 @@ func pageSeconds(measured map[int]time.Duration, written []uint32) []uint32 {
 // callIDs are faxgetty's CallID1..4 for the TIFF and xferfaxlog: caller
 // number, caller name, recipient, gateway, without empty trailing ones
 // (faxrcvd gets all four, by position).
-func (c *call) callIDs() []string {
-	ids := []string{c.cidnum, c.cidname, c.recipient, c.gateway}
+func (e *ending) callIDs() []string {
+	ids := []string{e.rcpt.CallerNumber, e.rcpt.CallerName, e.rcpt.Recipient, e.rcpt.Gateway}
 	for len(ids) > 0 && ids[len(ids)-1] == "" {
 		ids = ids[:len(ids)-1]
 	}
@@ -294,18 +392,26 @@ func orOK(reason string) string {
 // reason is the text HylaFAX shows for a reception, empty only when the
 // fax arrived whole.
 func (c *call) reason(delivered bool, pages int) string {
-	res := &c.res
+	return (&ending{res: c.res, killed: c.killed, lost: c.lost}).reason(delivered, pages)
+}
+
+// reason is the text HylaFAX shows for a reception, empty only when the
+// fax arrived whole.
+func (e *ending) reason(delivered bool, pages int) string {
+	res := &e.res
 	var r string
 	switch {
 	case delivered:
 		return ""
-	case c.killed != "":
-		r = "Call killed: " + c.killed
+	case e.recovered && !res.Final:
+		r = fmt.Sprintf("Call lost by gofaxd; recorded once FreeSWITCH confirmed its end; fax result unknown (%d pages in the file)", pages)
+	case e.killed != "":
+		r = "Call killed: " + e.killed
 		if res.Final && res.ResultText != "" {
 			r += " (" + res.ResultText + ")"
 		}
-	case c.lost != nil && !res.Final:
-		r = fmt.Sprintf("Event socket connection lost during the reception (%v)", c.lost)
+	case e.lost != nil && !res.Final:
+		r = fmt.Sprintf("Event socket connection lost during the reception (%v)", e.lost)
 	case res.Final && !res.Success:
 		r = res.ResultText
 		if r == "" {
@@ -321,49 +427,4 @@ func (c *call) reason(delivered bool, pages int) string {
 		r = "Call ended without a fax result"
 	}
 	return strings.Join(strings.Fields(r), " ")
-}
-
-// faxrcvd runs FaxRcvdCmd the way faxgetty runs bin/faxrcvd: file, modem,
-// commid, reason, then CallID1 = caller number, CallID2 = caller name,
-// CallID3 = recipient, CallID4 = gateway; plus GOfax.IP's HANGUPCAUSE and
-// TRANSFER_RATE in the environment.
-func (c *call) faxrcvd(ctx context.Context, reason string) {
-	spec := c.h.FaxRcvdCmd
-	if c.cfg.FaxRcvdCmd != "" {
-		spec = c.cfg.FaxRcvdCmd
-	}
-	if spec == "" {
-		return
-	}
-	cmd, err := hook.Command(spec, c.h.Spool,
-		c.file.Name, c.lease.Modem(), c.commid, reason, c.cidnum, c.cidname, c.recipient, c.gateway)
-	if err != nil {
-		c.log.Error("faxrcvd not run", "err", err)
-		return
-	}
-	cmd.Env = []string{
-		"HANGUPCAUSE=" + c.res.HangupCause,
-		"TRANSFER_RATE=" + strconv.Itoa(c.res.TransferRate),
-	}
-	cmd.Timeout = c.h.FaxRcvdTimeout
-	if !c.hungUp.IsZero() {
-		c.out.HangupToFaxrcvd = time.Since(c.hungUp)
-	}
-	res, err := hook.Run(ctx, cmd)
-	attrs := []any{"cmd", cmd.Path, "exit_code", res.ExitCode, "duration", res.Duration}
-	if len(res.Stdout) > 0 {
-		attrs = append(attrs, "stdout", output(res.Stdout))
-	}
-	if len(res.Stderr) > 0 {
-		attrs = append(attrs, "stderr", output(res.Stderr))
-	}
-	switch {
-	case err != nil && ctx.Err() != nil:
-		c.log.Error("faxrcvd cut short: gofaxd is stopping; the fax stays in recvq", append(attrs, "err", err)...)
-		return
-	case err != nil:
-		c.log.Error("faxrcvd failed", append(attrs, "err", err)...)
-		return
-	}
-	c.log.Info("faxrcvd done", attrs...)
 }

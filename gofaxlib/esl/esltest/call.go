@@ -55,6 +55,7 @@ func (s *Sim) PlaceCall(ctx context.Context, ic InboundCall) (CallRecord, error)
 	}
 	b := s.newInboundLeg(ic)
 	x := newExecutor(s, b, link)
+	x.outlive = sc.OutliveSocket
 	s.mu.Lock()
 	s.executors[b.uuid] = x
 	s.mu.Unlock()
@@ -107,7 +108,9 @@ func (s *Sim) remoteSender(ctx context.Context, x *executor, link *faxLink, remo
 		// socket is gone, so a listener noticing the drop may still find
 		// the channel for a moment (uuid_kill) or not.
 		x.conn.abort()
-		x.hangup("NORMAL_CLEARING")
+		if !sc.OutliveSocket {
+			x.hangup("NORMAL_CLEARING")
+		}
 	}
 	switch {
 	case p.stopAt < p.pages:

@@ -64,6 +64,12 @@ type Scenario struct {
 	// client; a PlaceCall's channel loses its outbound socket and is hung
 	// up (NORMAL_CLEARING) right after, as FreeSWITCH does.
 	DropESL bool
+	// OutliveSocket keeps a PlaceCall's channel up when its outbound
+	// socket closes before the call ended (the listener died, e.g. kill
+	// -9, or with DropESL): the applications already queued (rxfax) run
+	// to their end and write the file, then the channel hangs up, its
+	// socket application having ended.
+	OutliveSocket bool
 	// StationID is the far end's fax ident (default "2222").
 	StationID string
 }

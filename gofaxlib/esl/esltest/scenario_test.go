@@ -338,6 +338,8 @@ func TestPlaceCallScenarios(t *testing.T) {
 		{"farend-hangup-page-2", Scenario{HangupAtPage: 2}, 49, 1, true},
 		{"never-hangup", Scenario{NeverHangup: true}, 0, 2, true},
 		{"drop-esl", Scenario{DropESL: true}, 49, 1, true},
+		// The socket dies (gofaxd killed): FreeSWITCH finishes the fax.
+		{"drop-esl-outlive", Scenario{DropESL: true, OutliveSocket: true}, 0, 2, true},
 		{"no-fax", Scenario{Outcome: NoFax}, 2, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,6 +49,7 @@ type executor struct {
 	sync        bool
 	sessionDone chan struct{} // closed when the socket session ends
 	lingerSent  bool          // guarded by mu
+	outlive     bool          // Scenario.OutliveSocket
 
 	answered chan struct{} // closed on answer
 	ringing  chan struct{} // closed on ring_ready
@@ -95,12 +96,20 @@ func (x *executor) next(nestable bool) (app, bool) {
 // the socket application and tears the channel down.
 func (x *executor) run(onComplete func()) {
 	l := x.leg
+	var socketGone <-chan struct{}
+	if x.outlive {
+		socketGone = x.sessionDone
+	}
 	for !l.isHungup() {
 		a, ok := x.next(false)
 		if !ok {
 			select {
 			case <-x.wake:
 			case <-l.hungup:
+			case <-socketGone:
+				// Nothing queued is left and the socket application
+				// has ended: the dialplan is over.
+				x.hangup("NORMAL_CLEARING")
 			case <-x.sim.ctx.Done():
 				x.hangup("NORMAL_CLEARING")
 			}
@@ -388,8 +397,11 @@ func (s *Sim) serveSession(x *executor) {
 	defer func() {
 		s.connClosed(c)
 		close(x.sessionDone)
-		// The socket application ends with the connection: the channel hangs up.
-		x.hangup("NORMAL_CLEARING")
+		// The socket application ends with the connection: the channel
+		// hangs up, unless the scenario lets what is queued run on.
+		if !x.outlive {
+			x.hangup("NORMAL_CLEARING")
+		}
 	}()
 	for {
 		cmd, err := r.ReadCommand()

@@ -1,0 +1,163 @@
+// Package faxrcvd runs faxrcvd for received faxes outside their calls:
+// from a queue with its own bounded number of runs at once, fed by the
+// calls and, at start, by the journal's pending recv.done records, so a
+// run that did not happen (or was cut short by a stop) is not lost. A
+// slow or hanging faxrcvd delays the runs behind it, never a call.
+package faxrcvd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/journal"
+)
+
+// Config configures a Queue.
+type Config struct {
+	// Workers is how many runs may go on at once ([gofaxd]
+	// faxrcvdconcurrency; at least 1).
+	Workers int
+	// Run runs faxrcvd for one record. An error wrapping Interrupted
+	// leaves the record pending (it runs again at the next start); any
+	// other return acknowledges it.
+	Run func(ctx context.Context, rec journal.Record) error
+	// Interrupted is the error Run returns when ctx ended the run.
+	Interrupted error
+	// Ack acknowledges a record that was dealt with (nil: nothing).
+	Ack func(id string) error
+	Log *slog.Logger
+}
+
+// Queue runs faxrcvd for records in the order they come, Workers at a
+// time. Create it with New and stop it with Close.
+type Queue struct {
+	cfg    Config
+	ctx    context.Context // ends when running runs are to be killed
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	wake    *sync.Cond
+	list    []journal.Record
+	known   map[string]bool // queued or running
+	running int
+	workers int
+	closing bool
+}
+
+// New starts the queue's workers.
+func New(cfg Config) *Queue {
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	q := &Queue{cfg: cfg, known: map[string]bool{}}
+	q.wake = sync.NewCond(&q.mu)
+	q.ctx, q.cancel = context.WithCancel(context.Background())
+	q.workers = cfg.Workers
+	for range cfg.Workers {
+		q.wg.Go(q.work)
+	}
+	return q
+}
+
+// Enqueue adds a record to run. A record already queued or running is
+// not added again; after Close nothing is added (the record stays
+// pending in the journal for the next start).
+func (q *Queue) Enqueue(rec journal.Record) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closing || q.known[rec.ID] {
+		return
+	}
+	q.known[rec.ID] = true
+	q.list = append(q.list, rec)
+	q.wake.Signal()
+}
+
+// Alive reports whether every worker runs (nil until Close). It blocks
+// while the queue's lock is held: a caller bounds it.
+func (q *Queue) Alive() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n := q.workers; n != q.cfg.Workers && !q.closing {
+		return fmt.Errorf("faxrcvd: %d of %d workers run", n, q.cfg.Workers)
+	}
+	return nil
+}
+
+// Len returns how many runs are waiting and running.
+func (q *Queue) Len() (waiting, running int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.list), q.running
+}
+
+func (q *Queue) work() {
+	defer func() {
+		q.mu.Lock()
+		q.workers--
+		q.mu.Unlock()
+	}()
+	for {
+		q.mu.Lock()
+		for len(q.list) == 0 && !q.closing {
+			q.wake.Wait()
+		}
+		if q.closing {
+			q.mu.Unlock()
+			return
+		}
+		rec := q.list[0]
+		q.list[0] = journal.Record{}
+		q.list = q.list[1:]
+		q.running++
+		q.mu.Unlock()
+
+		err := q.cfg.Run(q.ctx, rec)
+		if q.cfg.Interrupted == nil || !errors.Is(err, q.cfg.Interrupted) {
+			if q.cfg.Ack != nil {
+				if aerr := q.cfg.Ack(rec.ID); aerr != nil {
+					q.cfg.Log.Error("faxrcvd run not acknowledged in the journal: it runs again at the next start", "err", aerr, "record", rec.ID)
+				}
+			}
+		}
+
+		q.mu.Lock()
+		q.running--
+		delete(q.known, rec.ID)
+		q.mu.Unlock()
+	}
+}
+
+// Close stops starting runs and waits for the running ones until ctx
+// ends; then they are killed (Run's ctx ends). Runs not started or
+// killed stay pending in the journal and run again at the next start.
+func (q *Queue) Close(ctx context.Context) {
+	q.mu.Lock()
+	q.closing = true
+	left := len(q.list)
+	q.list = nil
+	q.wake.Broadcast()
+	q.mu.Unlock()
+	if left > 0 {
+		q.cfg.Log.Warn("gofaxd is stopping: faxrcvd runs not started run at the next start", "runs", left)
+	}
+	done := make(chan struct{})
+	go func() {
+		q.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		q.cancel()
+		<-done
+	}
+	q.cancel()
+}

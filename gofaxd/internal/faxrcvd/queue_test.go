@@ -1,0 +1,117 @@
+package faxrcvd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/journal"
+)
+
+var errStopped = errors.New("stopped")
+
+// blocking is a Run whose runs wait until released or killed.
+type blocking struct {
+	mu      sync.Mutex
+	running int
+	peak    int
+	started []string
+	acked   []string
+	release chan struct{}
+}
+
+func (b *blocking) run(ctx context.Context, rec journal.Record) error {
+	b.mu.Lock()
+	b.running++
+	b.peak = max(b.peak, b.running)
+	b.started = append(b.started, rec.ID)
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.running--
+		b.mu.Unlock()
+	}()
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %v", errStopped, ctx.Err())
+	}
+}
+
+func (b *blocking) ack(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.acked = append(b.acked, id)
+	return nil
+}
+
+func (b *blocking) snapshot() (started, acked []string, running int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.started), slices.Clone(b.acked), b.running
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func record(id string) journal.Record {
+	return journal.Record{ID: id, Kind: "recv.done", Data: []byte(`{}`)}
+}
+
+// TestQueueBounded: at most Workers runs at once, in the order queued,
+// each once; finished runs are acknowledged.
+func TestQueueBounded(t *testing.T) {
+	b := &blocking{release: make(chan struct{})}
+	q := New(Config{Workers: 2, Run: b.run, Interrupted: errStopped, Ack: b.ack})
+	for i := range 5 {
+		q.Enqueue(record(fmt.Sprint(i)))
+	}
+	q.Enqueue(record("0")) // already queued
+	waitFor(t, "two runs", func() bool { _, _, n := b.snapshot(); return n == 2 })
+	if w, r := q.Len(); w != 3 || r != 2 {
+		t.Errorf("Len = %d waiting, %d running; want 3, 2", w, r)
+	}
+	close(b.release)
+	waitFor(t, "all acknowledged", func() bool { _, a, _ := b.snapshot(); return len(a) == 5 })
+	q.Close(context.Background())
+	started, acked, _ := b.snapshot()
+	slices.Sort(acked)
+	if b.peak != 2 || !slices.Equal(started[:2], []string{"0", "1"}) || len(started) != 5 ||
+		!slices.Equal(acked, []string{"0", "1", "2", "3", "4"}) {
+		t.Errorf("peak %d, started %q, acked %q", b.peak, started, acked)
+	}
+}
+
+// TestQueueCloseKills: Close waits for running runs until its deadline,
+// then kills them; killed and unstarted runs are not acknowledged (they
+// run again at the next start), and nothing is taken after Close.
+func TestQueueCloseKills(t *testing.T) {
+	b := &blocking{release: make(chan struct{})}
+	q := New(Config{Workers: 1, Run: b.run, Interrupted: errStopped, Ack: b.ack})
+	q.Enqueue(record("hangs"))
+	q.Enqueue(record("waits"))
+	waitFor(t, "the first run", func() bool { _, _, n := b.snapshot(); return n == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	q.Close(ctx)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	q.Enqueue(record("late"))
+	started, acked, running := b.snapshot()
+	if running != 0 || !slices.Equal(started, []string{"hangs"}) || len(acked) != 0 {
+		t.Errorf("after Close: running %d, started %q, acked %q", running, started, acked)
+	}
+}

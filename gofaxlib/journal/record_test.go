@@ -1,0 +1,191 @@
+package journal
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRecordRoundTrip(t *testing.T) {
+	when := time.Date(2026, 1, 2, 15, 4, 5, 123456789, time.UTC)
+	for _, tc := range []struct {
+		name string
+		rec  Record
+	}{
+		{"object", Record{ID: NewID(), Kind: "recv.start", Time: when, Data: []byte(`{"a": 1, "b": "x y"}`)}},
+		{"array", Record{ID: "host1:job:17", Kind: "send.attempt", Time: when, Data: []byte(`[1, null]`)}},
+		{"newline in a string", Record{ID: "A.b_c-d", Kind: "x", Time: when, Data: []byte(`{"s":"line1\nline2\r\u2028"}`)}},
+		{"string", Record{ID: "1", Kind: "0-k_ind.x", Time: when, Data: []byte(`"text"`)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line, err := tc.rec.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Count(line, []byte{'\n'}) != 1 || line[len(line)-1] != '\n' {
+				t.Fatalf("line %q: want exactly one newline, at the end", line)
+			}
+			got, err := Decode(line)
+			if err != nil {
+				t.Fatalf("Decode(%q): %v", line, err)
+			}
+			if got.ID != tc.rec.ID || got.Kind != tc.rec.Kind || !got.Time.Equal(tc.rec.Time) {
+				t.Errorf("got %+v, want %+v", got, tc.rec)
+			}
+			var a, b any
+			if err := got.Decode(&a); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.rec.Decode(&b); err != nil {
+				t.Fatal(err)
+			}
+			if ja, jb := mustJSON(t, a), mustJSON(t, b); ja != jb {
+				t.Errorf("payload %s, want %s", ja, jb)
+			}
+		})
+	}
+}
+
+func TestRecordRejected(t *testing.T) {
+	when := time.Now()
+	big := `"` + strings.Repeat("x", MaxRecordSize) + `"`
+	for _, tc := range []struct {
+		name string
+		rec  Record
+	}{
+		{"empty id", Record{Kind: "k", Time: when, Data: []byte(`1`)}},
+		{"id with blank", Record{ID: "a b", Kind: "k", Time: when, Data: []byte(`1`)}},
+		{"id too long", Record{ID: strings.Repeat("a", maxIDLen+1), Kind: "k", Time: when, Data: []byte(`1`)}},
+		{"kind upper case", Record{ID: "a", Kind: "Recv", Time: when, Data: []byte(`1`)}},
+		{"kind starting with a dot", Record{ID: "a", Kind: ".recv", Time: when, Data: []byte(`1`)}},
+		{"no payload", Record{ID: "a", Kind: "k", Time: when}},
+		{"payload not JSON", Record{ID: "a", Kind: "k", Time: when, Data: []byte(`{"a":`)}},
+		{"two JSON values", Record{ID: "a", Kind: "k", Time: when, Data: []byte(`1 2`)}},
+		{"too large", Record{ID: "a", Kind: "k", Time: when, Data: []byte(big)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if line, err := tc.rec.Encode(); !errors.Is(err, ErrRecord) {
+				t.Errorf("Encode = %q, %v; want ErrRecord", line, err)
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	good, err := Record{ID: "a", Kind: "k", Time: time.Now(), Data: []byte(`{"x":1}`)}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(good)
+	flipped[len(flipped)-4] ^= 1
+	for _, tc := range []struct {
+		name string
+		line []byte
+		want error
+	}{
+		{"empty", nil, ErrRecord},
+		{"no prefix", good[3:], ErrRecord},
+		{"other version", append([]byte("J2"), good[2:]...), ErrRecord},
+		{"checksum not hex", append([]byte("J1 zzzzzzzz"), good[11:]...), ErrRecord},
+		{"content changed", flipped, ErrChecksum},
+		{"torn", good[:len(good)-5], ErrChecksum},
+		{"valid crc, not a record", encodeRaw(`{"id":"a b","kind":"k","time":"2026-01-02T15:04:05Z","data":1}`), ErrRecord},
+		{"valid crc, no data", encodeRaw(`{"id":"a","kind":"k","time":"2026-01-02T15:04:05Z"}`), ErrRecord},
+		{"valid crc, not JSON", encodeRaw(`{"id":`), ErrRecord},
+		{"too long", append(append([]byte("J1 00000000 "), bytes.Repeat([]byte("x"), MaxRecordSize)...), '\n'), ErrRecord},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if rec, err := Decode(tc.line); !errors.Is(err, tc.want) {
+				t.Errorf("Decode = %+v, %v; want %v", rec, err, tc.want)
+			}
+		})
+	}
+}
+
+// encodeRaw frames body with a correct checksum.
+func encodeRaw(body string) []byte {
+	var b bytes.Buffer
+	b.WriteString(linePrefix)
+	b.WriteString(crcHex([]byte(body)))
+	b.WriteByte(' ')
+	b.WriteString(body)
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+func TestNewIDSortsByTime(t *testing.T) {
+	a := NewID()
+	time.Sleep(2 * time.Millisecond)
+	b := NewID()
+	if len(a) != 32 || len(b) != 32 || a >= b {
+		t.Errorf("ids %q, %q: want 32 hex digits, increasing", a, b)
+	}
+	if !validName(a, maxIDLen, false) {
+		t.Errorf("NewID %q is not a valid id", a)
+	}
+}
+
+// TestScanSegment reads testdata/segment.jnl: four records, then a torn
+// line, which counts as skipped only once its writer is gone.
+func TestScanSegment(t *testing.T) {
+	b, err := os.ReadFile("testdata/segment.jnl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastNL := int64(bytes.LastIndexByte(b, '\n') + 1)
+	for _, tc := range []struct {
+		name     string
+		final    bool
+		consumed int64
+		skipped  int
+	}{
+		{"writer alive", false, lastNL, 0},
+		{"writer gone", true, int64(len(b)), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var kinds []string
+			res, err := scan(bytes.NewReader(b), tc.final, func(r Record, off int64) { kinds = append(kinds, r.Kind) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "recv.start recv.done journal.ack send.attempt"; strings.Join(kinds, " ") != want {
+				t.Errorf("kinds %q, want %q", kinds, want)
+			}
+			if res.consumed != tc.consumed || res.skipped != tc.skipped {
+				t.Errorf("consumed %d, skipped %d; want %d, %d", res.consumed, res.skipped, tc.consumed, tc.skipped)
+			}
+		})
+	}
+}
+
+// TestScanSkipsBadLines: a corrupt line or one longer than MaxRecordSize
+// in the middle costs that line only.
+func TestScanSkipsBadLines(t *testing.T) {
+	rec := func(id string) []byte {
+		l, err := Record{ID: id, Kind: "k", Time: time.Now(), Data: []byte(`1`)}.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	var b bytes.Buffer
+	b.Write(rec("a"))
+	bad := rec("b")
+	bad[20] ^= 0x20
+	b.Write(bad)
+	b.Write(bytes.Repeat([]byte("y"), 3*MaxRecordSize))
+	b.WriteByte('\n')
+	b.WriteString("garbage\n")
+	b.Write(rec("c"))
+	var ids []string
+	res, err := scan(bytes.NewReader(b.Bytes()), false, func(r Record, off int64) { ids = append(ids, r.ID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ids, ",") != "a,c" || res.skipped != 3 || res.consumed != int64(b.Len()) {
+		t.Errorf("ids %q, skipped %d, consumed %d of %d", ids, res.skipped, res.consumed, b.Len())
+	}
+}
