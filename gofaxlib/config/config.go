@@ -41,6 +41,7 @@ type Config struct {
 	Gofaxd     Gofaxd
 	Gofaxsend  Gofaxsend
 	Database   Database
+	Web        Web
 
 	file  string         // path given to Load, "" for Default
 	lines map[string]int // "section.key" and "section" → first line
@@ -220,7 +221,7 @@ func readGcfg(r *raw, src []byte) (err error) {
 }
 
 // sections are the sections of gofax.conf, lower case.
-var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend", "database"}
+var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend", "database", "web"}
 
 // locRe matches gcfg's location suffix, e.g.
 // `at section "gofaxd", variable "acceptt38"`.

@@ -97,6 +97,24 @@ type raw struct {
 		Archive          string
 		Refresh          string
 	}
+	Web struct {
+		Listen             string
+		Tlscert            string
+		Tlskey             string
+		Admintoken         []string
+		Maxbody            string
+		Maxupload          string
+		Maxpages           string
+		Ratelimit          string
+		Rateburst          string
+		Uploaddir          string
+		Pdfinfo            string
+		Hfaxdhost          string
+		Hfaxdport          string
+		Hfaxduser          string
+		Hfaxdpassword      string
+		Hfaxdadminpassword string
+	}
 }
 
 // defaults is the single place where default values live (documented in
@@ -144,6 +162,17 @@ func defaults() raw {
 	r.Database.Unknownnumber = UnknownReject
 	r.Database.Archive = "archive"
 	r.Database.Refresh = "5m"
+	r.Web.Listen = "127.0.0.1:8417"
+	r.Web.Maxbody = "1M"
+	r.Web.Maxupload = "50M"
+	r.Web.Maxpages = "500"
+	r.Web.Ratelimit = "20"
+	r.Web.Rateburst = "40"
+	r.Web.Uploaddir = "tmp/gofax-api"
+	r.Web.Pdfinfo = "pdfinfo"
+	r.Web.Hfaxdhost = "127.0.0.1"
+	r.Web.Hfaxdport = "4559"
+	r.Web.Hfaxduser = "gofax"
 	return r
 }
 
@@ -156,8 +185,14 @@ type converter struct {
 	warns []string
 }
 
+// at locates key in sect: its line, or for a key the file leaves out the
+// line of the section.
 func (cv *converter) at(sect, key string) *Error {
-	return &Error{File: cv.file, Line: cv.lines[sect+"."+key], Section: sect, Key: key}
+	line, ok := cv.lines[sect+"."+key]
+	if !ok {
+		line = cv.lines[sect]
+	}
+	return &Error{File: cv.file, Line: line, Section: sect, Key: key}
 }
 
 func (cv *converter) fail(sect, key, format string, args ...any) {
@@ -375,6 +410,26 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		Archive:          strings.TrimSpace(db.Archive),
 		Refresh:          cv.duration("database", "refresh", db.Refresh, time.Second),
 	}
+	web := r.Web
+	c.Web = Web{
+		Enabled:            cv.given("web", ""),
+		Listen:             strings.TrimSpace(web.Listen),
+		TLSCert:            strings.TrimSpace(web.Tlscert),
+		TLSKey:             strings.TrimSpace(web.Tlskey),
+		AdminTokens:        cv.adminTokens(web.Admintoken),
+		MaxBody:            cv.size("web", "maxbody", web.Maxbody),
+		MaxUpload:          cv.size("web", "maxupload", web.Maxupload),
+		MaxPages:           cv.number("web", "maxpages", web.Maxpages),
+		RateLimit:          cv.rate("web", "ratelimit", web.Ratelimit),
+		RateBurst:          cv.number("web", "rateburst", web.Rateburst),
+		UploadDir:          strings.TrimSpace(web.Uploaddir),
+		PDFInfo:            strings.TrimSpace(web.Pdfinfo),
+		HfaxdHost:          strings.TrimSpace(web.Hfaxdhost),
+		HfaxdPort:          cv.number("web", "hfaxdport", web.Hfaxdport),
+		HfaxdUser:          strings.TrimSpace(web.Hfaxduser),
+		HfaxdPassword:      web.Hfaxdpassword,
+		HfaxdAdminPassword: web.Hfaxdadminpassword,
+	}
 	if cv.err != nil {
 		return nil, nil, cv.err
 	}
@@ -488,6 +543,9 @@ func (c *Config) check() ([]string, error) {
 	}
 	if c.Database.Enabled {
 		c.checkDatabase(cv)
+	}
+	if c.Web.Enabled {
+		c.checkWeb(cv)
 	}
 	if cv.err != nil {
 		return nil, cv.err
