@@ -503,3 +503,60 @@ func TestDeliveryClaims(t *testing.T) {
 		t.Errorf("leased deliveries claimed again: %d", len(again))
 	}
 }
+
+// TestAbandonFax deletes a fax the API could not submit, freeing its
+// idempotency key, and nothing else.
+func TestAbandonFax(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	w := makeWorld(t, s)
+	ctx := testCtx(t)
+	sc := gofaxlib.TenantScope(w.tenant[0].ID)
+	newFax := func(key string) gofaxlib.Fax {
+		f := gofaxlib.Fax{TenantID: w.tenant[0].ID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued,
+			From: w.number[0].Number, To: "+4989123456", IdempotencyKey: key}
+		must(t, s.CreateFax(ctx, sc, &f))
+		return f
+	}
+	f := newFax("retry-me")
+	must(t, s.AbandonFax(ctx, sc, f.ID))
+	if _, err := s.Fax(ctx, sc, f.ID); !errors.Is(err, gofaxlib.ErrNotFound) {
+		t.Errorf("abandoned fax still there: %v", err)
+	}
+	again := newFax("retry-me") // the key is free
+	wantErr(t, "abandon twice", s.AbandonFax(ctx, sc, f.ID), gofaxlib.ErrNotFound)
+
+	must(t, s.SetFaxJob(ctx, sc, again.ID, "test-host", 7))
+	wantErr(t, "fax with a job", s.AbandonFax(ctx, sc, again.ID), gofaxlib.ErrNotFound)
+	wantErr(t, "fax with an attempt", s.AbandonFax(ctx, sc, w.fax[0].ID), gofaxlib.ErrNotFound)
+	failed := newFax("failed")
+	failed.Status = gofaxlib.StatusFailed
+	if _, err := s.RecordFax(ctx, "rec-failed", &failed); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "failed fax", s.AbandonFax(ctx, sc, failed.ID), gofaxlib.ErrNotFound)
+	wantErr(t, "not a UUID", s.AbandonFax(ctx, sc, "x"), gofaxlib.ErrNotFound)
+	for _, id := range []string{again.ID, w.fax[0].ID, failed.ID} {
+		if _, err := s.Fax(ctx, sc, id); err != nil {
+			t.Errorf("fax %s: %v", id, err)
+		}
+	}
+}
+
+func TestGetAPIKey(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	w := makeWorld(t, s)
+	ctx := testCtx(t)
+	k, err := s.APIKey(ctx, gofaxlib.TenantScope(w.tenant[0].ID), w.apiKey[0].ID)
+	if err != nil || k.ID != w.apiKey[0].ID || k.UserID != w.user[0].ID || k.Prefix != w.key[0][:len(k.Prefix)] || !k.Revoked.IsZero() {
+		t.Fatalf("APIKey = %+v, %v", k, err)
+	}
+	must(t, s.RevokeAPIKey(ctx, gofaxlib.OperatorScope(), k.ID))
+	k, err = s.APIKey(ctx, gofaxlib.OperatorScope(), k.ID)
+	if err != nil || k.Revoked.IsZero() {
+		t.Errorf("revoked key = %+v, %v", k, err)
+	}
+	_, err = s.APIKey(ctx, gofaxlib.OperatorScope(), "not-a-uuid")
+	wantErr(t, "bad id", err, gofaxlib.ErrNotFound)
+}

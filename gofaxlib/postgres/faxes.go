@@ -190,6 +190,24 @@ func (s *Store) SetFaxJob(ctx context.Context, scope gofaxlib.Scope, id, host st
 	return mapErr(op, affected(res, err))
 }
 
+// AbandonFax deletes a fax the API created but could not submit: an
+// outbound fax still queued without a HylaFAX job, so its idempotency key
+// is free for a retry. A fax with a job (or any other) is ErrNotFound.
+func (s *Store) AbandonFax(ctx context.Context, scope gofaxlib.Scope, id string) error {
+	const op = "abandon fax"
+	sa, err := scopeArg(op, scope)
+	if err != nil {
+		return err
+	}
+	if !validID(id) {
+		return notFound(op)
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM faxes WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)
+		AND direction = 'outbound' AND status = 'queued' AND job_id IS NULL
+		AND NOT EXISTS (SELECT 1 FROM fax_attempts a WHERE a.fax_id = faxes.id)`, id, sa)
+	return mapErr(op, affected(res, err))
+}
+
 // Fax returns fax id, if scope may see it.
 func (s *Store) Fax(ctx context.Context, scope gofaxlib.Scope, id string) (gofaxlib.Fax, error) {
 	const op = "get fax"
