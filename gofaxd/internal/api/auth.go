@@ -33,7 +33,9 @@ func (p *principal) scope() gofaxlib.Scope {
 }
 
 // tenantAdmin reports a tenant user with the tenant-admin role.
-func (p *principal) tenantAdmin() bool { return !p.isAdmin() && p.user.Role == gofaxlib.RoleTenantAdmin }
+func (p *principal) tenantAdmin() bool {
+	return !p.isAdmin() && p.user.Role == gofaxlib.RoleTenantAdmin
+}
 
 // actor names the principal in the audit log.
 func (p *principal) actor() string {
