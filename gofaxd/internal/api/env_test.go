@@ -350,3 +350,5 @@ func readFile(t testing.TB, name string) []byte {
 	must(t, err)
 	return b
 }
+
+func sha256Of(s string) [sha256.Size]byte { return sha256.Sum256([]byte(s)) }
