@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -559,4 +560,60 @@ func TestGetAPIKey(t *testing.T) {
 	}
 	_, err = s.APIKey(ctx, gofaxlib.OperatorScope(), "not-a-uuid")
 	wantErr(t, "bad id", err, gofaxlib.ErrNotFound)
+}
+
+// TestFaxWithAttempts reads what Fax and Attempts read, in one statement.
+func TestFaxWithAttempts(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	w := makeWorld(t, s)
+	ctx := testCtx(t)
+	sc := gofaxlib.TenantScope(w.tenant[0].ID)
+	bare := gofaxlib.Fax{TenantID: w.tenant[0].ID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued, To: "+4989123456"}
+	must(t, s.CreateFax(ctx, sc, &bare))
+	second := gofaxlib.Attempt{FaxID: w.fax[0].ID, Started: time.Now().Add(time.Second), Answered: time.Now().Add(2 * time.Second),
+		Ended: time.Now().Add(30 * time.Second), HangupCause: "NORMAL_CLEARING", ResultCode: 49, ResultText: "The call dropped prematurely",
+		PagesTotal: 2, PagesTransferred: 1, SignalRate: 9600, ECM: true, T38Status: "negotiated", RemoteStationID: "+33 1",
+		Modem: "freeswitch1", CallUUID: "c0ffee00-0000-4000-8000-000000000000", Number: "+33123456789"}
+	_, err := s.RecordAttempt(ctx, "rec-second", &second)
+	must(t, err)
+	for _, id := range []string{w.fax[0].ID, bare.ID} {
+		for range 3 { // the prepared statement is used again
+			f, l, err := s.FaxWithAttempts(ctx, sc, id)
+			must(t, err)
+			want, err := s.Fax(ctx, sc, id)
+			must(t, err)
+			wantL, err := s.Attempts(ctx, sc, id)
+			must(t, err)
+			if fmt.Sprint(f) != fmt.Sprint(want) {
+				t.Errorf("fax\n got %+v\nwant %+v", f, want)
+			}
+			if len(l) != len(wantL) || l == nil {
+				t.Fatalf("%d attempts, want %d", len(l), len(wantL))
+			}
+			for i := range l {
+				a, b := l[i], wantL[i]
+				if !a.Started.Equal(b.Started) || !a.Answered.Equal(b.Answered) || !a.Ended.Equal(b.Ended) {
+					t.Errorf("attempt %d times %v %v %v, want %v %v %v", i, a.Started, a.Answered, a.Ended, b.Started, b.Answered, b.Ended)
+				}
+				a.Started, a.Answered, a.Ended, b.Started, b.Answered, b.Ended = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+				if a != b {
+					t.Errorf("attempt %d\n got %+v\nwant %+v", i, a, b)
+				}
+			}
+		}
+	}
+	if len(mustAttempts(t, s, sc, w.fax[0].ID)) != 2 {
+		t.Error("the fax should have two attempts")
+	}
+	_, _, err = s.FaxWithAttempts(ctx, sc, "0d2a1c4e-0000-4000-8000-000000000000")
+	wantErr(t, "missing", err, gofaxlib.ErrNotFound)
+	_, _, err = s.FaxWithAttempts(ctx, sc, "x")
+	wantErr(t, "not a UUID", err, gofaxlib.ErrNotFound)
+}
+
+func mustAttempts(t *testing.T, s *Store, sc gofaxlib.Scope, id string) []gofaxlib.Attempt {
+	l, err := s.Attempts(testCtx(t), sc, id)
+	must(t, err)
+	return l
 }

@@ -133,6 +133,10 @@ func TestTenantIsolation(t *testing.T) {
 			_, err := s.Fax(ctx, sc, w.fax[b].ID)
 			return result{err: err}
 		}},
+		{"FaxWithAttempts", func(ctx context.Context, sc gofaxlib.Scope) result {
+			_, l, err := s.FaxWithAttempts(ctx, sc, w.fax[b].ID)
+			return result{len(l), err}
+		}},
 		{"FaxByIdempotencyKey", func(ctx context.Context, sc gofaxlib.Scope) result {
 			f, err := s.FaxByIdempotencyKey(ctx, sc, "key-1")
 			if err == nil && f.ID == w.fax[b].ID {
@@ -254,7 +258,7 @@ func TestTenantIsolation(t *testing.T) {
 
 func readOnly(name string) bool {
 	switch name {
-	case "Tenant", "Number", "NumberByE164", "User", "APIKey", "Endpoint", "Fax":
+	case "Tenant", "Number", "NumberByE164", "User", "APIKey", "Endpoint", "Fax", "FaxWithAttempts":
 		return true
 	}
 	return isList(name)
