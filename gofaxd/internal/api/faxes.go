@@ -73,16 +73,9 @@ func (s *Server) filterNumber(v string) string {
 }
 
 func (s *Server) getFax(w http.ResponseWriter, r *http.Request, p *principal) error {
-	f, err := s.store.Fax(r.Context(), p.scope(), r.PathValue("id"))
+	f, attempts, err := s.store.FaxWithAttempts(r.Context(), p.scope(), r.PathValue("id"))
 	if err != nil {
 		return err
-	}
-	attempts, err := s.store.Attempts(r.Context(), p.scope(), f.ID)
-	if err != nil {
-		return err
-	}
-	if attempts == nil {
-		attempts = []gofaxlib.Attempt{}
 	}
 	s.reply(w, http.StatusOK, gofaxlib.NewFaxResource(&f, attempts))
 	return nil

@@ -65,7 +65,7 @@ type Store interface {
 
 	CreateFax(ctx context.Context, scope gofaxlib.Scope, f *gofaxlib.Fax) error
 	Fax(ctx context.Context, scope gofaxlib.Scope, id string) (gofaxlib.Fax, error)
-	Attempts(ctx context.Context, scope gofaxlib.Scope, faxID string) ([]gofaxlib.Attempt, error)
+	FaxWithAttempts(ctx context.Context, scope gofaxlib.Scope, id string) (gofaxlib.Fax, []gofaxlib.Attempt, error)
 	FaxByIdempotencyKey(ctx context.Context, scope gofaxlib.Scope, key string) (gofaxlib.Fax, error)
 	ListFaxes(ctx context.Context, scope gofaxlib.Scope, fl gofaxlib.FaxFilter) ([]gofaxlib.Fax, string, error)
 	SetFaxJob(ctx context.Context, scope gofaxlib.Scope, id, host string, jobID int) error

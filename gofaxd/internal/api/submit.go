@@ -477,15 +477,12 @@ func (s *Server) replay(ctx context.Context, w http.ResponseWriter, p *principal
 	if to != f.To || from != f.From {
 		return fail(gofaxlib.ErrInvalid, "this Idempotency-Key was used for another fax (to %s from %s)", f.To, f.From)
 	}
-	attempts, err := s.store.Attempts(ctx, p.scope(), f.ID)
+	first, attempts, err := s.store.FaxWithAttempts(ctx, p.scope(), f.ID)
 	if err != nil {
 		return err
 	}
-	if attempts == nil {
-		attempts = []gofaxlib.Attempt{}
-	}
 	w.Header().Set("Location", "/v1/faxes/"+f.ID)
 	w.Header().Set("Idempotent-Replayed", "true")
-	s.reply(w, http.StatusAccepted, gofaxlib.NewFaxResource(f, attempts))
+	s.reply(w, http.StatusAccepted, gofaxlib.NewFaxResource(&first, attempts))
 	return nil
 }
