@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -352,3 +353,16 @@ func readFile(t testing.TB, name string) []byte {
 }
 
 func sha256Of(s string) [sha256.Size]byte { return sha256.Sum256([]byte(s)) }
+
+// needPDFInfo skips t without poppler's pdfinfo (contrib/install-deps.sh
+// installs it), unless GOFAX_TEST_POSTGRES=1 (make test, CI): then the
+// missing program fails the test.
+func needPDFInfo(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("pdfinfo"); err != nil {
+		if os.Getenv(pgtest.EnvVar) == "1" {
+			t.Fatal("pdfinfo not found (apt-get install poppler-utils)")
+		}
+		t.Skip("pdfinfo not found (apt-get install poppler-utils)")
+	}
+}

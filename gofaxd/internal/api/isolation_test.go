@@ -88,7 +88,7 @@ type isolationCase struct {
 func idOf(f func(*tenantFix) string) func(*tenantFix) string { return f }
 
 // isolationCases covers every route (TestIsolationMatrix checks that).
-func isolationCases() []isolationCase {
+func isolationCases(tiffDoc []byte) []isolationCase {
 	tenantID := idOf(func(f *tenantFix) string { return f.tenant.ID })
 	numberID := idOf(func(f *tenantFix) string { return f.number.ID })
 	userID := idOf(func(f *tenantFix) string { return f.user.ID })
@@ -179,7 +179,7 @@ func isolationCases() []isolationCase {
 			if f := w.fix(tg); f != nil {
 				from = f.number.Number
 			}
-			return "POST", "/v1/faxes", (&form{}).field("to", "+4989123456").field("from", from).file("a.pdf", "", makePDF(1))
+			return "POST", "/v1/faxes", (&form{}).field("to", "+4989123456").field("from", from).file("a.tif", "", tiffDoc)
 		}, want: map[who]statuses{oper: forbidden, tadmin: {202, 422, 422}, tuser: {202, 422, 422}}},
 		{pattern: "GET /v1/faxes", list: true, call: path("GET", "/v1/faxes", nil),
 			want: map[who]statuses{oper: all(200), tadmin: all(200), tuser: all(200)}},
@@ -199,7 +199,7 @@ func TestIsolationMatrix(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	shared := makeWorld(t, e)
-	cases := isolationCases()
+	cases := isolationCases(readFile(t, "testdata/one-page-g4.tif"))
 	var covered []string
 	for _, c := range cases {
 		covered = append(covered, c.pattern)

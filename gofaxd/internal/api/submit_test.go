@@ -27,6 +27,7 @@ func emptyDir(t testing.TB, dir string) {
 
 func TestSubmit(t *testing.T) {
 	t.Parallel()
+	needPDFInfo(t)
 	e := newEnv(t)
 	w := makeWorld(t, e)
 	ctx := testCtx(t)
@@ -97,6 +98,7 @@ func TestSubmit(t *testing.T) {
 // submit nothing and leave nothing in the upload directory.
 func TestSubmitRefused(t *testing.T) {
 	t.Parallel()
+	needPDFInfo(t)
 	e := newEnv(t, func(o *api.Options) { o.MaxPages = 3; o.MaxUpload = 60 << 10 })
 	w := makeWorld(t, e)
 	ctx := testCtx(t)
@@ -161,6 +163,7 @@ func TestSubmitRefused(t *testing.T) {
 // fax under the same key is refused.
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
+	needPDFInfo(t)
 	e := newEnv(t)
 	w := makeWorld(t, e)
 	send := func(to, key string) response {
@@ -212,6 +215,7 @@ func TestIdempotency(t *testing.T) {
 // submits.
 func TestSubmitUnavailable(t *testing.T) {
 	t.Parallel()
+	needPDFInfo(t)
 	e := newEnv(t)
 	w := makeWorld(t, e)
 	e.sub.setErr(fmt.Errorf("hfaxd: dial tcp 127.0.0.1:4559: connection refused: %w", gofaxlib.ErrUnavailable))
