@@ -617,3 +617,23 @@ func mustAttempts(t *testing.T, s *Store, sc gofaxlib.Scope, id string) []gofaxl
 	must(t, err)
 	return l
 }
+
+// TestUnstorableText: text PostgreSQL cannot take (NUL, invalid UTF-8) is
+// the caller's mistake (ErrInvalid), and as a username it is an unknown
+// user like any other.
+func TestUnstorableText(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	w := makeWorld(t, s)
+	ctx := testCtx(t)
+	for _, v := range []string{"a\x00b", "\xff\xfe"} {
+		_, err := s.NumberByE164(ctx, gofaxlib.OperatorScope(), v)
+		wantErr(t, fmt.Sprintf("NumberByE164(%q)", v), err, gofaxlib.ErrInvalid)
+		_, _, err = s.ListFaxes(ctx, gofaxlib.OperatorScope(), gofaxlib.FaxFilter{From: v})
+		wantErr(t, fmt.Sprintf("ListFaxes from %q", v), err, gofaxlib.ErrInvalid)
+		_, err = s.VerifyPassword(ctx, v, "correct horse Acme")
+		wantErr(t, fmt.Sprintf("VerifyPassword(%q)", v), err, gofaxlib.ErrUnauthenticated)
+		_, err = s.VerifyPassword(ctx, w.user[0].Username+v, "correct horse Acme")
+		wantErr(t, fmt.Sprintf("VerifyPassword(alice%q)", v), err, gofaxlib.ErrUnauthenticated)
+	}
+}

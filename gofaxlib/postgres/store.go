@@ -229,7 +229,8 @@ func mapErr(op string, err error) error {
 		case pe.Code == pqerror.ForeignKeyViolation:
 			sentinel = gofaxlib.ErrConflict
 		case pe.Code == pqerror.CheckViolation, pe.Code == pqerror.NotNullViolation,
-			pe.Code == pqerror.InvalidTextRepresentation, pe.Code == pqerror.StringDataRightTruncation:
+			pe.Code == pqerror.InvalidTextRepresentation, pe.Code == pqerror.StringDataRightTruncation,
+			pe.Code == pqerror.CharacterNotInRepertoire, pe.Code == pqerror.UntranslatableCharacter:
 			sentinel = gofaxlib.ErrInvalid
 		case pe.Code == pqerror.QueryCanceled, pe.Code == pqerror.AdminShutdown, pe.Code == pqerror.CrashShutdown,
 			pe.Code == pqerror.CannotConnectNow, pe.Code == pqerror.TooManyConnections,
