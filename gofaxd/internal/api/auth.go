@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 )
@@ -52,6 +54,10 @@ func (p *principal) actor() string {
 // admin token of a few hundred is generous.
 const maxTokenLen = 1024
 
+// noSuchUser stands for a Basic username no user can have (too long, not
+// UTF-8, control characters): it has a blank, which usernames never do.
+const noSuchUser = "no such user"
+
 // apiKeyMarker starts every API key (gofaxlib/postgres makes them).
 const apiKeyMarker = "gofax_"
 
@@ -87,8 +93,10 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		if !ok || user == "" {
 			return nil, fail(gofaxlib.ErrUnauthenticated, "malformed Basic credentials")
 		}
-		if len(user) > gofaxlib.MaxUsernameLen {
-			user = user[:gofaxlib.MaxUsernameLen+1] // no such user; bounds the limiter's key
+		if len(user) > gofaxlib.MaxUsernameLen || !utf8.ValidString(user) || strings.IndexFunc(user, unicode.IsControl) >= 0 {
+			// No user has such a name; the store still spends the time
+			// of a verification on it, so the answer is the same.
+			user = noSuchUser
 		}
 		if err := s.rateLimit("u:" + user); err != nil {
 			return nil, err

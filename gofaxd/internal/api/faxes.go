@@ -3,7 +3,10 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 )
@@ -33,7 +36,16 @@ func (s *Server) listFaxes(w http.ResponseWriter, r *http.Request, p *principal)
 		}
 		fl.Status = st
 	}
-	fl.From, fl.To = s.filterNumber(q.get("from")), s.filterNumber(q.get("to"))
+	for _, n := range []struct {
+		name string
+		dst  *string
+	}{{"from", &fl.From}, {"to", &fl.To}} {
+		v := q.get(n.name)
+		if len(v) > maxFilterLen || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			return fieldErr(n.name, "at most %d characters without control characters", maxFilterLen)
+		}
+		*n.dst = s.filterNumber(v)
+	}
 	for _, t := range []struct {
 		name string
 		dst  *time.Time
@@ -59,6 +71,10 @@ func (s *Server) listFaxes(w http.ResponseWriter, r *http.Request, p *principal)
 	s.reply(w, http.StatusOK, newList(views, next))
 	return nil
 }
+
+// maxFilterLen bounds the from and to filters: a number or caller ID as
+// stored.
+const maxFilterLen = 100
 
 // filterNumber normalises a number to filter by; one that is not a
 // telephone number (an anonymous caller ID) is matched as stored.

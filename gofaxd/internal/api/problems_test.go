@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -250,5 +252,53 @@ func TestCredentialChanges(t *testing.T) {
 			t.Fatal("a key revoked in the database still works after 30s")
 		}
 		time.Sleep(ttl / 3)
+	}
+}
+
+// TestHostileInput: control characters, invalid UTF-8 and overlong values
+// in every place a client controls are the client's mistake (4xx),
+// never a server error.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := makeWorld(t, e)
+	nasty := []string{"\x00", "a\x00b", "\xff\xfe", "%", strings.Repeat("9", 5000), "' OR 1=1 --", "\u202e", "\r\nX-Evil: 1"}
+	for _, v := range nasty {
+		q := url.QueryEscape(v)
+		for _, c := range []struct {
+			method, path string
+			c            cred
+			body         any
+		}{
+			{"GET", "/v1/faxes?from=" + q, w.a.userCrd, nil},
+			{"GET", "/v1/faxes?to=" + q, admin, nil},
+			{"GET", "/v1/faxes?status=" + q, admin, nil},
+			{"GET", "/v1/faxes?since=" + q, admin, nil},
+			{"GET", "/v1/numbers?tenant_id=" + q, admin, nil},
+			{"GET", "/v1/tenants?cursor=" + q, admin, nil},
+			{"GET", "/v1/tenants?limit=" + q, admin, nil},
+			{"GET", "/v1/faxes/" + url.PathEscape(v), w.a.userCrd, nil},
+			{"GET", "/v1/faxes", cred{user: v, pass: "whatever1"}, nil},
+			{"GET", "/v1/faxes", cred{user: w.a.user.Username, pass: v}, nil},
+			{"POST", "/v1/tenants", admin, map[string]any{"name": v, "time_zone": v}},
+			{"POST", "/v1/numbers", admin, map[string]any{"tenant_id": w.a.tenant.ID, "number": v, "header": v}},
+			{"POST", "/v1/numbers", admin, map[string]any{"tenant_id": v, "number": "+4930999999"}},
+			{"POST", "/v1/users", admin, map[string]any{"tenant_id": w.a.tenant.ID, "username": v, "email": v}},
+			{"POST", "/v1/users", admin, map[string]any{"tenant_id": w.a.tenant.ID, "username": "u" + fmt.Sprint(next()), "email": "a" + v + "@example.com"}},
+			{"POST", "/v1/users/" + w.a.user.ID + "/api-keys", admin, map[string]any{"name": v}},
+			{"POST", "/v1/endpoints", admin, map[string]any{"scope": "tenant", "tenant_id": w.a.tenant.ID, "kind": "webhook", "target": "https://x/" + v}},
+			{"POST", "/v1/endpoints", admin, map[string]any{"scope": "tenant", "tenant_id": w.a.tenant.ID, "kind": "email", "target": v}},
+			{"PATCH", "/v1/tenants/" + w.a.tenant.ID, admin, map[string]any{"name": v}},
+			{"POST", "/v1/faxes", w.a.userCrd, (&form{}).field("to", v).field("from", v).field("header", v).file("a.tif", "", readFile(t, "testdata/one-page-g4.tif"))},
+			{"POST", "/v1/faxes", w.a.userCrd, (&form{}).field("to", "+4989123456").field("send_at", v).file("a.tif", "", readFile(t, "testdata/one-page-g4.tif"))},
+		} {
+			if _, err := http.NewRequest(c.method, e.base+c.path, nil); err != nil {
+				continue // not even a URL
+			}
+			r := e.do(t, c.method, c.path, c.c, c.body)
+			if r.status >= 500 {
+				t.Errorf("%s %s with %q: %d %s", c.method, c.path, v, r.status, r.body)
+			}
+		}
 	}
 }
