@@ -3,6 +3,9 @@ package config
 import (
 	"crypto/sha256"
 	"errors"
+	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -117,5 +120,46 @@ func TestSize(t *testing.T) {
 		if cv.size("web", "maxbody", in); cv.err == nil {
 			t.Errorf("size(%q) accepted", in)
 		}
+	}
+}
+
+// TestSampleWebSection uncomments the sample's [web] section: it loads,
+// and every value it shows is the default except the examples of tlscert,
+// tlskey and admintoken.
+func TestSampleWebSection(t *testing.T) {
+	src, err := os.ReadFile("../../config/gofax.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(src), "\n;[web]\n")
+	if i < 0 {
+		t.Fatal("no ;[web] in the sample")
+	}
+	var b strings.Builder
+	b.WriteString("[freeswitch]\ngateway = gw\n[database]\n")
+	for _, l := range strings.Split(string(src[i+1:]), "\n") {
+		if l == ";[web]" || regexp.MustCompile(`^;[a-z]+ = `).MatchString(l) {
+			l = l[1:]
+		}
+		b.WriteString(l + "\n")
+	}
+	c, warns, err := Parse("sample-web.conf", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Errorf("warnings %q", warns)
+	}
+	def, _, err := Parse("defaults.conf", []byte("[freeswitch]\ngateway = gw\n[database]\n[web]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := c.Web, def.Web
+	if got.TLSCert == "" || got.TLSKey == "" || len(got.AdminTokens) != 1 {
+		t.Errorf("the sample's examples: %+v", got)
+	}
+	got.TLSCert, got.TLSKey, got.AdminTokens = "", "", nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the sample shows other values than the defaults:\n got %+v\nwant %+v", got, want)
 	}
 }
