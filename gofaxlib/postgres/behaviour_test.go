@@ -637,3 +637,21 @@ func TestUnstorableText(t *testing.T) {
 		wantErr(t, fmt.Sprintf("VerifyPassword(alice%q)", v), err, gofaxlib.ErrUnauthenticated)
 	}
 }
+
+// TestRoutingNotifyFirstChange: a change right after the watcher's first
+// signal is announced (the signal comes once the LISTEN is in place, not
+// when the connection is). Repeated, since the window is small.
+func TestRoutingNotifyFirstChange(t *testing.T) {
+	t.Parallel()
+	s, dsn := newStore(t)
+	ctx := testCtx(t)
+	psql := openDB(t, dsn)
+	for i := range 20 {
+		w := s.WatchRouting(ctx, nil)
+		waitSignal(t, w, "connected")
+		_, err := psql.ExecContext(ctx, "INSERT INTO tenants (name) VALUES ($1)", fmt.Sprintf("First change %d", i))
+		must(t, err)
+		waitSignal(t, w, fmt.Sprintf("the first change (try %d)", i))
+		w.Close()
+	}
+}
