@@ -11,6 +11,9 @@
 // endpoints by scope and priority), the sentinel errors (ErrNotFound,
 // ErrConflict, FieldError, …), the status mapping from faxq's notify
 // reasons (StatusFromNotify) and the one E.164 normalisation (NumberPlan).
+// FaxResource is a fax as the REST API and the receipts show it
+// (NewFaxResource), and Submitter the interface through which the REST API
+// puts a SubmitJob into HylaFAX's queue.
 //
 // The package uses only the standard library; adapters for FreeSWITCH,
 // HylaFAX, PostgreSQL and the configuration live in subpackages.

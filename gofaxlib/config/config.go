@@ -46,6 +46,7 @@ type Config struct {
 	SMTP       SMTP
 	Webhooks   Webhooks
 	Loki       Loki
+	Web        Web
 
 	file  string         // path given to Load, "" for Default
 	lines map[string]int // "section.key" and "section" → first line
@@ -299,7 +300,7 @@ func readGcfg(r *raw, src []byte) (err error) {
 }
 
 // sections are the sections of gofax.conf, lower case.
-var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend", "database", "receipts", "smtp", "webhooks", "loki"}
+var sections = []string{"freeswitch", "hylafax", "gofaxd", "gofaxsend", "database", "web", "receipts", "smtp", "webhooks", "loki"}
 
 // locRe matches gcfg's location suffix, e.g.
 // `at section "gofaxd", variable "acceptt38"`.

@@ -224,7 +224,7 @@ func TestParseErrors(t *testing.T) {
 		{"no workers", "[receipts]\nworkers = 0\n", `config: bad.conf:2: [receipts] workers: invalid setting: must be at least 1`},
 		{"bad smtp tls", "[smtp]\ntls = ssl\n", `config: bad.conf:2: [smtp] tls: invalid setting: "ssl" is not one of auto, starttls, tls, opportunistic, none`},
 		{"bad smtp port", "[smtp]\nport = 70000\n", `config: bad.conf:2: [smtp] port: invalid setting: 70000 is not a TCP port`},
-		{"smtp without from", "[smtp]\nhost = mail.example.com\n", `config: bad.conf: [smtp] from: invalid setting: empty: e-mail receipts need a sender address`},
+		{"smtp without from", "[smtp]\nhost = mail.example.com\n", `config: bad.conf:1: [smtp] from: invalid setting: empty: e-mail receipts need a sender address`},
 		{"bad smtp from", "[smtp]\nhost = h\nfrom = fax\n", `config: bad.conf:3: [smtp] from: invalid setting: "fax" is not an address such as "Fax <fax@example.com>"`},
 		{"bad smtp host", "[smtp]\nhost = fax@example.com\n", `config: bad.conf:2: [smtp] host: invalid setting: "fax@example.com" is not a host name or address`},
 		{"bad network", "[webhooks]\nallow = 10.0.0.0/33\n", `config: bad.conf:2: [webhooks] allow: invalid setting: "10.0.0.0/33" is not a network in CIDR notation (e.g. 10.0.0.0/8, fd00::/8)`},

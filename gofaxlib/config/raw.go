@@ -140,6 +140,24 @@ type raw struct {
 		Buffer    string
 		Timeout   string
 	}
+	Web struct {
+		Listen             string
+		Tlscert            string
+		Tlskey             string
+		Admintoken         []string
+		Maxbody            string
+		Maxupload          string
+		Maxpages           string
+		Ratelimit          string
+		Rateburst          string
+		Uploaddir          string
+		Pdfinfo            string
+		Hfaxdhost          string
+		Hfaxdport          string
+		Hfaxduser          string
+		Hfaxdpassword      string
+		Hfaxdadminpassword string
+	}
 }
 
 // defaults is the single place where default values live (documented in
@@ -203,6 +221,17 @@ func defaults() raw {
 	r.Loki.Batchwait = "1s"
 	r.Loki.Buffer = "10000"
 	r.Loki.Timeout = "10s"
+	r.Web.Listen = "127.0.0.1:8417"
+	r.Web.Maxbody = "1M"
+	r.Web.Maxupload = "50M"
+	r.Web.Maxpages = "500"
+	r.Web.Ratelimit = "20"
+	r.Web.Rateburst = "40"
+	r.Web.Uploaddir = "tmp/gofax-api"
+	r.Web.Pdfinfo = "pdfinfo"
+	r.Web.Hfaxdhost = "127.0.0.1"
+	r.Web.Hfaxdport = "4559"
+	r.Web.Hfaxduser = "gofax"
 	return r
 }
 
@@ -215,8 +244,14 @@ type converter struct {
 	warns []string
 }
 
+// at locates key in sect: its line, or for a key the file leaves out the
+// line of the section.
 func (cv *converter) at(sect, key string) *Error {
-	return &Error{File: cv.file, Line: cv.lines[sect+"."+key], Section: sect, Key: key}
+	line, ok := cv.lines[sect+"."+key]
+	if !ok {
+		line = cv.lines[sect]
+	}
+	return &Error{File: cv.file, Line: line, Section: sect, Key: key}
 }
 
 func (cv *converter) fail(sect, key, format string, args ...any) {
@@ -532,6 +567,27 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		}
 		c.Loki.Labels[k] = strings.TrimSpace(v)
 	}
+
+	web := r.Web
+	c.Web = Web{
+		Enabled:            cv.given("web", ""),
+		Listen:             strings.TrimSpace(web.Listen),
+		TLSCert:            strings.TrimSpace(web.Tlscert),
+		TLSKey:             strings.TrimSpace(web.Tlskey),
+		AdminTokens:        cv.adminTokens(web.Admintoken),
+		MaxBody:            cv.size("web", "maxbody", web.Maxbody),
+		MaxUpload:          cv.size("web", "maxupload", web.Maxupload),
+		MaxPages:           cv.number("web", "maxpages", web.Maxpages),
+		RateLimit:          cv.rate("web", "ratelimit", web.Ratelimit),
+		RateBurst:          cv.number("web", "rateburst", web.Rateburst),
+		UploadDir:          strings.TrimSpace(web.Uploaddir),
+		PDFInfo:            strings.TrimSpace(web.Pdfinfo),
+		HfaxdHost:          strings.TrimSpace(web.Hfaxdhost),
+		HfaxdPort:          cv.number("web", "hfaxdport", web.Hfaxdport),
+		HfaxdUser:          strings.TrimSpace(web.Hfaxduser),
+		HfaxdPassword:      web.Hfaxdpassword,
+		HfaxdAdminPassword: web.Hfaxdadminpassword,
+	}
 	if cv.err != nil {
 		return nil, nil, cv.err
 	}
@@ -658,6 +714,9 @@ func (c *Config) check() ([]string, error) {
 	}
 
 	c.checkReceipts(cv, positive)
+	if c.Web.Enabled {
+		c.checkWeb(cv)
+	}
 	if cv.err != nil {
 		return nil, cv.err
 	}

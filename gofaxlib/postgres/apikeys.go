@@ -77,6 +77,21 @@ func (s *Store) CreateAPIKey(ctx context.Context, scope gofaxlib.Scope, userID, 
 	return key, k, nil
 }
 
+// APIKey returns key id (revoked or not), if scope may see it.
+func (s *Store) APIKey(ctx context.Context, scope gofaxlib.Scope, id string) (gofaxlib.APIKey, error) {
+	const op = "get API key"
+	sa, err := scopeArg(op, scope)
+	if err != nil {
+		return gofaxlib.APIKey{}, err
+	}
+	if !validID(id) {
+		return gofaxlib.APIKey{}, notFound(op)
+	}
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys k
+		WHERE k.id = $1 AND ($2::uuid IS NULL OR k.tenant_id = $2)`, id, sa))
+	return k, mapErr(op, err)
+}
+
 // ListAPIKeys returns one page of user userID's keys (revoked ones too),
 // oldest first.
 func (s *Store) ListAPIKeys(ctx context.Context, scope gofaxlib.Scope, userID string, p gofaxlib.Page) ([]gofaxlib.APIKey, string, error) {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -501,5 +502,156 @@ func TestDeliveryClaims(t *testing.T) {
 	}
 	if again := claim("h3"); len(again) != 0 {
 		t.Errorf("leased deliveries claimed again: %d", len(again))
+	}
+}
+
+// TestAbandonFax deletes a fax the API could not submit, freeing its
+// idempotency key, and nothing else.
+func TestAbandonFax(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	w := makeWorld(t, s)
+	ctx := testCtx(t)
+	sc := gofaxlib.TenantScope(w.tenant[0].ID)
+	newFax := func(key string) gofaxlib.Fax {
+		f := gofaxlib.Fax{TenantID: w.tenant[0].ID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued,
+			From: w.number[0].Number, To: "+4989123456", IdempotencyKey: key}
+		must(t, s.CreateFax(ctx, sc, &f))
+		return f
+	}
+	f := newFax("retry-me")
+	must(t, s.AbandonFax(ctx, sc, f.ID))
+	if _, err := s.Fax(ctx, sc, f.ID); !errors.Is(err, gofaxlib.ErrNotFound) {
+		t.Errorf("abandoned fax still there: %v", err)
+	}
+	again := newFax("retry-me") // the key is free
+	wantErr(t, "abandon twice", s.AbandonFax(ctx, sc, f.ID), gofaxlib.ErrNotFound)
+
+	must(t, s.SetFaxJob(ctx, sc, again.ID, "test-host", 7))
+	wantErr(t, "fax with a job", s.AbandonFax(ctx, sc, again.ID), gofaxlib.ErrNotFound)
+	wantErr(t, "fax with an attempt", s.AbandonFax(ctx, sc, w.fax[0].ID), gofaxlib.ErrNotFound)
+	failed := newFax("failed")
+	failed.Status = gofaxlib.StatusFailed
+	if _, err := s.RecordFax(ctx, "rec-failed", &failed); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "failed fax", s.AbandonFax(ctx, sc, failed.ID), gofaxlib.ErrNotFound)
+	wantErr(t, "not a UUID", s.AbandonFax(ctx, sc, "x"), gofaxlib.ErrNotFound)
+	for _, id := range []string{again.ID, w.fax[0].ID, failed.ID} {
+		if _, err := s.Fax(ctx, sc, id); err != nil {
+			t.Errorf("fax %s: %v", id, err)
+		}
+	}
+}
+
+func TestGetAPIKey(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	w := makeWorld(t, s)
+	ctx := testCtx(t)
+	k, err := s.APIKey(ctx, gofaxlib.TenantScope(w.tenant[0].ID), w.apiKey[0].ID)
+	if err != nil || k.ID != w.apiKey[0].ID || k.UserID != w.user[0].ID || k.Prefix != w.key[0][:len(k.Prefix)] || !k.Revoked.IsZero() {
+		t.Fatalf("APIKey = %+v, %v", k, err)
+	}
+	must(t, s.RevokeAPIKey(ctx, gofaxlib.OperatorScope(), k.ID))
+	k, err = s.APIKey(ctx, gofaxlib.OperatorScope(), k.ID)
+	if err != nil || k.Revoked.IsZero() {
+		t.Errorf("revoked key = %+v, %v", k, err)
+	}
+	_, err = s.APIKey(ctx, gofaxlib.OperatorScope(), "not-a-uuid")
+	wantErr(t, "bad id", err, gofaxlib.ErrNotFound)
+}
+
+// TestFaxWithAttempts reads what Fax and Attempts read, in one statement.
+func TestFaxWithAttempts(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	w := makeWorld(t, s)
+	ctx := testCtx(t)
+	sc := gofaxlib.TenantScope(w.tenant[0].ID)
+	bare := gofaxlib.Fax{TenantID: w.tenant[0].ID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued, To: "+4989123456"}
+	must(t, s.CreateFax(ctx, sc, &bare))
+	second := gofaxlib.Attempt{FaxID: w.fax[0].ID, Started: time.Now().Add(time.Second), Answered: time.Now().Add(2 * time.Second),
+		Ended: time.Now().Add(30 * time.Second), HangupCause: "NORMAL_CLEARING", ResultCode: 49, ResultText: "The call dropped prematurely",
+		PagesTotal: 2, PagesTransferred: 1, SignalRate: 9600, ECM: true, T38Status: "negotiated", RemoteStationID: "+33 1",
+		Modem: "freeswitch1", CallUUID: "c0ffee00-0000-4000-8000-000000000000", Number: "+33123456789"}
+	_, err := s.RecordAttempt(ctx, "rec-second", &second)
+	must(t, err)
+	for _, id := range []string{w.fax[0].ID, bare.ID} {
+		for range 3 { // the prepared statement is used again
+			f, l, err := s.FaxWithAttempts(ctx, sc, id)
+			must(t, err)
+			want, err := s.Fax(ctx, sc, id)
+			must(t, err)
+			wantL, err := s.Attempts(ctx, sc, id)
+			must(t, err)
+			if fmt.Sprint(f) != fmt.Sprint(want) {
+				t.Errorf("fax\n got %+v\nwant %+v", f, want)
+			}
+			if len(l) != len(wantL) || l == nil {
+				t.Fatalf("%d attempts, want %d", len(l), len(wantL))
+			}
+			for i := range l {
+				a, b := l[i], wantL[i]
+				if !a.Started.Equal(b.Started) || !a.Answered.Equal(b.Answered) || !a.Ended.Equal(b.Ended) {
+					t.Errorf("attempt %d times %v %v %v, want %v %v %v", i, a.Started, a.Answered, a.Ended, b.Started, b.Answered, b.Ended)
+				}
+				a.Started, a.Answered, a.Ended, b.Started, b.Answered, b.Ended = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+				if a != b {
+					t.Errorf("attempt %d\n got %+v\nwant %+v", i, a, b)
+				}
+			}
+		}
+	}
+	if len(mustAttempts(t, s, sc, w.fax[0].ID)) != 2 {
+		t.Error("the fax should have two attempts")
+	}
+	_, _, err = s.FaxWithAttempts(ctx, sc, "0d2a1c4e-0000-4000-8000-000000000000")
+	wantErr(t, "missing", err, gofaxlib.ErrNotFound)
+	_, _, err = s.FaxWithAttempts(ctx, sc, "x")
+	wantErr(t, "not a UUID", err, gofaxlib.ErrNotFound)
+}
+
+func mustAttempts(t *testing.T, s *Store, sc gofaxlib.Scope, id string) []gofaxlib.Attempt {
+	l, err := s.Attempts(testCtx(t), sc, id)
+	must(t, err)
+	return l
+}
+
+// TestUnstorableText: text PostgreSQL cannot take (NUL, invalid UTF-8) is
+// the caller's mistake (ErrInvalid), and as a username it is an unknown
+// user like any other.
+func TestUnstorableText(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	w := makeWorld(t, s)
+	ctx := testCtx(t)
+	for _, v := range []string{"a\x00b", "\xff\xfe"} {
+		_, err := s.NumberByE164(ctx, gofaxlib.OperatorScope(), v)
+		wantErr(t, fmt.Sprintf("NumberByE164(%q)", v), err, gofaxlib.ErrInvalid)
+		_, _, err = s.ListFaxes(ctx, gofaxlib.OperatorScope(), gofaxlib.FaxFilter{From: v})
+		wantErr(t, fmt.Sprintf("ListFaxes from %q", v), err, gofaxlib.ErrInvalid)
+		_, err = s.VerifyPassword(ctx, v, "correct horse Acme")
+		wantErr(t, fmt.Sprintf("VerifyPassword(%q)", v), err, gofaxlib.ErrUnauthenticated)
+		_, err = s.VerifyPassword(ctx, w.user[0].Username+v, "correct horse Acme")
+		wantErr(t, fmt.Sprintf("VerifyPassword(alice%q)", v), err, gofaxlib.ErrUnauthenticated)
+	}
+}
+
+// TestRoutingNotifyFirstChange: a change right after the watcher's first
+// signal is announced (the signal comes once the LISTEN is in place, not
+// when the connection is). Repeated, since the window is small.
+func TestRoutingNotifyFirstChange(t *testing.T) {
+	t.Parallel()
+	s, dsn := newStore(t)
+	ctx := testCtx(t)
+	psql := openDB(t, dsn)
+	for i := range 20 {
+		w := s.WatchRouting(ctx, nil)
+		waitSignal(t, w, "connected")
+		_, err := psql.ExecContext(ctx, "INSERT INTO tenants (name) VALUES ($1)", fmt.Sprintf("First change %d", i))
+		must(t, err)
+		waitSignal(t, w, fmt.Sprintf("the first change (try %d)", i))
+		w.Close()
 	}
 }

@@ -190,6 +190,24 @@ func (s *Store) SetFaxJob(ctx context.Context, scope gofaxlib.Scope, id, host st
 	return mapErr(op, affected(res, err))
 }
 
+// AbandonFax deletes a fax the API created but could not submit: an
+// outbound fax still queued without a HylaFAX job, so its idempotency key
+// is free for a retry. A fax with a job (or any other) is ErrNotFound.
+func (s *Store) AbandonFax(ctx context.Context, scope gofaxlib.Scope, id string) error {
+	const op = "abandon fax"
+	sa, err := scopeArg(op, scope)
+	if err != nil {
+		return err
+	}
+	if !validID(id) {
+		return notFound(op)
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM faxes WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)
+		AND direction = 'outbound' AND status = 'queued' AND job_id IS NULL
+		AND NOT EXISTS (SELECT 1 FROM fax_attempts a WHERE a.fax_id = faxes.id)`, id, sa)
+	return mapErr(op, affected(res, err))
+}
+
 // Fax returns fax id, if scope may see it.
 func (s *Store) Fax(ctx context.Context, scope gofaxlib.Scope, id string) (gofaxlib.Fax, error) {
 	const op = "get fax"
@@ -203,6 +221,74 @@ func (s *Store) Fax(ctx context.Context, scope gofaxlib.Scope, id string) (gofax
 	f, err := scanFax(s.db.QueryRowContext(ctx, `SELECT `+faxCols+` FROM faxes f
 		WHERE f.id = $1 AND ($2::uuid IS NULL OR f.tenant_id = $2)`, id, sa))
 	return f, mapErr(op, err)
+}
+
+// faxWithAttempts reads a fax and its attempts in one statement: the
+// attempts are LEFT JOINed, so a fax without any has one row of NULLs.
+const faxWithAttempts = `SELECT ` + faxCols + `, a.id, a.host, a.modem, a.call_uuid, a.gateway, a.number, a.started_at,
+	a.answered_at, a.ended_at, a.hangup_cause, a.result_code, a.result_text, a.success, a.pages_total, a.pages_transferred,
+	a.signal_rate, a.ecm, a.t38_status, a.remote_station_id
+	FROM faxes f LEFT JOIN fax_attempts a ON a.fax_id = f.id
+	WHERE f.id = $1 AND ($2::uuid IS NULL OR f.tenant_id = $2) ORDER BY a.started_at, a.id`
+
+// FaxWithAttempts returns fax id with its attempts in the order they
+// started, if scope may see it: what Fax and Attempts return, in one round
+// trip to the database (a prepared statement), for the API's hottest read.
+func (s *Store) FaxWithAttempts(ctx context.Context, scope gofaxlib.Scope, id string) (gofaxlib.Fax, []gofaxlib.Attempt, error) {
+	const op = "get fax"
+	sa, err := scopeArg(op, scope)
+	if err != nil {
+		return gofaxlib.Fax{}, nil, err
+	}
+	if !validID(id) {
+		return gofaxlib.Fax{}, nil, notFound(op)
+	}
+	stmt, err := s.prepared(ctx, faxWithAttempts)
+	if err != nil {
+		return gofaxlib.Fax{}, nil, mapErr(op, err)
+	}
+	rows, err := stmt.QueryContext(ctx, id, sa)
+	if err != nil {
+		return gofaxlib.Fax{}, nil, mapErr(op, err)
+	}
+	defer rows.Close()
+	var f gofaxlib.Fax
+	attempts := []gofaxlib.Attempt{}
+	found := false
+	for rows.Next() {
+		var (
+			aid, host, modem, callUUID, gateway, number, cause, text, t38, remote sql.NullString
+			started, answered, ended                                              sql.NullTime
+			code, total, transferred, rate                                        sql.NullInt64
+			success, ecm                                                          sql.NullBool
+		)
+		err := rows.Scan(&f.ID, &f.TenantID, &f.Direction, &f.Status, &f.From, &f.To, &f.CallerIDName, &f.UserID, &f.Owner,
+			&f.PagesTotal, &f.PagesTransferred, &f.ResultCode, &f.ResultText, &f.HangupCause, &f.RemoteStationID, &f.Host,
+			&f.JobID, &f.CommID, &f.RecvqFile, &f.DocumentPath, &f.DocumentSize, &f.DocumentSHA256, &f.IdempotencyKey,
+			&f.Created, &f.Updated, &f.Completed,
+			&aid, &host, &modem, &callUUID, &gateway, &number, &started, &answered, &ended, &cause, &code, &text, &success,
+			&total, &transferred, &rate, &ecm, &t38, &remote)
+		if err != nil {
+			return gofaxlib.Fax{}, nil, mapErr(op, err)
+		}
+		found = true
+		f.Completed = zeroEpoch(f.Completed)
+		if !aid.Valid {
+			continue
+		}
+		attempts = append(attempts, gofaxlib.Attempt{ID: aid.String, FaxID: f.ID, Host: host.String, Modem: modem.String,
+			CallUUID: callUUID.String, Gateway: gateway.String, Number: number.String, Started: started.Time,
+			Answered: answered.Time, Ended: ended.Time, HangupCause: cause.String, ResultCode: gofaxlib.T30Code(code.Int64),
+			ResultText: text.String, Success: success.Bool, PagesTotal: int(total.Int64), PagesTransferred: int(transferred.Int64),
+			SignalRate: int(rate.Int64), ECM: ecm.Bool, T38Status: t38.String, RemoteStationID: remote.String})
+	}
+	if err := rows.Err(); err != nil {
+		return gofaxlib.Fax{}, nil, mapErr(op, err)
+	}
+	if !found {
+		return gofaxlib.Fax{}, nil, notFound(op)
+	}
+	return f, attempts, nil
 }
 
 // FaxByIdempotencyKey returns the tenant's fax created with key.

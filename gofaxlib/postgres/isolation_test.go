@@ -87,6 +87,10 @@ func TestTenantIsolation(t *testing.T) {
 			l, _, err := s.ListAPIKeys(ctx, sc, w.user[b].ID, gofaxlib.Page{})
 			return result{len(l), err}
 		}},
+		{"APIKey", func(ctx context.Context, sc gofaxlib.Scope) result {
+			_, err := s.APIKey(ctx, sc, w.apiKey[b].ID)
+			return result{err: err}
+		}},
 		{"RevokeAPIKey", func(ctx context.Context, sc gofaxlib.Scope) result {
 			return result{err: s.RevokeAPIKey(ctx, sc, w.apiKey[b].ID)}
 		}},
@@ -129,6 +133,10 @@ func TestTenantIsolation(t *testing.T) {
 			_, err := s.Fax(ctx, sc, w.fax[b].ID)
 			return result{err: err}
 		}},
+		{"FaxWithAttempts", func(ctx context.Context, sc gofaxlib.Scope) result {
+			_, l, err := s.FaxWithAttempts(ctx, sc, w.fax[b].ID)
+			return result{len(l), err}
+		}},
 		{"FaxByIdempotencyKey", func(ctx context.Context, sc gofaxlib.Scope) result {
 			f, err := s.FaxByIdempotencyKey(ctx, sc, "key-1")
 			if err == nil && f.ID == w.fax[b].ID {
@@ -152,6 +160,9 @@ func TestTenantIsolation(t *testing.T) {
 		}},
 		{"SetFaxJob", func(ctx context.Context, sc gofaxlib.Scope) result {
 			return result{err: s.SetFaxJob(ctx, sc, w.fax[b].ID, "other-host", 42)}
+		}},
+		{"AbandonFax", func(ctx context.Context, sc gofaxlib.Scope) result {
+			return result{err: s.AbandonFax(ctx, sc, w.fax[b].ID)}
 		}},
 		{"Attempts", func(ctx context.Context, sc gofaxlib.Scope) result {
 			l, err := s.Attempts(ctx, sc, w.fax[b].ID)
@@ -247,7 +258,7 @@ func TestTenantIsolation(t *testing.T) {
 
 func readOnly(name string) bool {
 	switch name {
-	case "Tenant", "Number", "NumberByE164", "User", "Endpoint", "Fax":
+	case "Tenant", "Number", "NumberByE164", "User", "APIKey", "Endpoint", "Fax", "FaxWithAttempts":
 		return true
 	}
 	return isList(name)

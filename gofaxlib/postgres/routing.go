@@ -99,7 +99,12 @@ func (s *Store) WatchRouting(ctx context.Context, log *slog.Logger) *Watcher {
 	w.C = w.c
 	w.l = pq.NewListener(s.listenDSN, watchMinReconnect, watchMaxReconnect, func(ev pq.ListenerEventType, err error) {
 		switch ev {
-		case pq.ListenerEventConnected, pq.ListenerEventReconnected:
+		case pq.ListenerEventConnected:
+			// Signalled once Listen returns: the LISTEN may still be
+			// on its way, and a change before it would be missed.
+			log.Info("routing change notifications connected", "channel", RoutingChannel)
+		case pq.ListenerEventReconnected:
+			// A reconnection LISTENs again before it reports.
 			log.Info("routing change notifications connected", "channel", RoutingChannel)
 			w.signal()
 		case pq.ListenerEventDisconnected:
@@ -110,11 +115,16 @@ func (s *Store) WatchRouting(ctx context.Context, log *slog.Logger) *Watcher {
 	})
 	w.wg.Add(2)
 	go func() {
-		// Listen blocks until the first connection; Close ends it.
+		// Listen blocks until the first connection listens; Close ends
+		// it.
 		defer w.wg.Done()
-		if err := w.l.Listen(RoutingChannel); err != nil && ctx.Err() == nil {
-			log.Error("routing change notifications: listen failed", "err", err)
+		if err := w.l.Listen(RoutingChannel); err != nil {
+			if ctx.Err() == nil {
+				log.Error("routing change notifications: listen failed", "err", err)
+			}
+			return
 		}
+		w.signal()
 	}()
 	go func() {
 		defer w.wg.Done()

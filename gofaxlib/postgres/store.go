@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -49,6 +50,9 @@ type Store struct {
 	// hashing bounds concurrent password hashing (argon2id takes
 	// passwordMemory KiB each): logins beyond it wait.
 	hashing chan struct{}
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared, by query
 }
 
 // Open prepares the connection pool. It does not connect: the database
@@ -96,7 +100,26 @@ func Open(o Options) (*Store, error) {
 		host:      o.Host,
 		plan:      o.Plan,
 		hashing:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		stmts:     map[string]*sql.Stmt{},
 	}, nil
+}
+
+// prepared returns query as a prepared statement, preparing it on first
+// use (and again after a failure: the database may have been down).
+// database/sql prepares it on each connection when first used there; a
+// prepared statement then takes one round trip instead of two.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st := s.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // withConnectTimeout adds connect_timeout to dsn unless it has one.
@@ -125,8 +148,16 @@ func (s *Store) Host() string { return s.host }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return mapErr("ping", s.db.PingContext(ctx)) }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the pool.
+func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for q, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, q)
+	}
+	s.stmtMu.Unlock()
+	return s.db.Close()
+}
 
 // inTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
@@ -198,7 +229,8 @@ func mapErr(op string, err error) error {
 		case pe.Code == pqerror.ForeignKeyViolation:
 			sentinel = gofaxlib.ErrConflict
 		case pe.Code == pqerror.CheckViolation, pe.Code == pqerror.NotNullViolation,
-			pe.Code == pqerror.InvalidTextRepresentation, pe.Code == pqerror.StringDataRightTruncation:
+			pe.Code == pqerror.InvalidTextRepresentation, pe.Code == pqerror.StringDataRightTruncation,
+			pe.Code == pqerror.CharacterNotInRepertoire, pe.Code == pqerror.UntranslatableCharacter:
 			sentinel = gofaxlib.ErrInvalid
 		case pe.Code == pqerror.QueryCanceled, pe.Code == pqerror.AdminShutdown, pe.Code == pqerror.CrashShutdown,
 			pe.Code == pqerror.CannotConnectNow, pe.Code == pqerror.TooManyConnections,

@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 )
@@ -174,10 +176,13 @@ func (s *Store) VerifyPassword(ctx context.Context, username, password string) (
 	var u gofaxlib.User
 	var hash string
 	var tenantSuspended bool
-	err := s.db.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash, t.suspended
+	err := sql.ErrNoRows // a name no user can have (PostgreSQL refuses NUL and invalid UTF-8)
+	if len(username) <= gofaxlib.MaxUsernameLen && utf8.ValidString(username) && !strings.ContainsRune(username, 0) {
+		err = s.db.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash, t.suspended
 		FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.username = $1`, username).Scan(
-		&u.ID, &u.TenantID, &u.Username, &u.Email, &u.Role, &u.DefaultNumberID, &u.Suspended, &u.Created, &u.Updated,
-		&hash, &tenantSuspended)
+			&u.ID, &u.TenantID, &u.Username, &u.Email, &u.Role, &u.DefaultNumberID, &u.Suspended, &u.Created, &u.Updated,
+			&hash, &tenantSuspended)
+	}
 	if err != nil && err != sql.ErrNoRows {
 		return gofaxlib.User{}, mapErr(op, err)
 	}

@@ -1,0 +1,27 @@
+package api
+
+import "github.com/gofaxserver/gofaxserver/gofaxlib/config"
+
+// ConfigOptions returns the Options that c's [web] section (and the number
+// plan of [freeswitch]) ask for; relative paths are resolved against the
+// spool. Store, Submitter and Logger are the caller's to add.
+func ConfigOptions(c *config.Config) Options {
+	w := c.Web
+	o := Options{
+		Plan:      c.NumberPlan(),
+		Addr:      w.Listen,
+		TLSCert:   c.SpoolPath(w.TLSCert),
+		TLSKey:    c.SpoolPath(w.TLSKey),
+		MaxBody:   w.MaxBody,
+		MaxUpload: w.MaxUpload,
+		MaxPages:  w.MaxPages,
+		RateLimit: w.RateLimit,
+		RateBurst: w.RateBurst,
+		UploadDir: c.SpoolPath(w.UploadDir),
+		PDFInfo:   w.PDFInfo,
+	}
+	for _, t := range w.AdminTokens {
+		o.AdminTokens = append(o.AdminTokens, AdminToken{Name: t.Name, SHA256: t.SHA256})
+	}
+	return o
+}
