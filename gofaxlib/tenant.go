@@ -266,6 +266,12 @@ type EndpointOptions struct {
 	// Attach is what a webhook or email receipt carries (default: none
 	// for webhooks, pdf for email).
 	Attach Attach `json:"attach,omitempty"`
+	// Multipart sends a webhook's attachment as a multipart/form-data
+	// part instead of base64 inside the JSON body (webhooks only).
+	Multipart bool `json:"multipart,omitempty"`
+	// Report adds the one-page transmission report PDF to an e-mail
+	// receipt (email only).
+	Report bool `json:"report,omitempty"`
 }
 
 // Endpoint is where faxes go: a gateway to send through, or a webhook or
@@ -324,8 +330,8 @@ func (e *Endpoint) Validate() error {
 		if len(e.Target) > MaxNameLen || !gatewayRe.MatchString(e.Target) {
 			return fieldErr("target", "%q: a sofia gateway name of letters, digits, '_', '.' and '-'", clip(e.Target))
 		}
-		if len(o.Events) > 0 || o.Attach != "" {
-			return fieldErr("options", "events and attach are for webhook and email endpoints")
+		if len(o.Events) > 0 || o.Attach != "" || o.Multipart || o.Report {
+			return fieldErr("options", "events, attach, multipart and report are for webhook and email endpoints")
 		}
 		if o.Dial == "" {
 			o.Dial = DialE164
@@ -344,6 +350,9 @@ func (e *Endpoint) Validate() error {
 		if o.Attach == "" {
 			o.Attach = AttachNone
 		}
+		if o.Report {
+			return fieldErr("options.report", "only e-mail receipts carry the transmission report")
+		}
 	case KindEmail:
 		if err := email("target", e.Target); err != nil {
 			return err
@@ -353,6 +362,9 @@ func (e *Endpoint) Validate() error {
 		}
 		if e.Secret != "" {
 			return fieldErr("secret", "only webhooks have a secret")
+		}
+		if o.Multipart {
+			return fieldErr("options.multipart", "only webhooks send multipart bodies")
 		}
 	default:
 		return fieldErr("kind", "%q: gateway, webhook or email", string(e.Kind))

@@ -150,6 +150,22 @@ func TestValidate(t *testing.T) {
 		{"email secret", func() error {
 			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindEmail, Target: "a@example.com", Secret: "x"}).Validate()
 		}, "secret"},
+		{"webhook multipart", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "https://example.com/",
+				Options: EndpointOptions{Attach: AttachPDF, Multipart: true}}).Validate()
+		}, ""},
+		{"webhook report", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "https://example.com/", Options: EndpointOptions{Report: true}}).Validate()
+		}, "options.report"},
+		{"email report", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindEmail, Target: "a@example.com", Options: EndpointOptions{Report: true}}).Validate()
+		}, ""},
+		{"email multipart", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindEmail, Target: "a@example.com", Options: EndpointOptions{Multipart: true}}).Validate()
+		}, "options.multipart"},
+		{"gateway report", func() error {
+			return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "a", Options: EndpointOptions{Report: true}}).Validate()
+		}, "options"},
 		{"bad kind", func() error { return (&Endpoint{Scope: ScopeGlobal, Kind: "fax", Target: "a"}).Validate() }, "kind"},
 		{"bad priority", func() error {
 			return (&Endpoint{Scope: ScopeGlobal, Kind: KindGateway, Target: "a", Priority: -1}).Validate()

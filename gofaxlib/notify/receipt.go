@@ -3,6 +3,8 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 // that e-mail receipts show. Keys missing from the payload stay empty.
 type FaxView struct {
 	ID              string `json:"id"`
-	Direction       string `json:"direction"` // "in" or "out"
+	Direction       string `json:"direction"` // "inbound" or "outbound"
 	Status          string `json:"status"`
 	From            string `json:"from"`
 	To              string `json:"to"`
@@ -23,9 +25,50 @@ type FaxView struct {
 		Transferred int `json:"transferred"`
 	} `json:"pages"`
 	Error *struct {
-		Code int    `json:"code"`
-		Text string `json:"text"`
+		Code ErrorCode `json:"code"`
+		Text string    `json:"text"`
 	} `json:"error"`
+}
+
+// ErrorCode is the code of a fax resource's error: a name such as
+// "CALLDROPPED" or "USER_BUSY" (gofaxlib.FaxError), or a number (a T.30
+// result code), kept as its decimal text.
+type ErrorCode string
+
+// UnmarshalJSON accepts a JSON string or number.
+func (c *ErrorCode) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		*c = ErrorCode(n.String())
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("notify: error code %s is neither a string nor a number", b)
+	}
+	*c = ErrorCode(s)
+	return nil
+}
+
+// codeName matches the error codes a receipt shows next to the text: T.30
+// result names and hangup causes. Words such as "hylafax" or "canceled"
+// say nothing the text does not.
+var codeName = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,40}$`)
+
+// suffix returns what follows the result text: " (code 49)" for a number
+// other than 0, " (USER_BUSY)" for a name, else "".
+func (c ErrorCode) suffix() string {
+	s := string(c)
+	if n, err := strconv.Atoi(s); err == nil {
+		if n == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (code %d)", n)
+	}
+	if codeName.MatchString(s) {
+		return " (" + s + ")"
+	}
+	return ""
 }
 
 // maxPayload bounds the payload parsed for an e-mail: a fax resource is a
@@ -83,8 +126,8 @@ func Receipt(ev gofaxlib.Event) (subject, body string, err error) {
 	if v.Error != nil && v.Error.Text != "" {
 		result = v.Error.Text
 	}
-	if v.Error != nil && v.Error.Code != 0 {
-		result += fmt.Sprintf(" (code %d)", v.Error.Code)
+	if v.Error != nil {
+		result += v.Error.Code.suffix()
 	}
 	var headline string
 	switch ev.Type {

@@ -99,3 +99,51 @@ func FuzzParseFaxView(f *testing.F) {
 		}
 	})
 }
+
+// TestReceiptOfFaxResource renders e-mails from payloads built the way the
+// outbox builds them (gofaxlib.NewFaxResource), whose error codes are
+// names, not numbers.
+func TestReceiptOfFaxResource(t *testing.T) {
+	done := time.Date(2026, 3, 1, 10, 0, 40, 0, time.UTC)
+	tests := []struct {
+		name string
+		typ  gofaxlib.EventType
+		fax  gofaxlib.Fax
+		want []string
+	}{
+		{"partial", gofaxlib.EventReceived, gofaxlib.Fax{Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceived,
+			From: "+4930111", To: "+4930222", PagesTotal: 3, PagesTransferred: 2, ResultCode: gofaxlib.T30CallDropped,
+			ResultText: "The call dropped prematurely"},
+			[]string{"Fax received in part", "Pages:    2 of 3", "Result:   The call dropped prematurely (CALLDROPPED)"}},
+		{"busy", gofaxlib.EventFailed, gofaxlib.Fax{Direction: gofaxlib.Outbound, Status: gofaxlib.StatusFailed,
+			From: "+4930111", To: "+4930222", PagesTotal: 1, HangupCause: "USER_BUSY"},
+			[]string{"Fax could not be delivered", "Result:   the line is busy (USER_BUSY)"}},
+		{"hylafax", gofaxlib.EventFailed, gofaxlib.Fax{Direction: gofaxlib.Outbound, Status: gofaxlib.StatusFailed,
+			To: "+4930222", ResultText: "Document conversion failed"},
+			[]string{"Result:   Document conversion failed\n"}},
+		{"canceled", gofaxlib.EventCanceled, gofaxlib.Fax{Direction: gofaxlib.Outbound, Status: gofaxlib.StatusCanceled,
+			To: "+4930222"},
+			[]string{"Fax canceled", "Result:   canceled before it was delivered\n"}},
+		{"delivered", gofaxlib.EventDelivered, gofaxlib.Fax{Direction: gofaxlib.Outbound, Status: gofaxlib.StatusDelivered,
+			To: "+4930222", PagesTotal: 2, PagesTransferred: 2, ResultText: "OK"},
+			[]string{"Fax delivered", "Pages:    2\n", "Result:   OK\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fax.ID, tt.fax.Host, tt.fax.Completed = "6f1c2a9e-0000-4000-8000-000000000001", "fax1", done
+			payload, err := json.Marshal(gofaxlib.NewFaxResource(&tt.fax, []gofaxlib.Attempt{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, body, err := Receipt(gofaxlib.Event{ID: "evt", Type: tt.typ, Time: done, Payload: payload})
+			if err != nil {
+				t.Fatalf("Receipt: %v (payload %s)", err, payload)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %q:\n%s", w, body)
+				}
+			}
+		})
+	}
+}

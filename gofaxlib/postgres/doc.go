@@ -40,5 +40,20 @@
 // listens (pq.Listener, reconnecting) and signals, and LoadRouting reads
 // a consistent gofaxlib.Routing snapshot for gofaxd's cache.
 //
+// # Receipt outbox
+//
+// RecordFax writes the receipt event a recorded fax state is
+// (gofaxlib.EventFor) in the fax's own transaction: its id a name-based
+// UUID of the fax and type (of the journal record, for fax.retrying), its
+// payload the fax resource (gofaxlib.NewFaxResource) with the attempts so
+// far, and one pending delivery per receipt endpoint that takes it
+// (gofaxlib.Routing.Receipts, then Endpoint.WantsEvent). The Store is the
+// dispatcher's gofaxlib.Outbox: Claim locks due rows with FOR UPDATE SKIP
+// LOCKED and leases them with a random token; Delivered, Retry, Dead and
+// Release change a row only while its lease is the caller's, else
+// gofaxlib.ErrLeaseLost. The in-memory Outbox of notify/notifytest is the
+// reference: both pass notifytest.RunConformance. ListEvents, Event,
+// RedeliverEvent and OutboxCounts serve the API and the metrics.
+//
 // Tests use the private clusters of package pgtest.
 package postgres

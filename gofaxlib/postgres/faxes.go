@@ -110,6 +110,13 @@ func (s *Store) CreateFax(ctx context.Context, scope gofaxlib.Scope, f *gofaxlib
 // record leaves empty (or 0) keep their value; a status once terminal
 // stays, with its completion time (faxq decides once); tenant, direction
 // and host never change (a record saying otherwise is ErrConflict).
+//
+// In the same transaction it writes the receipt event the record makes
+// (gofaxlib.EventFor) with its deliveries: the fax's terminal event when
+// the record ends it, fax.retrying for a record saying retrying (faxq
+// requeued the job). The payload holds the attempts recorded before, so a
+// journal records a call's attempt before the fax's final state. A caller
+// that runs a dispatcher wakes it when RecordFax returns true.
 func (s *Store) RecordFax(ctx context.Context, recordID string, f *gofaxlib.Fax) (bool, error) {
 	const op = "record fax"
 	if f.ID == "" {
@@ -122,6 +129,10 @@ func (s *Store) RecordFax(ctx context.Context, recordID string, f *gofaxlib.Fax)
 	applied := false
 	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
 		if ok, err := s.ingest(ctx, tx, recordID, "fax"); err != nil || !ok {
+			return err
+		}
+		before, err := faxStatus(ctx, tx, f.ID)
+		if err != nil {
 			return err
 		}
 		nf, err := scanFax(tx.QueryRowContext(ctx, faxInsert+` ON CONFLICT (id) DO UPDATE SET
@@ -151,6 +162,9 @@ func (s *Store) RecordFax(ctx context.Context, recordID string, f *gofaxlib.Fax)
 		}
 		if err != nil {
 			return noTenant(err, "faxes_tenant_fkey")
+		}
+		if err := s.addEvent(ctx, tx, recordID, before, &nf); err != nil {
+			return err
 		}
 		*f, applied = nf, true
 		return nil
