@@ -28,7 +28,15 @@ func TestWithHylaFAX(t *testing.T) {
 	prefix := srv.ModemName("gfx") + "m"
 	// HylaFAX's own bin/faxrcvd, mailing through a stub that keeps the
 	// message (etc/FaxDispatch may set SENDMAIL).
-	mails := t.TempDir()
+	// In srv.Dir, not t.TempDir() (below a 0700 directory): faxrcvd and its
+	// sendmail may run as uucp.
+	mails := filepath.Join(srv.Dir, "mail")
+	if err := os.Mkdir(mails, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(mails, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	stub := filepath.Join(mails, "sendmail")
 	if err := os.WriteFile(stub, []byte("#!/bin/sh\ncat > "+mails+"/mail.$$\n"), 0o755); err != nil {
 		t.Fatal(err)
