@@ -132,8 +132,17 @@ func loadSample(t *testing.T) *config.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// git checks the file out readable by everybody; the package installs
+	// it 0640 (see contrib/check-deb.sh).
+	fi, err := os.Stat(sampleConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw := config.ModeWarning(sampleConf, fi.Mode())
 	for _, w := range warns {
-		t.Errorf("sample gofax.conf: %s", w)
+		if w != mw {
+			t.Errorf("sample gofax.conf: %s", w)
+		}
 	}
 	return cfg
 }

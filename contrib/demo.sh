@@ -282,7 +282,9 @@ write_conf() {
 		faxnumber = 5550000
 		logfile = $dir/gofaxsend.log
 	EOF
-	chmod 644 "$dir/gofax.conf"
+	# As the package installs /etc/gofax.conf: it holds the event socket password.
+	chown root:uucp "$dir/gofax.conf"
+	chmod 640 "$dir/gofax.conf"
 }
 
 # start_hfaxd starts hfaxd on a free port. hfaxd does not exit when its port

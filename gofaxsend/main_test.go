@@ -149,6 +149,9 @@ logfile = log/gofaxsend.log
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Chmod(path, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
 }
 
 // TestExecClosedDescriptors runs the binary as faxq does, with every
@@ -190,5 +193,9 @@ func TestExecClosedDescriptors(t *testing.T) {
 	logText, _ := os.ReadFile(filepath.Join(spool, "log/gofaxsend.log"))
 	if !strings.Contains(string(logText), `msg="attempt finished"`) {
 		t.Errorf("log file:\n%s", logText)
+	}
+	// writeConfig leaves the file readable by every user: one warning.
+	if n := strings.Count(string(logText), conf+": readable by every user (mode 0644)"); n != 1 {
+		t.Errorf("%d warnings about the configuration file's mode, want 1:\n%s", n, logText)
 	}
 }
