@@ -35,7 +35,13 @@ func binary(t testing.TB) string {
 		}
 		os.Chmod(dir, 0o755)
 		binPath = filepath.Join(dir, "gofaxsend")
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, ".").CombinedOutput()
+		// runtime.GOROOT() is empty in a test built with -trimpath (as at
+		// package build): then the go in PATH.
+		goTool := "go"
+		if root := runtime.GOROOT(); root != "" {
+			goTool = filepath.Join(root, "bin", "go")
+		}
+		out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
