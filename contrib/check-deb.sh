@@ -154,7 +154,7 @@ conf_stat() { stat -c '%a %U:%G' "$conf" 2>&1 || true; }
 override_is() { [ "$(dpkg-statoverride --list "$conf" 2>/dev/null)" = "$1" ]; }
 check_conf_mode() { # when
 	check "$conf is 0640 root:uucp ($1; got $(conf_stat))" mode_is 640 root:uucp
-	check "$conf has the statoverride root uucp 0640 ($1; got \"$(dpkg-statoverride --list "$conf" || true)\")" override_is "root uucp 0640 $conf"
+	check "$conf has the statoverride root uucp 0640 ($1; got \"$(dpkg-statoverride --list "$conf" || true)\")" override_is "root uucp 640 $conf"
 	check "uucp can read $conf ($1)" setpriv --reuid=uucp --regid=uucp --init-groups head -c 1 "$conf"
 	check "nobody cannot read $conf ($1)" not_readable_by_nobody
 }
@@ -201,10 +201,10 @@ dpkg-statoverride --add uucp uucp 0600 "$conf"
 admin_override=1
 dpkg_locked -i "$deb" | sed 's/^/  /' || die "dpkg -i with an administrator's statoverride failed"
 check "$conf is 0600 uucp:uucp (the administrator's statoverride; got $(conf_stat))" mode_is 600 uucp:uucp
-check "the administrator's statoverride is unchanged" override_is "uucp uucp 0600 $conf"
+check "the administrator's statoverride is unchanged" override_is "uucp uucp 600 $conf"
 dpkg_locked --purge gofaxserver | sed 's/^/  /' || die "dpkg --purge failed"
 ours=0
-check "purge keeps the administrator's statoverride" override_is "uucp uucp 0600 $conf"
+check "purge keeps the administrator's statoverride" override_is "uucp uucp 600 $conf"
 dpkg-statoverride --remove "$conf"
 admin_override=0
 
