@@ -57,7 +57,10 @@ func TestReceiveFailures(t *testing.T) {
 			// spandsp's T0 would end the call after 600 ms.
 			tweak: func(c *config.Config) { c.Gofaxd.MaxCallTime, c.Gofaxd.PageTimeout = 100*time.Millisecond, 0 }, scale: 0.01,
 			pages: 0, class: receive.ClassFailed, reason: "Call killed: call longer than 100ms", killed: true},
-		{name: "ESL drop keeps pages", sc: esltest.Scenario{T38: true, DropESL: true}, orphan: true,
+		// scale 0.02: page 2 comes 200 ms after page 1, time enough for
+		// the uuid_kill also on a loaded machine (at the default 10 ms the
+		// simulator sometimes wrote page 2 first).
+		{name: "ESL drop keeps pages", sc: esltest.Scenario{T38: true, DropESL: true}, orphan: true, scale: 0.02,
 			pages: 1, class: receive.ClassPartial, reason: "Event socket connection lost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
