@@ -21,6 +21,13 @@ const demoTimeout = 10 * time.Minute
 // TestDemo runs contrib/demo.sh, the README's first command, against the
 // real HylaFAX with freshly built binaries, and checks that it sent and
 // received the fax and stopped everything it started.
+//
+// It runs the demo as a root user's fresh checkout would: the binaries
+// below a private (0700) directory, such as /root, which uucp (faxq's send
+// program, gofaxd, the simulator) cannot enter; and, where a mount
+// namespace can be made, with the system spool's etc/ empty, as it is on a
+// machine whose HylaFAX service never ran (Debian fills it with a bind
+// mount of /etc/hylafax only while the service runs).
 func TestDemo(t *testing.T) {
 	hylafaxtest.Require(t)
 	if os.Geteuid() != 0 {
@@ -39,7 +46,9 @@ func TestDemo(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "bin")
+	// t.TempDir() is below a directory of mode 0700, like a checkout in
+	// /root.
+	bin := filepath.Join(t.TempDir(), "bin")
 	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 	defer cancel()
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "../gofaxd", "../gofaxsend", "../contrib/fssim")
@@ -51,6 +60,10 @@ func TestDemo(t *testing.T) {
 	prefix := "fsdt" + hex.EncodeToString(id)
 	work := filepath.Join(dir, "demo")
 	cmd := exec.CommandContext(ctx, "bash", "../contrib/demo.sh")
+	if emptyEtc := freshSpoolEtc(t); emptyEtc != "" {
+		cmd = exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c",
+			`mount --bind "$1" /var/spool/hylafax/etc && exec bash ../contrib/demo.sh`, "sh", emptyEtc)
+	}
 	cmd.Env = append(os.Environ(), "DEMO_DIR="+work, "DEMO_BIN="+bin, "DEMO_PREFIX="+prefix)
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
@@ -79,4 +92,26 @@ func TestDemo(t *testing.T) {
 	if t.Failed() {
 		t.Logf("demo output:\n%s", out)
 	}
+}
+
+// freshSpoolEtc returns an empty directory to bind-mount over the system
+// spool's etc/ in a mount namespace of the demo's own, or "" (logged) when
+// this machine cannot make one (a container without CAP_SYS_ADMIN): the
+// demo then sees the system spool as it is.
+func freshSpoolEtc(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "gofax-demotest-etc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	probe := exec.Command("unshare", "--mount", "--propagation", "private", "mount", "--bind", dir, "/var/spool/hylafax/etc")
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Logf("no mount namespace (%v: %s): the demo runs with the system spool's etc/ as it is", err, strings.TrimSpace(string(out)))
+		return ""
+	}
+	return dir
 }

@@ -30,6 +30,12 @@ installed hylafax-server || die "hylafax-server is not installed: run contrib/in
 if installed gofaxserver; then
 	die "gofaxserver is already installed; this check installs and purges its own build, so remove it first"
 fi
+# The check installs, edits and purges /etc/gofax.conf and its statoverride.
+conf=/etc/gofax.conf
+[ ! -e "$conf" ] || die "$conf exists without the package; this check would replace it, so move it away first"
+if dpkg-statoverride --list "$conf" >/dev/null 2>&1; then
+	die "a statoverride for $conf exists ($(dpkg-statoverride --list "$conf")); remove it first (dpkg-statoverride --remove $conf)"
+fi
 
 missing=()
 for p in debhelper lintian dpkg-dev build-essential; do installed "$p" || missing+=("$p"); done
@@ -46,9 +52,16 @@ fi
 
 work=$(mktemp -d /tmp/gofax-deb.XXXXXX)
 ours=0 # set once our package is installed, so cleanup purges it
+admin_override=0 # set while the check's own "administrator" statoverride exists
 cleanup() {
 	if [ "$ours" = 1 ] && installed gofaxserver; then
 		dpkg_locked --purge gofaxserver >/dev/null 2>&1 || true
+	fi
+	if [ "$admin_override" = 1 ]; then
+		dpkg-statoverride --remove "$conf" >/dev/null 2>&1 || true
+	fi
+	if [ "$ours" = 1 ]; then
+		rm -f "$conf"
 	fi
 	if [ "${CHECK_DEB_KEEP:-0}" = 1 ]; then
 		say "kept $work"
@@ -134,11 +147,66 @@ if command -v systemd-analyze >/dev/null; then
 fi
 check "gofaxd.service is not enabled by the package" test ! -e /etc/systemd/system/multi-user.target.wants/gofaxd.service
 
+# /etc/gofax.conf holds the event socket password: 0640 root:uucp, through a
+# statoverride that survives reinstalls and upgrades.
+mode_is() { [ "$(stat -c '%a %U:%G' "$conf")" = "$1 $2" ]; }
+conf_stat() { stat -c '%a %U:%G' "$conf" 2>&1 || true; }
+override_is() { [ "$(dpkg-statoverride --list "$conf" 2>/dev/null)" = "$1" ]; }
+check_conf_mode() { # when
+	check "$conf is 0640 root:uucp ($1; got $(conf_stat))" mode_is 640 root:uucp
+	check "$conf has the statoverride root uucp 0640 ($1; got \"$(dpkg-statoverride --list "$conf" || true)\")" override_is "root uucp 640 $conf"
+	check "uucp can read $conf ($1)" setpriv --reuid=uucp --regid=uucp --init-groups head -c 1 "$conf"
+	check "nobody cannot read $conf ($1)" not_readable_by_nobody
+}
+not_readable_by_nobody() { ! setpriv --reuid=nobody --regid=nogroup --clear-groups head -c 1 "$conf"; }
+check_conf_mode "install"
+
+say "reinstalling the same package"
+dpkg_locked -i "$deb" | sed 's/^/  /' || die "dpkg -i (reinstall) failed"
+check_conf_mode "reinstall"
+
+# An upgrade whose /etc/gofax.conf changed: dpkg replaces the unmodified
+# conffile, and must give the new file the same owner and mode.
+say "upgrading to a repacked $version+check with a changed $conf"
+up=$work/upgrade
+dpkg-deb -R "$deb" "$up"
+sed -i "s/^Version: .*/Version: $version+check/" "$up/DEBIAN/control"
+printf '; changed by check-deb.sh\n' >>"$up/etc/gofax.conf"
+# (conffiles are not in DEBIAN/md5sums)
+updeb=$work/gofaxserver_${version}+check_${arch}.deb
+dpkg-deb --root-owner-group -b "$up" "$updeb" >/dev/null || die "dpkg-deb -b failed"
+dpkg_locked -i "$updeb" | sed 's/^/  /' || die "dpkg -i (upgrade) failed"
+check "the upgrade replaced $conf" grep -q '^; changed by check-deb.sh$' "$conf"
+check_conf_mode "upgrade"
+
 say "purging"
 dpkg_locked --purge gofaxserver | sed 's/^/  /' || die "dpkg --purge failed"
-ours=0
 check "purge removes /usr/bin/gofaxd" test ! -e /usr/bin/gofaxd
-check "purge removes /etc/gofax.conf" test ! -e /etc/gofax.conf
+check "purge removes $conf" test ! -e "$conf"
+check "purge removes the statoverride" override_is ""
+
+# A GOfax.IP installation's world-readable file, kept (confold): the
+# postinst makes it 0640 root:uucp.
+say "installing over a world-readable $conf left by GOfax.IP"
+printf '[freeswitch]\npassword = secret\n' >"$conf"
+chmod 644 "$conf"
+dpkg_locked -i --force-confdef --force-confold "$deb" | sed 's/^/  /' || die "dpkg -i over an old $conf failed"
+check "the old $conf is kept" grep -q '^password = secret$' "$conf"
+check_conf_mode "over GOfax.IP's file"
+dpkg_locked --purge gofaxserver | sed 's/^/  /' || die "dpkg --purge failed"
+
+# An administrator's own statoverride is respected, and kept at purge.
+say "installing with an administrator's statoverride uucp uucp 0600"
+dpkg-statoverride --add uucp uucp 0600 "$conf"
+admin_override=1
+dpkg_locked -i "$deb" | sed 's/^/  /' || die "dpkg -i with an administrator's statoverride failed"
+check "$conf is 0600 uucp:uucp (the administrator's statoverride; got $(conf_stat))" mode_is 600 uucp:uucp
+check "the administrator's statoverride is unchanged" override_is "uucp uucp 600 $conf"
+dpkg_locked --purge gofaxserver | sed 's/^/  /' || die "dpkg --purge failed"
+ours=0
+check "purge keeps the administrator's statoverride" override_is "uucp uucp 600 $conf"
+dpkg-statoverride --remove "$conf"
+admin_override=0
 
 [ "$fail" = 0 ] || die "some checks failed"
 say "gofaxserver $version: built, lint-clean, installed, checked and purged"

@@ -4,9 +4,11 @@
 #
 # "make demo" runs it after installing HylaFAX (contrib/install-deps.sh) and
 # building bin/gofaxd, bin/gofaxsend and bin/fssim. As root it:
-#   1. builds a private HylaFAX spool under $DEMO_DIR (the package's spool and
-#      /etc/hylafax copied, SendFaxCmd = bin/gofaxsend, mail captured in a
-#      file instead of sent),
+#   1. builds a private HylaFAX spool under $DEMO_DIR (the package's spool
+#      skeleton and /etc/hylafax copied, never the system spool's jobs or
+#      state; SendFaxCmd = a copy of bin/gofaxsend in $DEMO_DIR/bin, where
+#      uucp can run it even from a checkout below a private directory such as
+#      /root; mail captured in a file instead of sent),
 #   2. starts faxq, hfaxd (127.0.0.1, a free port), the FreeSWITCH simulator
 #      bin/fssim in loopback mode (every call gofaxsend originates comes back
 #      to gofaxd as an inbound call) and gofaxd with two virtual modems; a
@@ -23,14 +25,17 @@
 #
 # Environment:
 #   DEMO_DIR    work directory (default /tmp/gofax-demo), rebuilt every run
-#   DEMO_BIN    where gofaxd, gofaxsend and fssim are (default bin/)
+#   DEMO_BIN    where gofaxd, gofaxsend and fssim are (default bin/); they
+#               are copied to $DEMO_DIR/bin and run from there
 #   DEMO_PREFIX modem name prefix (default fsdemo)
 #   DEMO_KEEP=1 leave the processes running (stop them with: demo.sh stop)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${DEMO_BIN:-$root/bin}
+src_bin=${DEMO_BIN:-$root/bin}
 dir=${DEMO_DIR:-/tmp/gofax-demo}
+# The programs run from a copy here (see build_spool).
+bin=$dir/bin
 spool=$dir/spool
 modems=2
 # Modem names; faxq's UUCP locks (/var/lock/LCK..<modem>) are machine-wide.
@@ -162,7 +167,7 @@ http_get() {
 preflight() {
 	[ "$(id -u)" = 0 ] || die "must run as root (faxq must be started by root)"
 	local f
-	for f in "$bin/gofaxd" "$bin/gofaxsend" "$bin/fssim"; do
+	for f in "$src_bin/gofaxd" "$src_bin/gofaxsend" "$src_bin/fssim"; do
 		[ -x "$f" ] || die "$f missing: run make demo (it builds the binaries first)"
 	done
 	for f in /usr/sbin/faxq /usr/sbin/hfaxd /usr/bin/sendfax /usr/bin/faxstat \
@@ -176,10 +181,36 @@ build_spool() {
 	say "Private HylaFAX spool in $spool"
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	chmod 755 "$dir" # faxq, hfaxd and gofaxd run as uucp
-	cp -a /var/spool/hylafax "$spool"
+	chmod 755 "$dir" # faxq, hfaxd, gofaxd and the simulator run as uucp
+	setpriv --reuid=uucp --regid=uucp --init-groups test -x "$dir" ||
+		die "user uucp cannot reach $dir (a parent directory is private): set DEMO_DIR to a directory below /tmp"
+
+	# The programs, where uucp can run them: faxq execs gofaxsend with
+	# effective user uucp, which cannot reach into a checkout below a private
+	# directory (such as root's home, mode 0700).
+	mkdir -m 755 "$dir/bin"
+	local f
+	for f in gofaxd gofaxsend fssim; do
+		install -m 755 "$src_bin/$f" "$dir/bin/$f"
+	done
+
+	# The spool: the package's skeleton, not the system spool's state. Its
+	# programs (bin/) and modem templates (config/) are copied; every other
+	# directory is made empty with the owner and mode it has in the package
+	# (no jobs, received faxes, logs or sequence numbers of the system's
+	# HylaFAX), and etc/ is filled from /etc/hylafax, which Debian bind-mounts
+	# there only while its own services run.
+	local skel=/var/spool/hylafax d name
+	install -d -m "$(stat -c %a "$skel")" -o "$(stat -c %u "$skel")" -g "$(stat -c %g "$skel")" "$spool"
+	for d in "$skel"/*/; do
+		d=${d%/}
+		name=${d##*/}
+		case $name in
+		bin | config) cp -a "$d" "$spool/$name" ;;
+		*) install -d -m "$(stat -c %a "$d")" -o "$(stat -c %u "$d")" -g "$(stat -c %g "$d")" "$spool/$name" ;;
+		esac
+	done
 	cp -a /etc/hylafax/. "$spool/etc/"
-	rm -f "$spool"/FIFO*
 
 	# Mail from faxrcvd and notify is written to mail.log instead of sent.
 	cat >"$dir/sendmail" <<-EOF
@@ -189,6 +220,15 @@ build_spool() {
 	chmod 755 "$dir/sendmail"
 	install -m 644 -o uucp -g uucp /dev/null "$dir/mail.log"
 	install -m 644 -o uucp -g uucp /dev/null "$dir/gofaxsend.log"
+
+	# xferfaxstats and recvstats hard-code SPOOL=/var/spool/hylafax and die
+	# there without etc/setup.cache (a fresh machine's system spool has an
+	# empty etc/): copies that read this spool instead.
+	for f in xferfaxstats recvstats; do
+		sed "s#^SPOOL=/var/spool/hylafax\$#SPOOL='$spool'#" "/usr/lib/hylafax/bin/$f" >"$dir/$f"
+		grep -qxF "SPOOL='$spool'" "$dir/$f" || die "/usr/lib/hylafax/bin/$f: no SPOOL=/var/spool/hylafax line to redirect"
+		chmod 755 "$dir/$f"
+	done
 
 	# The HylaFAX scripts take the spool, the tools and sendmail from here;
 	# the tools in /usr/sbin are Debian's mount wrappers, use the real ones.
@@ -242,7 +282,9 @@ write_conf() {
 		faxnumber = 5550000
 		logfile = $dir/gofaxsend.log
 	EOF
-	chmod 644 "$dir/gofax.conf"
+	# As the package installs /etc/gofax.conf: it holds the event socket password.
+	chown root:uucp "$dir/gofax.conf"
+	chmod 640 "$dir/gofax.conf"
 }
 
 # start_hfaxd starts hfaxd on a free port. hfaxd does not exit when its port
@@ -391,7 +433,7 @@ report() {
 	say "log/xferfaxlog, and HylaFAX's xferfaxstats and recvstats over it"
 	cat "$spool/log/xferfaxlog"
 	echo
-	(cd "$spool" && /usr/lib/hylafax/bin/xferfaxstats log/xferfaxlog && echo && /usr/lib/hylafax/bin/recvstats log/xferfaxlog)
+	(cd "$spool" && "$dir/xferfaxstats" log/xferfaxlog && echo && "$dir/recvstats" log/xferfaxlog)
 	say "Mail from faxrcvd and notify (captured in $dir/mail.log)"
 	grep -E '^(### sendmail|Subject:)' "$dir/mail.log" || info "no mail captured"
 	say "gofaxd /healthz and /metrics (127.0.0.1:$metrics_port)"

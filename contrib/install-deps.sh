@@ -31,7 +31,10 @@ installed() { # package -> 0 when dpkg has it fully installed
 # bind-mounts /etc/hylafax onto the spool. Without CAP_SYS_ADMIN (containers)
 # the mount fails, faxsetup prompts for a country code and loops forever on
 # EOF. The postinst skips faxsetup when /etc/hylafax/setup.cache exists, so
-# write the values faxsetup itself writes on Debian 12.
+# write the values faxsetup itself writes on Debian 12. The same file is
+# written when the packages are installed but it is missing (faxsetup never
+# completed, or was interrupted): faxq, hfaxd and the scripts refuse to run
+# without it.
 seed_setup_cache() {
 	[ -e /etc/hylafax/setup.cache ] && return
 	mkdir -p /etc/hylafax
@@ -86,7 +89,7 @@ UUCP_LOCKDIR='/var/lock'
 UUCP_LOCKTYPE='ascii'
 UUENCODE=''
 EOF
-	say "pre-seeded /etc/hylafax/setup.cache (the postinst skips faxsetup)"
+	say "wrote /etc/hylafax/setup.cache with the values faxsetup -server writes on Debian 12 (the postinst then skips faxsetup)"
 }
 
 # Keep maintainer scripts from starting services (hylafax, and the MTA pulled
@@ -100,8 +103,8 @@ trap restore_policy EXIT
 missing=()
 for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
 
+seed_setup_cache
 if [ ${#missing[@]} -gt 0 ]; then
-	seed_setup_cache
 	if [ ! -e "$policy" ]; then
 		printf '#!/bin/sh\n# temporary, from gofaxserver contrib/install-deps.sh\nexit 101\n' > "$policy"
 		chmod 755 "$policy"

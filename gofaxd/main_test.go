@@ -110,6 +110,10 @@ socket = 127.0.0.1:0
 enablet38 = true
 acceptt38 = true
 `), 0o644)
+	// Readable by every user: gofaxd warns (it holds the event socket password).
+	if err := os.Chmod(conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// systemd's notification socket, with a watchdog of 200 ms.
 	notifyPath := filepath.Join(t.TempDir(), "notify")
 	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
@@ -166,6 +170,9 @@ acceptt38 = true
 	}
 	if !strings.Contains(stderr.String(), "acceptt38") || !strings.Contains(stderr.String(), "unknown key") {
 		t.Errorf("no warning about the unknown key:\n%s", stderr.String())
+	}
+	if n := strings.Count(stderr.String(), conf+": readable by every user (mode 0644)"); n != 1 {
+		t.Errorf("%d warnings about the file's mode, want 1:\n%s", n, stderr.String())
 	}
 	waitNote("READY=1")
 	waitNote("WATCHDOG=1")

@@ -38,7 +38,13 @@ func binary(t testing.TB) string {
 		}
 		os.Chmod(dir, 0o755)
 		binPath = filepath.Join(dir, "gofaxsend")
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, ".").CombinedOutput()
+		// runtime.GOROOT() is empty in a test built with -trimpath (as at
+		// package build): then the go in PATH.
+		goTool := "go"
+		if root := runtime.GOROOT(); root != "" {
+			goTool = filepath.Join(root, "bin", "go")
+		}
+		out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -152,6 +158,9 @@ logfile = log/gofaxsend.log
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Chmod(path, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
 }
 
 // TestExecClosedDescriptors runs the binary as faxq does, with every
@@ -193,6 +202,10 @@ func TestExecClosedDescriptors(t *testing.T) {
 	logText, _ := os.ReadFile(filepath.Join(spool, "log/gofaxsend.log"))
 	if !strings.Contains(string(logText), `msg="attempt finished"`) {
 		t.Errorf("log file:\n%s", logText)
+	}
+	// writeConfig leaves the file readable by every user: one warning.
+	if n := strings.Count(string(logText), conf+": readable by every user (mode 0644)"); n != 1 {
+		t.Errorf("%d warnings about the configuration file's mode, want 1:\n%s", n, logText)
 	}
 }
 

@@ -255,7 +255,8 @@ func Default() *Config {
 
 // Load reads and checks the file at path. Warnings (unknown sections and
 // keys, questionable values) do not stop loading; each names file, line,
-// section and key. The error, if any, is an *Error or wraps an I/O error.
+// section and key. A file every user may read is a warning too (see
+// ModeWarning). The error, if any, is an *Error or wraps an I/O error.
 func Load(path string) (*Config, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -269,7 +270,29 @@ func Load(path string) (*Config, []string, error) {
 	if len(src) > maxFileSize {
 		return nil, nil, &Error{File: path, Err: fmt.Errorf("%w: file larger than %d bytes", ErrInvalid, maxFileSize)}
 	}
-	return Parse(path, src)
+	c, warns, err := Parse(path, src)
+	if err != nil {
+		return c, warns, err
+	}
+	if fi, err := f.Stat(); err == nil {
+		if w := ModeWarning(path, fi.Mode()); w != "" {
+			warns = append([]string{w}, warns...)
+		}
+	}
+	return c, warns, nil
+}
+
+// ModeWarning returns the warning for a configuration file with mode
+// that every user may read, or "". The file holds the event socket
+// password, and with mod_commands loaded the event socket runs any
+// command ("api system ..."); the Debian package installs it 0640
+// root:uucp (gofaxd and gofaxsend run as uucp).
+func ModeWarning(path string, mode fs.FileMode) string {
+	if mode.Perm()&0o004 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("config: %s: readable by every user (mode %#o), but it holds the event socket password: "+
+		"chown root:uucp and chmod 0640 it", path, mode.Perm())
 }
 
 // Parse is Load for a file's content; name is used in messages only.

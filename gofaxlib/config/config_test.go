@@ -37,7 +37,7 @@ func checkGolden(t *testing.T, name, got string) {
 // TestSampleConfig loads the shipped sample: it must load without a single
 // warning, and every key it documents must be one the loader knows.
 func TestSampleConfig(t *testing.T) {
-	c, warns, err := Load("../../config/gofax.conf")
+	c, warns, err := loadCheckout(t, "../../config/gofax.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestSampleDocumentsEveryKey(t *testing.T) {
 }
 
 func TestGOfaxIPConfig(t *testing.T) {
-	c, warns, err := Load("testdata/gofaxip.conf")
+	c, warns, err := loadCheckout(t, "testdata/gofaxip.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +264,72 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, _, err := Load(big); !errors.Is(err, ErrInvalid) {
 		t.Errorf("oversized file: %v", err)
+	}
+}
+
+// loadCheckout is Load for a file of the checkout, without the warning
+// about its mode: git checks files out readable by everybody.
+func loadCheckout(t *testing.T, path string) (*Config, []string, error) {
+	t.Helper()
+	c, warns, err := Load(path)
+	fi, serr := os.Stat(path)
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	if mw := ModeWarning(path, fi.Mode()); mw != "" {
+		if len(warns) == 0 || warns[0] != mw {
+			t.Fatalf("%s (mode %v): Load's first warning is not about the mode: %q", path, fi.Mode(), warns)
+		}
+		warns = warns[1:]
+	}
+	return c, warns, err
+}
+
+// TestLoadModeWarning: a configuration file every user may read (it
+// holds the event socket password) gives one warning naming the file and
+// its mode; 0640 root:uucp, as the package installs it, gives none.
+func TestLoadModeWarning(t *testing.T) {
+	for _, tc := range []struct {
+		mode os.FileMode
+		warn bool
+	}{
+		{0o600, false},
+		{0o640, false},
+		{0o660, false},
+		{0o644, true},
+		{0o604, true},
+		{0o666, true},
+	} {
+		t.Run(fmt.Sprintf("%#o", tc.mode), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gofax.conf")
+			if err := os.WriteFile(path, []byte("[freeswitch]\npassword = secret\ngateway = carrier\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			_, warns, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.warn {
+				if len(warns) != 0 {
+					t.Errorf("warnings %q, want none", warns)
+				}
+				return
+			}
+			if len(warns) != 1 {
+				t.Fatalf("warnings %q, want one about the mode", warns)
+			}
+			for _, want := range []string{"config: " + path + ":", fmt.Sprintf("mode %#o", tc.mode), "readable by every user", "0640"} {
+				if !strings.Contains(warns[0], want) {
+					t.Errorf("warning %q lacks %q", warns[0], want)
+				}
+			}
+			if strings.Contains(warns[0], "\n") {
+				t.Errorf("warning %q is not one line", warns[0])
+			}
+		})
 	}
 }
 

@@ -196,7 +196,7 @@ func TestLoopbackEndToEnd(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := &receiver{dir: t.TempDir(), t38: tc.rxT38}
-			s := New(t, Options{SocketAddr: startReceiver(t, rc)})
+			s := New(t, Options{SocketAddr: startReceiver(t, rc), TimeScale: 0.02})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			body, evs := send(ctx, t, s, "fax_ident=1111,fax_header='ACME, Inc.',origination_caller_id_number=5551000,"+tc.txVars,
@@ -262,7 +262,7 @@ func TestLoopbackNormalResolution(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := &receiver{dir: t.TempDir(), t38: true}
-			s := New(t, Options{SocketAddr: startReceiver(t, rc)})
+			s := New(t, Options{SocketAddr: startReceiver(t, rc), TimeScale: 0.02})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			body, evs := send(ctx, t, s, "fax_ident=1111,"+tc.txVars, "sofia/gateway/gw1/5552000", doc)

@@ -171,6 +171,9 @@ func Start(t testing.TB, opts Options) *Server {
 	if err := os.Chmod(s.Dir, 0o755); err != nil {
 		t.Fatalf("hylafaxtest: %v", err)
 	}
+	if err := searchable(s.Dir, s.uid, s.gid); err != nil {
+		t.Fatalf("hylafaxtest: faxq and hfaxd run as %s: %v (set TMPDIR to a directory uucp can reach, such as /tmp)", uucpUser, err)
+	}
 	s.Spool = filepath.Join(s.Dir, "spool")
 	s.env = make([]string, len(opts.Env))
 	for i, e := range opts.Env {
@@ -210,8 +213,8 @@ func (s *Server) Document() string { return filepath.Join(s.Dir, "page.tif") }
 // into etc/ (Debian bind-mounts it there; a symlink fails in hfaxd's
 // chroot), our additions to etc/config, hosts.hfaxd and the stubs.
 func (s *Server) build() error {
-	if out, err := exec.Command("cp", "-a", skelSpool, s.Spool).CombinedOutput(); err != nil {
-		return fmt.Errorf("cp %s: %v: %s", skelSpool, err, out)
+	if err := copySkeleton(skelSpool, s.Spool); err != nil {
+		return err
 	}
 	if out, err := exec.Command("cp", "-a", skelConfig+"/.", s.Spool+"/etc/").CombinedOutput(); err != nil {
 		return fmt.Errorf("cp %s: %v: %s", skelConfig, err, out)
@@ -348,6 +351,93 @@ func (s *Server) appendConfig(text string) error {
 		mtime = old.Add(time.Second)
 	}
 	return os.Chtimes(path, mtime, mtime)
+}
+
+// skelCopied are the spool directories whose files come with the package
+// (scripts, modem templates); the others are queues and state.
+var skelCopied = map[string]bool{"bin": true, "config": true}
+
+// copySkeleton makes dst a spool like the package's src, not like the
+// system's HylaFAX has used it: the package's files in bin/ and config/
+// are copied, every other directory is made empty with the owner and mode
+// it has in src. No jobs, received faxes, logs, sequence numbers or FIFOs
+// of the system's HylaFAX come along, and etc/ starts empty whether or not
+// Debian's bind mount of /etc/hylafax is there.
+func copySkeleton(src, dst string) error {
+	if err := mkdirLike(src, dst); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		if skelCopied[e.Name()] {
+			if out, err := exec.Command("cp", "-a", from, to).CombinedOutput(); err != nil {
+				return fmt.Errorf("cp %s: %v: %s", from, err, out)
+			}
+			continue
+		}
+		if err := mkdirLike(from, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mkdirLike creates the directory dst with the mode (sticky bit included)
+// and owner of src.
+func mkdirLike(src, dst string) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%s: no owner information", src)
+	}
+	if err := os.Mkdir(dst, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chown(dst, int(st.Uid), int(st.Gid)); err != nil {
+		return err
+	}
+	return os.Chmod(dst, fi.Mode()&(os.ModePerm|os.ModeSticky|os.ModeSetgid|os.ModeSetuid))
+}
+
+// searchable reports as an error the first of dir and its parents that
+// the user uid with primary group gid may not search (enter).
+func searchable(dir string, uid, gid int) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return fmt.Errorf("%s: no owner information", d)
+		}
+		perm := fi.Mode().Perm()
+		var allowed bool
+		switch {
+		case int(st.Uid) == uid:
+			allowed = perm&0o100 != 0
+		case int(st.Gid) == gid:
+			allowed = perm&0o010 != 0
+		default:
+			allowed = perm&0o001 != 0
+		}
+		if !allowed {
+			return fmt.Errorf("%s (mode %v) is not searchable for uid %d", d, perm, uid)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 // mkdirLink creates dir, or the directory the symbolic link dir points to.
