@@ -197,3 +197,27 @@ func TestRunPassesOn(t *testing.T) {
 		t.Errorf("no configuration: exec %q %q", prog, argv)
 	}
 }
+
+// FuzzParseArgs: faxq's arguments are handed on unchanged, whatever they
+// are; only a leading "-c file" is taken away.
+func FuzzParseArgs(f *testing.F) {
+	f.Add("doneq/q5\x00done\x000:00:31")
+	f.Add("sendq/q5\x00requeued\x00\x0006:17")
+	f.Add("-c\x00/etc/gofax.conf\x00doneq/q5\x00killed\x000:01:00")
+	f.Add("-c")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		a, err := ParseArgs(args, func(string) string { return "" })
+		want := args
+		if len(args) >= 2 && args[0] == "-c" {
+			want = args[2:]
+		}
+		if !slices.Equal(a.Pass, want) || a.ConfigFile == "" {
+			t.Fatalf("ParseArgs(%q) = %+v", args, a)
+		}
+		if err == nil && (len(a.Pass) < 3 || a.Qfile() == "" || a.Why() == "") {
+			t.Fatalf("ParseArgs(%q) accepted %+v", args, a)
+		}
+	})
+}
