@@ -430,3 +430,26 @@ func TestTenantDynamicConfigGateway(t *testing.T) {
 	}
 	f.want(qf, map[string]string{"status": `Calling number "4711" (DynamicConfig FAXNumber) is not a telephone number: invalid telephone number: "4711": 4 digits, too short for an E.164 number (at least 7)`})
 }
+
+// TestTenantConfigGateway: a tenant without gateway endpoints (none of
+// its number, none of its own, no global ones) sends through
+// [freeswitch] gateway, dialling as HylaFAX gives the number, from its
+// own number.
+func TestTenantConfigGateway(t *testing.T) {
+	f := tenantFixture(t)
+	rt := testRouting()
+	f.writeRouting(gofaxlib.NewRouting(rt.Loaded, rt.Tenants, rt.Numbers, rt.Users, nil))
+	f.cfg.Gofaxsend.CallPrefix = "0"
+	f.sim.Route("0040123456", esltest.Scenario{Outcome: esltest.Success})
+	qf := f.qfile("7", "040123456", "owner:alice")
+	if st := f.run(context.Background(), qf); st != outcome.Done {
+		t.Fatalf("status %v: %s", st, f.read(qf).String("status"))
+	}
+	c := f.sim.Calls()[0]
+	if c.Gateway != "gw1" || c.Destination != "0040123456" || c.Vars["origination_caller_id_number"] != "+4930111" {
+		t.Errorf("call %q %q caller ID %q", c.Gateway, c.Destination, c.Vars["origination_caller_id_number"])
+	}
+	if as := attempts(t, f.spool); len(as) != 1 || as[0].Job.TenantID != "t-acme" || as[0].Attempt.Gateway != "gw1" || as[0].Attempt.Number != "0040123456" {
+		t.Errorf("attempts %+v", as)
+	}
+}
