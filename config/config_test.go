@@ -454,6 +454,12 @@ func TestHylaFAXConfigExamples(t *testing.T) {
 	if got := add["sendfaxcmd"]; got != "/usr/bin/gofaxsend" {
 		t.Errorf("config.additions: SendFaxCmd %q, want /usr/bin/gofaxsend (where the package installs it)", got)
 	}
+	if got := add["notifycmd"]; got != "/usr/bin/gofaxsend-notify" {
+		t.Errorf("config.additions: NotifyCmd %q, want /usr/bin/gofaxsend-notify (the link the package installs)", got)
+	}
+	if b, err := os.ReadFile("../debian/gofaxserver.links"); err != nil || !strings.Contains(string(b), "usr/bin/gofaxsend usr/bin/gofaxsend-notify\n") {
+		t.Errorf("debian/gofaxserver.links does not install the gofaxsend-notify link: %v", err)
+	}
 	modem := filepath.Join(hylafaxDir, "config."+cfg.HylaFAX.ModemPrefix+"0")
 	m := hylafaxConfig(t, modem)
 	if m["faxnumber"] == "" {

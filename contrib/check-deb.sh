@@ -138,6 +138,8 @@ for f in /usr/bin/gofaxd /usr/bin/gofaxsend /etc/gofax.conf /lib/systemd/system/
 	check "dpkg -L lists $f" grep -qxF "$f" <<<"$files"
 	check "$f exists" test -e "$f"
 done
+check "/usr/bin/gofaxsend-notify is a link to gofaxsend" test "$(readlink /usr/bin/gofaxsend-notify)" = gofaxsend
+check "dpkg -L lists /usr/bin/gofaxsend-notify" grep -qxF /usr/bin/gofaxsend-notify <<<"$files"
 # dh_compress gzips documents larger than 4 KiB.
 check "dpkg -L lists the README" grep -qE '^/usr/share/doc/gofaxserver/README\.md(\.gz)?$' <<<"$files"
 check "/etc/gofax.conf is a conffile" grep -q '^ /etc/gofax.conf ' <(dpkg-query -s gofaxserver)

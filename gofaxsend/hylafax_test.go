@@ -37,8 +37,12 @@ func startRig(t *testing.T) *hylafaxRig {
 		SendFaxCmd: bin,
 		Env:        []string{"GOFAX_CONFIG=" + hylafaxtest.DirVar + "/gofax.conf"},
 		// faxsend's retry delays (read by gofaxsend from etc/config) and
-		// faxq's own, short so that retries happen within the test.
-		Config:      []string{"JobReqBusy: 1", "JobReqNoAnswer: 1", "JobReqNoCarrier: 1", "JobReqProto: 1"},
+		// faxq's own, short so that retries happen within the test. Not
+		// shorter: faxq puts a job to sleep (state 3, which the tests
+		// wait for) only while the retry time gofaxsend wrote is still
+		// ahead when it takes the result in; one second passed on a
+		// loaded machine, and faxq retried at once.
+		Config:      []string{"JobReqBusy: 3", "JobReqNoAnswer: 3", "JobReqNoCarrier: 3", "JobReqProto: 3"},
 		JobReqOther: 2,
 	})
 	r := &hylafaxRig{t: t, srv: srv, sim: sim, conf: filepath.Join(srv.Dir, "gofax.conf"), modem: srv.ModemName("freeswitch")}
@@ -220,12 +224,16 @@ func TestHylaFAX(t *testing.T) {
 
 	t.Run("a call without progress is killed and requeued", func(t *testing.T) {
 		r := r.with(t)
-		r.config("pagetimeout = 200ms")
+		// spandsp's T0 (no fax answer) in 6 s, far beyond the page
+		// timeout even when the machine is loaded (at the rig's time
+		// scale it ends the call after 0.6 s).
+		slow := esltest.New(t, esltest.Options{TimeScale: 0.1})
+		slow.Route("5550008", esltest.Scenario{Outcome: esltest.NoFax})
+		writeConfig(t, r.conf, r.srv.Spool, slow.Addr(), "pagetimeout = 200ms")
 		defer r.config()
-		r.sim.Route("5550008", esltest.Scenario{Outcome: esltest.NoFax})
 		j := r.wait(r.submit("5550008"), hylafaxtest.StateSleeping)
 		r.check(j, map[string]string{"returned": "0", "status": "Hung up by gofaxsend: no fax progress within the page timeout"})
-		if len(r.sim.Kills()) == 0 {
+		if len(slow.Kills()) == 0 {
 			t.Error("no uuid_kill")
 		}
 		r.remove(j.ID)

@@ -2,6 +2,11 @@
 // as SendFaxCmd for every attempt: "gofaxsend -m <modem> sendq/q<jobid>...".
 // It reports the result in each qfile and exits with the HylaFAX send
 // status of the first job (0 retry, 1 failed, 2 done, 3 reformat).
+//
+// Run as gofaxsend-notify (a link to gofaxsend) or as "gofaxsend -notify",
+// it is faxq's NotifyCmd: it records faxq's decision about a job for the
+// tenant database and execs HylaFAX's notify with the same arguments (see
+// package internal/notify).
 package main
 
 import (
@@ -24,6 +29,10 @@ import (
 var version = "dev"
 
 func main() {
+	if args, ok := notifyMode(os.Args); ok {
+		notifyMain(args)
+		return
+	}
 	// Root first: faxq starts gofaxsend with real uid 0.
 	rootErr := leaveRealRoot()
 	guardErr := logging.GuardStdio()

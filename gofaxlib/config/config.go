@@ -126,6 +126,9 @@ type Gofaxsend struct {
 	MaxCallTime          time.Duration // maxcalltime
 	DynamicConfigTimeout time.Duration // dynamicconfigtimeout
 	LogFile              string        // logfile: "" = syslog/journal
+	// NotifyCmd is HylaFAX's notify program that gofaxsend's NotifyCmd
+	// mode hands faxq's notice on to (spool-relative "bin/notify").
+	NotifyCmd string // notifycmd
 }
 
 // Receipts is the [receipts] section: how the receipt dispatcher of

@@ -84,6 +84,7 @@ type raw struct {
 		Maxcalltime          string
 		Dynamicconfigtimeout string
 		Logfile              string
+		Notifycmd            string
 	}
 	Database struct {
 		Dsn              string
@@ -194,6 +195,7 @@ func defaults() raw {
 	r.Gofaxsend.Pagetimeout = "5m"
 	r.Gofaxsend.Maxcalltime = "2h"
 	r.Gofaxsend.Dynamicconfigtimeout = "30s"
+	r.Gofaxsend.Notifycmd = "bin/notify"
 	r.Database.Host = "localhost"
 	r.Database.Port = "5432"
 	r.Database.User = "gofax"
@@ -482,6 +484,10 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		MaxCallTime:          cv.duration("gofaxsend", "maxcalltime", s.Maxcalltime, time.Second),
 		DynamicConfigTimeout: cv.duration("gofaxsend", "dynamicconfigtimeout", s.Dynamicconfigtimeout, time.Second),
 		LogFile:              strings.TrimSpace(s.Logfile),
+		NotifyCmd:            strings.TrimSpace(s.Notifycmd),
+	}
+	if c.Gofaxsend.NotifyCmd == "" {
+		c.Gofaxsend.NotifyCmd = "bin/notify" // empty: HylaFAX's own, as for faxrcvdcmd
 	}
 	for i, f := range c.Gofaxsend.FailedResponse {
 		c.Gofaxsend.FailedResponse[i] = strings.ToUpper(f)
@@ -706,6 +712,9 @@ func (c *Config) check() ([]string, error) {
 	positive("gofaxsend", "pagetimeout", c.Gofaxsend.PageTimeout)
 	positive("gofaxsend", "maxcalltime", c.Gofaxsend.MaxCallTime)
 	positive("gofaxsend", "dynamicconfigtimeout", c.Gofaxsend.DynamicConfigTimeout)
+	if strings.ContainsFunc(c.Gofaxsend.NotifyCmd, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		cv.fail("gofaxsend", "notifycmd", "%q: a program path without blanks or arguments (it is executed directly, not by a shell)", c.Gofaxsend.NotifyCmd)
+	}
 	if c.FreeSWITCH.NationalLength > gofaxlib.MaxE164Digits {
 		cv.fail("freeswitch", "nationallength", "%d: 0 (off) to %d", c.FreeSWITCH.NationalLength, gofaxlib.MaxE164Digits)
 	}

@@ -171,19 +171,26 @@ func (a *attempt) attempt(ctx context.Context, number string) (outcome.Result, b
 	a.b.notifyFaxq(ctx, hylafax.JobCalling, a.jobid, "")
 	a.sess.Printf("DIAL %s", set.number)
 
+	// The gateways in order, stopping at the first call that was
+	// answered: the next one only when this one failed in the gateway or
+	// network (gofaxlib.Decide's NextGateway), never after busy, no
+	// answer or a fax failure, which another route would not change.
 	var rep call.Report
 	var callErr error
-	for i, gw := range set.gateways {
-		rep, callErr = a.call(ctx, conn, set, gw)
-		if callErr != nil || rep.Result.Connected() || ctx.Err() != nil || i+1 == len(set.gateways) {
+	for i, rt := range set.routes {
+		started := a.b.Now()
+		rep, callErr = a.call(ctx, conn, set, rt)
+		a.recordAttempt(ctx, set, rt, started, &rep, callErr)
+		if callErr != nil || rep.Result.Connected() || ctx.Err() != nil || i+1 == len(set.routes) {
 			break
 		}
 		o := gofaxlib.Decide(&rep.Result, gofaxlib.Policy{FailedCauses: failedCauses(cfg.Gofaxsend.FailedResponse)})
 		if !o.NextGateway {
 			break
 		}
-		a.log.Info("gateway failed, trying the next", "gateway", gw, "cause", rep.Result.HangupCause)
-		a.sess.Printf("Gateway %s: %s, trying %s", gw, rep.Result.HangupCause, set.gateways[i+1])
+		next := set.routes[i+1]
+		a.log.Info("gateway failed, trying the next", "gateway", rt.gateway, "cause", rep.Result.HangupCause, "next", next.gateway)
+		a.sess.Printf("Gateway %s: %s, trying %s (DIAL %s)", rt.gateway, rep.Result.HangupCause, next.gateway, next.number)
 	}
 	if errors.Is(callErr, call.ErrLost) && !rep.Complete && rep.UUID != "" {
 		a.hangUpLost(ctx, rep.UUID)
@@ -210,15 +217,15 @@ func (a *attempt) hangUpLost(ctx context.Context, uuid string) {
 	a.log.Info("hung up the call after losing its event socket", "call_uuid", uuid)
 }
 
-// call makes one call through gateway gw.
-func (a *attempt) call(ctx context.Context, conn *esl.Conn, set settings, gw string) (call.Report, error) {
+// call makes one call along rt.
+func (a *attempt) call(ctx context.Context, conn *esl.Conn, set settings, rt route) (call.Report, error) {
 	uuid := esl.NewUUID()
-	d := freeswitch.Dial{Vars: set.vars(uuid, a.b.Config.Gofaxsend.RingTimeout), Gateways: []string{gw}, Number: set.number}
+	d := freeswitch.Dial{Vars: set.vars(uuid, a.b.Config.Gofaxsend.RingTimeout, rt), Gateways: []string{rt.gateway}, Number: rt.number}
 	cmd, err := d.TxFax(a.doc.Path)
 	if err != nil {
 		return call.Report{}, fmt.Errorf("%w: %w", errDial, err)
 	}
-	log := a.log.With("call_uuid", uuid, "gateway", gw)
+	log := a.log.With("call_uuid", uuid, "gateway", rt.gateway)
 	cfg := a.b.Config.Gofaxsend
 	p := call.Params{
 		UUID:        uuid,

@@ -17,10 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/record"
 )
 
 // Waits on the spool. A qfile is locked by faxq only for a moment while
@@ -54,6 +56,21 @@ func Batch(ctx context.Context, env Env, qfiles []string) outcome.Status {
 	}
 	b := &batch{Env: env, spool: env.Config.HylaFAX.SpoolDir}
 	b.conf = loadFaxsendConf(b.spool, env.Modem, env.Controls)
+	if env.Config.Database.Enabled {
+		// The tenant data as gofaxd last wrote it, read once for the
+		// batch; and the journal that takes each attempt to gofaxd.
+		b.routing, b.routingErr = record.LoadRouting(b.path(record.RoutingFile))
+		if b.routingErr != nil {
+			b.Log.Error("cannot read the routing snapshot: jobs are retried", "err", b.routingErr)
+		}
+		b.rec = record.NewRecorder(b.spool, "gofaxsend")
+		b.host = record.Host(env.Config)
+		defer func() {
+			if err := b.rec.Close(); err != nil {
+				b.Log.Error("spool journal", "err", err)
+			}
+		}()
+	}
 	// gofaxd owns the modem when its FIFO exists: it learns that the
 	// modem is busy (SB), each job's result and that it is free (SR).
 	b.toFaxq = b.startFIFO(hylafax.FaxqFIFO)
@@ -96,6 +113,13 @@ type batch struct {
 	Env
 	spool string
 	conf  faxsendConf // retry delays, UseJobTSI
+
+	// With [database]: the routing snapshot (or why it could not be
+	// read), the journal for the attempts and this host's name.
+	routing    *gofaxlib.Routing
+	routingErr error
+	rec        *record.Recorder
+	host       string
 
 	connMu     sync.Mutex
 	conn       *esl.Conn

@@ -15,33 +15,37 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/outcome"
+	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/record"
 )
 
 // settings is everything the call of one job depends on.
 type settings struct {
-	number   string // dialled: call prefix + number, formatting removed
-	key      string // softmodem fallback key of the number (without prefix)
-	gateways []string
-	cidNum   string
-	cidName  string
-	tsi      string
-	header   string
-	ecm      bool
-	v17      bool
-	t38      bool
-	t38Req   bool
-	verbose  bool
-	extra    freeswitch.Vars // mod_db overrides
+	number  string  // dialled through the first route: the mod_db override key
+	key     string  // softmodem fallback key of the number (without prefix)
+	routes  []route // the gateways, tried in order
+	cidNum  string
+	cidName string
+	tsi     string
+	header  string
+	ecm     bool
+	v17     bool
+	t38     bool
+	t38Req  bool
+	verbose bool
+	extra   freeswitch.Vars // mod_db overrides
+
+	sender *sender // the tenant's user and number; nil for jobs without a tenant
+	to     string  // the destination as E.164 where it normalises, else as given
 }
 
-// vars returns the dial string variables for a call with uuid.
-func (s settings) vars(uuid string, ring time.Duration) freeswitch.Vars {
+// vars returns the dial string variables for a call with uuid through rt.
+func (s settings) vars(uuid string, ring time.Duration, rt route) freeswitch.Vars {
 	v := func(name, value string) freeswitch.Var { return freeswitch.Var{Name: name, Value: value} }
 	vs := freeswitch.Vars{
 		v("ignore_early_media", "true"),
 		v("origination_uuid", uuid),
 		v("originate_timeout", strconv.Itoa(int(math.Ceil(ring.Seconds())))),
-		v("origination_caller_id_number", s.cidNum),
+		v("origination_caller_id_number", rt.cidNum),
 		v("origination_caller_id_name", s.cidName),
 		v("fax_ident", s.tsi),
 		v("fax_header", s.header),
@@ -93,9 +97,10 @@ func stationID(s tsiSources) string {
 }
 
 // settings works the job's call out from the configuration, JobControl
-// pairs, the qfile's per-job fields and the DynamicConfig script (see
-// callingNumber and stationID for who wins). ok is false with res the
-// result when the job must not be called.
+// pairs, the qfile's per-job fields, the DynamicConfig script and, for a
+// job whose owner is a tenant's user, the routing snapshot (see
+// callingNumber, tenantSender and stationID for who wins). ok is false
+// with res the result when the job must not be called.
 func (a *attempt) settings(ctx context.Context, number string) (s settings, res outcome.Result, ok bool) {
 	q, cfg, ctl := a.q, a.b.Config, a.b.Controls
 	var dyn hook.Values
@@ -112,15 +117,15 @@ func (a *attempt) settings(ctx context.Context, number string) (s settings, res 
 		dyn = vals
 	}
 	get := func(k string) string { v, _ := dyn.Get(k); return v }
+	numbers := numberSources{
+		DynamicConfig: get("faxnumber"), JobControl: ctl["faxnumber"], Job: q.String("faxnumber"), Default: cfg.Gofaxsend.FaxNumber,
+	}
+	tsis := tsiSources{
+		DynamicConfig: get("localidentifier"), Job: q.String("tsi"), UseJobTSI: a.b.conf.useJobTSI,
+		JobControl: ctl["localidentifier"], Default: cfg.FreeSWITCH.Ident,
+	}
 	s = settings{
-		gateways: cfg.FreeSWITCH.Gateways,
-		cidNum: callingNumber(numberSources{
-			DynamicConfig: get("faxnumber"), JobControl: ctl["faxnumber"], Job: q.String("faxnumber"), Default: cfg.Gofaxsend.FaxNumber,
-		}),
-		tsi: stationID(tsiSources{
-			DynamicConfig: get("localidentifier"), Job: q.String("tsi"), UseJobTSI: a.b.conf.useJobTSI,
-			JobControl: ctl["localidentifier"], Default: cfg.FreeSWITCH.Ident,
-		}),
+		cidNum:  callingNumber(numbers),
 		header:  cfg.FreeSWITCH.Header,
 		ecm:     !cfg.Gofaxsend.DisableECM,
 		v17:     !cfg.Gofaxsend.DisableV17,
@@ -128,6 +133,29 @@ func (a *attempt) settings(ctx context.Context, number string) (s settings, res 
 		t38Req:  cfg.Gofaxsend.RequestT38,
 		verbose: cfg.FreeSWITCH.Verbose,
 	}
+	plan := cfg.NumberPlan()
+	if cfg.Database.Enabled {
+		if a.b.routingErr != nil {
+			a.sess.Printf("%v", a.b.routingErr)
+			return s, outcome.Local(outcome.CodeUnknown, "%v; gofaxd writes it once it has the tenant data ([database]): retried later", a.b.routingErr), false
+		}
+		snd, res, ok := tenantSender(a.b.routing, plan, q.String("owner"), numbers)
+		if !ok {
+			a.sess.Printf("%s", res.Text)
+			return s, res, false
+		}
+		s.sender = snd
+	}
+	if snd := s.sender; snd != nil {
+		// The tenant's number is the station: its TSI, header and
+		// caller ID name where nothing set by the administrator or
+		// allowed for the job replaces them.
+		s.cidNum = snd.number.Number
+		tsis.Default = cmp.Or(snd.number.Ident, snd.number.Number)
+		s.header = cmp.Or(snd.number.Header, s.header)
+		a.sess.Printf("Tenant %q, user %q, calling number %s (%s)", snd.tenant.Name, snd.user.Username, snd.number.Number, snd.source)
+	}
+	s.tsi = stationID(tsis)
 	prefix := cfg.Gofaxsend.CallPrefix
 	// The page header: JobControl, the job's tagline (HylaFAX's
 	// UseJobTagLine is yes by default), DynamicConfig.
@@ -159,47 +187,79 @@ func (a *attempt) settings(ctx context.Context, number string) (s settings, res 
 	if v, ok := dyn.Get("callprefix"); ok {
 		prefix = v
 	}
+	gateways := cfg.FreeSWITCH.Gateways
+	dynGateways := false
 	if gw := get("gateway"); gw != "" {
-		s.gateways = nil
+		gateways, dynGateways = nil, true
 		for _, g := range strings.Split(gw, ",") {
 			if g = strings.TrimSpace(g); g != "" {
-				s.gateways = append(s.gateways, g)
+				gateways = append(gateways, g)
 			}
 		}
 	}
 	dial, numErr := freeswitch.CleanNumber(prefix + number)
-	s.number = dial
 	if k, err := cfgNumbering(cfg).Key(number); err == nil {
 		s.key = k
 	}
 
+	cidName := ""
 	switch strings.ToLower(cfg.Gofaxsend.CIDName) {
 	case "sender":
-		s.cidName = q.String("sender")
+		cidName = q.String("sender")
 	case "number":
-		s.cidName = q.String("number")
+		cidName = q.String("number")
 	case "cidnum":
-		s.cidName = s.cidNum
+		cidName = s.cidNum
 	default:
-		s.cidName = cfg.Gofaxsend.CIDName
+		cidName = cfg.Gofaxsend.CIDName
 	}
-	s.tsi, s.header, s.cidName = freeswitch.SafeValue(s.tsi), freeswitch.SafeValue(s.header), freeswitch.SafeValue(s.cidName)
+	if s.sender != nil {
+		cidName = cmp.Or(s.sender.number.CallerIDName, cidName)
+	}
+	s.tsi, s.header, s.cidName = freeswitch.SafeValue(s.tsi), freeswitch.SafeValue(s.header), freeswitch.SafeValue(cidName)
 	s.cidNum = freeswitch.SafeValue(s.cidNum)
+	s.to = record.E164OrRaw(plan, number)
 
-	switch {
-	case number == "":
+	if number == "" {
 		return s, outcome.Result{Status: outcome.Failed, Code: outcome.CodeInvalidJob, Text: "Number to dial is empty"}, false
-	case len(s.gateways) == 0:
-		return s, outcome.Local(outcome.CodeNoLine, "No gateway configured ([freeswitch] gateway)"), false
 	}
-	if numErr != nil {
-		return s, outcome.Result{Status: outcome.Failed, Code: outcome.CodeInvalidJob, Text: fmt.Sprintf("Cannot dial %q: not a phone number", prefix+number)}, false
-	}
-	for _, gw := range s.gateways {
-		if err := freeswitch.CheckGateway(gw); err != nil {
-			return s, outcome.Local(outcome.CodeNoLine, "Gateway %q cannot be used: %v", gw, err), false
+	if s.sender != nil {
+		// A tenant's fax goes to a number E.164 can express: that is
+		// how it is recorded, and how gateway endpoints dial.
+		e, err := plan.E164(number)
+		if err != nil {
+			return s, outcome.Result{Status: outcome.Failed, Code: outcome.CodeInvalidJob, Text: fmt.Sprintf("Cannot send to %q: %v", number, err)}, false
+		}
+		if !dynGateways {
+			if eps := a.b.routing.Gateways(s.sender.number); len(eps) > 0 {
+				routes, res, ok := endpointRoutes(plan, eps, e, s.sender.number.Number)
+				if !ok {
+					a.sess.Printf("%s", res.Text)
+					return s, res, false
+				}
+				s.routes = routes
+			}
 		}
 	}
+	if s.routes == nil {
+		// DynamicConfig's or [freeswitch] gateways: the number as HylaFAX
+		// gives it, with the call prefix.
+		switch {
+		case len(gateways) == 0:
+			return s, outcome.Local(outcome.CodeNoLine, "No gateway configured ([freeswitch] gateway)"), false
+		case numErr != nil:
+			return s, outcome.Result{Status: outcome.Failed, Code: outcome.CodeInvalidJob, Text: fmt.Sprintf("Cannot dial %q: not a phone number", prefix+number)}, false
+		}
+		for _, gw := range gateways {
+			s.routes = append(s.routes, route{gateway: gw, number: dial, cidNum: s.cidNum})
+		}
+	}
+	for _, rt := range s.routes {
+		if err := freeswitch.CheckGateway(rt.gateway); err != nil {
+			return s, outcome.Local(outcome.CodeNoLine, "Gateway %q cannot be used: %v", rt.gateway, err), false
+		}
+	}
+	s.number = s.routes[0].number
 	return s, outcome.Result{}, true
 }
 
