@@ -151,8 +151,8 @@ func (f *File) outPage(d ifd, set []Field) (outPage, error) {
 			continue
 		case e.size() > MaxValueBytes:
 			return p, fmt.Errorf("tag %d: value of %d bytes", e.tag, e.size())
-		case f.beyondEnd(e):
-			return p, fmt.Errorf("tag %d: value beyond end", e.tag)
+		case f.misplaced(e):
+			return p, fmt.Errorf("tag %d: value outside the file's body", e.tag)
 		default:
 			p.entries = append(p.entries, outEntry{tag: e.tag, typ: e.typ, count: e.count, src: &e})
 		}

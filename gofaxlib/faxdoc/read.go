@@ -7,6 +7,10 @@ import (
 	"io"
 )
 
+// headerSize is the size of a classic TIFF header: byte order, magic
+// number and the offset of the first directory.
+const headerSize = 8
+
 // Field types of classic TIFF.
 const (
 	typeByte      = 1
@@ -69,7 +73,7 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 	if size < 8 || size > MaxFileSize {
 		return nil, fmt.Errorf("%w: size %d", ErrFormat, size)
 	}
-	var hdr [8]byte
+	var hdr [headerSize]byte
 	if _, err := r.ReadAt(hdr[:], 0); err != nil {
 		return nil, fmt.Errorf("%w: header: %w", ErrFormat, err)
 	}
@@ -147,15 +151,27 @@ func (f *File) value(e entry) ([]byte, error) {
 	case n <= 4:
 		return e.raw[:n], nil
 	}
-	off := int64(f.order.Uint32(e.raw[:]))
-	if off+n > f.size {
-		return nil, fmt.Errorf("tag %d: value beyond end", e.tag)
+	if f.misplaced(e) {
+		return nil, fmt.Errorf("tag %d: value outside the file's body", e.tag)
 	}
+	off := int64(f.order.Uint32(e.raw[:]))
 	b := make([]byte, n)
 	if _, err := f.r.ReadAt(b, off); err != nil {
 		return nil, fmt.Errorf("tag %d: %w", e.tag, err)
 	}
 	return b, nil
+}
+
+// misplaced reports whether e's value is stored out of line somewhere
+// other than between the header and the end of the file: in the header
+// (whose directory offset Retag rewrites) or beyond the end (where Retag
+// appends).
+func (f *File) misplaced(e entry) bool {
+	if e.size() <= 4 {
+		return false
+	}
+	off := int64(f.order.Uint32(e.raw[:]))
+	return off < headerSize || off+e.size() > f.size
 }
 
 // uints returns the values of a SHORT or LONG entry.

@@ -142,12 +142,16 @@ func TestReadTolerant(t *testing.T) {
 	le := binary.LittleEndian
 	data := buildTIFF(le, 1)
 	f := mustRead(t, data)
-	// Point the description beyond the end and give the width a bad type.
+	// Point the description beyond the end, the horizontal resolution into
+	// the header (whose directory offset Retag rewrites) and give the width
+	// a bad type.
 	for _, e := range f.ifds[0].entries {
 		at := int(f.ifds[0].offset) + 2 + 12*slices.Index(f.ifds[0].entries, e)
 		switch e.tag {
 		case TagImageDescription:
 			le.PutUint32(data[at+8:], uint32(len(data)))
+		case TagXResolution:
+			le.PutUint32(data[at+8:], 0)
 		case TagImageWidth:
 			le.PutUint16(data[at+2:], 99)
 		}
@@ -156,7 +160,7 @@ func TestReadTolerant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := pages[0]; p.ImageDescription != "" || p.Width != 0 || p.YResolution != 98 || p.Compression != 3 {
+	if p := pages[0]; p.ImageDescription != "" || p.Width != 0 || p.XResolution != 0 || p.YResolution != 98 || p.Compression != 3 {
 		t.Errorf("page: %+v", p)
 	}
 }
