@@ -83,10 +83,9 @@ func TestCallCodes(t *testing.T) {
 		11: CodePageSize, 12: CodePageSize,
 		15: CodeDCN, 17: CodeDCN,
 		16: CodeECM, 22: CodeECM,
-		gofaxlib.T30CallDropped: CodeDisconnected,
 		41: CodeDocument, 46: CodeDocument,
-		0:  CodePhaseC, // not delivered, whatever the code says
-		33: CodePhaseC,
+		0: CodePhaseC, 33: CodePhaseC, // not delivered, whatever the code says
+		gofaxlib.T30CallDropped: CodeDisconnected,
 	}
 	for code, want := range t30 {
 		r := gofaxlib.Result{Final: true, ResultCode: code, ResultText: "x", TotalPages: 1, Answered: answered}
