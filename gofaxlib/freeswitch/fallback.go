@@ -167,6 +167,14 @@ func (f Fallback) Add(ctx context.Context, dir Direction, key string) error {
 	if err := f.DB.Set(ctx, realm, key, strconv.FormatInt(f.now().Unix(), 10)); err != nil {
 		return err
 	}
+	if err := f.prune(ctx, realm, key); err != nil {
+		return fmt.Errorf("freeswitch: %s added, but realm %s not pruned: %w", key, realm, err)
+	}
+	return nil
+}
+
+// prune keeps realm within Max (see Fallback.Max); keep stays.
+func (f Fallback) prune(ctx context.Context, realm, keep string) error {
 	if f.Max <= 0 {
 		return nil
 	}
@@ -179,7 +187,7 @@ func (f Fallback) Add(ctx context.Context, dir Direction, key string) error {
 		return err
 	}
 	// Oldest first; entries made by hand stay.
-	entries = slices.DeleteFunc(entries, func(e FallbackEntry) bool { return e.Added.IsZero() || e.Key == key })
+	entries = slices.DeleteFunc(entries, func(e FallbackEntry) bool { return e.Added.IsZero() || e.Key == keep })
 	slices.SortFunc(entries, func(a, b FallbackEntry) int {
 		if c := a.Added.Compare(b.Added); c != 0 {
 			return c

@@ -179,3 +179,22 @@ func realmKeys(m memDB, realm string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// TestFallbackPruneError: an entry is added even when the realm cannot be
+// pruned; the error says so.
+func TestFallbackPruneError(t *testing.T) {
+	m := memDB{}
+	api := apiFunc(func(cmd string) (string, error) {
+		if strings.HasPrefix(cmd, "db list/") {
+			return "-ERR db busy\n", nil
+		}
+		return m.API(context.Background(), cmd)
+	})
+	err := Fallback{DB: DB{API: api}, Max: 10}.Add(context.Background(), Inbound, "4930222")
+	if err == nil || !strings.Contains(err.Error(), "4930222 added, but realm fallback-inbound not pruned") {
+		t.Errorf("Add = %v", err)
+	}
+	if _, ok := m["fallback-inbound/4930222"]; !ok {
+		t.Error("entry not added")
+	}
+}
