@@ -163,9 +163,7 @@ func (f *File) outPage(d ifd, set []Field) (outPage, error) {
 	if len(offs) == 0 || len(offs) != len(counts) {
 		return p, errors.New("missing or inconsistent strips")
 	}
-	// A tag given twice (libtiff warns and takes the first) is written once.
-	slices.SortStableFunc(p.entries, func(a, b outEntry) int { return int(a.tag) - int(b.tag) })
-	p.entries = slices.CompactFunc(p.entries, func(a, b outEntry) bool { return a.tag == b.tag })
+	slices.SortFunc(p.entries, func(a, b outEntry) int { return int(a.tag) - int(b.tag) })
 	for i, off := range offs {
 		if int64(off)+int64(counts[i]) > f.size {
 			return p, errors.New("image data beyond end")

@@ -165,6 +165,52 @@ func TestReadTolerant(t *testing.T) {
 	}
 }
 
+// TestReadDuplicateTags: a tag given twice is its first entry, readable
+// or not, as libtiff takes it; Retag and Merge keep to that entry.
+func TestReadDuplicateTags(t *testing.T) {
+	le := binary.LittleEndian
+	data := buildTIFF(le, 1)
+	d := mustRead(t, data).ifds[0]
+	at := int(d.offset) + 2 + 12*slices.IndexFunc(d.entries, func(e entry) bool { return e.tag == TagXResolution })
+	le.PutUint16(data[at:], TagYResolution) // YResolution twice: 204, then 98
+	check := func(name string, data []byte, want float64) {
+		t.Helper()
+		f := mustRead(t, data)
+		n := 0
+		for _, e := range f.ifds[0].entries {
+			if e.tag == TagYResolution {
+				n++
+			}
+		}
+		if p := f.Pages()[0]; n != 1 || p.YResolution != want || p.XResolution != 0 {
+			t.Errorf("%s: %d YResolution entries, page %+v; want one, %v", name, n, p, want)
+		}
+	}
+	retag := func(data []byte) []byte {
+		tail, hdr, err := mustRead(t, data).Retag([][]Field{{Long(TagFaxRecvTime, 1)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := append(slices.Clone(data), tail...)
+		copy(out, hdr[:])
+		return out
+	}
+	check("read", data, 204)
+	check("retagged", retag(data), 204)
+	var merged bytes.Buffer
+	if _, err := Merge(&merged, []Source{{R: bytes.NewReader(data), Size: int64(len(data))}}); err != nil {
+		t.Fatal(err)
+	}
+	check("merged", merged.Bytes(), 204)
+
+	le.PutUint32(data[at+8:], uint32(len(data))) // the first entry's value beyond the end
+	check("first unreadable", data, 0)
+	out := retag(data)
+	if p := mustRead(t, out).Pages()[0]; p.YResolution != 0 {
+		t.Errorf("retagged, first unreadable: %+v", p)
+	}
+}
+
 func TestReadNoPages(t *testing.T) {
 	data := []byte("II*\x00\x00\x00\x00\x00")
 	f, err := Read(bytes.NewReader(data), int64(len(data)))
