@@ -63,6 +63,8 @@ type FreeSWITCH struct {
 	Verbose           bool          // verbose: fax_verbose on outbound calls
 	SoftmodemFallback bool          // softmodemfallback: learn numbers that fail with T.38
 	FallbackTTL       time.Duration // fallbackttl: how long a fallback entry counts (0 = forever)
+	FallbackMax       int           // fallbackmax: entries kept in each fallback realm (0 = no bound)
+	FallbackShared    bool          // fallbackshared: entries learned on receptions count for sends too
 	// Number normalisation for fallback keys (see freeswitch.Numbering.Key)
 	// and, as NumberPlan, for the numbers of the tenant database.
 	CountryCode         string        // countrycode: own country code, e.g. 49 ("" = off)

@@ -30,6 +30,8 @@ type raw struct {
 		Verbose             bool
 		Softmodemfallback   bool
 		Fallbackttl         string
+		Fallbackmax         string
+		Fallbackshared      bool
 		Countrycode         string
 		Internationalprefix string
 		Nationalprefix      string
@@ -167,7 +169,12 @@ func defaults() raw {
 	var r raw
 	r.Freeswitch.Socket = "127.0.0.1:8021"
 	r.Freeswitch.Password = "ClueCon"
-	r.Freeswitch.Fallbackttl = "0"
+	// A station whose T.38 was repaired gets T.38 again after a month, at
+	// the cost of one failed attempt.
+	r.Freeswitch.Fallbackttl = "720h"
+	// Far more stations than a fax server has T.38 trouble with, few
+	// enough that pruning a realm (reading each entry once) stays quick.
+	r.Freeswitch.Fallbackmax = "1000"
 	r.Freeswitch.Internationalprefix = "00"
 	r.Freeswitch.Nationalprefix = "0"
 	r.Freeswitch.Nationallength = "0"
@@ -411,6 +418,8 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		Verbose:             fsw.Verbose,
 		SoftmodemFallback:   fsw.Softmodemfallback,
 		FallbackTTL:         cv.duration("freeswitch", "fallbackttl", fsw.Fallbackttl, time.Second),
+		FallbackMax:         cv.number("freeswitch", "fallbackmax", fsw.Fallbackmax),
+		FallbackShared:      fsw.Fallbackshared,
 		CountryCode:         strings.TrimSpace(fsw.Countrycode),
 		InternationalPrefix: strings.TrimSpace(fsw.Internationalprefix),
 		NationalPrefix:      strings.TrimSpace(fsw.Nationalprefix),

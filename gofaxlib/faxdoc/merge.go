@@ -151,8 +151,8 @@ func (f *File) outPage(d ifd, set []Field) (outPage, error) {
 			continue
 		case e.size() > MaxValueBytes:
 			return p, fmt.Errorf("tag %d: value of %d bytes", e.tag, e.size())
-		case f.beyondEnd(e):
-			return p, fmt.Errorf("tag %d: value beyond end", e.tag)
+		case f.misplaced(e):
+			return p, fmt.Errorf("tag %d: value outside the file's body", e.tag)
 		default:
 			p.entries = append(p.entries, outEntry{tag: e.tag, typ: e.typ, count: e.count, src: &e})
 		}
@@ -163,9 +163,7 @@ func (f *File) outPage(d ifd, set []Field) (outPage, error) {
 	if len(offs) == 0 || len(offs) != len(counts) {
 		return p, errors.New("missing or inconsistent strips")
 	}
-	// A tag given twice (libtiff warns and takes the first) is written once.
-	slices.SortStableFunc(p.entries, func(a, b outEntry) int { return int(a.tag) - int(b.tag) })
-	p.entries = slices.CompactFunc(p.entries, func(a, b outEntry) bool { return a.tag == b.tag })
+	slices.SortFunc(p.entries, func(a, b outEntry) int { return int(a.tag) - int(b.tag) })
 	for i, off := range offs {
 		if int64(off)+int64(counts[i]) > f.size {
 			return p, errors.New("image data beyond end")

@@ -160,6 +160,7 @@ func TestMergeErrors(t *testing.T) {
 	noStrips := mutate(TagStripOffsets, func(b []byte, at int) { le.PutUint16(b[at:], 1) })
 	stripBeyond := mutate(TagStripByteCounts, func(b []byte, at int) { le.PutUint32(b[at+8:], 1<<20) })
 	valueBeyond := mutate(TagImageDescription, func(b []byte, at int) { le.PutUint32(b[at+8:], uint32(len(b))) })
+	valueInHeader := mutate(TagXResolution, func(b []byte, at int) { le.PutUint32(b[at+8:], 0) })
 	hugeValue := mutate(TagImageDescription, func(b []byte, at int) { le.PutUint32(b[at+4:], MaxValueBytes+1) })
 	tiled := mutate(TagStripOffsets, func(b []byte, at int) { le.PutUint16(b[at:], tagTileOffsets) })
 	src := func(b []byte, first, count int) []Source {
@@ -179,6 +180,7 @@ func TestMergeErrors(t *testing.T) {
 		{"no strips", src(noStrips, 0, 0)},
 		{"strip beyond end", src(stripBeyond, 0, 0)},
 		{"value beyond end", src(valueBeyond, 0, 0)},
+		{"value in the header", src(valueInHeader, 0, 0)},
 		{"value too large", src(hugeValue, 0, 0)},
 		{"tiled", src(tiled, 0, 0)},
 		{"shared data", src(sharedData(t), 0, 0)},

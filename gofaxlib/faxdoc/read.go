@@ -7,6 +7,10 @@ import (
 	"io"
 )
 
+// headerSize is the size of a classic TIFF header: byte order, magic
+// number and the offset of the first directory.
+const headerSize = 8
+
 // Field types of classic TIFF.
 const (
 	typeByte      = 1
@@ -50,7 +54,8 @@ func (e entry) size() int64 { return typeSize(e.typ) * int64(e.count) }
 // ifd is one directory: one page.
 type ifd struct {
 	offset  uint32
-	entries []entry
+	size    int64   // bytes in the file: count, entries, next offset
+	entries []entry // one a tag, in file order
 }
 
 // File is the structure of a TIFF file: its directories, one a page. The
@@ -69,7 +74,7 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 	if size < 8 || size > MaxFileSize {
 		return nil, fmt.Errorf("%w: size %d", ErrFormat, size)
 	}
-	var hdr [8]byte
+	var hdr [headerSize]byte
 	if _, err := r.ReadAt(hdr[:], 0); err != nil {
 		return nil, fmt.Errorf("%w: header: %w", ErrFormat, err)
 	}
@@ -93,7 +98,7 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: page %d: %w", ErrFormat, len(f.ifds)+1, err)
 		}
-		if dirBytes += 6 + 12*int64(len(d.entries)); dirBytes > size {
+		if dirBytes += d.size; dirBytes > size {
 			return nil, fmt.Errorf("%w: directories overlap", ErrFormat)
 		}
 		f.ifds = append(f.ifds, d)
@@ -123,11 +128,18 @@ func (f *File) readIFD(off uint32) (ifd, uint32, error) {
 	if _, err := f.r.ReadAt(b, int64(off)+2); err != nil {
 		return ifd{}, 0, err
 	}
-	d := ifd{offset: off, entries: make([]entry, n)}
-	for i := range d.entries {
+	d := ifd{offset: off, size: 2 + 12*int64(n) + 4, entries: make([]entry, 0, n)}
+	seen := make(map[uint16]bool, n)
+	for i := range n {
 		e := b[i*12:]
-		d.entries[i] = entry{tag: f.order.Uint16(e), typ: f.order.Uint16(e[2:]), count: f.order.Uint32(e[4:])}
-		copy(d.entries[i].raw[:], e[8:12])
+		en := entry{tag: f.order.Uint16(e), typ: f.order.Uint16(e[2:]), count: f.order.Uint32(e[4:])}
+		copy(en.raw[:], e[8:12])
+		// A tag given twice is its first entry, as libtiff takes it
+		// (with a warning); the others are not part of the page.
+		if !seen[en.tag] {
+			seen[en.tag] = true
+			d.entries = append(d.entries, en)
+		}
 	}
 	return d, f.order.Uint32(b[n*12:]), nil
 }
@@ -147,15 +159,27 @@ func (f *File) value(e entry) ([]byte, error) {
 	case n <= 4:
 		return e.raw[:n], nil
 	}
-	off := int64(f.order.Uint32(e.raw[:]))
-	if off+n > f.size {
-		return nil, fmt.Errorf("tag %d: value beyond end", e.tag)
+	if f.misplaced(e) {
+		return nil, fmt.Errorf("tag %d: value outside the file's body", e.tag)
 	}
+	off := int64(f.order.Uint32(e.raw[:]))
 	b := make([]byte, n)
 	if _, err := f.r.ReadAt(b, off); err != nil {
 		return nil, fmt.Errorf("tag %d: %w", e.tag, err)
 	}
 	return b, nil
+}
+
+// misplaced reports whether e's value is stored out of line somewhere
+// other than between the header and the end of the file: in the header
+// (whose directory offset Retag rewrites) or beyond the end (where Retag
+// appends).
+func (f *File) misplaced(e entry) bool {
+	if e.size() <= 4 {
+		return false
+	}
+	off := int64(f.order.Uint32(e.raw[:]))
+	return off < headerSize || off+e.size() > f.size
 }
 
 // uints returns the values of a SHORT or LONG entry.

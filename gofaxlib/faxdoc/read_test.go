@@ -142,12 +142,16 @@ func TestReadTolerant(t *testing.T) {
 	le := binary.LittleEndian
 	data := buildTIFF(le, 1)
 	f := mustRead(t, data)
-	// Point the description beyond the end and give the width a bad type.
+	// Point the description beyond the end, the horizontal resolution into
+	// the header (whose directory offset Retag rewrites) and give the width
+	// a bad type.
 	for _, e := range f.ifds[0].entries {
 		at := int(f.ifds[0].offset) + 2 + 12*slices.Index(f.ifds[0].entries, e)
 		switch e.tag {
 		case TagImageDescription:
 			le.PutUint32(data[at+8:], uint32(len(data)))
+		case TagXResolution:
+			le.PutUint32(data[at+8:], 0)
 		case TagImageWidth:
 			le.PutUint16(data[at+2:], 99)
 		}
@@ -156,8 +160,54 @@ func TestReadTolerant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := pages[0]; p.ImageDescription != "" || p.Width != 0 || p.YResolution != 98 || p.Compression != 3 {
+	if p := pages[0]; p.ImageDescription != "" || p.Width != 0 || p.XResolution != 0 || p.YResolution != 98 || p.Compression != 3 {
 		t.Errorf("page: %+v", p)
+	}
+}
+
+// TestReadDuplicateTags: a tag given twice is its first entry, readable
+// or not, as libtiff takes it; Retag and Merge keep to that entry.
+func TestReadDuplicateTags(t *testing.T) {
+	le := binary.LittleEndian
+	data := buildTIFF(le, 1)
+	d := mustRead(t, data).ifds[0]
+	at := int(d.offset) + 2 + 12*slices.IndexFunc(d.entries, func(e entry) bool { return e.tag == TagXResolution })
+	le.PutUint16(data[at:], TagYResolution) // YResolution twice: 204, then 98
+	check := func(name string, data []byte, want float64) {
+		t.Helper()
+		f := mustRead(t, data)
+		n := 0
+		for _, e := range f.ifds[0].entries {
+			if e.tag == TagYResolution {
+				n++
+			}
+		}
+		if p := f.Pages()[0]; n != 1 || p.YResolution != want || p.XResolution != 0 {
+			t.Errorf("%s: %d YResolution entries, page %+v; want one, %v", name, n, p, want)
+		}
+	}
+	retag := func(data []byte) []byte {
+		tail, hdr, err := mustRead(t, data).Retag([][]Field{{Long(TagFaxRecvTime, 1)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := append(slices.Clone(data), tail...)
+		copy(out, hdr[:])
+		return out
+	}
+	check("read", data, 204)
+	check("retagged", retag(data), 204)
+	var merged bytes.Buffer
+	if _, err := Merge(&merged, []Source{{R: bytes.NewReader(data), Size: int64(len(data))}}); err != nil {
+		t.Fatal(err)
+	}
+	check("merged", merged.Bytes(), 204)
+
+	le.PutUint32(data[at+8:], uint32(len(data))) // the first entry's value beyond the end
+	check("first unreadable", data, 0)
+	out := retag(data)
+	if p := mustRead(t, out).Pages()[0]; p.YResolution != 0 {
+		t.Errorf("retagged, first unreadable: %+v", p)
 	}
 }
 

@@ -9,9 +9,9 @@ import (
 
 // Retag returns what gives page i of f the fields of set[i] (a field
 // replaces the page's tag of the same number, every other tag stays but
-// one whose value lies beyond the end, where the new data goes):
-// tail is written at the end of the file, then header over its first 8
-// bytes. The new directories follow the old end; entries, values and
+// one whose value lies in the header, which is rewritten, or beyond the
+// end, where the new data goes): tail is written at the end of the
+// file, then header over its first 8 bytes. The new directories follow the old end; entries, values and
 // image data stay where they are, so the file is valid before, between
 // and after the two writes.
 func (f *File) Retag(set [][]Field) (tail []byte, header [8]byte, err error) {
@@ -31,7 +31,7 @@ func (f *File) Retag(set [][]Field) (tail []byte, header [8]byte, err error) {
 	dirs := make([][]entry, len(f.ifds))
 	for i, d := range f.ifds {
 		es := slices.DeleteFunc(slices.Clone(d.entries), func(e entry) bool {
-			return slices.ContainsFunc(set[i], func(fl Field) bool { return fl.Tag == e.tag }) || f.beyondEnd(e)
+			return slices.ContainsFunc(set[i], func(fl Field) bool { return fl.Tag == e.tag }) || f.misplaced(e)
 		})
 		for _, fl := range set[i] {
 			e := entry{tag: fl.Tag, typ: fl.typ, count: fl.count()}
@@ -86,10 +86,4 @@ func (f *File) magic() string {
 		return "II*\x00"
 	}
 	return "MM\x00*"
-}
-
-// beyondEnd reports whether e's value is stored out of line beyond the
-// end of the file.
-func (f *File) beyondEnd(e entry) bool {
-	return e.size() > 4 && int64(f.order.Uint32(e.raw[:]))+e.size() > f.size
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 )
@@ -273,40 +272,5 @@ func TestNumberingKey(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrInvalidNumber) {
 			t.Errorf("error %v does not wrap ErrInvalidNumber", err)
 		}
-	}
-}
-
-func TestFallback(t *testing.T) {
-	ctx := context.Background()
-	now := time.Unix(1700000000, 0)
-	m := memDB{}
-	f := Fallback{DB: DB{API: m}, TTL: 24 * time.Hour, Now: func() time.Time { return now }}
-	if ok, err := f.Active(ctx, "49301234"); ok || err != nil {
-		t.Errorf("empty list: %v, %v", ok, err)
-	}
-	if err := f.Add(ctx, "49301234"); err != nil {
-		t.Fatal(err)
-	}
-	if m["fallback/49301234"] != "1700000000" {
-		t.Errorf("stored %q", m["fallback/49301234"])
-	}
-	now = now.Add(23 * time.Hour)
-	if ok, err := f.Active(ctx, "49301234"); !ok || err != nil {
-		t.Errorf("fresh entry: %v, %v", ok, err)
-	}
-	now = now.Add(2 * time.Hour)
-	if ok, err := f.Active(ctx, "49301234"); ok || err != nil {
-		t.Errorf("expired entry: %v, %v", ok, err)
-	}
-	if _, ok := m["fallback/49301234"]; ok {
-		t.Error("expired entry not deleted")
-	}
-	m["fallback/555"] = "set-by-hand"
-	if ok, _ := f.Active(ctx, "555"); !ok {
-		t.Error("hand-made entry ignored")
-	}
-	m["fallback/556"] = "1"
-	if ok, _ := (Fallback{DB: DB{API: m}}).Active(ctx, "556"); !ok {
-		t.Error("TTL 0 must keep entries forever")
 	}
 }

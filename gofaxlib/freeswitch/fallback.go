@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,9 +12,29 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
 )
 
-// FallbackRealm is the mod_db realm of the softmodem fallback list (shared
-// with GOfax.IP): key = remote number, value = Unix time the entry was added.
-const FallbackRealm = "fallback"
+// The softmodem fallback list lives in two mod_db realms. In both the key
+// is the remote number made by Numbering.Key and the value the Unix time
+// the entry was added; an entry with any other value was made by hand and
+// neither expires nor is removed to make room.
+const (
+	// FallbackRealm holds what gofaxsend learned on its calls, GOfax.IP's
+	// entries and entries made by hand: they count in both directions.
+	FallbackRealm = "fallback"
+	// FallbackInboundRealm holds what gofaxd learned on receptions. Its
+	// keys come from caller IDs, which a caller can choose at will, so
+	// its entries count for receptions, and for sends only when
+	// Fallback.Shared is set.
+	FallbackInboundRealm = "fallback-inbound"
+)
+
+// Direction says whether a call is one we send or one we receive.
+type Direction int
+
+// The directions of a call.
+const (
+	Outbound Direction = iota // gofaxsend's calls
+	Inbound                   // gofaxd's receptions
+)
 
 // Numbering describes how numbers are written locally, so that the caller ID
 // of an incoming call and the number dialled for an outgoing one map to the
@@ -61,12 +82,26 @@ func nonEmpty(key, number string) (string, error) {
 	return key, nil
 }
 
-// Fallback is the softmodem fallback list: remote stations that should get
-// audio (T.38 off) because T.38 failed with them before.
+// Fallback is the softmodem fallback list: remote stations that get audio
+// (T.38 off) because T.38 failed with them before.
 type Fallback struct {
 	DB  DB
-	TTL time.Duration    // entries older than this no longer count; 0 = forever
-	Now func() time.Time // nil = time.Now
+	TTL time.Duration // entries older than this no longer count; 0 = forever
+	// Max bounds the entries of each realm: an Add that finds more removes
+	// the expired and then the oldest ones, down to nine tenths of Max, so
+	// that the next few Adds need not read the realm again. 0 = no bound.
+	Max int
+	// Shared makes entries learned on receptions count for sends as well,
+	// as GOfax.IP's single list did.
+	Shared bool
+	Now    func() time.Time // nil = time.Now
+}
+
+// FallbackEntry is one entry of the list.
+type FallbackEntry struct {
+	Realm string    // FallbackRealm or FallbackInboundRealm
+	Key   string    // the number, as Numbering.Key wrote it
+	Added time.Time // zero for an entry made by hand
 }
 
 func (f Fallback) now() time.Time {
@@ -76,30 +111,145 @@ func (f Fallback) now() time.Time {
 	return time.Now()
 }
 
-// Active reports whether key (see Numbering.Key) is on the list. An expired
-// entry is deleted (best effort) and reported as inactive; an entry whose
-// value is not a Unix time (set by hand) counts without expiry.
-func (f Fallback) Active(ctx context.Context, key string) (bool, error) {
-	v, err := f.DB.Get(ctx, FallbackRealm, key)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
+// realms returns the realms whose entries count for calls in direction dir.
+func (f Fallback) realms(dir Direction) []string {
+	if dir == Inbound || f.Shared {
+		return []string{FallbackRealm, FallbackInboundRealm}
 	}
+	return []string{FallbackRealm}
+}
+
+// added parses an entry's value: the time it was added, false for an entry
+// made by hand.
+func added(v string) (time.Time, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return false, err
+		return time.Time{}, false
 	}
-	added, perr := strconv.ParseInt(v, 10, 64)
-	if perr != nil || f.TTL <= 0 || f.now().Sub(time.Unix(added, 0)) <= f.TTL {
-		return true, nil
-	}
-	if err := f.DB.Delete(ctx, FallbackRealm, key); err != nil {
-		return false, err
+	return time.Unix(n, 0), true
+}
+
+// expired reports whether an entry added at t no longer counts.
+func (f Fallback) expired(t time.Time) bool {
+	return f.TTL > 0 && !t.IsZero() && f.now().Sub(t) > f.TTL
+}
+
+// Active reports whether key (see Numbering.Key) is on the list for a call
+// in direction dir. An expired entry is deleted (best effort) and does not
+// count.
+func (f Fallback) Active(ctx context.Context, dir Direction, key string) (bool, error) {
+	for _, realm := range f.realms(dir) {
+		v, err := f.DB.Get(ctx, realm, key)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		t, _ := added(v)
+		if !f.expired(t) {
+			return true, nil
+		}
+		if err := f.DB.Delete(ctx, realm, key); err != nil {
+			return false, err
+		}
 	}
 	return false, nil
 }
 
-// Add puts key on the list with the current time.
-func (f Fallback) Add(ctx context.Context, key string) error {
-	return f.DB.Set(ctx, FallbackRealm, key, strconv.FormatInt(f.now().Unix(), 10))
+// Add puts key on the list with the current time, learned on a call in
+// direction dir, and keeps the realm within Max.
+func (f Fallback) Add(ctx context.Context, dir Direction, key string) error {
+	realm := FallbackRealm
+	if dir == Inbound {
+		realm = FallbackInboundRealm
+	}
+	if err := f.DB.Set(ctx, realm, key, strconv.FormatInt(f.now().Unix(), 10)); err != nil {
+		return err
+	}
+	if err := f.prune(ctx, realm, key); err != nil {
+		return fmt.Errorf("freeswitch: %s added, but realm %s not pruned: %w", key, realm, err)
+	}
+	return nil
+}
+
+// prune keeps realm within Max (see Fallback.Max); keep stays.
+func (f Fallback) prune(ctx context.Context, realm, keep string) error {
+	if f.Max <= 0 {
+		return nil
+	}
+	keys, err := f.DB.List(ctx, realm)
+	if err != nil || len(keys) <= f.Max {
+		return err
+	}
+	entries, err := f.entries(ctx, realm, keys)
+	if err != nil {
+		return err
+	}
+	// Oldest first; entries made by hand stay.
+	entries = slices.DeleteFunc(entries, func(e FallbackEntry) bool { return e.Added.IsZero() || e.Key == keep })
+	slices.SortFunc(entries, func(a, b FallbackEntry) int {
+		if c := a.Added.Compare(b.Added); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	excess := len(keys) - (f.Max - f.Max/10)
+	for _, e := range entries {
+		if excess <= 0 && !f.expired(e.Added) {
+			break
+		}
+		if err := f.DB.Delete(ctx, realm, e.Key); err != nil {
+			return err
+		}
+		excess--
+	}
+	return nil
+}
+
+// Entries returns every entry of both realms, expired ones included.
+// Keys that cannot be named in a db command (made by hand) are left out.
+func (f Fallback) Entries(ctx context.Context) ([]FallbackEntry, error) {
+	var all []FallbackEntry
+	for _, realm := range []string{FallbackRealm, FallbackInboundRealm} {
+		keys, err := f.DB.List(ctx, realm)
+		if err != nil {
+			return nil, err
+		}
+		es, err := f.entries(ctx, realm, keys)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, es...)
+	}
+	return all, nil
+}
+
+// entries reads the entries of keys in realm.
+func (f Fallback) entries(ctx context.Context, realm string, keys []string) ([]FallbackEntry, error) {
+	var out []FallbackEntry
+	for _, k := range keys {
+		v, err := f.DB.Get(ctx, realm, k)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidKey) {
+			continue // deleted meanwhile, or not ours to name
+		}
+		if err != nil {
+			return nil, err
+		}
+		t, _ := added(v)
+		out = append(out, FallbackEntry{Realm: realm, Key: k, Added: t})
+	}
+	return out, nil
+}
+
+// Remove takes key off the list in both realms.
+func (f Fallback) Remove(ctx context.Context, key string) error {
+	for _, realm := range []string{FallbackRealm, FallbackInboundRealm} {
+		if err := f.DB.Delete(ctx, realm, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NeedsFallback reports whether a finished call suggests trying audio next

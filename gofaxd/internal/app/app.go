@@ -209,6 +209,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 				NationalPrefix:      cfg.FreeSWITCH.NationalPrefix,
 			},
 			FallbackTTL: cfg.FreeSWITCH.FallbackTTL,
+			FallbackMax: cfg.FreeSWITCH.FallbackMax,
 			Dial: func(ctx context.Context) (receive.Control, error) {
 				return esl.Dial(ctx, cfg.FreeSWITCH.Socket, cfg.FreeSWITCH.Password)
 			},

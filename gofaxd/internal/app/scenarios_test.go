@@ -473,28 +473,45 @@ func TestAnswerAfterAndWaitTime(t *testing.T) {
 
 // TestSoftmodemFallback: a caller on the fallback list is received without
 // T.38; a caller whose T.38 reception failed after a renegotiation is put
-// on it, under the normalised key (+49 30 … → 4930…).
+// on the inbound realm under the normalised key (+49 30 … → 4930…), which
+// counts for its next call; a list full to fallbackmax loses its oldest
+// entry.
 func TestSoftmodemFallback(t *testing.T) {
 	e := newEnv(t, 1, func(c *config.Config) {
 		c.FreeSWITCH.SoftmodemFallback = true
 		c.FreeSWITCH.CountryCode = "49"
+		c.FreeSWITCH.FallbackMax = 2
 	})
-	e.sim.SetDB("fallback", "4930111", strconv.FormatInt(time.Now().Unix(), 10))
+	now := time.Now().Unix()
+	e.sim.SetDB("fallback", "4930111", strconv.FormatInt(now, 10))
+	e.sim.SetDB("fallback-inbound", "4930998", strconv.FormatInt(now-60, 10))
+	e.sim.SetDB("fallback-inbound", "4930999", strconv.FormatInt(now-30, 10))
+	t38Off := []string{"set fax_enable_t38=false", "set fax_enable_t38_request=false"}
 	rec := e.call(esltest.InboundCall{CallerNumber: "030111", Scenario: esltest.Scenario{T38: true}})
-	if !containsInOrder(rec.Apps, []string{"set fax_enable_t38=false", "set fax_enable_t38_request=false"}) {
+	if !containsInOrder(rec.Apps, t38Off) {
 		t.Errorf("caller on the fallback list: apps %q, want T.38 off", rec.Apps)
 	}
-	if _, ok := e.sim.DB()["fallback/4930222"]; ok {
-		t.Fatal("fallback/4930222 set before the call")
-	}
 	e.call(esltest.InboundCall{CallerNumber: "+4930222", Scenario: esltest.Scenario{T38: true, Renegotiate: true, HangupAtPage: 2}})
-	if _, ok := e.sim.DB()["fallback/4930222"]; !ok {
-		t.Errorf("failed T.38 caller not learned: db %v", e.sim.DB())
+	db := e.sim.DB()
+	if _, ok := db["fallback-inbound/4930222"]; !ok {
+		t.Errorf("failed T.38 caller not learned: db %v", db)
+	}
+	if _, ok := db["fallback/4930222"]; ok {
+		t.Errorf("a reception taught the realm sends use: db %v", db)
+	}
+	if _, ok := db["fallback-inbound/4930998"]; ok {
+		t.Errorf("fallbackmax 2: the oldest entry stayed: db %v", db)
+	}
+	rec = e.call(esltest.InboundCall{CallerNumber: "004930222", Scenario: esltest.Scenario{T38: true}})
+	if !containsInOrder(rec.Apps, t38Off) {
+		t.Errorf("learned caller calls again: apps %q, want T.38 off", rec.Apps)
 	}
 	// A delivered fax teaches nothing.
 	e.call(esltest.InboundCall{CallerNumber: "+4930333", Scenario: esltest.Scenario{T38: true, Renegotiate: true}})
-	if _, ok := e.sim.DB()["fallback/4930333"]; ok {
-		t.Errorf("delivered caller learned: db %v", e.sim.DB())
+	for k := range e.sim.DB() {
+		if strings.HasSuffix(k, "/4930333") {
+			t.Errorf("delivered caller learned: %s", k)
+		}
 	}
 }
 

@@ -84,12 +84,13 @@ type Settings struct {
 	Owner       *hylafax.FileOwner
 	LogFileMode fs.FileMode
 
-	// SoftmodemFallback receives callers on the fallback list (mod_db
-	// realm "fallback", keys made by Numbering) without T.38, and puts
-	// callers whose T.38 reception failed on it.
+	// SoftmodemFallback receives callers on the fallback list (keys made
+	// by Numbering) without T.38, and puts callers whose T.38 reception
+	// failed on its inbound realm (see freeswitch.Fallback).
 	SoftmodemFallback bool
 	Numbering         freeswitch.Numbering
 	FallbackTTL       time.Duration
+	FallbackMax       int // entries kept in the inbound realm; 0 = no bound
 
 	// Dial opens an inbound event socket connection to FreeSWITCH. It is
 	// used to end a call whose outbound socket was lost, so that spandsp
@@ -441,7 +442,7 @@ func (c *call) answer() error {
 	}
 	if fb, key, ok := c.fallback(); ok && (enable || request) {
 		cctx, cancel := c.command()
-		active, err := fb.Active(cctx, key)
+		active, err := fb.Active(cctx, freeswitch.Inbound, key)
 		cancel()
 		switch {
 		case err != nil:
@@ -508,7 +509,7 @@ func (c *call) fallback() (freeswitch.Fallback, string, bool) {
 	if err != nil {
 		return freeswitch.Fallback{}, "", false
 	}
-	return freeswitch.Fallback{DB: freeswitch.DB{API: c.ch}, TTL: c.h.FallbackTTL}, key, true
+	return freeswitch.Fallback{DB: freeswitch.DB{API: c.ch}, TTL: c.h.FallbackTTL, Max: c.h.FallbackMax}, key, true
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }

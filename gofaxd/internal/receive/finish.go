@@ -95,7 +95,7 @@ func (c *call) finish(ctx context.Context) {
 	res := &c.res
 	if fb, key, ok := c.fallback(); ok && c.t38 && r.Reason != "" && freeswitch.NeedsFallback(res) && c.ch.Err() == nil {
 		fctx, cancel := c.command()
-		if err := fb.Add(fctx, key); err != nil {
+		if err := fb.Add(fctx, freeswitch.Inbound, key); err != nil {
 			c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
 		} else {
 			c.log.Info("caller added to the softmodem fallback list", "fallback_key", key)

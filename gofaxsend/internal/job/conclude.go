@@ -86,7 +86,7 @@ func (a *attempt) conclude(ctx context.Context, conn *esl.Conn, set settings, re
 	}
 	if cfg.FreeSWITCH.SoftmodemFallback && set.key != "" && connected && freeswitch.NeedsFallback(r) && conn != nil && conn.Err() == nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.FreeSWITCH.Timeout)
-		err := a.b.fallback(freeswitch.DB{API: conn}).Add(cctx, set.key)
+		err := a.b.fallback(freeswitch.DB{API: conn}).Add(cctx, freeswitch.Outbound, set.key)
 		cancel()
 		if err != nil {
 			a.log.Warn("cannot record softmodem fallback", "err", err)

@@ -291,7 +291,7 @@ func (a *attempt) modDB(ctx context.Context, conn *esl.Conn, s *settings) {
 	defer cancel()
 	db := freeswitch.DB{API: conn}
 	if cfg.FreeSWITCH.SoftmodemFallback && s.key != "" {
-		on, err := a.b.fallback(db).Active(dctx, s.key)
+		on, err := a.b.fallback(db).Active(dctx, freeswitch.Outbound, s.key)
 		switch {
 		case err != nil:
 			a.log.Warn("mod_db fallback lookup", "err", err)
@@ -318,7 +318,8 @@ func (a *attempt) modDB(ctx context.Context, conn *esl.Conn, s *settings) {
 
 // fallback is the softmodem fallback list in db.
 func (b *batch) fallback(db freeswitch.DB) freeswitch.Fallback {
-	return freeswitch.Fallback{DB: db, TTL: b.Config.FreeSWITCH.FallbackTTL, Now: b.Now}
+	fs := b.Config.FreeSWITCH
+	return freeswitch.Fallback{DB: db, TTL: fs.FallbackTTL, Max: fs.FallbackMax, Shared: fs.FallbackShared, Now: b.Now}
 }
 
 // cfgNumbering is how fallback keys are normalised ([freeswitch]
