@@ -149,9 +149,9 @@ func TestExpiredDocuments(t *testing.T) {
 	ids := []string{"5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
 		"7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "8a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}
 	for i, f := range []gofaxlib.Fax{
-		{TenantID: w.tenant[0].ID, Completed: old},                        // expired
-		{TenantID: w.tenant[0].ID, Completed: time.Now()},                 // young
-		{TenantID: w.tenant[1].ID, Completed: old},                        // tenant keeps forever
+		{TenantID: w.tenant[0].ID, Completed: old},                       // expired
+		{TenantID: w.tenant[0].ID, Completed: time.Now()},                // young
+		{TenantID: w.tenant[1].ID, Completed: old},                       // tenant keeps forever
 		{TenantID: w.tenant[0].ID, Completed: old, Host: "another-host"}, // not ours
 	} {
 		f.ID, f.Direction, f.Status = ids[i], gofaxlib.Inbound, gofaxlib.StatusReceived
