@@ -133,6 +133,12 @@ func (s *Service) spoolFile(name string) (string, error) {
 // submitted instead: TIFF documents as one TIFF, a single PDF as it is.
 // Otherwise errNothingToArchive.
 func (s *Service) archiveJob(id string, q *hylafax.Qfile, sources bool) (*Document, error) {
+	// Archived before (a job found again after a restart).
+	for _, ext := range []string{".tif", ".pdf"} {
+		if doc, err := describe(s.archivePath(id, ext)); err == nil {
+			return doc, nil
+		}
+	}
 	var tiffs []hylafax.Item
 	var pdf *hylafax.Item
 	other := 0

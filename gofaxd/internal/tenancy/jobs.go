@@ -253,7 +253,7 @@ func (s *Service) lookAt(ctx context.Context, queue, name string) *jobState {
 		}
 		key := doneq + "/" + name
 		if _, ok := s.jobs.due[key]; !ok {
-			s.jobs.due[key] = fi.ModTime().Add(doneGrace)
+			s.jobs.due[key] = fi.ModTime().Add(s.grace)
 		}
 	}
 	return st

@@ -28,7 +28,7 @@ func (s *Service) journalLoop(ctx context.Context) {
 	}
 	defer w.Close()
 	// Our own segments change with every reception: not news.
-	own := "-" + strconv.Itoa(os.Getpid()) + ".jnl"
+	own := "-gofaxd-" + strconv.Itoa(os.Getpid()) + ".jnl"
 	poll := time.NewTicker(pickupPoll)
 	defer poll.Stop()
 	events := w.C

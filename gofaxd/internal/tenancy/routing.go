@@ -123,7 +123,9 @@ func (s *Service) checkSchema(ctx context.Context) error {
 func (s *Service) reload(ctx context.Context) error {
 	r, err := s.store.LoadRouting(ctx)
 	if err != nil {
-		s.dbFailed(err)
+		if ctx.Err() == nil {
+			s.dbFailed(err)
+		}
 		return err
 	}
 	s.dbOK()

@@ -125,6 +125,7 @@ type Service struct {
 
 	prepared map[string]*prepared // ingest loop's own
 	jobs     jobs
+	grace    time.Duration // doneGrace; shorter in tests
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -152,7 +153,7 @@ func Open(cfg Config) (*Service, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{cfg: cfg, log: log, store: cfg.Store, j: cfg.Journal, schema: make(chan struct{}),
-		prepared: map[string]*prepared{}}
+		prepared: map[string]*prepared{}, grace: doneGrace}
 	s.jobs.init()
 	id, err := gofaxlib.SpoolID(cfg.Spool)
 	if err != nil {
