@@ -18,7 +18,7 @@ const (
 	KindRecvStart = "recv.start"
 	// KindRecvDone is written, durably, when a reception is recorded
 	// (tagged, RECV record, session log); its payload is a Received and
-	// its ID that of its recv.start with doneSuffix. It is pending for
+	// its ID that of its recv.start with DoneSuffix. It is pending for
 	// ConsumerFaxrcvd until faxrcvd ran for it (or had nothing to do).
 	KindRecvDone = "recv.done"
 
@@ -29,9 +29,9 @@ const (
 	ConsumerFaxrcvd = "faxrcvd"
 )
 
-// doneSuffix makes the ID of a reception's recv.done from that of its
+// DoneSuffix makes the ID of a reception's recv.done from that of its
 // recv.start, so that a reception is never recorded twice.
-const doneSuffix = ".done"
+const DoneSuffix = ".done"
 
 // Consumers are the journal consumers of receptions, for journal.Open.
 var Consumers = map[string][]string{
@@ -182,7 +182,7 @@ func (h *Handler) commit(ctx context.Context, startID string, r Received) journa
 		return done
 	}
 	if startID != "" {
-		done.ID = startID + doneSuffix
+		done.ID = startID + DoneSuffix
 	}
 	if h.Journal == nil {
 		return done

@@ -41,8 +41,9 @@ func (s *Service) archivePath(id, ext string) string {
 
 // archiveFile archives src as the document of fax id: a hard link where
 // the file system allows it, else a copy. A document archived before
-// (a record ingested again) is kept.
-func (s *Service) archiveFile(id, src, ext string) (*Document, error) {
+// (a record ingested again) is kept. With sync, the directory entry is
+// made durable; else the caller syncs the directory.
+func (s *Service) archiveFile(id, src, ext string, sync bool) (*Document, error) {
 	dst := s.archivePath(id, ext)
 	if err := s.makeDir(filepath.Dir(dst), 0o750); err != nil {
 		return nil, err
@@ -66,8 +67,10 @@ func (s *Service) archiveFile(id, src, ext string) (*Document, error) {
 	default:
 		return nil, err
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		return nil, err
+	if sync {
+		if err := syncDir(filepath.Dir(dst)); err != nil {
+			return nil, err
+		}
 	}
 	return describe(dst)
 }
@@ -170,13 +173,13 @@ func (s *Service) archiveJob(id string, q *hylafax.Qfile, sources bool) (*Docume
 		if err != nil {
 			return nil, err
 		}
-		return s.archiveFile(id, src, ".pdf")
+		return s.archiveFile(id, src, ".pdf", true)
 	case len(tiffs) == 1 && tiffs[0].DirNum == 0:
 		src, err := s.spoolFile(tiffs[0].Path)
 		if err != nil {
 			return nil, err
 		}
-		return s.archiveFile(id, src, ".tif")
+		return s.archiveFile(id, src, ".tif", true)
 	case len(tiffs) > 0:
 		return s.archiveMerged(id, tiffs)
 	}

@@ -17,6 +17,10 @@ const (
 	// ackBatch is how many ingested records are acknowledged in one
 	// journal write.
 	ackBatch = 64
+	// ingestSettle lets records that come in a burst (a busy minute's
+	// receptions) gather into one pass: fewer passes, one sync of the
+	// archive's directories for many documents.
+	ingestSettle = 50 * time.Millisecond
 	// maxPrepared bounds the records prepared (documents archived, rows
 	// built) ahead of the database while it is down; the rest wait.
 	maxPrepared = 20000
@@ -27,8 +31,11 @@ const (
 
 // prepared is a record made ready for the database: its document is
 // archived, its rows are built; write stores them (once, by record id).
+// dir, if set, is the archive directory of its document, to be synced
+// before the rows are written.
 type prepared struct {
 	write func(ctx context.Context) error
+	dir   string
 }
 
 // ingestLoop writes the records pending for Consumer into PostgreSQL,
@@ -60,6 +67,7 @@ func (s *Service) ingestLoop(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 			case <-notify:
+				sleep(ctx, ingestSettle)
 			case <-t.C:
 			}
 		}
@@ -75,15 +83,27 @@ func (s *Service) ingestLoop(ctx context.Context) {
 func (s *Service) ingestPending(ctx context.Context) error {
 	recs := s.j.Pending(Consumer)
 	live := make(map[string]bool, len(recs))
+	dirs := map[string]bool{}
 	for i, rec := range recs {
 		live[rec.ID] = true
 		if s.prepared[rec.ID] == nil && i < maxPrepared {
-			s.prepared[rec.ID] = s.prepare(rec)
+			p := s.prepare(rec)
+			s.prepared[rec.ID] = p
+			if p.dir != "" {
+				dirs[p.dir] = true
+			}
 		}
 	}
 	for id := range s.prepared {
 		if !live[id] {
 			delete(s.prepared, id)
+		}
+	}
+	// The new archive entries are durable before a row names them: one
+	// sync a directory for the whole pass.
+	for dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			s.log.Error("archive directory not synced", "dir", dir, "err", err)
 		}
 	}
 	var done []string
@@ -102,7 +122,13 @@ func (s *Service) ingestPending(ctx context.Context) error {
 		if p == nil {
 			break // beyond maxPrepared: the next pass
 		}
-		err := p.write(ctx)
+		var err error
+		if rec.Kind == receive.KindRecvStart && live[rec.ID+receive.DoneSuffix] {
+			// Its reception is recorded already: the recv.done that
+			// follows writes the fax; no receiving state in between.
+		} else {
+			err = p.write(ctx)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -128,11 +154,12 @@ func (s *Service) ingestPending(ctx context.Context) error {
 func (s *Service) prepare(rec journal.Record) *prepared {
 	var write func(context.Context) error
 	var err error
+	p := &prepared{}
 	switch rec.Kind {
 	case receive.KindRecvStart:
 		write, err = s.prepareRecvStart(rec)
 	case receive.KindRecvDone:
-		write, err = s.prepareRecvDone(rec)
+		write, p.dir, err = s.prepareRecvDone(rec)
 	case gofaxlib.RecordSendAttempt:
 		write, err = s.prepareAttempt(rec)
 	case gofaxlib.RecordJobNotice:
@@ -143,9 +170,10 @@ func (s *Service) prepare(rec journal.Record) *prepared {
 		err = fmt.Errorf("%w: kind %s", journal.ErrRecord, rec.Kind)
 	}
 	if err != nil {
-		return &prepared{write: func(context.Context) error { return err }}
+		write = func(context.Context) error { return err }
 	}
-	return &prepared{write: write}
+	p.write = write
+	return p
 }
 
 func nop(context.Context) error { return nil }
@@ -171,13 +199,13 @@ func (s *Service) prepareRecvStart(rec journal.Record) (func(context.Context) er
 
 // prepareRecvDone: a reception is recorded; its document is archived,
 // the fax and its call written.
-func (s *Service) prepareRecvDone(rec journal.Record) (func(context.Context) error, error) {
+func (s *Service) prepareRecvDone(rec journal.Record) (write func(context.Context) error, dir string, err error) {
 	var r receive.Received
 	if err := rec.Decode(&r); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if r.FaxID == "" {
-		return nop, nil
+		return nop, "", nil
 	}
 	f := s.receptionFax(r.Reception)
 	f.Status = gofaxlib.StatusReceived
@@ -191,11 +219,12 @@ func (s *Service) prepareRecvDone(rec journal.Record) (func(context.Context) err
 	}
 	f.HangupCause, f.RemoteStationID, f.Completed = r.HangupCause, r.RemoteID, r.End
 	if r.Faxrcvd && r.File != "" {
-		doc, err := s.archiveFile(r.FaxID, filepath.Join(s.cfg.Spool, r.File), ".tif")
+		doc, err := s.archiveFile(r.FaxID, filepath.Join(s.cfg.Spool, r.File), ".tif", false)
 		if err != nil {
 			s.log.Error("received fax not archived", "fax_id", r.FaxID, "file", r.File, "err", err)
 		} else {
 			f.DocumentPath, f.DocumentSize, f.DocumentSHA256 = doc.Path, doc.Size, doc.SHA256
+			dir = filepath.Dir(doc.Path)
 		}
 	}
 	ended := r.Hangup
@@ -212,7 +241,7 @@ func (s *Service) prepareRecvDone(rec journal.Record) (func(context.Context) err
 			_, err := s.store.RecordCall(ctx, rec.ID, f, &a)
 			return err
 		})
-	}, nil
+	}, dir, nil
 }
 
 // receptionFax is the fax of a reception as its start knows it.

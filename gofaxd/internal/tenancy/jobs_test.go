@@ -193,7 +193,7 @@ func TestPurge(t *testing.T) {
 		id := newUUID()
 		src := filepath.Join(h.spool, "recvq", name+".tif")
 		copyFile(t, "fax-2page.tif", src)
-		doc, err := h.svc.archiveFile(id, src, ".tif")
+		doc, err := h.svc.archiveFile(id, src, ".tif", true)
 		if err != nil {
 			t.Fatal(err)
 		}
