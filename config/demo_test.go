@@ -66,8 +66,10 @@ func TestDemo(t *testing.T) {
 		"gofaxd_pages_received_total 2",
 		"gofaxd_faxes_sent_total{result=\"done\"} 1", // gofaxsend's job result
 		"gofaxd_pages_sent_total 2",
-		"(2 pages) and received recvq/fax", // the demo's own verdict
-		"stopped gofaxd", "stopped faxq",   // and everything stopped
+		"(2 pages) and received recvq/fax",                         // the demo's own verdict
+		"tenant B received the fax of tenant A's user: 1 received", // the tenant part
+		" Tenant A | delivered", " Tenant B | received",
+		"stopped gofaxd", "stopped faxq", "stopped postgres", // and everything stopped
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)

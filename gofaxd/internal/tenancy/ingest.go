@@ -319,7 +319,7 @@ func (s *Service) prepareJob(rec journal.Record) (func(context.Context) error, e
 	}
 	terminal := js.Status.Terminal()
 	if terminal {
-		f.Completed, f.ResultText = js.Done, js.Reason
+		f.Completed, f.ResultText, f.PagesTransferred = js.Done, js.Reason, js.PagesSent
 	}
 	return func(ctx context.Context) error {
 		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {

@@ -27,6 +27,8 @@ type JobSeen struct {
 	Status gofaxlib.FaxStatus `json:"status"`
 	Reason string             `json:"reason,omitempty"` // the qfile's status text
 	Done   time.Time          `json:"done,omitzero"`    // when faxq finished it
+	// PagesSent is the qfile's npages of a finished job.
+	PagesSent int `json:"pages_sent,omitempty"`
 	// Document is the job's archived document, if it is archived.
 	Document *Document `json:"document,omitempty"`
 }
@@ -297,7 +299,7 @@ func (s *Service) finishDue(ctx context.Context) {
 		if st.finished {
 			continue
 		}
-		js := JobSeen{Job: ref, Queue: doneq, Status: gofaxlib.StatusDelivered, Done: fi.ModTime().UTC()}
+		js := JobSeen{Job: ref, Queue: doneq, Status: gofaxlib.StatusDelivered, Done: fi.ModTime().UTC(), PagesSent: q.Int("npages")}
 		if tts := q.Int("tts"); tts > 0 {
 			js.Done = time.Unix(int64(tts), 0).UTC()
 		}

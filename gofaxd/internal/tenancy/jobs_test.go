@@ -70,10 +70,10 @@ func TestQueueJobs(t *testing.T) {
 	// 3. Done: faxq moves it to doneq and removes the prepared file; no
 	// notice comes (no NotifyCmd), the qfile's state decides.
 	os.Remove(filepath.Join(spool, "docq/doc12.tif;00"))
-	writeQfile(t, spool, "tiff-doneq.q", doneq, 12, map[string]string{"jobid": "12", "owner": "alice"})
+	writeQfile(t, spool, "tiff-doneq.q", doneq, 12, map[string]string{"jobid": "12", "owner": "alice", "npages": "2"})
 	os.Remove(filepath.Join(spool, "sendq/q12"))
 	waitFor(t, "job 12 delivered", func() bool { return get(id12).Status == gofaxlib.StatusDelivered })
-	if f := get(id12); f.Completed.IsZero() || faxPages(t, f.DocumentPath) != 2 {
+	if f := get(id12); f.Completed.IsZero() || faxPages(t, f.DocumentPath) != 2 || f.PagesTransferred != 2 {
 		t.Errorf("finished job: %+v", f)
 	}
 
