@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,11 +80,19 @@ func TestDemo(t *testing.T) {
 		"gofaxd_pages_received_total 2",
 		"gofaxd_faxes_sent_total{result=\"done\"} 1", // gofaxsend's job result
 		"gofaxd_pages_sent_total 2",
-		"(2 pages) and received recvq/fax", // the demo's own verdict
-		"stopped gofaxd", "stopped faxq",   // and everything stopped
+		"(2 pages) and received recvq/fax",                         // the demo's own verdict
+		"tenant B received the fax of tenant A's user: 1 received", // the tenant part
+		"stopped gofaxd", "stopped faxq", "stopped postgres",       // and everything stopped
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	// psql's table of the fax rows: the job of tenant A's user and the
+	// reception on tenant B's number.
+	for _, re := range []string{`(?m)^ outbound +\| Tenant A +\| delivered `, `(?m)^ inbound +\| Tenant B +\| received `} {
+		if !regexp.MustCompile(re).Match(out) {
+			t.Errorf("demo output lacks a fax row matching %s", re)
 		}
 	}
 	if ps, err := exec.Command("pgrep", "-f", work).Output(); err == nil && len(ps) > 0 {

@@ -20,7 +20,14 @@
 #      faxinfo, the xferfaxlog records (and xferfaxstats/recvstats over
 #      them), faxrcvd's mail and gofaxd's metrics (calls and pages received,
 #      faxes and pages sent, modems),
-#   5. stops everything it started (also on Ctrl-C or an error).
+#   5. tenants: a private PostgreSQL (initdb as the user postgres into
+#      $DEMO_DIR/pg, unix socket only), started before gofaxd, its schema made
+#      with "gofaxd migrate", two tenants with a number each and a user of
+#      tenant A (psql); after the plain fax above (to a number no tenant has,
+#      received without a tenant: unknownnumber = receive), alice of tenant A
+#      sends the PDF with sendfax to tenant B's number, and the demo prints
+#      the fax rows gofaxd recorded: both directions, with their tenants,
+#   6. stops everything it started (also on Ctrl-C or an error).
 # Every wait is bounded. Running it again starts from scratch.
 #
 # Environment:
@@ -37,16 +44,22 @@ dir=${DEMO_DIR:-/tmp/gofax-demo}
 # The programs run from a copy here (see build_spool).
 bin=$dir/bin
 spool=$dir/spool
+pgdir=$dir/pg
+pg_dsn="host=$pgdir port=5432 user=postgres dbname=gofax sslmode=disable"
 modems=2
 # Modem names; faxq's UUCP locks (/var/lock/LCK..<modem>) are machine-wide.
 prefix=${DEMO_PREFIX:-fsdemo}
 number=5551234
+# Tenants (NANP numbering in this demo: [freeswitch] countrycode 1).
+number_a=15550001001
+number_b=15550002002
 
 # Time bounds, in seconds. faxq runs its scheduler at most once a second;
 # converting the PDF and a simulated call take a few seconds.
 start_wait=20
 job_wait=120
 recv_wait=60
+rows_wait=60
 stop_wait=10
 # Tries to start a daemon on fresh ports when another process took one.
 bind_tries=5
@@ -84,10 +97,29 @@ stop_one() {
 	rm -f "$dir/$name.pid"
 }
 
+# stop_pg stops the demo's PostgreSQL with a fast shutdown (SIGINT: it
+# disconnects its clients), SIGKILL to its process group after stop_wait.
+stop_pg() {
+	local pid i
+	[ -f "$dir/postgres.pid" ] || return 0
+	pid=$(cat "$dir/postgres.pid")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -INT "$pid" 2>/dev/null || true
+		for ((i = 0; i < stop_wait * 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$pid" 2>/dev/null || true
+		info "stopped postgres (pid $pid)"
+	fi
+	rm -f "$dir/postgres.pid"
+}
+
 # stop_all ends what a run started.
 stop_all() {
 	local name i
 	for name in gofaxd fssim hfaxd faxq; do stop_one "$name"; done
+	stop_pg
 	for ((i = 0; i < modems; i++)); do rm -f "/var/lock/LCK..$prefix$i"; done
 }
 
@@ -109,7 +141,7 @@ on_exit() {
 
 show_logs() {
 	local f
-	for f in gofaxd.out fssim.out faxq.out hfaxd.out gofaxsend.log; do
+	for f in gofaxd.out fssim.out faxq.out hfaxd.out gofaxsend.log postgres.out; do
 		[ -s "$dir/$f" ] || continue
 		printf -- '--- %s (last lines) ---\n' "$f"
 		tail -n 15 "$dir/$f"
@@ -175,6 +207,9 @@ preflight() {
 		[ -e "$f" ] || die "$f missing: run contrib/install-deps.sh (make deps)"
 	done
 	id uucp >/dev/null 2>&1 || die "user uucp missing (HylaFAX is not installed)"
+	pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/postgres" ] && command -v psql >/dev/null &&
+		id postgres >/dev/null 2>&1 || die "PostgreSQL missing: run contrib/install-deps.sh (make deps)"
 }
 
 build_spool() {
@@ -238,6 +273,7 @@ build_spool() {
 
 		# --- gofaxserver demo ---
 		SendFaxCmd:	$bin/gofaxsend
+		NotifyCmd:	$bin/gofaxsend -notify
 		LogFacility:	daemon
 	EOF
 	# hfaxd: clients from 127.0.0.1, uid 21 (Debian's fax group).
@@ -263,6 +299,12 @@ write_conf() {
 		ident = "+1 555 000 0000"
 		header = "gofaxserver demo"
 
+		; The demo's tenants have North American numbers.
+		countrycode = 1
+		nationalprefix = 1
+		internationalprefix = 011
+		nationallength = 10
+
 		[hylafax]
 		spooldir = $spool
 		modems = $modems
@@ -281,6 +323,12 @@ write_conf() {
 		requestt38 = true
 		faxnumber = 5550000
 		logfile = $dir/gofaxsend.log
+
+		[database]
+		dsn = "$pg_dsn"
+		hostname = demo
+		; the first fax goes to a number no tenant has: received anyway
+		unknownnumber = receive
 	EOF
 	# As the package installs /etc/gofax.conf: it holds the event socket password.
 	chown root:uucp "$dir/gofax.conf"
@@ -354,7 +402,55 @@ start_fs_gofaxd() {
 	die "gofaxd did not get its ports in $bind_tries tries"
 }
 
+# psql_demo runs psql as the cluster's superuser on the demo's database.
+psql_demo() { "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgdir" -p 5432 -U postgres -d gofax "$@"; }
+
+# start_pg makes a private PostgreSQL cluster in $pgdir: initdb as the user
+# postgres (initdb refuses root) into a directory it owns, the server on a
+# unix socket there only (no TCP port), database gofax.
+start_pg() {
+	say "A private PostgreSQL in $pgdir (unix socket only)"
+	install -d -o postgres -g postgres -m 755 "$pgdir"
+	setpriv --reuid=postgres --regid=postgres --init-groups "$pg_bin/initdb" -D "$pgdir/data" -U postgres \
+		-A trust -E UTF8 --locale=C --no-sync --no-instructions >"$dir/initdb.out" 2>&1 ||
+		die "initdb failed: $(tail -n 5 "$dir/initdb.out")"
+	start postgres setpriv --reuid=postgres --regid=postgres --init-groups "$pg_bin/postgres" -D "$pgdir/data" \
+		-k "$pgdir" -p 5432 -c listen_addresses= -c unix_socket_permissions=0777 -c fsync=off
+	wait_for $start_wait "PostgreSQL" "$pg_bin/pg_isready" -q -h "$pgdir" -p 5432 -U postgres
+	"$pg_bin/psql" -X -q -h "$pgdir" -p 5432 -U postgres -d postgres -c 'CREATE DATABASE gofax' ||
+		die "cannot create the database"
+	info "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $NF}') on $pgdir/.s.PGSQL.5432"
+}
+
+# make_tenants creates the schema with gofaxd's own migrate command, then
+# tenants A and B with a number each and alice, a user of tenant A whose
+# name is the HylaFAX job owner sendfax -o gives.
+make_tenants() {
+	say "gofaxd migrate"
+	# gofaxd's own file is written once its ports are known; migrate needs
+	# only [database].
+	printf '[database]\ndsn = "%s"\nhostname = demo\n' "$pg_dsn" >"$dir/migrate.conf"
+	chmod 644 "$dir/migrate.conf"
+	setpriv --reuid=uucp --regid=uucp --init-groups "$bin/gofaxd" -c "$dir/migrate.conf" migrate
+	say "Two tenants with a number each, and alice of tenant A (psql)"
+	psql_demo <<-EOF
+		INSERT INTO tenants (name, time_zone) VALUES ('Tenant A', 'America/New_York'), ('Tenant B', 'America/Chicago');
+		INSERT INTO numbers (tenant_id, number, ident, caller_id_name, header)
+			SELECT id, '+$number_a', '+1 555 000 1001', 'Tenant A', 'Tenant A fax' FROM tenants WHERE name = 'Tenant A';
+		INSERT INTO numbers (tenant_id, number, ident, caller_id_name, header)
+			SELECT id, '+$number_b', '+1 555 000 2002', 'Tenant B', 'Tenant B fax' FROM tenants WHERE name = 'Tenant B';
+		INSERT INTO users (tenant_id, username, email, default_number_id)
+			SELECT t.id, 'alice', 'alice@a.example', n.id FROM tenants t JOIN numbers n ON n.tenant_id = t.id
+			WHERE t.name = 'Tenant A';
+	EOF
+	psql_demo -c "SELECT t.name AS tenant, n.number, n.ident AS csi, coalesce(string_agg(u.username, ', '), '') AS users
+		FROM tenants t JOIN numbers n ON n.tenant_id = t.id LEFT JOIN users u ON u.tenant_id = t.id
+		GROUP BY t.name, n.number, n.ident ORDER BY t.name"
+}
+
 start_all() {
+	start_pg
+	make_tenants
 	say "Starting faxq, hfaxd, the FreeSWITCH simulator and gofaxd"
 	# faxq passes its environment to SendFaxCmd: that is how gofaxsend finds
 	# the demo's gofax.conf.
@@ -365,6 +461,8 @@ start_all() {
 	for ((i = 0; i < modems; i++)); do
 		wait_for $start_wait "modem $prefix$i" grep -q 'Running and idle' "$spool/status/$prefix$i"
 	done
+	# gofaxsend sends tenant users' jobs from the routing gofaxd writes.
+	wait_for $start_wait "gofaxd's routing snapshot" test -s "$spool/gofax/routing.json"
 	for p in faxq hfaxd fssim gofaxd; do alive "$p" || die "$p exited at start-up"; done
 	faxstat -h "$host"
 }
@@ -419,6 +517,42 @@ send_fax() {
 	done
 }
 
+# rows_final N: the database has N faxes, all of them final.
+rows_final() {
+	[ "$(psql_demo -At -c "SELECT count(*) FROM faxes WHERE completed_at IS NOT NULL")" = "$1" ] &&
+		[ "$(psql_demo -At -c "SELECT count(*) FROM faxes")" = "$1" ]
+}
+
+# received_n N: xferfaxlog has N RECV records.
+received_n() { [ "$(grep -c $'\tRECV\t' "$spool/log/xferfaxlog" 2>/dev/null)" -ge "$1" ]; }
+
+tenant_fax() {
+	say "sendfax -o alice -d $number_b demo.pdf (alice of tenant A to tenant B's number)"
+	local out id
+	out=$(timeout 60 sendfax -h "$host" -n -o alice -d "$number_b" "$dir/demo.pdf")
+	echo "$out"
+	id=$(sed -n 's/^request id is \([0-9]*\) .*/\1/p' <<<"$out")
+	[ -n "$id" ] || die "sendfax did not report a job id"
+	info "waiting for job $id (at most ${job_wait}s)"
+	wait_for $job_wait "job $id to finish" job_finished "$id"
+	grep -q '^state:7$' "$spool/doneq/q$id" ||
+		die "job $id failed: $(sed -n 's/^status://p' "$spool/doneq/q$id")"
+	wait_for $recv_wait "the reception to be recorded" received_n 2
+	# Two jobs and two receptions, all final in the database: gofaxd
+	# ingests them from its journal, and makes a job final from doneq
+	# (or from faxq's notice) a few seconds after it ended.
+	info "waiting for the fax rows (at most ${rows_wait}s)"
+	wait_for $rows_wait "the four fax rows to be final" rows_final 4
+	say "The fax rows in PostgreSQL (gofaxd recorded them; hfaxd's faxstat shows every job to the operator)"
+	psql_demo -c "SELECT f.direction, coalesce(t.name, '(no tenant)') AS tenant, f.status, f.from_number AS from,
+		f.to_number AS to, f.pages_transferred AS pages, f.owner, coalesce(f.job_id::text, f.commid) AS job_or_commid,
+		f.document_size > 0 AS archived
+		FROM faxes f LEFT JOIN tenants t ON t.id = f.tenant_id ORDER BY f.created_at, f.direction DESC"
+	info "tenant B received the fax of tenant A's user: $(psql_demo -At -c "SELECT count(*) FROM faxes f JOIN tenants t
+		ON t.id = f.tenant_id WHERE t.name = 'Tenant B' AND f.direction = 'inbound' AND f.status = 'received'
+		AND f.to_number = '+$number_b'") received fax(es) for Tenant B"
+}
+
 report() {
 	say "faxstat -s (send queue)"
 	faxstat -h "$host" -s
@@ -459,3 +593,4 @@ start_all
 make_pdf
 send_fax
 report
+tenant_fax

@@ -2,6 +2,10 @@
 // HylaFAX's virtual modems (it replaces faxgetty):
 //
 //	gofaxd [-c /etc/gofax.conf] [-version]
+//	gofaxd [-c /etc/gofax.conf] migrate
+//
+// "migrate" applies the tenant store's schema migrations to [database]
+// and exits.
 package main
 
 import (
@@ -59,14 +63,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return errUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gofaxd: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
-	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "gofaxd", version)
 		return nil
+	}
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) == "migrate":
+		return migrate(ctx, *cfgPath, stdout)
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "gofaxd: unexpected argument %q (the only command is migrate)\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
 	}
 	log := logging.New(stderr, slog.LevelInfo)
 	cfg, warns, err := config.Load(*cfgPath)

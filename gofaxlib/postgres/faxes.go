@@ -135,41 +135,50 @@ func (s *Store) RecordFax(ctx context.Context, recordID string, f *gofaxlib.Fax)
 		if err != nil {
 			return err
 		}
-		nf, err := scanFax(tx.QueryRowContext(ctx, faxInsert+` ON CONFLICT (id) DO UPDATE SET
-			status = CASE WHEN f.completed_at IS NOT NULL THEN f.status ELSE EXCLUDED.status END,
-			completed_at = coalesce(f.completed_at, EXCLUDED.completed_at),
-			from_number = coalesce(nullif(EXCLUDED.from_number, ''), f.from_number),
-			to_number = coalesce(nullif(EXCLUDED.to_number, ''), f.to_number),
-			caller_id_name = coalesce(nullif(EXCLUDED.caller_id_name, ''), f.caller_id_name),
-			user_id = coalesce(EXCLUDED.user_id, f.user_id),
-			owner = coalesce(nullif(EXCLUDED.owner, ''), f.owner),
-			pages_total = CASE WHEN EXCLUDED.pages_total > 0 THEN EXCLUDED.pages_total ELSE f.pages_total END,
-			pages_transferred = CASE WHEN EXCLUDED.pages_transferred > 0 THEN EXCLUDED.pages_transferred ELSE f.pages_transferred END,
-			result_code = CASE WHEN EXCLUDED.result_text <> '' THEN EXCLUDED.result_code ELSE f.result_code END,
-			result_text = coalesce(nullif(EXCLUDED.result_text, ''), f.result_text),
-			hangup_cause = coalesce(nullif(EXCLUDED.hangup_cause, ''), f.hangup_cause),
-			remote_station_id = coalesce(nullif(EXCLUDED.remote_station_id, ''), f.remote_station_id),
-			job_id = coalesce(EXCLUDED.job_id, f.job_id),
-			commid = coalesce(nullif(EXCLUDED.commid, ''), f.commid),
-			recvq_file = coalesce(nullif(EXCLUDED.recvq_file, ''), f.recvq_file),
-			document_path = coalesce(nullif(EXCLUDED.document_path, ''), f.document_path),
-			document_size = CASE WHEN EXCLUDED.document_path <> '' THEN EXCLUDED.document_size ELSE f.document_size END,
-			document_sha256 = coalesce(EXCLUDED.document_sha256, f.document_sha256)
-			WHERE f.tenant_id IS NOT DISTINCT FROM EXCLUDED.tenant_id AND f.direction = EXCLUDED.direction AND f.host = EXCLUDED.host
-			RETURNING `+faxCols, args...))
-		if err == sql.ErrNoRows {
-			return fmt.Errorf("%w: record %s does not match fax %s (tenant, direction or host differ)", gofaxlib.ErrConflict, recordID, f.ID)
-		}
-		if err != nil {
-			return noTenant(err, "faxes_tenant_fkey")
-		}
-		if err := s.addEvent(ctx, tx, recordID, before, &nf); err != nil {
+		if err := upsertFax(ctx, tx, recordID, f, args); err != nil {
 			return err
 		}
-		*f, applied = nf, true
+		if err := s.addEvent(ctx, tx, recordID, before, f); err != nil {
+			return err
+		}
+		applied = true
 		return nil
 	})
 	return applied, err
+}
+
+// upsertFax is RecordFax's write within tx: args are f's faxArgs.
+func upsertFax(ctx context.Context, tx *sql.Tx, recordID string, f *gofaxlib.Fax, args []any) error {
+	nf, err := scanFax(tx.QueryRowContext(ctx, faxInsert+` ON CONFLICT (id) DO UPDATE SET
+		status = CASE WHEN f.completed_at IS NOT NULL THEN f.status ELSE EXCLUDED.status END,
+		completed_at = coalesce(f.completed_at, EXCLUDED.completed_at),
+		from_number = coalesce(nullif(EXCLUDED.from_number, ''), f.from_number),
+		to_number = coalesce(nullif(EXCLUDED.to_number, ''), f.to_number),
+		caller_id_name = coalesce(nullif(EXCLUDED.caller_id_name, ''), f.caller_id_name),
+		user_id = coalesce(EXCLUDED.user_id, f.user_id),
+		owner = coalesce(nullif(EXCLUDED.owner, ''), f.owner),
+		pages_total = CASE WHEN EXCLUDED.pages_total > 0 THEN EXCLUDED.pages_total ELSE f.pages_total END,
+		pages_transferred = CASE WHEN EXCLUDED.pages_transferred > 0 THEN EXCLUDED.pages_transferred ELSE f.pages_transferred END,
+		result_code = CASE WHEN EXCLUDED.result_text <> '' THEN EXCLUDED.result_code ELSE f.result_code END,
+		result_text = coalesce(nullif(EXCLUDED.result_text, ''), f.result_text),
+		hangup_cause = coalesce(nullif(EXCLUDED.hangup_cause, ''), f.hangup_cause),
+		remote_station_id = coalesce(nullif(EXCLUDED.remote_station_id, ''), f.remote_station_id),
+		job_id = coalesce(EXCLUDED.job_id, f.job_id),
+		commid = coalesce(nullif(EXCLUDED.commid, ''), f.commid),
+		recvq_file = coalesce(nullif(EXCLUDED.recvq_file, ''), f.recvq_file),
+		document_path = coalesce(nullif(EXCLUDED.document_path, ''), f.document_path),
+		document_size = CASE WHEN EXCLUDED.document_path <> '' THEN EXCLUDED.document_size ELSE f.document_size END,
+		document_sha256 = coalesce(EXCLUDED.document_sha256, f.document_sha256)
+		WHERE f.tenant_id IS NOT DISTINCT FROM EXCLUDED.tenant_id AND f.direction = EXCLUDED.direction AND f.host = EXCLUDED.host
+		RETURNING `+faxCols, args...))
+	if err == sql.ErrNoRows {
+		return fmt.Errorf("%w: record %s does not match fax %s (tenant, direction or host differ)", gofaxlib.ErrConflict, recordID, f.ID)
+	}
+	if err != nil {
+		return noTenant(err, "faxes_tenant_fkey")
+	}
+	*f = nf
+	return nil
 }
 
 // ingest marks recordID as ingested within tx; false when it was already.
@@ -379,36 +388,52 @@ func scanAttempt(r scanner) (gofaxlib.Attempt, error) {
 // The fax must exist (record it first).
 func (s *Store) RecordAttempt(ctx context.Context, recordID string, a *gofaxlib.Attempt) (bool, error) {
 	const op = "record attempt"
-	if !validID(a.FaxID) {
-		return false, mapErr(op, &gofaxlib.FieldError{Field: "fax_id", Err: errors.New("no such fax")})
+	if err := s.checkAttempt(a); err != nil {
+		return false, mapErr(op, err)
 	}
-	if a.Host == "" {
-		a.Host = s.host
-	}
-	if a.Started.IsZero() {
-		return false, mapErr(op, &gofaxlib.FieldError{Field: "started_at", Err: errors.New("required")})
-	}
-	a.RecordID = recordID
 	applied := false
 	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
 		if ok, err := s.ingest(ctx, tx, recordID, "attempt"); err != nil || !ok {
 			return err
 		}
-		na, err := scanAttempt(tx.QueryRowContext(ctx, `INSERT INTO fax_attempts AS a (fax_id, record_id, host, modem,
-			call_uuid, gateway, number, started_at, answered_at, ended_at, duration_ms, hangup_cause, result_code, result_text,
-			success, pages_total, pages_transferred, signal_rate, ecm, t38_status, remote_station_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-			RETURNING `+attemptCols, a.FaxID, recordID, a.Host, a.Modem, a.CallUUID, a.Gateway, a.Number, a.Started,
-			nullTime(a.Answered), nullTime(a.Ended), a.Duration().Milliseconds(), a.HangupCause, int(a.ResultCode),
-			a.ResultText, a.Success, a.PagesTotal, a.PagesTransferred, a.SignalRate, a.ECM, a.T38Status, a.RemoteStationID))
-		if err != nil {
+		if err := insertAttempt(ctx, tx, recordID, a); err != nil {
 			return err
 		}
-		na.RecordID = recordID
-		*a, applied = na, true
+		applied = true
 		return nil
 	})
 	return applied, err
+}
+
+// checkAttempt checks a and fills in its host.
+func (s *Store) checkAttempt(a *gofaxlib.Attempt) error {
+	if !validID(a.FaxID) {
+		return &gofaxlib.FieldError{Field: "fax_id", Err: errors.New("no such fax")}
+	}
+	if a.Host == "" {
+		a.Host = s.host
+	}
+	if a.Started.IsZero() {
+		return &gofaxlib.FieldError{Field: "started_at", Err: errors.New("required")}
+	}
+	return nil
+}
+
+// insertAttempt is RecordAttempt's write within tx.
+func insertAttempt(ctx context.Context, tx *sql.Tx, recordID string, a *gofaxlib.Attempt) error {
+	na, err := scanAttempt(tx.QueryRowContext(ctx, `INSERT INTO fax_attempts AS a (fax_id, record_id, host, modem,
+		call_uuid, gateway, number, started_at, answered_at, ended_at, duration_ms, hangup_cause, result_code, result_text,
+		success, pages_total, pages_transferred, signal_rate, ecm, t38_status, remote_station_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+		RETURNING `+attemptCols, a.FaxID, recordID, a.Host, a.Modem, a.CallUUID, a.Gateway, a.Number, a.Started,
+		nullTime(a.Answered), nullTime(a.Ended), a.Duration().Milliseconds(), a.HangupCause, int(a.ResultCode),
+		a.ResultText, a.Success, a.PagesTotal, a.PagesTransferred, a.SignalRate, a.ECM, a.T38Status, a.RemoteStationID))
+	if err != nil {
+		return err
+	}
+	na.RecordID = recordID
+	*a = na
+	return nil
 }
 
 // Attempts returns the attempts of fax faxID in the order they started,

@@ -20,6 +20,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/metrics"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/tenancy"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
@@ -50,6 +51,7 @@ type App struct {
 
 	handler *receive.Handler
 	journal *journal.Journal
+	tenancy *tenancy.Service // nil without [database]
 	queue   *faxrcvd.Queue
 	health  *health
 
@@ -148,10 +150,21 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	if err := makePrivateDir(jdir, spool); err != nil {
 		return nil, fmt.Errorf("app: journal: %w", err)
 	}
-	j, err := journal.Open(jdir, journal.Options{Consumers: receive.Consumers, Logger: log,
+	consumers := receive.Consumers
+	if cfg.Database.Enabled {
+		consumers = tenancy.Consumers(consumers)
+	}
+	j, err := journal.Open(jdir, journal.Options{Consumers: consumers, Logger: log,
 		Writer: journal.WriterOptions{Name: "gofaxd"}})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
+	}
+	var ten *tenancy.Service
+	if cfg.Database.Enabled {
+		if ten, err = openTenancy(cfg, spool, j, log); err != nil {
+			j.Close()
+			return nil, err
+		}
 	}
 	m := metrics.New()
 	pool, err := modem.Open(modem.Config{
@@ -165,11 +178,14 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Logger:      log,
 	})
 	if err != nil {
+		if ten != nil {
+			ten.Close()
+		}
 		j.Close()
 		return nil, err
 	}
 	m.WatchPool(pool)
-	a := &App{cfg: cfg, log: log, pool: pool, metrics: m, journal: j, serveErr: make(chan error, 1), finishTime: FinishTime}
+	a := &App{cfg: cfg, log: log, pool: pool, metrics: m, journal: j, tenancy: ten, serveErr: make(chan error, 1), finishTime: FinishTime}
 	a.abort, a.abortNow = context.WithCancel(context.Background())
 	a.bgCtx, a.bgStop = context.WithCancel(context.Background())
 	xfer := ""
@@ -223,6 +239,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	if opt.Observer != nil {
 		h.Observer = observers{a.metrics, opt.Observer}
 	}
+	if ten != nil {
+		h.Router = ten
+	}
 	a.handler = h
 	a.queue = faxrcvd.New(faxrcvd.Config{
 		Workers:     cfg.Gofaxd.FaxRcvdConcurrency,
@@ -273,6 +292,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		defer a.health.bgLive.Add(-1)
 		a.upkeep()
 	})
+	if ten != nil {
+		ten.Start()
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -333,7 +355,16 @@ func (a *App) closeParts() {
 	a.bgStop()
 	a.queue.Close(context.Background())
 	a.pool.Close()
+	a.closeTenancy()
 	a.journal.Close()
+}
+
+// closeTenancy stops the tenant store's loops and closes the store.
+func (a *App) closeTenancy() {
+	if a.tenancy != nil {
+		a.tenancy.Close()
+		a.tenancy.Store().Close()
+	}
 }
 
 // upkeep reads other writers' journal segments and removes segments that
@@ -412,6 +443,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		// faxrcvd runs get faxrcvdStopWait more.
 		a.bgStop()
 		a.bg.Wait()
+		a.closeTenancy()
 		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), faxrcvdStopWait)
 		a.queue.Close(qctx)
 		cancel()

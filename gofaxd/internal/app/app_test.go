@@ -32,13 +32,17 @@ type env struct {
 }
 
 // faxrcvdScript records argv (one per line) and the environment gofaxd
-// adds into <out>/faxrcvd.<commid>.
+// adds (the tenant variables only when set) into <out>/faxrcvd.<commid>.
 const faxrcvdScript = `#!/bin/sh
 out=%q
 {
 	for a in "$@"; do printf 'arg=%%s\n' "$a"; done
 	printf 'HANGUPCAUSE=%%s\n' "$HANGUPCAUSE"
 	printf 'TRANSFER_RATE=%%s\n' "$TRANSFER_RATE"
+	[ -z "${TENANT_ID+set}" ] || printf 'TENANT_ID=%%s\n' "$TENANT_ID"
+	[ -z "${TENANT_NAME+set}" ] || printf 'TENANT_NAME=%%s\n' "$TENANT_NAME"
+	[ -z "${CALLED_NUMBER+set}" ] || printf 'CALLED_NUMBER=%%s\n' "$CALLED_NUMBER"
+	[ -z "${FAX_ID+set}" ] || printf 'FAX_ID=%%s\n' "$FAX_ID"
 } > "$out/faxrcvd.tmp.$3" && mv "$out/faxrcvd.tmp.$3" "$out/faxrcvd.$3"
 `
 

@@ -87,7 +87,18 @@ func cpuTime(who int) time.Duration {
 // start of faxrcvd (p50, p99). GOFAXD_BENCH_SPOOL=/dev/shm puts the spool
 // on tmpfs, leaving the disk's fsync latency out. It uses GOfax.IP's
 // default (receptions do not take modems) and /bin/true as faxrcvd.
-func BenchmarkConcurrentCalls(b *testing.B) {
+func BenchmarkConcurrentCalls(b *testing.B) { concurrentCalls(b, benchOptions{}) }
+
+// benchOptions vary BenchmarkConcurrentCalls.
+type benchOptions struct {
+	tweak func(*config.Config) // changes gofaxd's configuration
+	dest  string               // the called number ("": fssim's default)
+	// opened runs once gofaxd is open, before the calls; after the
+	// calls, it returns what to do then (nil: nothing).
+	opened func(*App) func()
+}
+
+func concurrentCalls(b *testing.B, o benchOptions) {
 	fssim := filepath.Join(b.TempDir(), "fssim")
 	if out, err := exec.Command("go", "build", "-o", fssim, "../../../contrib/fssim").CombinedOutput(); err != nil {
 		b.Fatalf("building fssim: %v\n%s", err, out)
@@ -112,6 +123,9 @@ func BenchmarkConcurrentCalls(b *testing.B) {
 	cfg.Gofaxd.AllocateInboundDevices = false
 	cfg.Gofaxd.EnableT38, cfg.Gofaxd.RequestT38 = true, true
 	cfg.Gofaxd.FaxRcvdCmd = "/bin/true"
+	if o.tweak != nil {
+		o.tweak(cfg)
+	}
 	rec := &recorder{counts: map[string]int{}}
 	logger := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
@@ -122,6 +136,16 @@ func BenchmarkConcurrentCalls(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer a.Shutdown(context.Background())
+	var after func()
+	if o.opened != nil {
+		after = o.opened(a)
+	}
+	fssimArgs := []string{"-listen", "127.0.0.1:0", "-socket", ln.Addr().String(),
+		"-load", strconv.Itoa(benchCalls), "-rate", strconv.Itoa(benchRate), "-concurrency", strconv.Itoa(benchCalls),
+		"-scale", strconv.FormatFloat(benchScale, 'f', -1, 64), "-timeout", "4m"}
+	if o.dest != "" {
+		fssimArgs = append(fssimArgs, "-dest", o.dest)
+	}
 
 	var heapPerCall float64
 	b.ResetTimer()
@@ -132,9 +156,7 @@ func BenchmarkConcurrentCalls(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		base := ms.HeapAlloc
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		cmd := exec.CommandContext(ctx, fssim, "-listen", "127.0.0.1:0", "-socket", ln.Addr().String(),
-			"-load", strconv.Itoa(benchCalls), "-rate", strconv.Itoa(benchRate), "-concurrency", strconv.Itoa(benchCalls),
-			"-scale", strconv.FormatFloat(benchScale, 'f', -1, 64), "-timeout", "4m")
+		cmd := exec.CommandContext(ctx, fssim, fssimArgs...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
@@ -182,4 +204,7 @@ func BenchmarkConcurrentCalls(b *testing.B) {
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-hangup-to-faxrcvd-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-hangup-to-faxrcvd-ms")
 	b.ReportMetric(float64(rec.peak.Load()), "peak-active-calls")
+	if after != nil {
+		after()
+	}
 }

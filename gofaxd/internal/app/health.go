@@ -100,6 +100,9 @@ func (h *health) report(ctx context.Context) metrics.Health {
 		recv = fmt.Errorf("%d receptions wait until FreeSWITCH confirms that their call ended: %s", n, why)
 	}
 	cs["receptions"] = check(false, recv)
+	if a.tenancy != nil {
+		cs["database"] = check(false, a.tenancy.Health())
+	}
 	return metrics.Health{Checks: cs}
 }
 
@@ -153,6 +156,9 @@ func (a *App) Alive(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%d of 2 background loops run", n))
 		}
 		errs = append(errs, a.pool.Alive(), a.queue.Alive())
+		if a.tenancy != nil {
+			errs = append(errs, a.tenancy.Alive())
+		}
 		a.journal.Stats() // its lock is not stuck
 		done <- errors.Join(errs...)
 	}()

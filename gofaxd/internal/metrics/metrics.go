@@ -45,7 +45,7 @@ func New() *Metrics {
 		Registry: prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gofaxd_calls_total",
-			Help: "Inbound calls handled, by result class (received, partial, failed, rejected, busy, no_recipient, error, unconfirmed).",
+			Help: "Inbound calls handled, by result class (received, partial, failed, rejected, busy, no_recipient, unknown_number, error, unconfirmed).",
 		}, []string{"result"}),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gofaxd_active_calls",
@@ -86,7 +86,7 @@ func New() *Metrics {
 		}, []string{"result"}),
 	}
 	for _, class := range []string{receive.ClassReceived, receive.ClassPartial, receive.ClassFailed,
-		receive.ClassRejected, receive.ClassBusy, receive.ClassNoRecipient, receive.ClassError, receive.ClassUnconfirmed} {
+		receive.ClassRejected, receive.ClassBusy, receive.ClassNoRecipient, receive.ClassUnknownNumber, receive.ClassError, receive.ClassUnconfirmed} {
 		m.calls.WithLabelValues(class)
 	}
 	for _, r := range []string{receive.FaxrcvdOK, receive.FaxrcvdFailed, receive.FaxrcvdInterrupted} {

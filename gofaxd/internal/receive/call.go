@@ -138,18 +138,43 @@ const (
 
 // Outcome classes reported to the Observer.
 const (
-	ClassReceived    = "received"     // every page, spandsp success
-	ClassPartial     = "partial"      // some pages arrived
-	ClassFailed      = "failed"       // reached fax, no page
-	ClassRejected    = "rejected"     // DynamicConfig said no
-	ClassBusy        = "busy"         // no modem free
-	ClassNoRecipient = "no_recipient" // no usable called number
-	ClassError       = "error"        // local trouble (spool), or a connection without a valid UUID
+	ClassReceived      = "received"       // every page, spandsp success
+	ClassPartial       = "partial"        // some pages arrived
+	ClassFailed        = "failed"         // reached fax, no page
+	ClassRejected      = "rejected"       // DynamicConfig said no
+	ClassBusy          = "busy"           // no modem free
+	ClassNoRecipient   = "no_recipient"   // no usable called number
+	ClassUnknownNumber = "unknown_number" // refused by the Router: a number no tenant has, or a suspended one
+	ClassError         = "error"          // local trouble (spool), or a connection without a valid UUID
 	// ClassUnconfirmed: the call's end could not be confirmed (its socket
 	// was lost and FreeSWITCH could not be asked, or gofaxd stopped
 	// waiting); the Recovery records it once FreeSWITCH confirms.
 	ClassUnconfirmed = "unconfirmed"
 )
+
+// Router decides by the called number whether a call is taken, and for
+// whom. Route is called once per call, before answering; it must not
+// block (an in-memory lookup).
+type Router interface {
+	Route(recipient string) Route
+}
+
+// Route is what a Router decided for a call.
+type Route struct {
+	// Refuse, when not empty, says why the call is refused: with
+	// ScreenResponse, or with 503 (try again later) when Temporary.
+	Refuse    string
+	Temporary bool
+	// FaxID is the id of the fax the call becomes; CalledNumber the
+	// called number as E.164 (as found when it is none).
+	FaxID        string
+	CalledNumber string
+	// The number's tenant ("" when no tenant has it) and the number.
+	TenantID, TenantName, NumberID string
+	// Ident is the number's CSI ("": the default); DynamicConfig's
+	// LocalIdentifier still wins.
+	Ident string
+}
 
 // Outcome is what a finished call reports to the Observer.
 type Outcome struct {
@@ -191,6 +216,9 @@ type Handler struct {
 	// Faxrcvd, if set, runs faxrcvd for recorded receptions; without
 	// it, faxrcvd runs in the call once its connection is closed.
 	Faxrcvd Queue
+	// Router, if set, routes each call by its called number (tenants)
+	// before a modem is taken or anything is answered.
+	Router Router
 
 	active   active // recv.start records of running calls
 	recovery recovery
@@ -279,6 +307,7 @@ type call struct {
 	commid  string
 	file    *hylafax.RecvFile
 	startID string // the recv.start journal record, "" without one
+	route   Route  // the Router's decision
 	t38     bool
 
 	res    gofaxlib.Result
@@ -307,6 +336,9 @@ func (c *call) run(ctx context.Context) {
 	}
 	c.recipient = rcpt
 	c.log = c.log.With("recipient", rcpt)
+	if h.Router != nil && !c.routed() {
+		return
+	}
 
 	lease, err := h.Pool.Acquire()
 	switch {
@@ -369,6 +401,24 @@ func (c *call) run(ctx context.Context) {
 	sess.Printf("Inbound call %s from %s <%s> to %s via gateway %q", c.uuid, c.cidname, c.cidnum, c.recipient, c.gateway)
 	c.wait(ctx, c.answer())
 	c.finish(ctx)
+}
+
+// routed asks the Router about the call and refuses it when it says so.
+func (c *call) routed() bool {
+	h := c.h
+	c.route = h.Router.Route(c.recipient)
+	r := &c.route
+	if r.Refuse != "" {
+		code, class := h.ScreenResponse, ClassUnknownNumber
+		if r.Temporary {
+			code, class = localErrorResponse, ClassError
+		}
+		c.log.Warn("call refused: "+r.Refuse, "called_number", r.CalledNumber, "sip_response", code)
+		c.refuse(code, class)
+		return false
+	}
+	c.log = c.log.With("fax_id", r.FaxID, "called_number", r.CalledNumber, "tenant", r.TenantName)
+	return true
 }
 
 // command returns the context for one event socket command: it ends at
@@ -455,6 +505,9 @@ func (c *call) answer() error {
 	}
 	c.t38 = enable
 	ident := h.Ident
+	if c.route.Ident != "" {
+		ident = c.route.Ident
+	}
 	if c.cfg.Ident != "" {
 		ident = c.cfg.Ident
 	}

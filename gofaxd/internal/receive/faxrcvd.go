@@ -71,6 +71,12 @@ func (h *Handler) RunFaxrcvd(ctx context.Context, rec journal.Record) error {
 		"HANGUPCAUSE=" + r.HangupCause,
 		"TRANSFER_RATE=" + strconv.Itoa(r.TransferRate),
 	}
+	if r.CalledNumber != "" {
+		// Routed by the tenant store: scripts (FaxDispatch) can route by
+		// tenant.
+		cmd.Env = append(cmd.Env, "TENANT_ID="+r.TenantID, "TENANT_NAME="+r.TenantName,
+			"CALLED_NUMBER="+r.CalledNumber, "FAX_ID="+r.FaxID)
+	}
 	cmd.Timeout = h.FaxRcvdTimeout
 	obs, _ := h.Observer.(FaxrcvdObserver)
 	if obs != nil {

@@ -160,6 +160,11 @@ func (c *call) reception() Reception {
 		Recipient:    c.recipient,
 		Gateway:      c.gateway,
 		FaxRcvdCmd:   c.cfg.FaxRcvdCmd,
+		FaxID:        c.route.FaxID,
+		CalledNumber: c.route.CalledNumber,
+		TenantID:     c.route.TenantID,
+		TenantName:   c.route.TenantName,
+		NumberID:     c.route.NumberID,
 	}
 	if c.lease != nil {
 		r.Modem, r.WithoutModem = c.lease.Modem(), !c.lease.Owned()
@@ -244,6 +249,11 @@ func (h *Handler) record(ctx context.Context, file *hylafax.RecvFile, e *ending,
 		T38:          res.T38Status,
 		Faxrcvd:      pages > 0,
 		Recovered:    e.recovered,
+		Answered:     res.Answered.UTC(),
+		TotalPages:   res.TotalPages,
+	}
+	if res.Final {
+		r.ResultCode, r.ResultText = res.ResultCode, res.ResultText
 	}
 	switch {
 	case delivered:

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/journal"
 )
 
@@ -17,7 +18,7 @@ const (
 	KindRecvStart = "recv.start"
 	// KindRecvDone is written, durably, when a reception is recorded
 	// (tagged, RECV record, session log); its payload is a Received and
-	// its ID that of its recv.start with doneSuffix. It is pending for
+	// its ID that of its recv.start with DoneSuffix. It is pending for
 	// ConsumerFaxrcvd until faxrcvd ran for it (or had nothing to do).
 	KindRecvDone = "recv.done"
 
@@ -28,9 +29,9 @@ const (
 	ConsumerFaxrcvd = "faxrcvd"
 )
 
-// doneSuffix makes the ID of a reception's recv.done from that of its
+// DoneSuffix makes the ID of a reception's recv.done from that of its
 // recv.start, so that a reception is never recorded twice.
-const doneSuffix = ".done"
+const DoneSuffix = ".done"
 
 // Consumers are the journal consumers of receptions, for journal.Open.
 var Consumers = map[string][]string{
@@ -57,6 +58,15 @@ type Reception struct {
 	FileMode uint32 `json:"file_mode"`
 	// FaxRcvdCmd is DynamicConfig's FaxRcvdCmd, "" for the configured one.
 	FaxRcvdCmd string `json:"faxrcvd_cmd,omitempty"`
+	// The call's route when tenants are on (Handler.Router): the fax id
+	// chosen at the call's start, the called number as E.164 (as found
+	// when it is none), and the number's tenant ("" for a number no
+	// tenant has).
+	FaxID        string `json:"fax_id,omitempty"`
+	CalledNumber string `json:"called_number,omitempty"`
+	TenantID     string `json:"tenant_id,omitempty"`
+	TenantName   string `json:"tenant_name,omitempty"`
+	NumberID     string `json:"number_id,omitempty"`
 }
 
 // Received is a recorded reception, the payload of KindRecvDone.
@@ -72,6 +82,13 @@ type Received struct {
 	TransferRate int       `json:"transfer_rate,omitempty"`
 	ECM          bool      `json:"ecm,omitempty"`
 	T38          string    `json:"t38,omitempty"`
+	// Answered is when the call was answered (zero if unknown); TotalPages
+	// the pages the sender announced; ResultCode and ResultText spandsp's
+	// T.30 result (ResultText "" when there was none).
+	Answered   time.Time        `json:"answered,omitzero"`
+	TotalPages int              `json:"total_pages,omitempty"`
+	ResultCode gofaxlib.T30Code `json:"result_code,omitempty"`
+	ResultText string           `json:"result_text,omitempty"`
 	// Faxrcvd is true when faxrcvd is to run: the file is kept with at
 	// least one page.
 	Faxrcvd bool `json:"faxrcvd"`
@@ -165,7 +182,7 @@ func (h *Handler) commit(ctx context.Context, startID string, r Received) journa
 		return done
 	}
 	if startID != "" {
-		done.ID = startID + doneSuffix
+		done.ID = startID + DoneSuffix
 	}
 	if h.Journal == nil {
 		return done

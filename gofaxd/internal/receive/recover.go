@@ -336,7 +336,7 @@ func (w *watcher) check(ctx context.Context) bool {
 func (h *Handler) finishRecovered(ctx context.Context, it *pendingRecv, tr *freeswitch.Tracker) {
 	rcpt := it.rcpt
 	log := h.logger().With("call_uuid", rcpt.UUID, "commid", rcpt.CommID, "file", rcpt.File, "modem", rcpt.Modem)
-	if h.Journal.Has(it.id + doneSuffix) {
+	if h.Journal.Has(it.id + DoneSuffix) {
 		// Recorded just before the acknowledgement was lost.
 		h.Journal.Ack(ConsumerRecv, it.id)
 		h.unwait(it.id)

@@ -1,0 +1,236 @@
+package tenancy
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/faxdoc"
+)
+
+func faxPages(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := faxdoc.Read(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.NumPages()
+}
+
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && fa.Sys().(*syscall.Stat_t).Ino == fb.Sys().(*syscall.Stat_t).Ino
+}
+
+// TestQueueJobs follows jobs through HylaFAX's queues as gofaxd sees
+// them: submitted (sendfax), prepared and sent, finished without a
+// notice; a job submitted through the REST API; one that was in doneq
+// before gofaxd looked; one with a cover page.
+func TestQueueJobs(t *testing.T) {
+	t.Parallel()
+	dsn := migratedDB(t)
+	h := newHarness(t, dsn, "host-a", nil)
+	w := makeTenants(t, h.store)
+	ctx := testCtx(t)
+	h.start()
+	waitFor(t, "the routing", func() bool { return h.svc.fromDB.Load() })
+	spool := h.spool
+	get := func(id string) gofaxlib.Fax { f, _ := faxOf(t, h.store, id); return f }
+
+	// 1. alice submits job 12 with sendfax: recorded as queued.
+	id12 := gofaxlib.JobFaxID(h.svc.spoolID, 12)
+	writeQfile(t, spool, "tiff-send.q", sendq, 12, map[string]string{"jobid": "12", "owner": "alice", "state": "2",
+		"fax": "-", "!tiff": "-", "tiff": "0::docq/doc12.tif", "faxnumber": "030 111111"})
+	copyFile(t, "fax-2page.tif", filepath.Join(spool, "docq/doc12.tif"))
+	waitFor(t, "job 12 recorded", func() bool { return get(id12).Status == gofaxlib.StatusQueued })
+	if f := get(id12); f.TenantID != w.acme.ID || f.UserID != w.alice.ID || f.Owner != "alice" || f.JobID != 12 ||
+		f.From != "+4930111111" || f.To != "+5550101" || f.DocumentPath != "" {
+		t.Errorf("submitted job: %+v", f)
+	}
+	// 2. faxq prepares it and runs the send program: the prepared
+	// document is archived (one document: hard-linked).
+	copyFile(t, "fax-2page.tif", filepath.Join(spool, "docq/doc12.tif;00"))
+	writeQfile(t, spool, "tiff-send.q", sendq, 12, map[string]string{"jobid": "12", "owner": "alice", "faxnumber": "030 111111",
+		"!tiff": "0::docq/doc12.tif.12", "fax": "0::docq/doc12.tif;00"})
+	waitFor(t, "job 12's document", func() bool { return get(id12).DocumentPath != "" })
+	f := get(id12)
+	if f.Status != gofaxlib.StatusQueued || !sameFile(f.DocumentPath, filepath.Join(spool, "docq/doc12.tif;00")) ||
+		f.DocumentPath != filepath.Join(spool, "archive", id12[:2], id12+".tif") || f.DocumentSize == 0 {
+		t.Errorf("prepared job: %+v", f)
+	}
+	// 3. Done: faxq moves it to doneq and removes the prepared file; no
+	// notice comes (no NotifyCmd), the qfile's state decides.
+	os.Remove(filepath.Join(spool, "docq/doc12.tif;00"))
+	writeQfile(t, spool, "tiff-doneq.q", doneq, 12, map[string]string{"jobid": "12", "owner": "alice", "npages": "2"})
+	os.Remove(filepath.Join(spool, "sendq/q12"))
+	waitFor(t, "job 12 delivered", func() bool { return get(id12).Status == gofaxlib.StatusDelivered })
+	if f := get(id12); f.Completed.IsZero() || faxPages(t, f.DocumentPath) != 2 || f.PagesTransferred != 2 {
+		t.Errorf("finished job: %+v", f)
+	}
+
+	// The REST API's fax: its id is the job's user key.
+	api := gofaxlib.Fax{TenantID: w.bravo.ID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued, From: w.bravoN.Number,
+		To: "+33123456789", Owner: "bob", IdempotencyKey: "k1"}
+	if err := h.store.CreateFax(ctx, gofaxlib.TenantScope(w.bravo.ID), &api); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, "fax-2page.tif", filepath.Join(spool, "docq/doc13.tif;00"))
+	writeQfile(t, spool, "tiff-send.q", sendq, 13, map[string]string{"jobid": "13", "owner": "bob", "jobtag": api.ID,
+		"fax": "1::docq/doc13.tif;00"}) // from the second page: copied, not linked
+	waitFor(t, "the API's job found", func() bool { f := get(api.ID); return f.JobID == 13 && f.DocumentPath != "" })
+	if f := get(api.ID); f.To != "+33123456789" || f.IdempotencyKey != "k1" || faxPages(t, f.DocumentPath) != 1 ||
+		sameFile(f.DocumentPath, filepath.Join(spool, "docq/doc13.tif;00")) {
+		t.Errorf("API job: %+v", f)
+	}
+
+	// A job with a cover page: two prepared documents in one archive.
+	copyFile(t, "fax-2page.tif", filepath.Join(spool, "docq/cover4;00"))
+	copyFile(t, "fax-2page.tif", filepath.Join(spool, "docq/doc4.tif;00"))
+	id14 := gofaxlib.JobFaxID(h.svc.spoolID, 14)
+	writeQfile(t, spool, "cover-send.q", sendq, 14, map[string]string{"jobid": "14", "owner": "alice"})
+	waitFor(t, "the cover page job's document", func() bool { return get(id14).DocumentPath != "" })
+	if n := faxPages(t, get(id14).DocumentPath); n != 4 {
+		t.Errorf("cover page job archived with %d pages, want 4", n)
+	}
+
+	// A failed job of root found in doneq only (gofaxd was not running
+	// while it was sent): recorded without tenant, its document archived
+	// from the source as submitted.
+	id15 := gofaxlib.JobFaxID(h.svc.spoolID, 15)
+	copyFile(t, "fax-2page.tif", filepath.Join(spool, "docq/doc15.tif"))
+	writeQfile(t, spool, "tiff-doneq.q", doneq, 15, map[string]string{"jobid": "15", "owner": "root", "state": "8",
+		"status": "Busy signal detected", "!tiff": "0::docq/doc15.tif"})
+	waitFor(t, "job 15 recorded", func() bool { return get(id15).Status == gofaxlib.StatusFailed })
+	if f := get(id15); f.TenantID != "" || f.ResultText != "Busy signal detected" || f.DocumentPath == "" || f.JobID != 15 {
+		t.Errorf("job found in doneq: %+v", f)
+	}
+
+	// Tenant isolation: Bravo's view has its API fax only.
+	l, _, err := h.store.ListFaxes(ctx, gofaxlib.TenantScope(w.bravo.ID), gofaxlib.FaxFilter{})
+	if err != nil || len(l) != 1 || l[0].ID != api.ID {
+		t.Errorf("Bravo lists %+v, %v", l, err)
+	}
+	// A restart finds the jobs again and writes nothing new.
+	waitFor(t, "everything ingested", func() bool { return len(h.j.Pending(Consumer)) == 0 })
+	before := countRows(t, h.store, "SELECT count(*) FROM ingested_records")
+	h.close()
+	h.open()
+	h.start()
+	time.Sleep(500 * time.Millisecond)
+	waitFor(t, "everything ingested", func() bool { return len(h.j.Pending(Consumer)) == 0 })
+	if after := countRows(t, h.store, "SELECT count(*) FROM ingested_records"); after != before {
+		t.Errorf("a restart ingested %d more records", after-before)
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	t.Parallel()
+	dsn := migratedDB(t)
+	h := newHarness(t, dsn, "host-a", nil)
+	w := makeTenants(t, h.store)
+	ctx := testCtx(t)
+	faxes := map[string]gofaxlib.Fax{
+		"gone":      {Direction: gofaxlib.Outbound, Status: gofaxlib.StatusSending, JobID: 77},
+		"queued":    {Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued, JobID: 78},
+		"lost":      {Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceiving, Created: time.Now().Add(-2 * time.Hour)},
+		"young":     {Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceiving},
+		"otherhost": {Direction: gofaxlib.Outbound, Status: gofaxlib.StatusSending, JobID: 79, Host: "host-b"},
+	}
+	ids := map[string]string{}
+	for name, f := range faxes {
+		f.ID, f.TenantID = newUUID(), w.acme.ID
+		if f.Direction == gofaxlib.Outbound && name != "otherhost" {
+			f.ID = gofaxlib.JobFaxID(h.svc.spoolID, f.JobID)
+		}
+		if _, err := h.store.RecordFax(ctx, "setup-"+name, &f); err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = f.ID
+	}
+	writeQfile(t, h.spool, "tiff-send.q", sendq, 78, map[string]string{"jobid": "78", "owner": "alice"})
+	suspects := map[string]bool{}
+	for pass := 1; pass <= 2; pass++ {
+		if err := h.svc.reconcile(ctx, suspects); err != nil {
+			t.Fatal(err)
+		}
+		gone, _ := faxOf(t, h.store, ids["gone"])
+		if final := gone.Status == gofaxlib.StatusFailed; final != (pass == 2) {
+			t.Errorf("pass %d: job gone from the queues: %s", pass, gone.Status)
+		}
+	}
+	for name, want := range map[string]gofaxlib.FaxStatus{"queued": gofaxlib.StatusQueued, "lost": gofaxlib.StatusFailed,
+		"young": gofaxlib.StatusReceiving, "otherhost": gofaxlib.StatusSending} {
+		if f, _ := faxOf(t, h.store, ids[name]); f.Status != want {
+			t.Errorf("%s: status %s, want %s", name, f.Status, want)
+		}
+	}
+	if f, _ := faxOf(t, h.store, ids["gone"]); f.ResultText == "" || f.Completed.IsZero() {
+		t.Errorf("reconciled fax %+v", f)
+	}
+}
+
+func TestPurge(t *testing.T) {
+	t.Parallel()
+	dsn := migratedDB(t)
+	h := newHarness(t, dsn, "host-a", nil)
+	w := makeTenants(t, h.store)
+	ctx := testCtx(t)
+	w.acme.RetentionDays = 1
+	if err := h.store.UpdateTenant(ctx, &w.acme); err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]string{}
+	for _, name := range []string{"old", "young", "outside"} {
+		id := newUUID()
+		src := filepath.Join(h.spool, "recvq", name+".tif")
+		copyFile(t, "fax-2page.tif", src)
+		doc, err := h.svc.archiveFile(id, src, ".tif", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "outside" {
+			doc.Path = src // a path the purge must not touch
+		}
+		completed := time.Now().Add(-48 * time.Hour)
+		if name == "young" {
+			completed = time.Now()
+		}
+		f := gofaxlib.Fax{ID: id, TenantID: w.acme.ID, Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceived,
+			Created: completed, Completed: completed, DocumentPath: doc.Path, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256}
+		if _, err := h.store.RecordFax(ctx, "purge-"+name, &f); err != nil {
+			t.Fatal(err)
+		}
+		docs[name] = id
+	}
+	n, err := h.svc.purge(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("purge removed %d, %v", n, err)
+	}
+	old, _ := faxOf(t, h.store, docs["old"])
+	if old.DocumentPath != "" || old.DocumentSHA256 != "" {
+		t.Errorf("purged fax keeps its document: %+v", old)
+	}
+	if _, err := os.Stat(h.svc.archivePath(docs["old"], ".tif")); !os.IsNotExist(err) {
+		t.Errorf("purged document still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(h.spool, "recvq", "old.tif")); err != nil {
+		t.Errorf("the received file went with the archive's link: %v", err)
+	}
+	for _, name := range []string{"young", "outside"} {
+		if f, _ := faxOf(t, h.store, docs[name]); f.DocumentPath == "" {
+			t.Errorf("%s: document forgotten", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.spool, "recvq", "outside.tif")); err != nil {
+		t.Errorf("a document outside the archive was removed: %v", err)
+	}
+}
