@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,7 +40,8 @@ type Server struct {
 	Options []Option
 	// MaxConns bounds the connections served at once; 0 means no bound.
 	// A connection over the bound is closed at once: FreeSWITCH's socket
-	// application then fails and the dialplan continues.
+	// application then fails and the dialplan continues. Refusals are
+	// counted (Refused) and logged at most once per refusalLogInterval.
 	MaxConns int
 
 	mu       sync.Mutex
@@ -51,6 +53,25 @@ type Server struct {
 	handlers sync.WaitGroup
 	active   int                   // connections being served
 	conns    map[net.Conn]struct{} // connections still in the handshake
+
+	refused   atomic.Uint64 // connections closed over MaxConns
+	lastWarn  time.Time     // when a refusal was last logged; guarded by mu
+	sinceWarn uint64        // refusals not logged since; guarded by mu
+}
+
+// refusalLogInterval bounds the refusal warnings: a flood beyond
+// MaxConns must not turn into a flood of log records.
+const refusalLogInterval = 10 * time.Second
+
+// Refused returns how many connections were closed at once because
+// MaxConns were being served.
+func (s *Server) Refused() uint64 { return s.refused.Load() }
+
+// Active returns how many connections are being served.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
 }
 
 // Open binds the listener (or adopts Listener) so that Address reports
@@ -141,9 +162,20 @@ func (s *Server) Serve() error {
 			return ErrServerClosed
 		}
 		if s.MaxConns > 0 && s.active >= s.MaxConns {
+			s.refused.Add(1)
+			s.sinceWarn++
+			now := time.Now()
+			logIt := now.Sub(s.lastWarn) >= refusalLogInterval
+			n := s.sinceWarn
+			if logIt {
+				s.lastWarn, s.sinceWarn = now, 0
+			}
 			s.mu.Unlock()
-			s.logger().Warn("esl: too many connections, refusing one", "remote", nc.RemoteAddr().String(), "max_conns", s.MaxConns)
 			nc.Close()
+			if logIt {
+				s.logger().Warn("esl: too many connections, refusing", "refused", n, "max_conns", s.MaxConns,
+					"remote", nc.RemoteAddr().String())
+			}
 			continue
 		}
 		s.active++

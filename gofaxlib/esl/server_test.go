@@ -416,6 +416,9 @@ func TestServerMaxConns(t *testing.T) {
 			t.Errorf("second connection got %q, want it closed", c.Line)
 		}
 	})
+	if n := s.Refused(); n != 1 {
+		t.Errorf("Refused() = %d, want 1", n)
+	}
 	close(release)
 	<-first
 	if err := s.Shutdown(context.Background()); err != nil {
