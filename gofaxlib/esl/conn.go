@@ -250,7 +250,13 @@ func (c *Conn) readLoop() {
 				return
 			}
 		case TypeEventPlain, TypeEventJSON, TypeEventXML:
-			e, err := ParseEvent(m)
+			var e *Event
+			var err error
+			if m.ContentType() == TypeEventPlain {
+				e, err = parsePlainLazy(m.Body)
+			} else {
+				e, err = ParseEvent(m)
+			}
 			if err != nil {
 				c.opt.log.Warn("esl: skipping event", "err", err)
 				continue

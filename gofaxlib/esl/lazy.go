@@ -1,0 +1,115 @@
+package esl
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// rawLine locates one header line of a lazy event in its raw text: the
+// name is raw[start:colon], the value follows the colon up to the end of
+// the line.
+type rawLine struct {
+	start, colon uint32
+}
+
+// lazyLines is the room parsePlainLazy makes for header lines at once: a
+// FreeSWITCH channel event has 130 to 260.
+const lazyLines = 192
+
+// parsePlainLazy checks the body of a text/event-plain message exactly as
+// ParsePlainEvent does, in one pass without allocating per header, and
+// returns a lazy Event: its header lines are kept as received, and a
+// value is found and decoded when asked for.
+func parsePlainLazy(b []byte) (*Event, error) {
+	cl := -1
+	lines := make([]rawLine, 0, lazyLines)
+	end := len(b) // end of the header lines
+	rest := b[len(b):]
+	for pos := 0; ; {
+		if pos >= len(b) {
+			if len(lines) == 0 {
+				return nil, fmt.Errorf("%w: empty event", ErrMalformed)
+			}
+			break // tolerate a missing final blank line
+		}
+		next := len(b)
+		line := b[pos:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], pos+i+1
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			end, rest = pos, b[next:]
+			break
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return nil, fmt.Errorf("%w: event header line %.40q", ErrMalformed, line)
+		}
+		if string(line[:colon]) == "Content-Length" {
+			n, err := parseLength(URLDecode(string(bytes.TrimPrefix(line[colon+1:], []byte{' '}))))
+			if err != nil {
+				return nil, err
+			}
+			cl = n
+		} else {
+			if len(lines) >= MaxHeaders {
+				return nil, fmt.Errorf("%w: more than %d event headers", ErrHeaderTooLarge, MaxHeaders)
+			}
+			lines = append(lines, rawLine{start: uint32(pos), colon: uint32(pos + colon)})
+		}
+		pos = next
+	}
+	if cl < 0 {
+		if len(rest) > 0 {
+			return nil, fmt.Errorf("%w: %d bytes after event headers without Content-Length", ErrMalformed, len(rest))
+		}
+	} else if cl != len(rest) {
+		return nil, fmt.Errorf("%w: event body is %d bytes, Content-Length says %d", ErrMalformed, len(rest), cl)
+	}
+	e := &Event{Format: FormatPlain, lazy: true, raw: string(b[:end]), lines: lines}
+	if cl > 0 {
+		e.Body = bytes.Clone(rest)
+	}
+	return e, nil
+}
+
+// lookupLazy finds header name among e's raw lines as Headers.Lookup
+// does: the first exact match, else the first case-insensitive one.
+func (e *Event) lookupLazy(name string) (string, bool) {
+	n := uint32(len(name))
+	for _, l := range e.lines {
+		if l.colon-l.start == n && e.raw[l.start:l.colon] == name {
+			return e.value(l), true
+		}
+	}
+	for _, l := range e.lines {
+		if l.colon-l.start == n && strings.EqualFold(e.raw[l.start:l.colon], name) {
+			return e.value(l), true
+		}
+	}
+	return "", false
+}
+
+// value decodes the value of line l.
+func (e *Event) value(l rawLine) string {
+	s := e.raw[l.colon+1:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSuffix(s, "\r")
+	return URLDecode(strings.TrimPrefix(s, " "))
+}
+
+// allLazy decodes every header of a lazy event.
+func (e *Event) allLazy() Headers {
+	if len(e.lines) == 0 {
+		return nil
+	}
+	h := make(Headers, len(e.lines))
+	for i, l := range e.lines {
+		h[i] = Header{Name: e.raw[l.start:l.colon], Value: e.value(l)}
+	}
+	return h
+}
