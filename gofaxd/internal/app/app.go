@@ -37,6 +37,9 @@ type Options struct {
 	Observer receive.Observer
 	// JournalDir is the spool journal's directory ("": <spool>/gofax/journal).
 	JournalDir string
+	// Syncer, if set, makes receptions durable instead of fsync and
+	// fdatasync (tests record what is synced when).
+	Syncer hylafax.Syncer
 }
 
 // App is a running gofaxd.
@@ -243,6 +246,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Observer: a.metrics,
 		Abort:    a.abort,
 		Journal:  j,
+		Syncer:   opt.Syncer,
 	}
 	if opt.Observer != nil {
 		h.Observer = observers{a.metrics, opt.Observer}

@@ -116,6 +116,11 @@ const localErrorResponse = 503
 // within milliseconds.
 const DefaultCommandTimeout = 10 * time.Second
 
+// sessionFlush is how often a call's session log reaches the file while
+// the call runs: the lines are kept in memory in between, so that a held
+// call holds no descriptor for it (only its socket and its recvq file).
+const sessionFlush = time.Second
+
 // DefaultMaxCallTime bounds a call when Settings.MaxCallTime is zero: no
 // wait is without a deadline. A 100-page fax at 2400 bit/s takes about
 // an hour.
@@ -190,9 +195,14 @@ type Handler struct {
 	// Faxrcvd, if set, runs faxrcvd for recorded receptions; without
 	// it, faxrcvd runs in the call once its connection is closed.
 	Faxrcvd Queue
+	// Syncer makes receptions durable (see durable.go); nil is
+	// hylafax.OSSyncer (fsync, fdatasync).
+	Syncer hylafax.Syncer
 
 	active   active // recv.start records of running calls
 	recovery recovery
+	seq      sequences
+	commits  committer
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -335,7 +345,9 @@ func (c *call) run(ctx context.Context) {
 		return
 	}
 
-	sess, err := hylafax.NewSession(ctx, h.Spool, c.cidnum, hylafax.SessionOptions{Mode: h.LogFileMode})
+	seq := h.seqs()
+	sess, err := hylafax.NewSession(ctx, h.Spool, c.cidnum, hylafax.SessionOptions{Mode: h.LogFileMode,
+		CommID: seq.log.Next, FlushInterval: sessionFlush})
 	if err != nil {
 		c.log.Error("call refused: cannot create session log", "err", err)
 		c.refuse(localErrorResponse, ClassError)
@@ -351,7 +363,8 @@ func (c *call) run(ctx context.Context) {
 	if c.cfg.FileMode != 0 {
 		mode = c.cfg.FileMode
 	}
-	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode, Owner: h.Owner})
+	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode,
+		Owner: h.Owner, Number: seq.recv.Next})
 	if err != nil {
 		c.log.Error("call refused: cannot create file in recvq", "err", err)
 		sess.Printf("Cannot create file in recvq: %v", err)
