@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
@@ -203,6 +204,43 @@ type Handler struct {
 	recovery recovery
 	seq      sequences
 	commits  committer
+	noModem  rateLog
+}
+
+// noModemEvery bounds the warnings about calls received without a modem:
+// with allocateinbounddevices=false every call beyond the modems is one,
+// and gofaxd_calls_without_modem_total counts each.
+const noModemEvery = time.Minute
+
+// rateLog counts events that are logged at most once an interval.
+type rateLog struct {
+	mu   sync.Mutex
+	last time.Time
+	n    int
+}
+
+// due counts one event and reports whether to log now, with the events
+// since the last time.
+func (r *rateLog) due(every time.Duration) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < every {
+		return 0, false
+	}
+	n := r.n
+	r.last, r.n = now, 0
+	return n, true
+}
+
+// warnNoModem notes a call received without a modem: the first is
+// logged, the following ones once every noModemEvery with their count.
+func (h *Handler) warnNoModem(log *slog.Logger) {
+	if n, ok := h.noModem.due(noModemEvery); ok {
+		log.Warn("no modem free: call accepted without occupying one; faxstat does not show it (counted in gofaxd_calls_without_modem_total; logged at most once a minute)",
+			"calls", n)
+	}
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -335,7 +373,7 @@ func (c *call) run(ctx context.Context) {
 		// allocateinbounddevices=false: GOfax.IP never refused a call for
 		// want of a modem, neither do we.
 		c.out.WithoutModem = true
-		c.log.Warn("no modem free: call accepted without occupying one; faxstat does not show it")
+		h.warnNoModem(c.log)
 	}
 
 	c.dynamicConfig(ctx)

@@ -1,0 +1,34 @@
+//go:build profile
+
+package main
+
+import (
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+)
+
+// With -tags profile, GOFAXD_CPUPROFILE=<file> writes a CPU profile of
+// gofaxd from its start until SIGTERM or SIGINT (for faxload runs).
+func init() {
+	path := os.Getenv("GOFAXD_CPUPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-ch
+		pprof.StopCPUProfile()
+		f.Close()
+	}()
+}
