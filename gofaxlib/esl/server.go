@@ -322,9 +322,12 @@ func (c *OutboundConn) UUID() string { return c.data.UUID() }
 // up, so that the hangup events arrive; a text/disconnect-notice with
 // Content-Disposition: linger follows them.
 func (c *OutboundConn) Linger(ctx context.Context) error {
-	_, err := c.Do(ctx, &Command{Line: "linger"})
+	_, err := c.Do(ctx, LingerCommand())
 	return err
 }
+
+// LingerCommand returns the command of Linger.
+func LingerCommand() *Command { return &Command{Line: "linger"} }
 
 // MyEvents subscribes to the plain events of this channel. It does not
 // include CUSTOM events such as spandsp's: Subscribe to those.
@@ -337,15 +340,26 @@ func (c *OutboundConn) MyEvents(ctx context.Context) error {
 // applications run strictly in turn. In async mode FreeSWITCH replies at
 // once; the application's end is its CHANNEL_EXECUTE_COMPLETE event.
 func (c *OutboundConn) Execute(ctx context.Context, app, arg string) error {
-	if err := checkWord("application", app); err != nil {
+	cmd, err := ExecuteCommand(app, arg)
+	if err != nil {
 		return err
+	}
+	_, err = c.Do(ctx, cmd)
+	return err
+}
+
+// ExecuteCommand returns the command of OutboundConn.Execute: sendmsg to
+// the connection's channel, with event-lock.
+func ExecuteCommand(app, arg string) (*Command, error) {
+	if err := checkWord("application", app); err != nil {
+		return nil, err
 	}
 	h := Headers{{"call-command", "execute"}, {"execute-app-name", app}}
 	if arg != "" {
 		h = append(h, Header{"execute-app-arg", arg})
 	}
 	h = append(h, Header{"event-lock", "true"})
-	return c.SendMsg(ctx, "", h...)
+	return &Command{Line: "sendmsg", Headers: h}, nil
 }
 
 // Hangup hangs the channel up with cause, e.g. "NORMAL_CLEARING".

@@ -428,3 +428,56 @@ func TestServerMaxConns(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// TestPipeline: the commands go out in one write, before any reply, and
+// their replies come back in order; an -ERR among them is reported while
+// the replies after it are consumed, so the connection stays in step.
+func TestPipeline(t *testing.T) {
+	checkNoLeak(t)
+	type result struct {
+		replies []*Message
+		err     error
+		next    error
+	}
+	res := make(chan result, 1)
+	s := startServer(t, func(ctx context.Context, c *OutboundConn) {
+		var cmds []*Command
+		f, _ := FilterCommand("Unique-ID", "u1")
+		ev, _ := SubscribeCommand(FormatPlain, "CHANNEL_HANGUP", "CUSTOM", "spandsp::rxfaxresult")
+		ex, _ := ExecuteCommand("answer", "")
+		rx, _ := ExecuteCommand("rxfax", "/tmp/a.tif")
+		cmds = append(cmds, LingerCommand(), f, ev, ex, rx)
+		replies, err := c.Pipeline(ctx, cmds...)
+		res <- result{replies, err, c.Execute(ctx, "hangup", "")}
+	})
+	dialPeer(t, s.Address().String(), func(p *peerConn) {
+		p.expect("connect")
+		p.send("Unique-ID: u1\nContent-Type: command/reply\nReply-Text: %2BOK%0A\n\n")
+		// Every command is there before the first reply.
+		p.expect("linger")
+		p.expect("filter Unique-ID u1")
+		p.expect("event plain CHANNEL_HANGUP CUSTOM spandsp::rxfaxresult")
+		if c := p.expect("sendmsg"); c.Headers.Get("execute-app-name") != "answer" || c.Headers.Get("event-lock") != "true" {
+			t.Errorf("answer: %v", c.Headers)
+		}
+		if c := p.expect("sendmsg"); c.Headers.Get("execute-app-arg") != "/tmp/a.tif" {
+			t.Errorf("rxfax: %v", c.Headers)
+		}
+		p.send(reply("+OK will linger") + reply("+OK filter added") + reply("-ERR no such event") + reply("+OK") + reply("+OK"))
+		if c := p.expect("sendmsg"); c.Headers.Get("execute-app-name") != "hangup" {
+			t.Errorf("next command: %v", c.Headers)
+		}
+		p.send(reply("+OK hangup"))
+	})
+	r := <-res
+	var re *ReplyError
+	if !errors.As(r.err, &re) || re.Text != "-ERR no such event" {
+		t.Errorf("err = %v, want the -ERR of the third command", r.err)
+	}
+	if len(r.replies) != 5 || r.replies[0].ReplyText() != "+OK will linger" || r.replies[4].ReplyText() != "+OK" {
+		t.Errorf("replies %d: %v", len(r.replies), r.replies)
+	}
+	if r.next != nil {
+		t.Errorf("the command after the pipeline: %v", r.next)
+	}
+}

@@ -99,6 +99,33 @@ type Settings struct {
 	Dial func(ctx context.Context) (Control, error)
 }
 
+// pipeliner is a Channel that sends several commands in one write and
+// waits for their replies together (*esl.OutboundConn): the commands
+// that start a reception take one round trip instead of a dozen.
+type pipeliner interface {
+	Pipeline(ctx context.Context, cmds ...*esl.Command) ([]*esl.Message, error)
+}
+
+// send sends cmds in order, bounded by cctx: pipelined when the channel
+// can, else one after the other (seq holds the same commands as Channel
+// calls). An error means a command failed or was not sent.
+func (c *call) send(cctx context.Context, cmds func() ([]*esl.Command, error), seq []func(context.Context) error) error {
+	if p, ok := c.ch.(pipeliner); ok {
+		list, err := cmds()
+		if err != nil {
+			return err
+		}
+		_, err = p.Pipeline(cctx, list...)
+		return err
+	}
+	for _, cmd := range seq {
+		if err := cmd(cctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Control is an inbound event socket connection (*esl.Conn).
 type Control interface {
 	API(ctx context.Context, cmd string) (string, error)
@@ -436,15 +463,20 @@ func (c *call) command() (context.Context, context.CancelFunc) {
 // sent earlier would end the socket application before the queued respond.
 func (c *call) refuse(code int, class string) {
 	c.out.Class = class
+	names := []string{"CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP"}
+	resp := strconv.Itoa(code)
 	cctx, cancel := c.command()
 	defer cancel()
-	err := c.ch.Filter(cctx, "Unique-ID", c.uuid)
-	if err == nil {
-		err = c.ch.Subscribe(cctx, "plain", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP")
-	}
-	if err == nil {
-		err = c.ch.Execute(cctx, "respond", strconv.Itoa(code))
-	}
+	err := c.send(cctx, func() ([]*esl.Command, error) {
+		return commands(
+			func() (*esl.Command, error) { return esl.FilterCommand("Unique-ID", c.uuid) },
+			func() (*esl.Command, error) { return esl.SubscribeCommand("plain", names...) },
+			func() (*esl.Command, error) { return esl.ExecuteCommand("respond", resp) })
+	}, []func(context.Context) error{
+		func(ctx context.Context) error { return c.ch.Filter(ctx, "Unique-ID", c.uuid) },
+		func(ctx context.Context) error { return c.ch.Subscribe(ctx, "plain", names...) },
+		func(ctx context.Context) error { return c.ch.Execute(ctx, "respond", resp) },
+	})
 	if err != nil {
 		c.log.Warn("cannot refuse call", "err", err)
 		return
@@ -526,27 +558,51 @@ func (c *call) answer() error {
 		app{"set", "fax_ident=" + ident},
 		app{"rxfax", c.file.Path},
 	)
-	cmds := []func(context.Context) error{
+	seq := []func(context.Context) error{
 		c.ch.Linger,
 		func(ctx context.Context) error { return c.ch.Filter(ctx, "Unique-ID", c.uuid) },
 		func(ctx context.Context) error { return c.ch.Subscribe(ctx, "plain", subscription...) },
 	}
 	for _, a := range apps {
-		cmds = append(cmds, func(ctx context.Context) error { return c.ch.Execute(ctx, a.name, a.arg) })
+		seq = append(seq, func(ctx context.Context) error { return c.ch.Execute(ctx, a.name, a.arg) })
 	}
-	var err error
-	for _, cmd := range cmds {
-		cctx, cancel := c.command()
-		err = cmd(cctx)
-		cancel()
+	cctx, cancel := c.command()
+	defer cancel()
+	err := c.send(cctx, func() ([]*esl.Command, error) {
+		cmds := []*esl.Command{esl.LingerCommand()}
+		more, err := commands(
+			func() (*esl.Command, error) { return esl.FilterCommand("Unique-ID", c.uuid) },
+			func() (*esl.Command, error) { return esl.SubscribeCommand("plain", subscription...) })
 		if err != nil {
-			break
+			return nil, err
 		}
-	}
+		cmds = append(cmds, more...)
+		for _, a := range apps {
+			cmd, err := esl.ExecuteCommand(a.name, a.arg)
+			if err != nil {
+				return nil, err
+			}
+			cmds = append(cmds, cmd)
+		}
+		return cmds, nil
+	}, seq)
 	if err != nil {
 		c.log.Error("cannot start the reception", "err", err)
 	}
 	return err
+}
+
+// commands builds commands, stopping at the first that cannot be built.
+func commands(builders ...func() (*esl.Command, error)) ([]*esl.Command, error) {
+	cmds := make([]*esl.Command, 0, len(builders))
+	for _, b := range builders {
+		cmd, err := b()
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, cmd)
+	}
+	return cmds, nil
 }
 
 // fallback returns the softmodem fallback list and the caller's key, if
