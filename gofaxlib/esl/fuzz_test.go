@@ -277,3 +277,37 @@ func FuzzLazyEvent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChannelData: the lazily decoded connect reply holds what reading it
+// as a message and decoding its header values gives, and is refused
+// exactly when that is.
+func FuzzChannelData(f *testing.F) {
+	raw, err := os.ReadFile("testdata/transcripts/outbound-rx-t38_B-socket_plain.raw")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw[:6463])
+	f.Add([]byte("\r\nUnique-ID: u\r\nContent-Length: 2\r\nReply-Text: %2BOK\r\n\r\nhi"))
+	f.Add([]byte("a:\nb: %zz\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, errM := NewReader(bytes.NewReader(data)).ReadMessage()
+		if errors.Is(errM, ErrUnknownContentType) {
+			errM = nil
+		}
+		e, errL := readChannelData(NewReader(bytes.NewReader(data)))
+		if (errM == nil) != (errL == nil) {
+			t.Fatalf("ReadMessage error %v, readChannelData error %v", errM, errL)
+		}
+		if errM != nil {
+			return
+		}
+		if want := DecodeHeaders(m.Headers); fmt.Sprintf("%q", e.AllHeaders()) != fmt.Sprintf("%q", want) || !bytes.Equal(e.Body, m.Body) {
+			t.Fatalf("lazy %q %q, message %q %q", e.AllHeaders(), e.Body, want, m.Body)
+		}
+		for _, h := range m.Headers {
+			if v, _ := DecodeHeaders(m.Headers).Lookup(h.Name); e.Get(h.Name) != v {
+				t.Fatalf("Get(%q) = %q, want %q", h.Name, e.Get(h.Name), v)
+			}
+		}
+	})
+}

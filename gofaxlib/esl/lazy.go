@@ -113,3 +113,25 @@ func (e *Event) allLazy() Headers {
 	}
 	return h
 }
+
+// parseBlockLazy checks a header block read by readRawBlock as
+// readHeaders does and returns it as a lazy Event whose headers are all
+// of its lines, values URL-decoded when asked for (the outbound-socket
+// connect reply: the channel data).
+func parseBlockLazy(blk []byte) (*Event, error) {
+	lines := make([]rawLine, 0, lazyLines)
+	for pos := 0; pos < len(blk); {
+		i := bytes.IndexByte(blk[pos:], '\n')
+		if i < 0 {
+			i = len(blk) - pos
+		}
+		line := bytes.TrimSuffix(blk[pos:pos+i], []byte{'\r'})
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return nil, fmt.Errorf("%w: header line without name: %.40q", ErrMalformed, line)
+		}
+		lines = append(lines, rawLine{start: uint32(pos), colon: uint32(pos + colon)})
+		pos += i + 1
+	}
+	return &Event{Format: FormatPlain, lazy: true, raw: string(blk), lines: lines}, nil
+}

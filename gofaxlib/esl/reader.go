@@ -147,6 +147,56 @@ func (r *Reader) readHeaderLines(budget *int, skipBlank bool) (Headers, error) {
 	}
 }
 
+// rawBlockSize is the room readRawBlock makes at once: the connect
+// reply's channel data is 6 KB in the captures.
+const rawBlockSize = 8 << 10
+
+// readRawBlock reads one header block as readHeaders does (blank lines
+// before it skipped, the same bounds) and returns its lines as received,
+// each ending in LF, without the blank line that ends it. It checks
+// nothing but the bounds.
+func (r *Reader) readRawBlock() ([]byte, error) {
+	budget := MaxHeaderBytes
+	blk := make([]byte, 0, rawBlockSize)
+	lines := 0
+	for {
+		start := len(blk)
+		for {
+			frag, err := r.r.ReadSlice('\n')
+			if len(frag) > budget {
+				return nil, fmt.Errorf("%w: more than %d bytes at byte %d", ErrHeaderTooLarge, MaxHeaderBytes, r.off)
+			}
+			budget -= len(frag)
+			r.off += int64(len(frag))
+			blk = append(blk, frag...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err == io.EOF && len(blk) == 0 {
+				return nil, io.EOF
+			}
+			if err == io.EOF {
+				return nil, io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
+		line := bytes.TrimSuffix(blk[start:len(blk)-1], []byte{'\r'})
+		if len(line) == 0 {
+			blk = blk[:start]
+			if lines == 0 {
+				continue // blank lines before the block
+			}
+			return blk, nil
+		}
+		if lines++; lines > MaxHeaders {
+			return nil, fmt.Errorf("%w: more than %d headers at byte %d", ErrHeaderTooLarge, MaxHeaders, r.off)
+		}
+	}
+}
+
 // readLine reads one line without its LF or CRLF, charging its bytes to
 // budget. It returns io.EOF if the input ended before the line's first
 // byte and io.ErrUnexpectedEOF if it ended inside the line.

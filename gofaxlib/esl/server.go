@@ -288,14 +288,13 @@ func Connect(ctx context.Context, nc net.Conn, opts ...Option) (*OutboundConn, e
 		if err := WriteCommand(nc, &Command{Line: "connect"}); err != nil {
 			return fmt.Errorf("esl: sending connect: %w", err)
 		}
-		m, err := rd.ReadMessage()
-		if err != nil {
+		var err error
+		if data, err = readChannelData(rd); err != nil {
 			return fmt.Errorf("esl: reading channel data: %w", err)
 		}
-		if ct := m.ContentType(); ct != TypeCommandReply {
+		if ct := data.Get("Content-Type"); ct != TypeCommandReply {
 			return fmt.Errorf("esl: connect reply is %q, want %s", ct, TypeCommandReply)
 		}
-		data = &Event{Format: FormatPlain, Headers: DecodeHeaders(m.Headers), Body: m.Body}
 		if text := data.Get("Reply-Text"); !strings.HasPrefix(text, "+OK") {
 			return fmt.Errorf("esl: connect refused: %w", &ReplyError{Text: strings.TrimSpace(text)})
 		}
@@ -308,6 +307,25 @@ func Connect(ctx context.Context, nc net.Conn, opts ...Option) (*OutboundConn, e
 		return nil, err
 	}
 	return &OutboundConn{Conn: c, data: data}, nil
+}
+
+// readChannelData reads the connect reply as ReadMessage would and
+// returns it as a lazy event: its 150 and more headers are decoded when
+// asked for.
+func readChannelData(rd *Reader) (*Event, error) {
+	blk, err := rd.readRawBlock()
+	if err == nil {
+		var data *Event
+		if data, err = parseBlockLazy(blk); err == nil {
+			if cl, ok := data.Lookup("Content-Length"); ok {
+				data.Body, err = rd.readBody(Headers{{Name: "Content-Length", Value: cl}})
+			}
+			if err == nil {
+				return data, nil
+			}
+		}
+	}
+	return nil, rd.fail(err)
 }
 
 // ChannelData returns the channel data of the connect reply, values

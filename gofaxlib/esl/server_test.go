@@ -1,8 +1,10 @@
 package esl
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -203,7 +205,8 @@ func TestServerReplay(t *testing.T) {
 	}
 }
 
-// TestServerChannelData checks the decoded connect reply of a capture.
+// TestServerChannelData checks the decoded connect reply of a capture:
+// the same headers as reading it as a message and decoding every value.
 func TestServerChannelData(t *testing.T) {
 	checkNoLeak(t)
 	got := make(chan *Event, 1)
@@ -235,8 +238,16 @@ func TestServerChannelData(t *testing.T) {
 			t.Errorf("%s = %q, want %q", tt.name, v, tt.want)
 		}
 	}
-	if h := d.Headers[len(d.Headers)-1]; h.Name != "Control" || h.Value != "full" {
+	hs := d.AllHeaders()
+	if h := hs[len(hs)-1]; h.Name != "Control" || h.Value != "full" {
 		t.Errorf("last header %v, want Control: full", h)
+	}
+	m, err := NewReader(bytes.NewReader(raw[:6463])).ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := DecodeHeaders(m.Headers); fmt.Sprintf("%q", hs) != fmt.Sprintf("%q", want) {
+		t.Errorf("channel data differs from the decoded message:\n%q\n%q", hs, want)
 	}
 }
 
