@@ -10,8 +10,20 @@ import (
 )
 
 // With -tags profile, GOFAXD_CPUPROFILE=<file> writes a CPU profile of
-// gofaxd from its start until SIGTERM or SIGINT (for faxload runs).
+// gofaxd from its start until SIGTERM or SIGINT (for faxload runs), and
+// GOFAXD_MEMPROFILE=<file> the allocations up to then.
 func init() {
+	if path := os.Getenv("GOFAXD_MEMPROFILE"); path != "" {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+		go func() {
+			<-ch
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	path := os.Getenv("GOFAXD_CPUPROFILE")
 	if path == "" {
 		return

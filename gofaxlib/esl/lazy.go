@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // rawLine locates one header line of a lazy event in its raw text: the
@@ -20,7 +21,10 @@ const lazyLines = 192
 // parsePlainLazy checks the body of a text/event-plain message exactly as
 // ParsePlainEvent does, in one pass without allocating per header, and
 // returns a lazy Event: its header lines are kept as received, and a
-// value is found and decoded when asked for.
+// value is found and decoded when asked for. The event keeps b: its
+// header lines and its body are b's bytes, not copies, so b must not
+// change afterwards (a Conn hands each message's body to it and drops
+// the message).
 func parsePlainLazy(b []byte) (*Event, error) {
 	cl := -1
 	lines := make([]rawLine, 0, lazyLines)
@@ -68,9 +72,12 @@ func parsePlainLazy(b []byte) (*Event, error) {
 	} else if cl != len(rest) {
 		return nil, fmt.Errorf("%w: event body is %d bytes, Content-Length says %d", ErrMalformed, len(rest), cl)
 	}
-	e := &Event{Format: FormatPlain, lazy: true, raw: string(b[:end]), lines: lines}
+	e := &Event{Format: FormatPlain, lazy: true, lines: lines}
+	if end > 0 {
+		e.raw = unsafe.String(&b[0], end)
+	}
 	if cl > 0 {
-		e.Body = bytes.Clone(rest)
+		e.Body = rest[:len(rest):len(rest)]
 	}
 	return e, nil
 }
@@ -117,7 +124,8 @@ func (e *Event) allLazy() Headers {
 // parseBlockLazy checks a header block read by readRawBlock as
 // readHeaders does and returns it as a lazy Event whose headers are all
 // of its lines, values URL-decoded when asked for (the outbound-socket
-// connect reply: the channel data).
+// connect reply: the channel data). The event keeps blk, which must not
+// change afterwards.
 func parseBlockLazy(blk []byte) (*Event, error) {
 	lines := make([]rawLine, 0, lazyLines)
 	for pos := 0; pos < len(blk); {
@@ -133,5 +141,9 @@ func parseBlockLazy(blk []byte) (*Event, error) {
 		lines = append(lines, rawLine{start: uint32(pos), colon: uint32(pos + colon)})
 		pos += i + 1
 	}
-	return &Event{Format: FormatPlain, lazy: true, raw: string(blk), lines: lines}, nil
+	e := &Event{Format: FormatPlain, lazy: true, lines: lines}
+	if len(blk) > 0 {
+		e.raw = unsafe.String(&blk[0], len(blk))
+	}
+	return e, nil
 }
