@@ -99,14 +99,19 @@ func (e *Event) lookupLazy(name string) (string, bool) {
 	return "", false
 }
 
-// value decodes the value of line l.
+// value decodes the value of line l into a string of its own: a value
+// kept (a station id) does not keep the whole event's bytes alive.
 func (e *Event) value(l rawLine) string {
 	s := e.raw[l.colon+1:]
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
 	s = strings.TrimSuffix(s, "\r")
-	return URLDecode(strings.TrimPrefix(s, " "))
+	v := URLDecode(strings.TrimPrefix(s, " "))
+	if strings.IndexByte(s, '%') < 0 {
+		v = strings.Clone(v) // URLDecode returned a part of raw
+	}
+	return v
 }
 
 // allLazy decodes every header of a lazy event.
@@ -127,7 +132,7 @@ func (e *Event) allLazy() Headers {
 // connect reply: the channel data). The event keeps blk, which must not
 // change afterwards.
 func parseBlockLazy(blk []byte) (*Event, error) {
-	lines := make([]rawLine, 0, lazyLines)
+	lines := make([]rawLine, 0, bytes.Count(blk, []byte{'\n'})+1)
 	for pos := 0; pos < len(blk); {
 		i := bytes.IndexByte(blk[pos:], '\n')
 		if i < 0 {

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
-// readBufferSize is the bufio buffer of a Reader. Longer lines are
-// assembled from several reads, still bounded by MaxHeaderBytes.
-const readBufferSize = 4 << 10
+// readBufferSize is the bufio buffer of a Reader: a connection held for
+// a long call keeps it. Longer lines are assembled from several reads,
+// still bounded by MaxHeaderBytes, and bodies bigger than it are read
+// straight into their own memory.
+const readBufferSize = 2 << 10
 
 // smallBody is the largest body allocated at once from Content-Length;
 // bigger bodies grow as their bytes arrive, so a peer announcing 8 MiB
@@ -151,13 +154,23 @@ func (r *Reader) readHeaderLines(budget *int, skipBlank bool) (Headers, error) {
 // reply's channel data is 6 KB in the captures.
 const rawBlockSize = 8 << 10
 
+// blockPool holds readRawBlock's working buffers.
+var blockPool = sync.Pool{New: func() any { b := make([]byte, 0, rawBlockSize); return &b }}
+
 // readRawBlock reads one header block as readHeaders does (blank lines
 // before it skipped, the same bounds) and returns its lines as received,
 // each ending in LF, without the blank line that ends it. It checks
 // nothing but the bounds.
 func (r *Reader) readRawBlock() ([]byte, error) {
 	budget := MaxHeaderBytes
-	blk := make([]byte, 0, rawBlockSize)
+	bp := blockPool.Get().(*[]byte)
+	blk := (*bp)[:0]
+	defer func() {
+		if cap(blk) <= 4*rawBlockSize {
+			*bp = blk[:0]
+			blockPool.Put(bp)
+		}
+	}()
 	lines := 0
 	for {
 		start := len(blk)
@@ -189,7 +202,8 @@ func (r *Reader) readRawBlock() ([]byte, error) {
 			if lines == 0 {
 				continue // blank lines before the block
 			}
-			return blk, nil
+			// Kept as long as the call: no more than it needs.
+			return bytes.Clone(blk), nil
 		}
 		if lines++; lines > MaxHeaders {
 			return nil, fmt.Errorf("%w: more than %d headers at byte %d", ErrHeaderTooLarge, MaxHeaders, r.off)

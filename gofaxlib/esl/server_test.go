@@ -210,8 +210,11 @@ func TestServerReplay(t *testing.T) {
 func TestServerChannelData(t *testing.T) {
 	checkNoLeak(t)
 	got := make(chan *Event, 1)
+	released := make(chan [2]string, 1)
 	s := startServer(t, func(ctx context.Context, c *OutboundConn) {
 		got <- c.ChannelData()
+		c.ReleaseChannelData()
+		released <- [2]string{c.UUID(), c.ChannelData().Get("Unique-ID")}
 		c.Exit(ctx)
 	})
 	raw, err := os.ReadFile("testdata/transcripts/outbound-rx-t38_B-socket_plain.raw")
@@ -225,6 +228,9 @@ func TestServerChannelData(t *testing.T) {
 		p.send(bye)
 	})
 	d := <-got
+	if r := <-released; r[0] != "0f314832-a46f-4293-85fb-140acc5cadeb" || r[1] != "" {
+		t.Errorf("after ReleaseChannelData: UUID %q, channel data's Unique-ID %q", r[0], r[1])
+	}
 	for _, tt := range []struct{ name, want string }{
 		{"Unique-ID", "0f314832-a46f-4293-85fb-140acc5cadeb"},
 		{"Event-Date-Local", "2026-11-22 06:34:50"},

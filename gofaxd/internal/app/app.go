@@ -132,6 +132,9 @@ func maxConns(g config.Gofaxd, modems int) int {
 	return DefaultSharedConns
 }
 
+// callEventQueue is how many events may wait for a call's goroutine.
+const callEventQueue = 64
+
 // fdsPerConn and fdReserve size the descriptors maxConns needs: a held
 // call's socket and locked recvq file, and what gofaxd keeps besides
 // (listeners, FIFOs, journal, faxrcvd's pipes, files being written).
@@ -278,6 +281,10 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Listener: opt.Listener,
 		Logger:   log,
 		MaxConns: conns,
+		// A call's filtered subscription yields a few dozen events, read
+		// as they come: a short queue is plenty, and 10,000 held calls
+		// do not keep 8 KiB of queue each.
+		Options: []esl.Option{esl.WithEventQueue(callEventQueue)},
 		Handler:  func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
 	}
 	if err := a.srv.Open(); err != nil {

@@ -380,7 +380,13 @@ func (c *call) run(ctx context.Context) {
 		return
 	}
 	c.recipient = rcpt
-	c.log = c.log.With("recipient", rcpt)
+	if r, ok := c.ch.(interface{ ReleaseChannelData() }); ok {
+		// Everything the call needs of it is taken: thousands of held
+		// calls do not keep theirs.
+		r.ReleaseChannelData()
+	}
+	base := c.log
+	c.log = base.With("recipient", rcpt)
 
 	lease, err := h.Pool.Acquire()
 	switch {
@@ -395,7 +401,7 @@ func (c *call) run(ctx context.Context) {
 	}
 	c.lease = lease
 	defer lease.Release(c.recvInfo(0)) // no-op after the release in finish
-	c.log = c.log.With("modem", lease.Modem())
+	c.log = base.With("recipient", rcpt, "modem", lease.Modem())
 	if !lease.Owned() {
 		// allocateinbounddevices=false: GOfax.IP never refused a call for
 		// want of a modem, neither do we.
@@ -420,7 +426,6 @@ func (c *call) run(ctx context.Context) {
 	}
 	c.session, c.commid = sess, sess.CommID()
 	defer sess.Close()
-	c.log = c.log.With("commid", c.commid)
 	if !lease.Owned() {
 		sess.Printf("No modem free: reception recorded under %s, whose state is left alone", lease.Modem())
 	}
@@ -431,14 +436,14 @@ func (c *call) run(ctx context.Context) {
 	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode,
 		Owner: h.Owner, Number: seq.recv.Next})
 	if err != nil {
-		c.log.Error("call refused: cannot create file in recvq", "err", err)
+		c.log.Error("call refused: cannot create file in recvq", "err", err, "commid", c.commid)
 		sess.Printf("Cannot create file in recvq: %v", err)
 		c.refuse(localErrorResponse, ClassError)
 		return
 	}
 	c.file = file
 	defer file.Close()
-	c.log = c.log.With("file", file.Name)
+	c.log = base.With("recipient", rcpt, "modem", lease.Modem(), "commid", c.commid, "file", file.Name)
 	lease.Begin(c.commid)
 	c.startID = h.started(c.reception())
 
