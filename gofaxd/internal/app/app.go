@@ -285,7 +285,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		// as they come: a short queue is plenty, and 10,000 held calls
 		// do not keep 8 KiB of queue each.
 		Options: []esl.Option{esl.WithEventQueue(callEventQueue)},
-		Handler:  func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
+		Handler: func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
 	}
 	if err := a.srv.Open(); err != nil {
 		a.closeParts()
