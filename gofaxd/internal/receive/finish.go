@@ -80,6 +80,23 @@ func (c *call) finish(ctx context.Context) {
 		return
 	}
 	h := c.h
+	res := &c.res
+	// The socket session ends while the reception is recorded and
+	// journaled, unless FreeSWITCH is still to be asked to add the caller
+	// to the softmodem fallback list; faxrcvd starts after both, outside
+	// the call.
+	fb, key, fbOK := c.fallback()
+	mayFallback := fbOK && c.t38 && freeswitch.NeedsFallback(res)
+	exited := make(chan struct{})
+	exit := func() {
+		go func() {
+			defer close(exited)
+			c.exit()
+		}()
+	}
+	if !mayFallback {
+		exit()
+	}
 	r, xfer := h.record(ctx, c.file, c.ending(), c.session, c.log)
 	c.out.Pages = r.Pages
 	c.out.Lost = c.lost != nil
@@ -92,27 +109,22 @@ func (c *call) finish(ctx context.Context) {
 	}
 	c.lease.Release(info)
 
-	res := &c.res
-	if fb, key, ok := c.fallback(); ok && c.t38 && r.Reason != "" && freeswitch.NeedsFallback(res) && c.ch.Err() == nil {
-		fctx, cancel := c.command()
-		if err := fb.Add(fctx, key); err != nil {
-			c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
-		} else {
-			c.log.Info("caller added to the softmodem fallback list", "fallback_key", key)
+	if mayFallback {
+		if r.Reason != "" && c.ch.Err() == nil {
+			fctx, cancel := c.command()
+			if err := fb.Add(fctx, key); err != nil {
+				c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
+			} else {
+				c.log.Info("caller added to the softmodem fallback list", "fallback_key", key)
+			}
+			cancel()
 		}
-		cancel()
+		exit()
 	}
 	// Close writes SESSION END.
 	if err := c.session.Close(); err != nil {
 		c.log.Error("session log", "err", err)
 	}
-	// The socket session ends while the reception is journaled; faxrcvd
-	// starts after both, outside the call.
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		c.exit()
-	}()
 	done := h.commit(ctx, c.startID, r, c.file, xfer)
 	<-exited
 	h.enqueue(c.fin, done, r)
