@@ -91,7 +91,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if len(c.Env) > 0 {
 		cmd.Env = append(os.Environ(), c.Env...)
 	}
-	cmd.Stdin = nil // /dev/null
+	cmd.Stdin = devNull()
 	var stdout, stderr capped
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -174,6 +174,17 @@ func firstLine(b []byte) string {
 	}
 	return ": " + string(bytes.TrimSpace(b))
 }
+
+// devNull returns /dev/null open for reading, the scripts' standard
+// input, opened once (nil, which os/exec opens for each run, if it
+// cannot be opened).
+var devNull = sync.OnceValue(func() *os.File {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil
+	}
+	return f
+})
 
 // capped keeps the first MaxOutput bytes written to it.
 type capped struct {
