@@ -253,7 +253,9 @@ func (c *Conn) readLoop() {
 			var e *Event
 			var err error
 			if m.ContentType() == TypeEventPlain {
-				e, err = parsePlainLazy(m.Body)
+				if e, err = parsePlainLazy(m.Body); err == nil {
+					e.buf = m.Body
+				}
 			} else {
 				e, err = ParseEvent(m)
 			}

@@ -45,6 +45,20 @@ type Event struct {
 	raw   string    // header lines as received (values URL-encoded), when lazy
 	lines []rawLine // where each header is in raw
 	lazy  bool
+	buf   []byte // the message body raw and Body are in, for Release
+}
+
+// Release lets a Conn read later messages into the memory of e, an event
+// it delivered. Afterwards e must not be used, nor any slice or string
+// taken from it but the values of single headers (Get, Lookup, Name and
+// the like), which are copies. A consumer reading thousands of events
+// releases each once done with it; one that does not leaves it to the
+// garbage collector.
+func (e *Event) Release() {
+	if b := e.buf; b != nil {
+		*e = Event{}
+		freeBody(b)
+	}
 }
 
 // Lookup returns the value of header name and whether there is one (see

@@ -123,7 +123,7 @@ func (r *Reader) readHeaders(skipBlank bool) (Headers, error) {
 }
 
 func (r *Reader) readHeaderLines(budget *int, skipBlank bool) (Headers, error) {
-	var h Headers
+	h := make(Headers, 0, 4) // a frame's envelope has two or three
 	for {
 		line, err := r.readLine(budget)
 		if err == io.EOF && len(h) > 0 {
@@ -135,6 +135,9 @@ func (r *Reader) readHeaderLines(budget *int, skipBlank bool) (Headers, error) {
 		if line == "" {
 			if len(h) == 0 && skipBlank {
 				continue
+			}
+			if len(h) == 0 {
+				return nil, nil
 			}
 			return h, nil
 		}
@@ -258,7 +261,7 @@ func (r *Reader) readBody(h Headers) ([]byte, error) {
 		return nil, nil
 	}
 	if n <= smallBody {
-		b := make([]byte, n)
+		b := newBody(n)
 		k, err := io.ReadFull(r.r, b)
 		r.off += int64(k)
 		if err == io.EOF {
@@ -273,6 +276,37 @@ func (r *Reader) readBody(h Headers) ([]byte, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return buf.Bytes(), err
+}
+
+// Bodies of up to smallBody bytes come from pools of a few sizes, so
+// that an event given back (Event.Release) is read into again: a
+// reception reads 120 KB of events.
+var bodyClasses = [...]int{2 << 10, 8 << 10, 16 << 10, smallBody}
+
+var bodyPools [len(bodyClasses)]sync.Pool
+
+// newBody returns n bytes, from a pool when one fits.
+func newBody(n int) []byte {
+	for i, c := range bodyClasses {
+		if n <= c {
+			if p, ok := bodyPools[i].Get().(*[]byte); ok {
+				return (*p)[:n]
+			}
+			return make([]byte, n, c)
+		}
+	}
+	return make([]byte, n)
+}
+
+// freeBody gives b back to its pool; it must not be used afterwards.
+func freeBody(b []byte) {
+	for i, c := range bodyClasses {
+		if cap(b) == c {
+			b = b[:0]
+			bodyPools[i].Put(&b)
+			return
+		}
+	}
 }
 
 // parseLength parses a Content-Length value: decimal digits only, at

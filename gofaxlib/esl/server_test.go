@@ -498,3 +498,35 @@ func TestPipeline(t *testing.T) {
 		t.Errorf("the command after the pipeline: %v", r.next)
 	}
 }
+
+// TestEventRelease: a released event's memory takes later messages,
+// while the values read from it before stay what they were.
+func TestEventRelease(t *testing.T) {
+	checkNoLeak(t)
+	type got struct{ first, again, second string }
+	res := make(chan got, 1)
+	s := startServer(t, func(ctx context.Context, c *OutboundConn) {
+		e1 := <-c.Events()
+		v := e1.Get("Event-Name")
+		e1.Release()
+		e2 := <-c.Events()
+		res <- got{v, v, e2.Get("Event-Name")}
+		e2.Release()
+		c.Exit(ctx)
+	})
+	event := func(name string) string {
+		body := "Event-Name: " + name + "\nUnique-ID: u1\nPadding: " + strings.Repeat("x", 3000) + "\n\n"
+		return fmt.Sprintf("Content-Length: %d\nContent-Type: text/event-plain\n\n%s", len(body), body)
+	}
+	dialPeer(t, s.Address().String(), func(p *peerConn) {
+		p.expect("connect")
+		p.send("Unique-ID: u1\nContent-Type: command/reply\nReply-Text: %2BOK%0A\n\n")
+		p.send(event("FIRST_EVENT"))
+		p.send(event("OTHER_EVENT"))
+		p.expect("exit")
+		p.send(bye)
+	})
+	if g := <-res; g.first != "FIRST_EVENT" || g.second != "OTHER_EVENT" {
+		t.Errorf("values %+v", g)
+	}
+}

@@ -701,6 +701,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 				continue
 			}
 			change := tr.Add(ev)
+			ev.Release() // the tracker keeps copies of what it needs
 			if change&(freeswitch.ChangeNegotiation|freeswitch.ChangePage|freeswitch.ChangeResult) != 0 {
 				if c.killed == "" {
 					stopProgress()
