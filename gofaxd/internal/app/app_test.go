@@ -98,7 +98,10 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	}
 	e.cfg = cfg
 	opts := o.opts
-	opts.Logger, opts.Listener = testLogger(t), ln
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	opts.Listener = ln
 	a, err := Open(cfg, opts)
 	if err != nil {
 		ln.Close()
