@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/faxdoc"
@@ -310,6 +311,11 @@ func (OSSyncer) DataSync(f *os.File) error {
 	return nil
 }
 
+// commitWorkers bounds the fsyncs CommitRecvFiles runs at once: the
+// file system merges concurrent fsyncs into one journal commit and the
+// disk's cache flushes overlap, while each waiting fsync holds a thread.
+const commitWorkers = 8
+
 // CommitRecvFiles makes tagged files durable (s nil: OSSyncer) and
 // releases their locks, many at once so that they share the file
 // system's journal commits. First every file's data, new directories,
@@ -328,15 +334,16 @@ func CommitRecvFiles(s Syncer, files []*RecvFile) []error {
 			startWriteback(rf.f)
 		}
 	}
-	for i, rf := range files {
+	each(len(files), func(i int) {
+		rf := files[i]
 		if rf.f == nil {
 			errs[i] = ErrRecvFileDone
-			continue
+			return
 		}
 		if err := s.Sync(rf.f); err != nil {
 			errs[i] = fmt.Errorf("hylafax: %w", err)
 		}
-	}
+	})
 	for i, rf := range files {
 		if rf.f == nil || rf.header == nil || errs[i] != nil {
 			continue
@@ -346,17 +353,39 @@ func CommitRecvFiles(s Syncer, files []*RecvFile) []error {
 			continue
 		}
 		rf.header = nil
-		startWriteback(rf.f)
 	}
-	for i, rf := range files {
+	each(len(files), func(i int) {
+		rf := files[i]
 		if rf.f != nil && errs[i] == nil {
 			if err := s.DataSync(rf.f); err != nil {
 				errs[i] = fmt.Errorf("hylafax: %w", err)
 			}
 		}
 		rf.Close()
-	}
+	})
 	return errs
+}
+
+// each runs fn(0) … fn(n-1), commitWorkers at a time.
+func each(n int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, commitWorkers) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // SyncDir makes the entries of directory dir durable (s nil: OSSyncer):

@@ -323,8 +323,26 @@ func TestCommitRecvFiles(t *testing.T) {
 	if len(rec.log) != 2*len(files) {
 		t.Fatalf("%d syncs, want %d: %+v", len(rec.log), 2*len(files), rec.log)
 	}
+	for i, r := range rec.log {
+		if want := "fsync"; i >= len(files) {
+			want = "fdatasync"
+			if r.op != want {
+				t.Errorf("sync %d is %s: the second round began before the first ended: %+v", i, r.op, rec.log)
+			}
+		} else if r.op != want {
+			t.Errorf("sync %d is %s: the second round began before the first ended: %+v", i, r.op, rec.log)
+		}
+	}
+	find := func(op, name string) syncRecord {
+		for _, r := range rec.log {
+			if r.op == op && r.name == name {
+				return r
+			}
+		}
+		return syncRecord{}
+	}
 	for i, rf := range files {
-		a, b := rec.log[i], rec.log[len(files)+i]
+		a, b := find("fsync", rf.Path), find("fdatasync", rf.Path)
 		final, _ := os.ReadFile(rf.Path)
 		if a.op != "fsync" || a.name != rf.Path || !bytes.Equal(a.header, fixture[:8]) || a.size != int64(len(final)) {
 			t.Errorf("file %d, first round: %+v; want fsync with the old header and the new directories written", i, a)
