@@ -8,7 +8,8 @@
 // Each reception is journaled (recv.start, recv.done; see journal.go), so
 // that the Recovery (Handler.Recover) records the receptions a call could
 // not: an earlier run's (crash, kill -9, power loss) and those whose end
-// FreeSWITCH did not confirm.
+// FreeSWITCH did not confirm. Before faxrcvd runs, a reception is made
+// durable together with those ending at the same time (durable.go).
 //
 // Handler.Serve owns the whole call in the goroutine that calls it; the
 // one goroutine it starts (ending the socket session while the reception
