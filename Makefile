@@ -9,12 +9,12 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin
 FUZZTIME ?= 5s
 
-.PHONY: all build test test-unit fuzz bench demo deb deb-check deps clean
+.PHONY: all build test test-unit fuzz bench bench-go demo deb deb-check deps clean
 
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./gofaxd ./gofaxsend ./contrib/fssim ./contrib/fax2pdf
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./gofaxd ./gofaxsend ./contrib/fssim ./contrib/fax2pdf ./contrib/faxload
 
 # Every test, including the ones against a real HylaFAX and PostgreSQL
 # (installed here if missing; a missing one fails the tests instead of skipping them).
@@ -30,7 +30,18 @@ test-unit:
 fuzz:
 	contrib/fuzz.sh $(FUZZTIME)
 
-bench:
+# gofaxd under load (contrib/faxload, README "Performance"): every
+# scenario of issue 10 three times against bin/gofaxd, each with its own
+# spool and gofaxd, and a table of the figures (median) against their
+# targets. At most 60 minutes. SCENARIO=light runs one scenario (or a
+# comma-separated list); FAXLOAD_FLAGS passes more (-runs 1, -tmp DIR).
+SCENARIO ?=
+FAXLOAD_FLAGS ?=
+bench: build
+	$(BIN)/faxload -gofaxd $(BIN)/gofaxd $(if $(SCENARIO),-scenario $(SCENARIO)) $(FAXLOAD_FLAGS)
+
+# The Go micro-benchmarks of the packages.
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 15m ./...
 
 # Installs HylaFAX, libtiff-tools, ghostscript and PostgreSQL non-interactively (root).

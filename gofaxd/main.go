@@ -75,7 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	log := logging.New(stderr, slog.LevelInfo)
+	log, flush := logging.New(stderr, slog.LevelInfo)
+	defer flush()
 	cfg, warns, err := config.Load(*cfgPath)
 	if err != nil {
 		return err

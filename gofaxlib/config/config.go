@@ -106,6 +106,7 @@ type Gofaxd struct {
 	DynamicConfigTimeout   time.Duration // dynamicconfigtimeout
 	FaxRcvdTimeout         time.Duration // faxrcvdtimeout
 	FaxRcvdConcurrency     int           // faxrcvdconcurrency: faxrcvd runs at once
+	MaxConnections         int           // maxconnections: event socket connections served at once (0 = automatic)
 	ShutdownGrace          time.Duration // shutdowngrace: how long running calls may finish on stop
 	Metrics                string        // metrics: Prometheus listen address ("" = off)
 }

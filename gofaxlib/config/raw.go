@@ -66,6 +66,7 @@ type raw struct {
 		Dynamicconfigtimeout         string
 		Faxrcvdtimeout               string
 		Faxrcvdconcurrency           string
+		Maxconnections               string
 		Shutdowngrace                string
 		Metrics                      string
 	}
@@ -321,6 +322,14 @@ func (cv *converter) number(sect, key, v string) int {
 	return n
 }
 
+// optionalNumber is number with an empty value meaning 0 (automatic).
+func (cv *converter) optionalNumber(sect, key, v string) int {
+	if strings.TrimSpace(v) == "" {
+		return 0
+	}
+	return cv.number(sect, key, v)
+}
+
 // tolerantNumber converts like GOfax.IP did for its retry counters (empty
 // or non-numeric = 0), but says so instead of staying silent.
 func (cv *converter) tolerantNumber(sect, key, v string) int {
@@ -465,6 +474,7 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		DynamicConfigTimeout:   cv.duration("gofaxd", "dynamicconfigtimeout", d.Dynamicconfigtimeout, time.Second),
 		FaxRcvdTimeout:         cv.duration("gofaxd", "faxrcvdtimeout", d.Faxrcvdtimeout, time.Second),
 		FaxRcvdConcurrency:     cv.number("gofaxd", "faxrcvdconcurrency", d.Faxrcvdconcurrency),
+		MaxConnections:         cv.optionalNumber("gofaxd", "maxconnections", d.Maxconnections),
 		ShutdownGrace:          cv.duration("gofaxd", "shutdowngrace", d.Shutdowngrace, time.Second),
 		Metrics:                strings.TrimSpace(d.Metrics),
 	}
@@ -624,6 +634,11 @@ var (
 // a process (a shell and an MTA); more at once only loads the machine.
 const maxFaxRcvdConcurrency = 256
 
+// MaxConnectionsLimit bounds [gofaxd] maxconnections: each connection
+// takes two descriptors and some 20 KiB; far beyond what one FreeSWITCH
+// hands one listener.
+const MaxConnectionsLimit = 1_000_000
+
 // unsafeInPath reports characters that FreeSWITCH would expand (${...}) or
 // split on in the file arguments of rxfax and originate's &txfax(...).
 func unsafeInPath(r rune) bool {
@@ -702,6 +717,9 @@ func (c *Config) check() ([]string, error) {
 	positive("gofaxd", "maxcalltime", c.Gofaxd.MaxCallTime)
 	positive("gofaxd", "dynamicconfigtimeout", c.Gofaxd.DynamicConfigTimeout)
 	positive("gofaxd", "faxrcvdtimeout", c.Gofaxd.FaxRcvdTimeout)
+	if n := c.Gofaxd.MaxConnections; n < 0 || n > MaxConnectionsLimit {
+		cv.fail("gofaxd", "maxconnections", "%d: between 1 and %d connections (empty: automatic)", n, MaxConnectionsLimit)
+	}
 	if n := c.Gofaxd.FaxRcvdConcurrency; n < 1 || n > maxFaxRcvdConcurrency {
 		cv.fail("gofaxd", "faxrcvdconcurrency", "%d: between 1 and %d faxrcvd runs at once", n, maxFaxRcvdConcurrency)
 	}

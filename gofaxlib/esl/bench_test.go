@@ -93,3 +93,40 @@ func BenchmarkAPI(b *testing.B) {
 		}
 	}
 }
+
+// receiverLookups are the headers a reception reads of a spandsp event.
+var receiverLookups = []string{"Unique-ID", "Event-Name", "Event-Subclass", "fax-success", "fax-result-code",
+	"fax-result-text", "fax-document-transferred-pages", "fax-document-total-pages", "fax-transfer-rate",
+	"fax-ecm-used", "fax-t38-status", "fax-local-station-id", "fax-remote-station-id", "Caller-Channel-Answered-Time"}
+
+// BenchmarkEventEager decodes the spandsp result event whole and reads
+// what a reception reads of it.
+func BenchmarkEventEager(b *testing.B) {
+	m := benchEvent(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := ParsePlainEvent(m.Body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range receiverLookups {
+			e.Get(n)
+		}
+	}
+}
+
+// BenchmarkEventLazy is BenchmarkEventEager with the lazy decoding of a
+// Conn's events.
+func BenchmarkEventLazy(b *testing.B) {
+	m := benchEvent(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := parsePlainLazy(m.Body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range receiverLookups {
+			e.Get(n)
+		}
+	}
+}

@@ -250,7 +250,15 @@ func (c *Conn) readLoop() {
 				return
 			}
 		case TypeEventPlain, TypeEventJSON, TypeEventXML:
-			e, err := ParseEvent(m)
+			var e *Event
+			var err error
+			if m.ContentType() == TypeEventPlain {
+				if e, err = parsePlainLazy(m.Body); err == nil {
+					e.buf = m.Body
+				}
+			} else {
+				e, err = ParseEvent(m)
+			}
 			if err != nil {
 				c.opt.log.Warn("esl: skipping event", "err", err)
 				continue
@@ -394,7 +402,40 @@ func (c *Conn) send(ctx context.Context, cmd *Command, jobID string, job *jobWai
 		c.jobs[jobID] = job
 	}
 	c.mu.Unlock()
+	if err := c.write(ctx, b, firstWord(cmd.Line)); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
 
+// sendRaw writes b, which holds n commands, and returns the channels
+// their replies will arrive on, in order.
+func (c *Conn) sendRaw(ctx context.Context, b []byte, n int, what string) ([]chan *Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	ws := make([]chan *Message, n)
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return nil, err
+	}
+	for i := range ws {
+		ws[i] = make(chan *Message, 1)
+	}
+	c.waiters = append(c.waiters, ws...)
+	c.mu.Unlock()
+	if err := c.write(ctx, b, what); err != nil {
+		return nil, err
+	}
+	return ws, nil
+}
+
+// write writes b under the write deadline; c.wmu is held.
+func (c *Conn) write(ctx context.Context, b []byte, what string) error {
 	deadline := time.Now().Add(c.opt.writeTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -402,10 +443,10 @@ func (c *Conn) send(ctx context.Context, cmd *Command, jobID string, job *jobWai
 	c.nc.SetWriteDeadline(deadline)
 	if _, err := c.nc.Write(b); err != nil {
 		// A partial command would desynchronise the peer: give up.
-		c.fail(fmt.Errorf("esl: writing %s: %w", firstWord(cmd.Line), err))
-		return nil, c.Err()
+		c.fail(fmt.Errorf("esl: writing %s: %w", what, err))
+		return c.Err()
 	}
-	return w, nil
+	return nil
 }
 
 // wait waits for the reply on w.
@@ -577,32 +618,88 @@ func checkWord(what, s string) error {
 // name: "event plain CHANNEL_HANGUP CUSTOM spandsp::rxfaxresult". Names
 // may be event names, "ALL", "CUSTOM" and custom subclasses.
 func (c *Conn) Subscribe(ctx context.Context, format string, names ...string) error {
+	cmd, err := SubscribeCommand(format, names...)
+	if err != nil {
+		return err
+	}
+	_, err = c.Do(ctx, cmd)
+	return err
+}
+
+// SubscribeCommand returns the command of Subscribe.
+func SubscribeCommand(format string, names ...string) (*Command, error) {
 	if format != FormatPlain && format != FormatJSON {
-		return fmt.Errorf("%w: %q", ErrUnsupportedFormat, format)
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedFormat, format)
 	}
 	if len(names) == 0 {
-		return fmt.Errorf("%w: no event names", ErrInvalidLine)
+		return nil, fmt.Errorf("%w: no event names", ErrInvalidLine)
 	}
 	for _, n := range names {
 		if err := checkWord("event name", n); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	_, err := c.Do(ctx, &Command{Line: "event " + format + " " + strings.Join(names, " ")})
-	return err
+	return &Command{Line: "event " + format + " " + strings.Join(names, " ")}, nil
 }
 
 // Filter adds an event filter: only events whose header has value are
 // delivered ("filter Unique-ID <uuid>").
 func (c *Conn) Filter(ctx context.Context, header, value string) error {
-	if err := checkWord("filter header", header); err != nil {
+	cmd, err := FilterCommand(header, value)
+	if err != nil {
 		return err
+	}
+	_, err = c.Do(ctx, cmd)
+	return err
+}
+
+// FilterCommand returns the command of Filter.
+func FilterCommand(header, value string) (*Command, error) {
+	if err := checkWord("filter header", header); err != nil {
+		return nil, err
 	}
 	if err := checkArg("filter value", value); err != nil {
-		return err
+		return nil, err
 	}
-	_, err := c.Do(ctx, &Command{Line: "filter " + header + " " + value})
-	return err
+	return &Command{Line: "filter " + header + " " + value}, nil
+}
+
+// Pipeline sends cmds in one write, in order, and waits for their
+// replies, which FreeSWITCH sends in the same order: a call that needs a
+// dozen commands before its first event waits one round trip instead of
+// a dozen. It returns the replies received and the first error: a
+// command/reply with "-ERR" gives a *ReplyError, as Do does; the replies
+// of the commands after it are still awaited (FreeSWITCH ran them). If
+// ctx ends first Pipeline returns its error; later replies are
+// discarded when they come.
+func (c *Conn) Pipeline(ctx context.Context, cmds ...*Command) ([]*Message, error) {
+	var b []byte
+	for _, cmd := range cmds {
+		var err error
+		if b, err = AppendCommand(b, cmd); err != nil {
+			return nil, err
+		}
+	}
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	ws, err := c.sendRaw(ctx, b, len(cmds), firstWord(cmds[0].Line))
+	if err != nil {
+		return nil, err
+	}
+	var replies []*Message
+	var first error
+	for i, w := range ws {
+		m, err := c.wait(ctx, w, firstWord(cmds[i].Line))
+		if err != nil {
+			return replies, err
+		}
+		replies = append(replies, m)
+		if first == nil && m.ContentType() == TypeCommandReply {
+			first = replyErr(m.ReplyText())
+		}
+	}
+	return replies, first
 }
 
 // SendMsg sends "sendmsg <uuid>" with hdrs, e.g. call-command: execute.

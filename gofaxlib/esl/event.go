@@ -31,35 +31,79 @@ const (
 // an optional body (the result of a BACKGROUND_JOB, for instance).
 // Format records the wire format it came in; Content-Length is not kept
 // among the headers but derived from Body when encoding.
+//
+// The events a Conn delivers in plain format are decoded lazily: their
+// Headers field is nil, and Get, Lookup and the other methods find and
+// decode one value in the undecoded header lines when asked (AllHeaders
+// decodes them all). A FreeSWITCH event carries some 170 headers of
+// which a receiver reads a dozen.
 type Event struct {
 	Format  string
 	Headers Headers
 	Body    []byte
+
+	raw   string    // header lines as received (values URL-encoded), when lazy
+	lines []rawLine // where each header is in raw
+	lazy  bool
+	buf   []byte // the message body raw and Body are in, for Release
+}
+
+// Release lets a Conn read later messages into the memory of e, an event
+// it delivered. Afterwards e must not be used, nor any slice or string
+// taken from it but the values of single headers (Get, Lookup, Name and
+// the like), which are copies. A consumer reading thousands of events
+// releases each once done with it; one that does not leaves it to the
+// garbage collector.
+func (e *Event) Release() {
+	if b := e.buf; b != nil {
+		*e = Event{}
+		freeBody(b)
+	}
+}
+
+// Lookup returns the value of header name and whether there is one (see
+// Headers.Lookup).
+func (e *Event) Lookup(name string) (string, bool) {
+	if e.lazy {
+		return e.lookupLazy(name)
+	}
+	return e.Headers.Lookup(name)
 }
 
 // Get returns the value of header name (see Headers.Lookup).
-func (e *Event) Get(name string) string { return e.Headers.Get(name) }
+func (e *Event) Get(name string) string {
+	v, _ := e.Lookup(name)
+	return v
+}
+
+// AllHeaders returns the headers of e, decoding them if e is lazy.
+func (e *Event) AllHeaders() Headers {
+	if !e.lazy {
+		return e.Headers
+	}
+	return e.allLazy()
+}
 
 // Name returns the Event-Name header, e.g. "CHANNEL_HANGUP" or "CUSTOM".
-func (e *Event) Name() string { return e.Headers.Get("Event-Name") }
+func (e *Event) Name() string { return e.Get("Event-Name") }
 
 // Subclass returns the Event-Subclass header, e.g. "spandsp::rxfaxresult".
-func (e *Event) Subclass() string { return e.Headers.Get("Event-Subclass") }
+func (e *Event) Subclass() string { return e.Get("Event-Subclass") }
 
 // UUID returns the Unique-ID header, the channel the event is about.
-func (e *Event) UUID() string { return e.Headers.Get("Unique-ID") }
+func (e *Event) UUID() string { return e.Get("Unique-ID") }
 
 // JobUUID returns the Job-UUID header of a BACKGROUND_JOB event.
-func (e *Event) JobUUID() string { return e.Headers.Get("Job-UUID") }
+func (e *Event) JobUUID() string { return e.Get("Job-UUID") }
 
 // Var returns the channel variable name (header "variable_<name>").
-func (e *Event) Var(name string) string { return e.Headers.Get("variable_" + name) }
+func (e *Event) Var(name string) string { return e.Get("variable_" + name) }
 
 // Array returns the elements of a FreeSWITCH array value ("ARRAY::a|:b"),
 // or the value itself as the only element, or nil if there is no such
 // header.
 func (e *Event) Array(name string) []string {
-	v, ok := e.Headers.Lookup(name)
+	v, ok := e.Lookup(name)
 	if !ok {
 		return nil
 	}
@@ -240,11 +284,12 @@ func checkEventHeaders(h Headers) error {
 // empty, a blank line and the body. Parsing a captured event and encoding
 // it gives the captured bytes back.
 func (e *Event) EncodePlain() ([]byte, error) {
-	if err := checkEventHeaders(e.Headers); err != nil {
+	hs := e.AllHeaders()
+	if err := checkEventHeaders(hs); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, 64*len(e.Headers)+len(e.Body)+32)
-	for _, x := range e.Headers {
+	b := make([]byte, 0, 64*len(hs)+len(e.Body)+32)
+	for _, x := range hs {
 		b = append(b, x.Name...)
 		b = append(b, ": "...)
 		b = appendURLEncoded(b, x.Value)
@@ -263,12 +308,13 @@ func (e *Event) EncodePlain() ([]byte, error) {
 // it: one line, keys in order, "ARRAY::" values as arrays, then
 // "Content-Length" and "_body" if the body is not empty.
 func (e *Event) EncodeJSON() ([]byte, error) {
-	if err := checkEventHeaders(e.Headers); err != nil {
+	hs := e.AllHeaders()
+	if err := checkEventHeaders(hs); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, 64*len(e.Headers)+len(e.Body)+32)
+	b := make([]byte, 0, 64*len(hs)+len(e.Body)+32)
 	b = append(b, '{')
-	for i, x := range e.Headers {
+	for i, x := range hs {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -288,7 +334,7 @@ func (e *Event) EncodeJSON() ([]byte, error) {
 		}
 	}
 	if len(e.Body) > 0 {
-		if len(e.Headers) > 0 {
+		if len(hs) > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `"Content-Length":"`...)

@@ -234,3 +234,80 @@ func TestFuzzSeedsPass(t *testing.T) {
 		t.Errorf("%d sendmsg commands, want 9", n)
 	}
 }
+
+// FuzzLazyEvent: a Conn's lazily decoded plain events accept and refuse
+// exactly what ParsePlainEvent does, and answer every lookup as the
+// eagerly decoded event does.
+func FuzzLazyEvent(f *testing.F) {
+	for _, m := range seedMessages(f) {
+		if m.ContentType() == TypeEventPlain {
+			f.Add(m.Body, "Unique-ID")
+		}
+	}
+	f.Add([]byte("Event-Name: X\nContent-Length: 3\n\nabc"), "content-length")
+	f.Add([]byte("a: 1\nA: 2\nb:%41\r\n"), "B")
+	f.Add([]byte("\n"), "x")
+	f.Fuzz(func(t *testing.T, data []byte, name string) {
+		eager, errE := ParsePlainEvent(data)
+		lazy, errL := parsePlainLazy(data)
+		if (errE == nil) != (errL == nil) {
+			t.Fatalf("eager error %v, lazy error %v", errE, errL)
+		}
+		if errE != nil {
+			return
+		}
+		if fmt.Sprintf("%q", lazy.AllHeaders()) != fmt.Sprintf("%q", eager.Headers) || !bytes.Equal(lazy.Body, eager.Body) {
+			t.Fatalf("lazy %q %q, eager %q %q", lazy.AllHeaders(), lazy.Body, eager.Headers, eager.Body)
+		}
+		names := []string{name, strings.ToUpper(name), strings.ToLower(name), "Content-Length"}
+		for _, h := range eager.Headers {
+			names = append(names, h.Name, strings.ToUpper(h.Name), strings.ToLower(h.Name))
+		}
+		for _, n := range names {
+			v1, ok1 := eager.Lookup(n)
+			v2, ok2 := lazy.Lookup(n)
+			if v1 != v2 || ok1 != ok2 {
+				t.Fatalf("Lookup(%q): eager %q %v, lazy %q %v", n, v1, ok1, v2, ok2)
+			}
+		}
+		b1, _ := eager.EncodePlain()
+		b2, _ := lazy.EncodePlain()
+		if !bytes.Equal(b1, b2) {
+			t.Fatalf("encodings differ:\n%q\n%q", b1, b2)
+		}
+	})
+}
+
+// FuzzChannelData: the lazily decoded connect reply holds what reading it
+// as a message and decoding its header values gives, and is refused
+// exactly when that is.
+func FuzzChannelData(f *testing.F) {
+	raw, err := os.ReadFile("testdata/transcripts/outbound-rx-t38_B-socket_plain.raw")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw[:6463])
+	f.Add([]byte("\r\nUnique-ID: u\r\nContent-Length: 2\r\nReply-Text: %2BOK\r\n\r\nhi"))
+	f.Add([]byte("a:\nb: %zz\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, errM := NewReader(bytes.NewReader(data)).ReadMessage()
+		if errors.Is(errM, ErrUnknownContentType) {
+			errM = nil
+		}
+		e, errL := readChannelData(NewReader(bytes.NewReader(data)))
+		if (errM == nil) != (errL == nil) {
+			t.Fatalf("ReadMessage error %v, readChannelData error %v", errM, errL)
+		}
+		if errM != nil {
+			return
+		}
+		if want := DecodeHeaders(m.Headers); fmt.Sprintf("%q", e.AllHeaders()) != fmt.Sprintf("%q", want) || !bytes.Equal(e.Body, m.Body) {
+			t.Fatalf("lazy %q %q, message %q %q", e.AllHeaders(), e.Body, want, m.Body)
+		}
+		for _, h := range m.Headers {
+			if v, _ := DecodeHeaders(m.Headers).Lookup(h.Name); e.Get(h.Name) != v {
+				t.Fatalf("Get(%q) = %q, want %q", h.Name, e.Get(h.Name), v)
+			}
+		}
+	})
+}

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
-// readBufferSize is the bufio buffer of a Reader. Longer lines are
-// assembled from several reads, still bounded by MaxHeaderBytes.
-const readBufferSize = 4 << 10
+// readBufferSize is the bufio buffer of a Reader: a connection held for
+// a long call keeps it. Longer lines are assembled from several reads,
+// still bounded by MaxHeaderBytes, and bodies bigger than it are read
+// straight into their own memory.
+const readBufferSize = 2 << 10
 
 // smallBody is the largest body allocated at once from Content-Length;
 // bigger bodies grow as their bytes arrive, so a peer announcing 8 MiB
@@ -120,7 +123,7 @@ func (r *Reader) readHeaders(skipBlank bool) (Headers, error) {
 }
 
 func (r *Reader) readHeaderLines(budget *int, skipBlank bool) (Headers, error) {
-	var h Headers
+	h := make(Headers, 0, 4) // a frame's envelope has two or three
 	for {
 		line, err := r.readLine(budget)
 		if err == io.EOF && len(h) > 0 {
@@ -133,6 +136,9 @@ func (r *Reader) readHeaderLines(budget *int, skipBlank bool) (Headers, error) {
 			if len(h) == 0 && skipBlank {
 				continue
 			}
+			if len(h) == 0 {
+				return nil, nil
+			}
 			return h, nil
 		}
 		if len(h) >= MaxHeaders {
@@ -144,6 +150,67 @@ func (r *Reader) readHeaderLines(budget *int, skipBlank bool) (Headers, error) {
 		}
 		value = strings.TrimPrefix(value, " ")
 		h = append(h, Header{Name: name, Value: value})
+	}
+}
+
+// rawBlockSize is the room readRawBlock makes at once: the connect
+// reply's channel data is 6 KB in the captures.
+const rawBlockSize = 8 << 10
+
+// blockPool holds readRawBlock's working buffers.
+var blockPool = sync.Pool{New: func() any { b := make([]byte, 0, rawBlockSize); return &b }}
+
+// readRawBlock reads one header block as readHeaders does (blank lines
+// before it skipped, the same bounds) and returns its lines as received,
+// each ending in LF, without the blank line that ends it. It checks
+// nothing but the bounds.
+func (r *Reader) readRawBlock() ([]byte, error) {
+	budget := MaxHeaderBytes
+	bp := blockPool.Get().(*[]byte)
+	blk := (*bp)[:0]
+	defer func() {
+		if cap(blk) <= 4*rawBlockSize {
+			*bp = blk[:0]
+			blockPool.Put(bp)
+		}
+	}()
+	lines := 0
+	for {
+		start := len(blk)
+		for {
+			frag, err := r.r.ReadSlice('\n')
+			if len(frag) > budget {
+				return nil, fmt.Errorf("%w: more than %d bytes at byte %d", ErrHeaderTooLarge, MaxHeaderBytes, r.off)
+			}
+			budget -= len(frag)
+			r.off += int64(len(frag))
+			blk = append(blk, frag...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err == io.EOF && len(blk) == 0 {
+				return nil, io.EOF
+			}
+			if err == io.EOF {
+				return nil, io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
+		line := bytes.TrimSuffix(blk[start:len(blk)-1], []byte{'\r'})
+		if len(line) == 0 {
+			blk = blk[:start]
+			if lines == 0 {
+				continue // blank lines before the block
+			}
+			// Kept as long as the call: no more than it needs.
+			return bytes.Clone(blk), nil
+		}
+		if lines++; lines > MaxHeaders {
+			return nil, fmt.Errorf("%w: more than %d headers at byte %d", ErrHeaderTooLarge, MaxHeaders, r.off)
+		}
 	}
 }
 
@@ -194,7 +261,7 @@ func (r *Reader) readBody(h Headers) ([]byte, error) {
 		return nil, nil
 	}
 	if n <= smallBody {
-		b := make([]byte, n)
+		b := newBody(n)
 		k, err := io.ReadFull(r.r, b)
 		r.off += int64(k)
 		if err == io.EOF {
@@ -209,6 +276,37 @@ func (r *Reader) readBody(h Headers) ([]byte, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return buf.Bytes(), err
+}
+
+// Bodies of up to smallBody bytes come from pools of a few sizes, so
+// that an event given back (Event.Release) is read into again: a
+// reception reads 120 KB of events.
+var bodyClasses = [...]int{2 << 10, 8 << 10, 16 << 10, smallBody}
+
+var bodyPools [len(bodyClasses)]sync.Pool
+
+// newBody returns n bytes, from a pool when one fits.
+func newBody(n int) []byte {
+	for i, c := range bodyClasses {
+		if n <= c {
+			if p, ok := bodyPools[i].Get().(*[]byte); ok {
+				return (*p)[:n]
+			}
+			return make([]byte, n, c)
+		}
+	}
+	return make([]byte, n)
+}
+
+// freeBody gives b back to its pool; it must not be used afterwards.
+func freeBody(b []byte) {
+	for i, c := range bodyClasses {
+		if cap(b) == c {
+			b = b[:0]
+			bodyPools[i].Put(&b)
+			return
+		}
+	}
 }
 
 // parseLength parses a Content-Length value: decimal digits only, at

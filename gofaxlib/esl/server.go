@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,7 +40,8 @@ type Server struct {
 	Options []Option
 	// MaxConns bounds the connections served at once; 0 means no bound.
 	// A connection over the bound is closed at once: FreeSWITCH's socket
-	// application then fails and the dialplan continues.
+	// application then fails and the dialplan continues. Refusals are
+	// counted (Refused) and logged at most once per refusalLogInterval.
 	MaxConns int
 
 	mu       sync.Mutex
@@ -51,6 +53,25 @@ type Server struct {
 	handlers sync.WaitGroup
 	active   int                   // connections being served
 	conns    map[net.Conn]struct{} // connections still in the handshake
+
+	refused   atomic.Uint64 // connections closed over MaxConns
+	lastWarn  time.Time     // when a refusal was last logged; guarded by mu
+	sinceWarn uint64        // refusals not logged since; guarded by mu
+}
+
+// refusalLogInterval bounds the refusal warnings: a flood beyond
+// MaxConns must not turn into a flood of log records.
+const refusalLogInterval = 10 * time.Second
+
+// Refused returns how many connections were closed at once because
+// MaxConns were being served.
+func (s *Server) Refused() uint64 { return s.refused.Load() }
+
+// Active returns how many connections are being served.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
 }
 
 // Open binds the listener (or adopts Listener) so that Address reports
@@ -141,9 +162,20 @@ func (s *Server) Serve() error {
 			return ErrServerClosed
 		}
 		if s.MaxConns > 0 && s.active >= s.MaxConns {
+			s.refused.Add(1)
+			s.sinceWarn++
+			now := time.Now()
+			logIt := now.Sub(s.lastWarn) >= refusalLogInterval
+			n := s.sinceWarn
+			if logIt {
+				s.lastWarn, s.sinceWarn = now, 0
+			}
 			s.mu.Unlock()
-			s.logger().Warn("esl: too many connections, refusing one", "remote", nc.RemoteAddr().String(), "max_conns", s.MaxConns)
 			nc.Close()
+			if logIt {
+				s.logger().Warn("esl: too many connections, refusing", "refused", n, "max_conns", s.MaxConns,
+					"remote", nc.RemoteAddr().String())
+			}
 			continue
 		}
 		s.active++
@@ -244,6 +276,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type OutboundConn struct {
 	*Conn
 	data *Event
+	uuid string
 }
 
 // Connect runs the outbound-socket handshake on nc, which FreeSWITCH
@@ -256,14 +289,13 @@ func Connect(ctx context.Context, nc net.Conn, opts ...Option) (*OutboundConn, e
 		if err := WriteCommand(nc, &Command{Line: "connect"}); err != nil {
 			return fmt.Errorf("esl: sending connect: %w", err)
 		}
-		m, err := rd.ReadMessage()
-		if err != nil {
+		var err error
+		if data, err = readChannelData(rd); err != nil {
 			return fmt.Errorf("esl: reading channel data: %w", err)
 		}
-		if ct := m.ContentType(); ct != TypeCommandReply {
+		if ct := data.Get("Content-Type"); ct != TypeCommandReply {
 			return fmt.Errorf("esl: connect reply is %q, want %s", ct, TypeCommandReply)
 		}
-		data = &Event{Format: FormatPlain, Headers: DecodeHeaders(m.Headers), Body: m.Body}
 		if text := data.Get("Reply-Text"); !strings.HasPrefix(text, "+OK") {
 			return fmt.Errorf("esl: connect refused: %w", &ReplyError{Text: strings.TrimSpace(text)})
 		}
@@ -275,7 +307,26 @@ func Connect(ctx context.Context, nc net.Conn, opts ...Option) (*OutboundConn, e
 	if err != nil {
 		return nil, err
 	}
-	return &OutboundConn{Conn: c, data: data}, nil
+	return &OutboundConn{Conn: c, data: data, uuid: data.UUID()}, nil
+}
+
+// readChannelData reads the connect reply as ReadMessage would and
+// returns it as a lazy event: its 150 and more headers are decoded when
+// asked for.
+func readChannelData(rd *Reader) (*Event, error) {
+	blk, err := rd.readRawBlock()
+	if err == nil {
+		var data *Event
+		if data, err = parseBlockLazy(blk); err == nil {
+			if cl, ok := data.Lookup("Content-Length"); ok {
+				data.Body, err = rd.readBody(Headers{{Name: "Content-Length", Value: cl}})
+			}
+			if err == nil {
+				return data, nil
+			}
+		}
+	}
+	return nil, rd.fail(err)
 }
 
 // ChannelData returns the channel data of the connect reply, values
@@ -284,15 +335,24 @@ func Connect(ctx context.Context, nc net.Conn, opts ...Option) (*OutboundConn, e
 func (c *OutboundConn) ChannelData() *Event { return c.data }
 
 // UUID returns the channel's Unique-ID.
-func (c *OutboundConn) UUID() string { return c.data.UUID() }
+func (c *OutboundConn) UUID() string { return c.uuid }
+
+// ReleaseChannelData lets the channel data go: ChannelData returns an
+// event without headers afterwards (UUID still answers). A handler that
+// took what it needs of it calls it, so that thousands of calls held at
+// once do not keep theirs (6 to 20 KB each).
+func (c *OutboundConn) ReleaseChannelData() { c.data = &Event{Format: FormatPlain} }
 
 // Linger asks FreeSWITCH to keep the socket open after the channel hangs
 // up, so that the hangup events arrive; a text/disconnect-notice with
 // Content-Disposition: linger follows them.
 func (c *OutboundConn) Linger(ctx context.Context) error {
-	_, err := c.Do(ctx, &Command{Line: "linger"})
+	_, err := c.Do(ctx, LingerCommand())
 	return err
 }
+
+// LingerCommand returns the command of Linger.
+func LingerCommand() *Command { return &Command{Line: "linger"} }
 
 // MyEvents subscribes to the plain events of this channel. It does not
 // include CUSTOM events such as spandsp's: Subscribe to those.
@@ -305,15 +365,26 @@ func (c *OutboundConn) MyEvents(ctx context.Context) error {
 // applications run strictly in turn. In async mode FreeSWITCH replies at
 // once; the application's end is its CHANNEL_EXECUTE_COMPLETE event.
 func (c *OutboundConn) Execute(ctx context.Context, app, arg string) error {
-	if err := checkWord("application", app); err != nil {
+	cmd, err := ExecuteCommand(app, arg)
+	if err != nil {
 		return err
+	}
+	_, err = c.Do(ctx, cmd)
+	return err
+}
+
+// ExecuteCommand returns the command of OutboundConn.Execute: sendmsg to
+// the connection's channel, with event-lock.
+func ExecuteCommand(app, arg string) (*Command, error) {
+	if err := checkWord("application", app); err != nil {
+		return nil, err
 	}
 	h := Headers{{"call-command", "execute"}, {"execute-app-name", app}}
 	if arg != "" {
 		h = append(h, Header{"execute-app-arg", arg})
 	}
 	h = append(h, Header{"event-lock", "true"})
-	return c.SendMsg(ctx, "", h...)
+	return &Command{Line: "sendmsg", Headers: h}, nil
 }
 
 // Hangup hangs the channel up with cause, e.g. "NORMAL_CLEARING".

@@ -1,8 +1,10 @@
 package esl
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -203,12 +205,16 @@ func TestServerReplay(t *testing.T) {
 	}
 }
 
-// TestServerChannelData checks the decoded connect reply of a capture.
+// TestServerChannelData checks the decoded connect reply of a capture:
+// the same headers as reading it as a message and decoding every value.
 func TestServerChannelData(t *testing.T) {
 	checkNoLeak(t)
 	got := make(chan *Event, 1)
+	released := make(chan [2]string, 1)
 	s := startServer(t, func(ctx context.Context, c *OutboundConn) {
 		got <- c.ChannelData()
+		c.ReleaseChannelData()
+		released <- [2]string{c.UUID(), c.ChannelData().Get("Unique-ID")}
 		c.Exit(ctx)
 	})
 	raw, err := os.ReadFile("testdata/transcripts/outbound-rx-t38_B-socket_plain.raw")
@@ -222,6 +228,9 @@ func TestServerChannelData(t *testing.T) {
 		p.send(bye)
 	})
 	d := <-got
+	if r := <-released; r[0] != "0f314832-a46f-4293-85fb-140acc5cadeb" || r[1] != "" {
+		t.Errorf("after ReleaseChannelData: UUID %q, channel data's Unique-ID %q", r[0], r[1])
+	}
 	for _, tt := range []struct{ name, want string }{
 		{"Unique-ID", "0f314832-a46f-4293-85fb-140acc5cadeb"},
 		{"Event-Date-Local", "2026-11-22 06:34:50"},
@@ -235,8 +244,16 @@ func TestServerChannelData(t *testing.T) {
 			t.Errorf("%s = %q, want %q", tt.name, v, tt.want)
 		}
 	}
-	if h := d.Headers[len(d.Headers)-1]; h.Name != "Control" || h.Value != "full" {
+	hs := d.AllHeaders()
+	if h := hs[len(hs)-1]; h.Name != "Control" || h.Value != "full" {
 		t.Errorf("last header %v, want Control: full", h)
+	}
+	m, err := NewReader(bytes.NewReader(raw[:6463])).ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := DecodeHeaders(m.Headers); fmt.Sprintf("%q", hs) != fmt.Sprintf("%q", want) {
+		t.Errorf("channel data differs from the decoded message:\n%q\n%q", hs, want)
 	}
 }
 
@@ -416,6 +433,9 @@ func TestServerMaxConns(t *testing.T) {
 			t.Errorf("second connection got %q, want it closed", c.Line)
 		}
 	})
+	if n := s.Refused(); n != 1 {
+		t.Errorf("Refused() = %d, want 1", n)
+	}
 	close(release)
 	<-first
 	if err := s.Shutdown(context.Background()); err != nil {
@@ -423,5 +443,90 @@ func TestServerMaxConns(t *testing.T) {
 	}
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestPipeline: the commands go out in one write, before any reply, and
+// their replies come back in order; an -ERR among them is reported while
+// the replies after it are consumed, so the connection stays in step.
+func TestPipeline(t *testing.T) {
+	checkNoLeak(t)
+	type result struct {
+		replies []*Message
+		err     error
+		next    error
+	}
+	res := make(chan result, 1)
+	s := startServer(t, func(ctx context.Context, c *OutboundConn) {
+		var cmds []*Command
+		f, _ := FilterCommand("Unique-ID", "u1")
+		ev, _ := SubscribeCommand(FormatPlain, "CHANNEL_HANGUP", "CUSTOM", "spandsp::rxfaxresult")
+		ex, _ := ExecuteCommand("answer", "")
+		rx, _ := ExecuteCommand("rxfax", "/tmp/a.tif")
+		cmds = append(cmds, LingerCommand(), f, ev, ex, rx)
+		replies, err := c.Pipeline(ctx, cmds...)
+		res <- result{replies, err, c.Execute(ctx, "hangup", "")}
+	})
+	dialPeer(t, s.Address().String(), func(p *peerConn) {
+		p.expect("connect")
+		p.send("Unique-ID: u1\nContent-Type: command/reply\nReply-Text: %2BOK%0A\n\n")
+		// Every command is there before the first reply.
+		p.expect("linger")
+		p.expect("filter Unique-ID u1")
+		p.expect("event plain CHANNEL_HANGUP CUSTOM spandsp::rxfaxresult")
+		if c := p.expect("sendmsg"); c.Headers.Get("execute-app-name") != "answer" || c.Headers.Get("event-lock") != "true" {
+			t.Errorf("answer: %v", c.Headers)
+		}
+		if c := p.expect("sendmsg"); c.Headers.Get("execute-app-arg") != "/tmp/a.tif" {
+			t.Errorf("rxfax: %v", c.Headers)
+		}
+		p.send(reply("+OK will linger") + reply("+OK filter added") + reply("-ERR no such event") + reply("+OK") + reply("+OK"))
+		if c := p.expect("sendmsg"); c.Headers.Get("execute-app-name") != "hangup" {
+			t.Errorf("next command: %v", c.Headers)
+		}
+		p.send(reply("+OK hangup"))
+	})
+	r := <-res
+	var re *ReplyError
+	if !errors.As(r.err, &re) || re.Text != "-ERR no such event" {
+		t.Errorf("err = %v, want the -ERR of the third command", r.err)
+	}
+	if len(r.replies) != 5 || r.replies[0].ReplyText() != "+OK will linger" || r.replies[4].ReplyText() != "+OK" {
+		t.Errorf("replies %d: %v", len(r.replies), r.replies)
+	}
+	if r.next != nil {
+		t.Errorf("the command after the pipeline: %v", r.next)
+	}
+}
+
+// TestEventRelease: a released event's memory takes later messages,
+// while the values read from it before stay what they were.
+func TestEventRelease(t *testing.T) {
+	checkNoLeak(t)
+	type got struct{ first, again, second string }
+	res := make(chan got, 1)
+	s := startServer(t, func(ctx context.Context, c *OutboundConn) {
+		e1 := <-c.Events()
+		v := e1.Get("Event-Name")
+		e1.Release()
+		e2 := <-c.Events()
+		res <- got{v, v, e2.Get("Event-Name")}
+		e2.Release()
+		c.Exit(ctx)
+	})
+	event := func(name string) string {
+		body := "Event-Name: " + name + "\nUnique-ID: u1\nPadding: " + strings.Repeat("x", 3000) + "\n\n"
+		return fmt.Sprintf("Content-Length: %d\nContent-Type: text/event-plain\n\n%s", len(body), body)
+	}
+	dialPeer(t, s.Address().String(), func(p *peerConn) {
+		p.expect("connect")
+		p.send("Unique-ID: u1\nContent-Type: command/reply\nReply-Text: %2BOK%0A\n\n")
+		p.send(event("FIRST_EVENT"))
+		p.send(event("OTHER_EVENT"))
+		p.expect("exit")
+		p.send(bye)
+	})
+	if g := <-res; g.first != "FIRST_EVENT" || g.second != "OTHER_EVENT" {
+		t.Errorf("values %+v", g)
 	}
 }

@@ -148,6 +148,9 @@ func (f *File) readIFD(off uint32) (ifd, uint32, error) {
 // hfaxd count them.
 func (f *File) NumPages() int { return len(f.ifds) }
 
+// Size returns the size of the file as read: where Retag's tail goes.
+func (f *File) Size() int64 { return f.size }
+
 // value returns the value bytes of e in the file's byte order.
 func (f *File) value(e entry) ([]byte, error) {
 	n := e.size()

@@ -3,11 +3,14 @@ package hook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -313,5 +316,84 @@ func BenchmarkRun(b *testing.B) {
 		if _, err := Run(context.Background(), Cmd{Path: "/bin/true"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRunOutputHeldOpen: a script that exits while a process it started
+// (in a session of its own) keeps its output open is reported with its
+// own exit status and the output written so far, not as a failure.
+func TestRunOutputHeldOpen(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	p := script(t, "echo before\necho warn >&2\nsetsid sh -c 'echo $$ > "+pidFile+"; exec sleep 30' &\nsleep 0.2\nexit 0\n")
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	start := time.Now()
+	res, err := Run(context.Background(), Cmd{Path: p, Dir: filepath.Dir(p), Timeout: 20 * time.Second})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("err = %v, exit code %d; want success", err, res.ExitCode)
+	}
+	if string(res.Stdout) != "before\n" || string(res.Stderr) != "warn\n" || !res.OutputOpen {
+		t.Errorf("stdout %q stderr %q OutputOpen %v", res.Stdout, res.Stderr, res.OutputOpen)
+	}
+	if el := time.Since(start); el > 15*time.Second {
+		t.Errorf("Run waited %v for the output", el)
+	}
+}
+
+// TestRunBurst: many scripts at once on a busy machine, with the output
+// read as late as possible, all report their own exit status and their
+// whole output: a script's result never depends on when its output pipe
+// was read.
+func TestRunBurst(t *testing.T) {
+	old := drainWait
+	drainWait = time.Microsecond
+	t.Cleanup(func() { drainWait = old })
+	p := script(t, `echo "out $1"; echo "err $1" >&2; exit $(($1 % 3))`+"\n")
+	ctx, stopLoad := context.WithCancel(context.Background())
+	var load sync.WaitGroup
+	for range 4 { // keep the CPUs busy
+		load.Go(func() {
+			for ctx.Err() == nil {
+			}
+		})
+	}
+	const runs = 200
+	var wg sync.WaitGroup
+	errs := make(chan string, runs)
+	for i := range runs {
+		wg.Go(func() {
+			arg := strconv.Itoa(i)
+			res, err := Run(context.Background(), Cmd{Path: p, Args: []string{arg}, Dir: filepath.Dir(p), Timeout: time.Minute})
+			want := i % 3
+			switch {
+			case res.ExitCode != want:
+				errs <- fmt.Sprintf("run %d: exit code %d, want %d (%v)", i, res.ExitCode, want, err)
+			case (err == nil) != (want == 0) || want > 0 && !errors.Is(err, ErrExit):
+				errs <- fmt.Sprintf("run %d: exit %d reported as %v", i, want, err)
+			case string(res.Stdout) != "out "+arg+"\n" || string(res.Stderr) != "err "+arg+"\n":
+				errs <- fmt.Sprintf("run %d: stdout %q stderr %q", i, res.Stdout, res.Stderr)
+			}
+		})
+	}
+	wg.Wait()
+	stopLoad()
+	load.Wait()
+	close(errs)
+	n := 0
+	for e := range errs {
+		if n++; n <= 10 {
+			t.Error(e)
+		}
+	}
+	if n > 0 {
+		t.Errorf("%d of %d runs misreported", n, runs)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"os/user"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // ErrPrivileges reports a process whose user ids are mixed (real uid 0,
@@ -36,6 +38,46 @@ func Owner(path string) (Identity, error) {
 		return Identity{}, fmt.Errorf("hook: %s: no owner information", path)
 	}
 	return UserIdentity(st.Uid, st.Gid)
+}
+
+// identityTTL is how long credential reuses what the user database said
+// of a user: a daemon running scripts as root looks it up for every run
+// otherwise (reading /etc/passwd and /etc/group), and a change there
+// takes effect this much later.
+const identityTTL = time.Minute
+
+// identities caches UserIdentity for credential.
+var identities struct {
+	mu sync.Mutex
+	m  map[[2]uint32]cachedIdentity
+}
+
+type cachedIdentity struct {
+	id      Identity
+	expires time.Time
+}
+
+// cachedUserIdentity is UserIdentity, remembered for identityTTL.
+func cachedUserIdentity(uid, gid uint32) (Identity, error) {
+	key := [2]uint32{uid, gid}
+	now := time.Now()
+	identities.mu.Lock()
+	c, ok := identities.m[key]
+	identities.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.id, nil
+	}
+	id, err := UserIdentity(uid, gid)
+	if err != nil {
+		return id, err
+	}
+	identities.mu.Lock()
+	if identities.m == nil {
+		identities.m = map[[2]uint32]cachedIdentity{}
+	}
+	identities.m[key] = cachedIdentity{id, now.Add(identityTTL)}
+	identities.mu.Unlock()
+	return id, nil
 }
 
 // UserIdentity returns the identity of user id uid with its groups from
@@ -87,7 +129,15 @@ func credential(dir string) (*syscall.Credential, error) {
 	if dir == "" {
 		dir = "."
 	}
-	id, err := Owner(dir)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("hook: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil, fmt.Errorf("hook: %s: no owner information", dir)
+	}
+	id, err := cachedUserIdentity(st.Uid, st.Gid)
 	if err != nil {
 		return nil, err
 	}

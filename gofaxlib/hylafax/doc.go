@@ -30,7 +30,9 @@
 //
 // recvq/seqf, log/seqf, sendq/seqf and docq/seqf hold the next number to
 // use, in ASCII without a newline. NextSeq takes one under flock and wraps
-// before 999999999. Received faxes are recvq/fax%09u.tif, session logs
+// before 999999999; a Sequence hands them to the goroutines of a daemon
+// in the order they asked, several under one flock, and fsyncs the file
+// once for many (Sync). Received faxes are recvq/fax%09u.tif, session logs
 // log/c%09u, and the 9-digit number is the commid of the qfile, the FIFO
 // messages and xferfaxlog.
 //

@@ -8,7 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/faxdoc"
 )
 
 // DefaultRecvFileMode is HylaFAX's default RecvFileMode.
@@ -32,6 +35,9 @@ type RecvFileConfig struct {
 	// files belong to uucp, and hfaxd lists only files it may read; a
 	// daemon running as root hands them over this way.
 	Owner *FileOwner
+	// Number takes the file's number (e.g. a Sequence's Next on
+	// recvq/seqf); nil takes it from recvq/seqf with NextSeq.
+	Number func(context.Context) (int, error)
 }
 
 // FileOwner is a user and group id.
@@ -52,6 +58,10 @@ type RecvFile struct {
 	Path string
 	f    *os.File
 	mode fs.FileMode
+
+	doc    *faxdoc.File // the pages as read through f; nil until read
+	docErr error
+	header []byte // the header that switches to the new tags, not written yet
 }
 
 // ErrRecvFileDone reports a RecvFile that was finished or closed.
@@ -69,8 +79,12 @@ func CreateRecvFile(ctx context.Context, spool string, c RecvFileConfig) (*RecvF
 	if err != nil {
 		return nil, fmt.Errorf("hylafax: %w", err)
 	}
+	next := c.Number
+	if next == nil {
+		next = func(ctx context.Context) (int, error) { return NextSeq(ctx, filepath.Join(abs, RecvSeqFile)) }
+	}
 	for range maxRecvNameTries {
-		seq, err := NextSeq(ctx, filepath.Join(abs, RecvSeqFile))
+		seq, err := next(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -166,39 +180,239 @@ func (rf *RecvFile) discard() {
 // Finish ends the reception as faxgetty does: a file without pages
 // (empty, or a TIFF header only) is removed and Finish returns 0 pages;
 // otherwise the tags of t are added to every page, the file gets its
-// final mode and the lock is released. A file that is not a readable TIFF
-// is kept (mode set, lock released) and reported as an error: nothing
-// that arrived is thrown away. Call it once rxfax has closed the file
-// (its result event or the hangup): tagging while libtiff still writes
-// would lose one or the other.
+// final mode, is made durable (see Commit) and the lock is released. A
+// file that is not a readable TIFF is kept (mode set, lock released) and
+// reported as an error: nothing that arrived is thrown away. Call it once
+// rxfax has closed the file (its result event or the hangup): tagging
+// while libtiff still writes would lose one or the other.
 func (rf *RecvFile) Finish(t FaxTags) (pages int, err error) {
+	pages, err = rf.Tag(t)
+	if rf.f == nil {
+		return pages, err
+	}
+	if cerr := CommitRecvFiles(nil, []*RecvFile{rf})[0]; err == nil {
+		err = cerr
+	}
+	return pages, err
+}
+
+// Pages returns the pages of the file as rxfax left it, read through the
+// descriptor Finish and Tag use (one read of the file for both).
+func (rf *RecvFile) Pages() ([]PageInfo, error) {
+	if err := rf.read(); err != nil {
+		return nil, err
+	}
+	return rf.doc.Pages(), nil
+}
+
+// read parses the file once; an empty file is a TIFF of no pages.
+func (rf *RecvFile) read() error {
+	if rf.f == nil {
+		return ErrRecvFileDone
+	}
+	if rf.doc != nil || rf.docErr != nil {
+		return rf.docErr
+	}
+	fi, err := rf.f.Stat()
+	if err != nil {
+		rf.docErr = fmt.Errorf("hylafax: %w", err)
+		return rf.docErr
+	}
+	if fi.Size() == 0 {
+		rf.doc = &faxdoc.File{}
+		return nil
+	}
+	rf.doc, rf.docErr = faxdoc.Read(rf.f, fi.Size())
+	if rf.docErr != nil {
+		rf.doc = nil
+		rf.docErr = fmt.Errorf("%s: %w", rf.Name, rf.docErr)
+	}
+	return rf.docErr
+}
+
+// Tag does what Finish does up to the durability: a file without pages
+// is removed (and closed), any other gets its final mode; the tags of t
+// are written after the end of the file, and the header that switches to
+// them is kept for CommitRecvFiles, which makes the file durable, writes
+// the header and releases the lock. Until then the file stays locked
+// and, as rxfax left it, valid.
+func (rf *RecvFile) Tag(t FaxTags) (pages int, err error) {
 	if rf.f == nil {
 		return 0, ErrRecvFileDone
 	}
-	defer rf.Close()
-	fi, err := os.Stat(rf.Path)
+	cur, err := os.Stat(rf.Path)
 	if errors.Is(err, fs.ErrNotExist) {
+		rf.Close()
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("hylafax: %w", err)
 	}
-	if fi.Size() > 0 {
-		pages, err = CountTIFFPages(rf.Path)
+	if fi, err := rf.f.Stat(); err != nil || !os.SameFile(cur, fi) {
+		// Replaced since it was created: finish what the name holds now.
+		f, err := os.OpenFile(rf.Path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			return 0, fmt.Errorf("hylafax: %w", err)
+		}
+		rf.f.Close()
+		rf.f, rf.doc, rf.docErr = f, nil, nil
+	}
+	err = rf.read()
+	if err == nil {
+		pages = rf.doc.NumPages()
 	}
 	if pages == 0 && err == nil {
+		rf.Close()
 		if err := os.Remove(rf.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return 0, fmt.Errorf("hylafax: %w", err)
 		}
 		return 0, nil
 	}
 	if err == nil {
-		err = AddFaxTags(rf.Path, t)
+		var tail []byte
+		var hdr [8]byte
+		tail, hdr, err = faxTagsTail(rf.doc, t)
+		if err == nil {
+			if _, werr := rf.f.WriteAt(tail, rf.doc.Size()); werr != nil {
+				err = fmt.Errorf("hylafax: %s: %w", rf.Name, werr)
+			} else {
+				rf.header = hdr[:]
+			}
+		}
 	}
-	if cerr := os.Chmod(rf.Path, rf.mode); cerr != nil && err == nil {
+	if cerr := rf.f.Chmod(rf.mode); cerr != nil && err == nil {
 		err = fmt.Errorf("hylafax: %w", cerr)
 	}
 	return pages, err
+}
+
+// Syncer makes what was written durable: fsync and fdatasync for the
+// operating system's (OSSyncer); tests record what is synced when.
+type Syncer interface {
+	// Sync makes f's data and metadata durable (fsync).
+	Sync(f *os.File) error
+	// DataSync makes f's data durable, and its metadata only as far as
+	// needed to read the data (fdatasync).
+	DataSync(f *os.File) error
+}
+
+// OSSyncer is fsync and fdatasync.
+type OSSyncer struct{}
+
+// Sync implements Syncer.
+func (OSSyncer) Sync(f *os.File) error { return f.Sync() }
+
+// DataSync implements Syncer.
+func (OSSyncer) DataSync(f *os.File) error {
+	err := ignoringEINTR(func() error { return syscall.Fdatasync(int(f.Fd())) })
+	if err != nil {
+		return &fs.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	}
+	return nil
+}
+
+// commitWorkers bounds the fsyncs CommitRecvFiles runs at once: the
+// file system merges concurrent fsyncs into one journal commit and the
+// disk's cache flushes overlap, while each waiting fsync holds a thread.
+const commitWorkers = 8
+
+// CommitRecvFiles makes tagged files durable (s nil: OSSyncer) and
+// releases their locks, many at once so that they share the file
+// system's journal commits. First every file's data, new directories,
+// size and mode: writeback is started for all, then each is fsynced;
+// only then is each header switched to the new directories and
+// fdatasynced. So a power loss at any moment leaves each file valid,
+// with the old tags or the new. A file that Tag could not tag is made
+// durable as it is. It returns one error (or nil) per file.
+func CommitRecvFiles(s Syncer, files []*RecvFile) []error {
+	if s == nil {
+		s = OSSyncer{}
+	}
+	errs := make([]error, len(files))
+	for _, rf := range files {
+		if rf.f != nil {
+			startWriteback(rf.f)
+		}
+	}
+	each(len(files), func(i int) {
+		rf := files[i]
+		if rf.f == nil {
+			errs[i] = ErrRecvFileDone
+			return
+		}
+		if err := s.Sync(rf.f); err != nil {
+			errs[i] = fmt.Errorf("hylafax: %w", err)
+		}
+	})
+	for i, rf := range files {
+		if rf.f == nil || rf.header == nil || errs[i] != nil {
+			continue
+		}
+		if _, err := rf.f.WriteAt(rf.header, 0); err != nil {
+			errs[i] = fmt.Errorf("hylafax: %s: %w", rf.Name, err)
+			continue
+		}
+		rf.header = nil
+	}
+	each(len(files), func(i int) {
+		rf := files[i]
+		if rf.f != nil && errs[i] == nil {
+			if err := s.DataSync(rf.f); err != nil {
+				errs[i] = fmt.Errorf("hylafax: %w", err)
+			}
+		}
+		rf.Close()
+	})
+	return errs
+}
+
+// each runs fn(0) … fn(n-1), commitWorkers at a time.
+func each(n int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, commitWorkers) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// SyncDir makes the entries of directory dir durable (s nil: OSSyncer):
+// new and removed files.
+func SyncDir(s Syncer, dir string) error {
+	if s == nil {
+		s = OSSyncer{}
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("hylafax: %w", err)
+	}
+	defer d.Close()
+	if err := s.Sync(d); err != nil {
+		return fmt.Errorf("hylafax: %w", err)
+	}
+	return nil
+}
+
+// ignoringEINTR retries fn while it fails with EINTR.
+func ignoringEINTR(fn func() error) error {
+	for {
+		err := fn()
+		if err != syscall.EINTR {
+			return err
+		}
+	}
 }
 
 // Close releases the lock without finishing, e.g. when the daemon stops
@@ -208,6 +422,6 @@ func (rf *RecvFile) Close() error {
 		return nil
 	}
 	err := rf.f.Close() // releases the flock
-	rf.f = nil
+	rf.f, rf.doc, rf.header = nil, nil, nil
 	return err
 }

@@ -1,11 +1,13 @@
 package hylafax
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -248,6 +250,115 @@ func TestOpenRecvFile(t *testing.T) {
 	for _, bad := range []string{"recvq/seqf", "../recvq/fax000000001.tif", "recvq/fax1.tif", "recvq/fax00000000x.tif", "/etc/passwd"} {
 		if _, err := OpenRecvFile(spool, bad, 0); !errors.Is(err, ErrRecvFileName) {
 			t.Errorf("OpenRecvFile(%q): %v, want ErrRecvFileName", bad, err)
+		}
+	}
+}
+
+// syncRecord is what a recording Syncer saw at one call.
+type syncRecord struct {
+	op, name string
+	header   []byte // the first 8 bytes of the file then
+	size     int64
+}
+
+// recordingSyncer records each sync and the state of the file at it.
+type recordingSyncer struct {
+	mu  sync.Mutex
+	log []syncRecord
+}
+
+func (r *recordingSyncer) note(op string, f *os.File) error {
+	hdr := make([]byte, 8)
+	f.ReadAt(hdr, 0)
+	fi, _ := f.Stat()
+	var size int64
+	if fi != nil {
+		size = fi.Size()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.log = append(r.log, syncRecord{op, f.Name(), hdr, size})
+	return nil
+}
+
+func (r *recordingSyncer) Sync(f *os.File) error     { return r.note("fsync", f) }
+func (r *recordingSyncer) DataSync(f *os.File) error { return r.note("fdatasync", f) }
+
+// TestCommitRecvFiles: tagged files are made durable in two rounds over
+// the whole batch: each file's data, new directories and final mode
+// while its header still points to the old directories (fsync), then
+// the switched header (fdatasync). So every file is valid, old tags or
+// new, whatever part of it a power loss keeps. The locks are released
+// after both.
+func TestCommitRecvFiles(t *testing.T) {
+	fixture, err := os.ReadFile("testdata/tiff/received-t38-2page.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spool := recvSpool(t)
+	var files []*RecvFile
+	for range 3 {
+		rf, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{Mode: 0o644})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rxfax(t, rf.Path, fixture)
+		if pages, err := rf.Tag(testFaxTags); pages != 2 || err != nil {
+			t.Fatalf("Tag = %d, %v", pages, err)
+		}
+		if b, _ := os.ReadFile(rf.Path); !bytes.Equal(b[:8], fixture[:8]) || len(b) <= len(fixture) {
+			t.Fatal("Tag switched the header or wrote no tags")
+		}
+		if !isLocked(t, rf.Path) {
+			t.Fatal("Tag released the lock")
+		}
+		files = append(files, rf)
+	}
+	rec := &recordingSyncer{}
+	for i, err := range CommitRecvFiles(rec, files) {
+		if err != nil {
+			t.Errorf("file %d: %v", i, err)
+		}
+	}
+	if len(rec.log) != 2*len(files) {
+		t.Fatalf("%d syncs, want %d: %+v", len(rec.log), 2*len(files), rec.log)
+	}
+	for i, r := range rec.log {
+		if want := "fsync"; i >= len(files) {
+			want = "fdatasync"
+			if r.op != want {
+				t.Errorf("sync %d is %s: the second round began before the first ended: %+v", i, r.op, rec.log)
+			}
+		} else if r.op != want {
+			t.Errorf("sync %d is %s: the second round began before the first ended: %+v", i, r.op, rec.log)
+		}
+	}
+	find := func(op, name string) syncRecord {
+		for _, r := range rec.log {
+			if r.op == op && r.name == name {
+				return r
+			}
+		}
+		return syncRecord{}
+	}
+	for i, rf := range files {
+		a, b := find("fsync", rf.Path), find("fdatasync", rf.Path)
+		final, _ := os.ReadFile(rf.Path)
+		if a.op != "fsync" || a.name != rf.Path || !bytes.Equal(a.header, fixture[:8]) || a.size != int64(len(final)) {
+			t.Errorf("file %d, first round: %+v; want fsync with the old header and the new directories written", i, a)
+		}
+		if b.op != "fdatasync" || b.name != rf.Path || !bytes.Equal(b.header, final[:8]) || bytes.Equal(final[:8], fixture[:8]) {
+			t.Errorf("file %d, second round: %+v; want fdatasync with the new header", i, b)
+		}
+		if isLocked(t, rf.Path) {
+			t.Errorf("file %d still locked", i)
+		}
+		p, err := TIFFPages(rf.Path)
+		if err != nil || len(p) != 2 || p[1].FaxSubAddress != "42" {
+			t.Errorf("file %d after commit: %+v, %v", i, p, err)
+		}
+		if fi, _ := os.Stat(rf.Path); fi.Mode().Perm() != 0o644 {
+			t.Errorf("file %d mode %v", i, fi.Mode().Perm())
 		}
 	}
 }

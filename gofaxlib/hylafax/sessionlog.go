@@ -29,6 +29,16 @@ type SessionOptions struct {
 	Mode os.FileMode      // file mode, DefaultLogFileMode when 0; applied regardless of the umask
 	PID  int              // pid shown on every line, os.Getpid() when 0
 	Now  func() time.Time // clock, time.Now when nil
+	// CommID takes the session's number (e.g. a Sequence's Next on
+	// log/seqf); nil takes it from log/seqf with NextSeq.
+	CommID func(context.Context) (int, error)
+	// FlushInterval, when positive, keeps the lines in memory instead of
+	// holding the file open: they are written when FlushInterval has
+	// passed since the last write, and by Flush, Detach and Close, each
+	// time opening the file for one write. A daemon holding thousands of
+	// calls at once holds no descriptor for their logs this way. Zero
+	// writes every line at once through a descriptor held until Close.
+	FlushInterval time.Duration
 }
 
 // SessionLog is the transcript of one call, log/c<commid>, in the format
@@ -42,6 +52,14 @@ type SessionLog struct {
 	mu  sync.Mutex
 	f   *os.File
 	err error // first write error
+
+	// Deferred mode (FlushInterval > 0): the file is opened for each
+	// write; open is false after Detach and Close.
+	every   time.Duration
+	open    bool
+	pending []byte
+	flushed time.Time // last write
+	stamp   time.Time // time of the last line
 }
 
 // NewSession takes a commid from log/seqf of spool, creates log/c<commid>
@@ -53,18 +71,23 @@ func NewSession(ctx context.Context, spool, number string, opt SessionOptions) (
 	if mode == 0 {
 		mode = DefaultLogFileMode
 	}
-	s := &SessionLog{pid: opt.PID, now: opt.Now}
+	s := &SessionLog{pid: opt.PID, now: opt.Now, every: opt.FlushInterval}
 	if s.pid == 0 {
 		s.pid = os.Getpid()
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	next := opt.CommID
+	if next == nil {
+		next = func(ctx context.Context) (int, error) { return NextSeq(ctx, filepath.Join(spool, LogSeqFile)) }
+	}
 	for range sessionTries {
-		commid, err := NextCommID(ctx, spool)
+		n, err := next(ctx)
 		if err != nil {
 			return nil, err
 		}
+		commid := CommID(n)
 		path := filepath.Join(spool, SessionLogName(commid))
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, mode)
 		if errors.Is(err, fs.ErrExist) {
@@ -79,6 +102,13 @@ func NewSession(ctx context.Context, spool, number string, opt SessionOptions) (
 		}
 		s.commid, s.path, s.f = commid, path, f
 		s.Printf("SESSION BEGIN %s %s", commid, digits(number))
+		if s.every > 0 {
+			// From now on the file is opened for each write.
+			if err := f.Close(); err != nil {
+				return nil, fmt.Errorf("hylafax: session log: %w", err)
+			}
+			s.f, s.open, s.flushed = nil, true, s.stamp
+		}
 		return s, nil
 	}
 	return nil, fmt.Errorf("hylafax: %d session logs in a row already exist; check %s", sessionTries, LogSeqFile)
@@ -135,7 +165,7 @@ func (s *SessionLog) Printf(format string, args ...any) {
 	text := fmt.Sprintf(format, args...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
+	if s.f == nil && !s.open {
 		return
 	}
 	s.write(text)
@@ -144,14 +174,53 @@ func (s *SessionLog) Printf(format string, args ...any) {
 // write appends text with a time stamp; s.mu is held.
 func (s *SessionLog) write(text string) {
 	t := s.now()
-	prefix := fmt.Sprintf("%s.%02d: [%5d]: ", t.Format(sessionStamp), t.Nanosecond()/10_000_000, s.pid)
-	var b strings.Builder
-	for _, line := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
-		b.WriteString(prefix)
-		b.WriteString(line)
-		b.WriteByte('\n')
+	s.stamp = t
+	var b []byte
+	if s.f == nil {
+		b = s.pending
 	}
-	if _, err := s.f.WriteString(b.String()); err != nil && s.err == nil {
+	stamp := t.AppendFormat(nil, sessionStamp)
+	for _, line := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
+		b = fmt.Appendf(b, "%s.%02d: [%5d]: %s\n", stamp, t.Nanosecond()/10_000_000, s.pid, line)
+	}
+	if s.f == nil {
+		s.pending = b
+		if t.Sub(s.flushed) >= s.every {
+			s.flushLocked(t)
+		}
+		return
+	}
+	if _, err := s.f.Write(b); err != nil && s.err == nil {
+		s.err = fmt.Errorf("hylafax: write session log: %w", err)
+	}
+}
+
+// Flush writes the lines kept in memory (FlushInterval > 0).
+func (s *SessionLog) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open {
+		s.flushLocked(s.stamp)
+	}
+	return s.err
+}
+
+// flushLocked appends the pending lines to the file at time now; s.mu is
+// held.
+func (s *SessionLog) flushLocked(now time.Time) {
+	s.flushed = now
+	if len(s.pending) == 0 {
+		return
+	}
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
+	if err == nil {
+		_, err = f.Write(s.pending)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	s.pending = s.pending[:0]
+	if err != nil && s.err == nil {
 		s.err = fmt.Errorf("hylafax: write session log: %w", err)
 	}
 }
@@ -162,6 +231,11 @@ func (s *SessionLog) write(text string) {
 func (s *SessionLog) Detach() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.open {
+		s.flushLocked(s.stamp)
+		s.open = false
+		return s.err
+	}
 	if s.f == nil {
 		return s.err
 	}
@@ -177,6 +251,12 @@ func (s *SessionLog) Detach() error {
 func (s *SessionLog) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.open {
+		s.write("SESSION END")
+		s.flushLocked(s.stamp)
+		s.open = false
+		return s.err
+	}
 	if s.f == nil {
 		return s.err
 	}

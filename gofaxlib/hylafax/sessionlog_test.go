@@ -2,6 +2,7 @@ package hylafax
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,13 +23,24 @@ func newSpool(t *testing.T, dirs ...string) string {
 	return spool
 }
 
+// TestSessionLogGolden: the lines in HylaFAX's format, written at once
+// or (deferred) kept in memory and written in one go, the same bytes.
 func TestSessionLogGolden(t *testing.T) {
+	for _, every := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprint("flush interval ", every), func(t *testing.T) {
+			testSessionLogGolden(t, every)
+		})
+	}
+}
+
+func testSessionLogGolden(t *testing.T, every time.Duration) {
 	spool := newSpool(t, "log")
 	os.WriteFile(filepath.Join(spool, LogSeqFile), []byte("42"), 0o600)
 	clock := time.Date(2026, 3, 5, 9, 7, 3, 420_000_000, time.Local)
 	s, err := NewSession(context.Background(), spool, "+49 (30) 123-4567", SessionOptions{
-		PID: 1234,
-		Now: func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock },
+		PID:           1234,
+		Now:           func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock },
+		FlushInterval: every,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +67,66 @@ func TestSessionLogGolden(t *testing.T) {
 	if st.Mode().Perm() != DefaultLogFileMode {
 		t.Errorf("mode %v, want %v", st.Mode().Perm(), DefaultLogFileMode)
 	}
+}
+
+// TestSessionLogDeferred: with a FlushInterval the session holds no
+// descriptor; its lines reach the file when the interval has passed, at
+// Flush and at Close; the commid comes from the given source.
+func TestSessionLogDeferred(t *testing.T) {
+	spool := newSpool(t, "log")
+	clock := time.Date(2026, 3, 5, 9, 7, 3, 0, time.Local)
+	fds := openFDs(t)
+	s, err := NewSession(context.Background(), spool, "5551234", SessionOptions{
+		Now:           func() time.Time { return clock },
+		FlushInterval: time.Second,
+		CommID:        func(context.Context) (int, error) { return 77, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CommID() != "000000077" {
+		t.Errorf("commid %q, want 000000077", s.CommID())
+	}
+	if n := openFDs(t); n != fds {
+		t.Errorf("%d descriptors open with the session, %d before", n, fds)
+	}
+	lines := func() int {
+		b, _ := os.ReadFile(s.Path())
+		return strings.Count(string(b), "\n")
+	}
+	if n := lines(); n != 1 {
+		t.Errorf("%d lines after NewSession, want SESSION BEGIN", n)
+	}
+	s.Printf("kept")
+	if n := lines(); n != 1 {
+		t.Errorf("%d lines, want the new one kept in memory", n)
+	}
+	clock = clock.Add(time.Second)
+	s.Printf("written with the one before")
+	if n := lines(); n != 3 {
+		t.Errorf("%d lines after the interval, want 3", n)
+	}
+	s.Printf("flushed")
+	if err := s.Flush(); err != nil || lines() != 4 {
+		t.Errorf("Flush: %v, %d lines", err, lines())
+	}
+	s.Printf("last")
+	if err := s.Close(); err != nil || lines() != 6 {
+		t.Errorf("Close: %v, %d lines", err, lines())
+	}
+	if n := openFDs(t); n != fds {
+		t.Errorf("%d descriptors open after Close, %d before", n, fds)
+	}
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
 }
 
 func TestSessionLogSkipsExisting(t *testing.T) {

@@ -90,7 +90,11 @@ type FaxTags struct {
 // valid at every moment and the image data does not move.
 func AddFaxTags(path string, t FaxTags) error {
 	return withTIFFFile(path, os.O_RDWR, func(f *os.File, size int64) error {
-		tail, hdr, err := faxTagsTail(f, size, t)
+		tf, err := faxdoc.Read(f, size)
+		if err != nil {
+			return err
+		}
+		tail, hdr, err := faxTagsTail(tf, t)
 		if err != nil {
 			return err
 		}
@@ -107,13 +111,9 @@ func AddFaxTags(path string, t FaxTags) error {
 	})
 }
 
-// faxTagsTail returns the bytes to append to the TIFF in r (size bytes)
-// to give every page the tags of t, and the header to switch to them.
-func faxTagsTail(r io.ReaderAt, size int64, t FaxTags) ([]byte, [8]byte, error) {
-	tf, err := faxdoc.Read(r, size)
-	if err != nil {
-		return nil, [8]byte{}, err
-	}
+// faxTagsTail returns the bytes to append to the TIFF tf to give every
+// page the tags of t, and the header to switch to them.
+func faxTagsTail(tf *faxdoc.File, t FaxTags) ([]byte, [8]byte, error) {
 	pages := tf.Pages()
 	set := make([][]faxdoc.Field, len(pages))
 	for i, page := range pages {

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gofaxserver/gofaxserver/gofaxlib/faxdoc"
 )
 
 // tiffFixtures are the received faxes of testdata/tiff (real spandsp
@@ -265,7 +267,11 @@ func BenchmarkAddFaxTags(b *testing.B) {
 	}
 	r := bytes.NewReader(data)
 	for b.Loop() {
-		if _, _, err := faxTagsTail(r, int64(len(data)), testFaxTags); err != nil {
+		tf, err := faxdoc.Read(r, int64(len(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := faxTagsTail(tf, testFaxTags); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -314,6 +314,13 @@ func ParseXferLog(r io.Reader) ([]XferRecord, error) {
 // write with O_APPEND under an exclusive flock, the file created with mode
 // 0644. Waiting for the lock ends with ctx.
 func AppendXferLog(ctx context.Context, path string, r XferRecord) error {
+	return AppendXferRecords(ctx, path, []XferRecord{r}, nil)
+}
+
+// AppendXferRecords appends recs to the xferfaxlog at path as
+// AppendXferLog does, in one write under one flock, and with a Syncer
+// makes them durable (fsync) before the lock is released.
+func AppendXferRecords(ctx context.Context, path string, recs []XferRecord, s Syncer) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("hylafax: open xferfaxlog: %w", err)
@@ -322,8 +329,18 @@ func AppendXferLog(ctx context.Context, path string, r XferRecord) error {
 	if err := flockContext(ctx, f, syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("hylafax: lock xferfaxlog: %w", err)
 	}
-	if _, err := f.Write([]byte(r.Format() + "\n")); err != nil {
+	var b []byte
+	for _, r := range recs {
+		b = append(b, r.Format()...)
+		b = append(b, '\n')
+	}
+	if _, err := f.Write(b); err != nil {
 		return fmt.Errorf("hylafax: write xferfaxlog: %w", err)
+	}
+	if s != nil {
+		if err := s.Sync(f); err != nil {
+			return fmt.Errorf("hylafax: sync xferfaxlog: %w", err)
+		}
 	}
 	return f.Close()
 }

@@ -225,6 +225,27 @@ func TestParseXferLogManyBadLines(t *testing.T) {
 	}
 }
 
+// TestAppendXferRecords: several records go in one write under the
+// lock, and are fsynced before it is released.
+func TestAppendXferRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "xferfaxlog")
+	rec := &recordingSyncer{}
+	if err := AppendXferRecords(context.Background(), path, xferSamples, rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.log) != 1 || rec.log[0].op != "fsync" || rec.log[0].name != path {
+		t.Errorf("syncs %+v, want one fsync of %s", rec.log, path)
+	}
+	b, _ := os.ReadFile(path)
+	if rec.log[0].size != int64(len(b)) {
+		t.Errorf("fsynced at %d bytes of %d", rec.log[0].size, len(b))
+	}
+	recs, err := ParseXferLog(bytes.NewReader(b))
+	if err != nil || len(recs) != len(xferSamples) {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+}
+
 func TestAppendXferLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "xferfaxlog")
 	const workers, each = 6, 20

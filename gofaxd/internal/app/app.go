@@ -38,6 +38,9 @@ type Options struct {
 	Observer receive.Observer
 	// JournalDir is the spool journal's directory ("": <spool>/gofax/journal).
 	JournalDir string
+	// Syncer, if set, makes receptions durable instead of fsync and
+	// fdatasync (tests record what is synced when).
+	Syncer hylafax.Syncer
 }
 
 // App is a running gofaxd.
@@ -106,25 +109,53 @@ const journalUpkeep = 30 * time.Second
 // still ending.
 const connSlack = 16
 
-// maxSharedConns bounds the connections served at once when calls beyond
-// the modems are received too (allocateinbounddevices=false, GOfax.IP's
-// way): far above FreeSWITCH's max-sessions of the sample configuration
-// (1000), so no fax is turned away, and about 200 MiB at the ~50 KiB an
-// active call takes.
-const maxSharedConns = 4096
+// DefaultSharedConns bounds the connections served at once when calls
+// beyond the modems are received too (allocateinbounddevices=false,
+// GOfax.IP's way) and [gofaxd] maxconnections is not set: ten times
+// FreeSWITCH's max-sessions of the sample configuration (1000), so no
+// fax is turned away; a held call takes two descriptors (its socket and
+// its locked recvq file) and about 20 KiB.
+const DefaultSharedConns = 10000
 
-// maxConns bounds the event socket connections served at once. With
-// allocateinbounddevices every call needs a modem, so 2 × modems + 16
-// leaves room for the calls refused with rejectresponse; without it
-// calls beyond the modems are received too, up to maxSharedConns. A flood
-// beyond the bound (a dialplan loop, a misrouted trunk) has its
-// connections closed at once: FreeSWITCH's socket application fails and
-// its dialplan continues.
-func maxConns(modems int, exclusive bool) int {
-	if !exclusive {
-		return maxSharedConns
+// maxConns bounds the event socket connections served at once:
+// [gofaxd] maxconnections, else with allocateinbounddevices (every call
+// needs a modem) 2 × modems + 16, room for the calls refused with
+// rejectresponse, and without it DefaultSharedConns. A flood beyond the
+// bound (a dialplan loop, a misrouted trunk) has its connections closed
+// at once, counted in gofaxd_connections_refused_total: FreeSWITCH's
+// socket application fails and its dialplan continues.
+func maxConns(g config.Gofaxd, modems int) int {
+	switch {
+	case g.MaxConnections > 0:
+		return g.MaxConnections
+	case g.AllocateInboundDevices:
+		return 2*modems + connSlack
 	}
-	return 2*modems + connSlack
+	return DefaultSharedConns
+}
+
+// callEventQueue is how many events may wait for a call's goroutine.
+const callEventQueue = 64
+
+// fdsPerConn and fdReserve size the descriptors maxConns needs: a held
+// call's socket and locked recvq file, and what gofaxd keeps besides
+// (listeners, FIFOs, journal, faxrcvd's pipes, files being written).
+const (
+	fdsPerConn = 2
+	fdReserve  = 1024
+)
+
+// checkFDLimit warns when RLIMIT_NOFILE cannot hold maxConns calls (the
+// Go runtime has already raised the soft limit to the hard one).
+func checkFDLimit(log *slog.Logger, conns int) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return
+	}
+	if need := uint64(fdsPerConn*conns + fdReserve); rl.Cur < need {
+		log.Warn("the descriptor limit is too low for [gofaxd] maxconnections: calls beyond it fail; raise LimitNOFILE",
+			"limit", rl.Cur, "needed", need, "max_connections", conns)
+	}
 }
 
 // Open checks the spool, creates and announces the modems, binds the
@@ -235,6 +266,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Observer: a.metrics,
 		Abort:    a.abort,
 		Journal:  j,
+		Syncer:   opt.Syncer,
 	}
 	if opt.Observer != nil {
 		h.Observer = observers{a.metrics, opt.Observer}
@@ -262,12 +294,18 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	}
 	a.health = newHealth(a, spool)
 	m.WatchState(a.state)
+	conns := maxConns(cfg.Gofaxd, cfg.HylaFAX.Modems)
+	checkFDLimit(log, conns)
 	a.srv = &esl.Server{
 		Addr:     cfg.Gofaxd.Socket,
 		Listener: opt.Listener,
 		Logger:   log,
-		MaxConns: maxConns(cfg.HylaFAX.Modems, cfg.Gofaxd.AllocateInboundDevices),
-		Handler:  func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
+		MaxConns: conns,
+		// A call's filtered subscription yields a few dozen events, read
+		// as they come: a short queue is plenty, and 10,000 held calls
+		// do not keep 8 KiB of queue each.
+		Options: []esl.Option{esl.WithEventQueue(callEventQueue)},
+		Handler: func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
 	}
 	if err := a.srv.Open(); err != nil {
 		a.closeParts()
@@ -397,6 +435,9 @@ func (a *App) state() metrics.State {
 		Unfinished:     unfinished,
 		OrphanFiles:    orphans,
 		JournalFsyncs:  js.Syncs + js.DirSyncs,
+		Connections:    a.srv.Active(),
+		MaxConnections: a.srv.MaxConns,
+		Refused:        a.srv.Refused(),
 		JournalSkipped: js.Skipped,
 	}
 }

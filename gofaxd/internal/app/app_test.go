@@ -62,6 +62,7 @@ type envOptions struct {
 	scale  float64 // simulator time scale, 0: its default
 	spool  string  // an existing spool (with its own faxq); "": a new one with a fake faxq
 	tweak  func(*config.Config)
+	opts   Options // Syncer and Observer for Open
 }
 
 func newEnvWith(t *testing.T, o envOptions) *env {
@@ -100,7 +101,12 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		o.tweak(cfg)
 	}
 	e.cfg = cfg
-	a, err := Open(cfg, Options{Logger: testLogger(t), Listener: ln})
+	opts := o.opts
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	opts.Listener = ln
+	a, err := Open(cfg, opts)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)

@@ -1,12 +1,17 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,4 +94,93 @@ func TestHangingFaxrcvd(t *testing.T) {
 			t.Errorf("%d faxrcvd runs still pending", n)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestFaxrcvdBurst: when many receptions end at once, every faxrcvd run
+// is reported with its own exit status and output: none that exited 0
+// counts as failed, every one that failed says so.
+func TestFaxrcvdBurst(t *testing.T) {
+	var logs syncBuffer
+	dir := t.TempDir()
+	script := filepath.Join(dir, "faxrcvd")
+	// Odd commids fail with exit status 3.
+	body := "#!/bin/sh\necho \"out $3\"\necho \"err $3\" >&2\nn=$(echo \"$3\" | sed 's/^0*//')\nexit $(( n % 2 * 3 ))\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWith(t, envOptions{modems: 1, tweak: func(c *config.Config) { c.Gofaxd.FaxRcvdCmd = script },
+		opts: Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
+	const calls = 40
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			if _, err := e.sim.PlaceCall(t.Context(), esltest.InboundCall{CallerNumber: "5551000"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	e.waitEnded(calls)
+	deadline := time.Now().Add(60 * time.Second)
+	for e.runs("ok")+e.runs("failed") < calls {
+		if time.Now().After(deadline) {
+			t.Fatalf("faxrcvd: %d ok, %d failed of %d", e.runs("ok"), e.runs("failed"), calls)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ok, failed := e.runs("ok"), e.runs("failed"); ok != calls/2 || failed != calls/2 {
+		t.Errorf("faxrcvd runs: %d ok, %d failed; want %d each", ok, failed, calls/2)
+	}
+	out := logs.String()
+	for i := 1; i <= calls; i++ {
+		commid := fmt.Sprintf("%09d", i)
+		var want string
+		if i%2 == 1 {
+			want = `msg="faxrcvd failed".*commid=` + commid + `.*exit_code=3 .*stdout="out ` + commid + `" stderr="err ` + commid + `"`
+		} else {
+			want = `msg="faxrcvd done".*commid=` + commid + `.*exit_code=0 .*stdout="out ` + commid + `" stderr="err ` + commid + `"`
+		}
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("commid %s: no log line matching %s", commid, want)
+		}
+	}
+	if strings.Contains(out, "WaitDelay") {
+		t.Error("a run was reported as a WaitDelay failure")
+	}
+}
+
+// runs reads gofaxd_faxrcvd_runs_total{result}.
+func (e *env) runs(result string) int {
+	mfs, _ := e.app.Metrics().Registry.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != "gofaxd_faxrcvd_runs_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return int(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return 0
 }

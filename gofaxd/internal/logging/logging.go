@@ -1,6 +1,8 @@
 // Package logging builds gofaxd's slog logger: structured records to the
 // systemd journal when systemd connected stderr to it, text to stderr
-// otherwise.
+// otherwise. Records are formatted by the goroutine that logs and
+// written by one goroutine of the logger's own (see Writer), so that a
+// call never waits for stderr or journald.
 package logging
 
 import (
@@ -8,35 +10,58 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/coreos/go-systemd/v22/journal"
 )
 
-// New returns the daemon's logger. Under systemd (stderr is a journal
+// New returns the daemon's logger and the func that writes what is still
+// queued and stops its goroutine. Under systemd (stderr is a journal
 // stream and the journal socket is reachable) records go to the journal
 // with their attributes as fields (CALL_UUID, COMMID, MODEM ...);
 // otherwise they are written as text to stderr.
-func New(stderr io.Writer, level slog.Leveler) *slog.Logger {
+func New(stderr io.Writer, level slog.Leveler) (*slog.Logger, func()) {
 	if ok, _ := journal.StderrIsJournalStream(); ok && journal.Enabled() {
-		return slog.New(NewJournalHandler(level))
+		h := NewJournalHandler(level)
+		return slog.New(h), h.Close
 	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	w := NewWriter(stderr)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), func() { w.Close() }
 }
 
-// JournalHandler is a slog.Handler that sends each record to journald.
+// JournalHandler is a slog.Handler that sends each record to journald,
+// from a goroutine of its own (Close stops it).
 type JournalHandler struct {
 	level  slog.Leveler
 	prefix string // group prefix for attribute names
 	attrs  []slog.Attr
 	send   func(msg string, p journal.Priority, vars map[string]string) error
-	mu     *sync.Mutex
+	q      *queue[entry]
+}
+
+// entry is one record for journald.
+type entry struct {
+	msg  string
+	pri  journal.Priority
+	vars map[string]string
 }
 
 // NewJournalHandler returns a handler writing records at level or above.
 func NewJournalHandler(level slog.Leveler) *JournalHandler {
-	return &JournalHandler{level: level, send: journal.Send, mu: new(sync.Mutex)}
+	h := &JournalHandler{level: level, send: journal.Send}
+	h.q = newQueue(maxQueued, func(batch []entry, dropped int) {
+		if dropped > 0 {
+			h.send(droppedMessage(dropped), journal.PriWarning, nil)
+		}
+		for _, e := range batch {
+			h.send(e.msg, e.pri, e.vars)
+		}
+	})
+	return h
 }
+
+// Close sends what is queued and stops the handler's goroutine; records
+// logged afterwards are dropped.
+func (h *JournalHandler) Close() { h.q.close() }
 
 // Enabled implements slog.Handler.
 func (h *JournalHandler) Enabled(_ context.Context, l slog.Level) bool {
@@ -53,7 +78,8 @@ func (h *JournalHandler) Handle(_ context.Context, r slog.Record) error {
 		addVar(vars, h.prefix, a)
 		return true
 	})
-	return h.send(r.Message, priority(r.Level), vars)
+	h.q.put(entry{r.Message, priority(r.Level), vars}, 1)
+	return nil
 }
 
 // WithAttrs implements slog.Handler.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
@@ -96,7 +97,12 @@ func New() *Metrics {
 		m.sent.WithLabelValues(string(o))
 	}
 	m.Registry.MustRegister(m.calls, m.active, m.pages, m.sent, m.pagesSent, m.lost, m.noModem, m.faxrcvd,
-		m.runs, m.recovered)
+		m.runs, m.recovered,
+		// The standard go_* (goroutines, threads, heap, GC) and process_*
+		// (CPU seconds, resident memory, open and maximum descriptors)
+		// collectors.
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -107,6 +113,9 @@ type State struct {
 	OrphanFiles    int    // unfinished recvq files no record tells about (start-up check)
 	JournalFsyncs  uint64 // fsyncs of the journal's files and directory
 	JournalSkipped uint64 // torn or corrupt journal lines skipped
+	Connections    int    // event socket connections being served
+	MaxConnections int    // the bound on them ([gofaxd] maxconnections)
+	Refused        uint64 // connections closed at once over the bound
 }
 
 var (
@@ -115,6 +124,9 @@ var (
 	orphansDesc    = prometheus.NewDesc("gofaxd_recvq_unfinished_files", "Unfinished recvq files that no journal record tells about (found at start).", nil, nil)
 	fsyncsDesc     = prometheus.NewDesc("gofaxd_journal_fsyncs_total", "fsyncs of the spool journal's files and directory.", nil, nil)
 	skippedDesc    = prometheus.NewDesc("gofaxd_journal_skipped_records_total", "Torn or corrupt journal lines skipped.", nil, nil)
+	connsDesc      = prometheus.NewDesc("gofaxd_connections", "Event socket connections being served.", nil, nil)
+	maxConnsDesc   = prometheus.NewDesc("gofaxd_connections_max", "Bound on the event socket connections served at once ([gofaxd] maxconnections).", nil, nil)
+	refusedDesc    = prometheus.NewDesc("gofaxd_connections_refused_total", "Event socket connections closed at once because maxconnections were being served.", nil, nil)
 )
 
 // WatchState adds the gauges read from state at scrape time. Call it
@@ -126,7 +138,8 @@ func (m *Metrics) WatchState(state func() State) {
 type stateCollector func() State
 
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{queuedDesc, unfinishedDesc, orphansDesc, fsyncsDesc, skippedDesc} {
+	for _, d := range []*prometheus.Desc{queuedDesc, unfinishedDesc, orphansDesc, fsyncsDesc, skippedDesc,
+		connsDesc, maxConnsDesc, refusedDesc} {
 		ch <- d
 	}
 }
@@ -138,6 +151,9 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(orphansDesc, prometheus.GaugeValue, float64(s.OrphanFiles))
 	ch <- prometheus.MustNewConstMetric(fsyncsDesc, prometheus.CounterValue, float64(s.JournalFsyncs))
 	ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(s.JournalSkipped))
+	ch <- prometheus.MustNewConstMetric(connsDesc, prometheus.GaugeValue, float64(s.Connections))
+	ch <- prometheus.MustNewConstMetric(maxConnsDesc, prometheus.GaugeValue, float64(s.MaxConnections))
+	ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(s.Refused))
 }
 
 // FaxrcvdStarted implements receive.FaxrcvdObserver.

@@ -8,7 +8,8 @@
 // Each reception is journaled (recv.start, recv.done; see journal.go), so
 // that the Recovery (Handler.Recover) records the receptions a call could
 // not: an earlier run's (crash, kill -9, power loss) and those whose end
-// FreeSWITCH did not confirm.
+// FreeSWITCH did not confirm. Before faxrcvd runs, a reception is made
+// durable together with those ending at the same time (durable.go).
 //
 // Handler.Serve owns the whole call in the goroutine that calls it; the
 // one goroutine it starts (ending the socket session while the reception
@@ -25,6 +26,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
@@ -99,6 +101,33 @@ type Settings struct {
 	Dial func(ctx context.Context) (Control, error)
 }
 
+// pipeliner is a Channel that sends several commands in one write and
+// waits for their replies together (*esl.OutboundConn): the commands
+// that start a reception take one round trip instead of a dozen.
+type pipeliner interface {
+	Pipeline(ctx context.Context, cmds ...*esl.Command) ([]*esl.Message, error)
+}
+
+// send sends cmds in order, bounded by cctx: pipelined when the channel
+// can, else one after the other (seq holds the same commands as Channel
+// calls). An error means a command failed or was not sent.
+func (c *call) send(cctx context.Context, cmds func() ([]*esl.Command, error), seq []func(context.Context) error) error {
+	if p, ok := c.ch.(pipeliner); ok {
+		list, err := cmds()
+		if err != nil {
+			return err
+		}
+		_, err = p.Pipeline(cctx, list...)
+		return err
+	}
+	for _, cmd := range seq {
+		if err := cmd(cctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Control is an inbound event socket connection (*esl.Conn).
 type Control interface {
 	API(ctx context.Context, cmd string) (string, error)
@@ -116,6 +145,11 @@ const localErrorResponse = 503
 // Settings.CommandTimeout is zero; FreeSWITCH answers sendmsg and api
 // within milliseconds.
 const DefaultCommandTimeout = 10 * time.Second
+
+// sessionFlush is how often a call's session log reaches the file while
+// the call runs: the lines are kept in memory in between, so that a held
+// call holds no descriptor for it (only its socket and its recvq file).
+const sessionFlush = time.Second
 
 // DefaultMaxCallTime bounds a call when Settings.MaxCallTime is zero: no
 // wait is without a deadline. A 100-page fax at 2400 bit/s takes about
@@ -219,9 +253,51 @@ type Handler struct {
 	// Router, if set, routes each call by its called number (tenants)
 	// before a modem is taken or anything is answered.
 	Router Router
+	// Syncer makes receptions durable (see durable.go); nil is
+	// hylafax.OSSyncer (fsync, fdatasync).
+	Syncer hylafax.Syncer
 
 	active   active // recv.start records of running calls
 	recovery recovery
+	seq      sequences
+	commits  committer
+	noModem  rateLog
+}
+
+// noModemEvery bounds the warnings about calls received without a modem:
+// with allocateinbounddevices=false every call beyond the modems is one,
+// and gofaxd_calls_without_modem_total counts each.
+const noModemEvery = time.Minute
+
+// rateLog counts events that are logged at most once an interval.
+type rateLog struct {
+	mu   sync.Mutex
+	last time.Time
+	n    int
+}
+
+// due counts one event and reports whether to log now, with the events
+// since the last time.
+func (r *rateLog) due(every time.Duration) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < every {
+		return 0, false
+	}
+	n := r.n
+	r.last, r.n = now, 0
+	return n, true
+}
+
+// warnNoModem notes a call received without a modem: the first is
+// logged, the following ones once every noModemEvery with their count.
+func (h *Handler) warnNoModem(log *slog.Logger) {
+	if n, ok := h.noModem.due(noModemEvery); ok {
+		log.Warn("no modem free: call accepted without occupying one; faxstat does not show it (counted in gofaxd_calls_without_modem_total; logged at most once a minute)",
+			"calls", n)
+	}
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -335,10 +411,16 @@ func (c *call) run(ctx context.Context) {
 		return
 	}
 	c.recipient = rcpt
+	if r, ok := c.ch.(interface{ ReleaseChannelData() }); ok {
+		// Everything the call needs of it is taken: thousands of held
+		// calls do not keep theirs.
+		r.ReleaseChannelData()
+	}
 	c.log = c.log.With("recipient", rcpt)
 	if h.Router != nil && !c.routed() {
 		return
 	}
+	base := c.log
 
 	lease, err := h.Pool.Acquire()
 	switch {
@@ -353,12 +435,12 @@ func (c *call) run(ctx context.Context) {
 	}
 	c.lease = lease
 	defer lease.Release(c.recvInfo(0)) // no-op after the release in finish
-	c.log = c.log.With("modem", lease.Modem())
+	c.log = base.With("modem", lease.Modem())
 	if !lease.Owned() {
 		// allocateinbounddevices=false: GOfax.IP never refused a call for
 		// want of a modem, neither do we.
 		c.out.WithoutModem = true
-		c.log.Warn("no modem free: call accepted without occupying one; faxstat does not show it")
+		h.warnNoModem(c.log)
 	}
 
 	c.dynamicConfig(ctx)
@@ -368,7 +450,9 @@ func (c *call) run(ctx context.Context) {
 		return
 	}
 
-	sess, err := hylafax.NewSession(ctx, h.Spool, c.cidnum, hylafax.SessionOptions{Mode: h.LogFileMode})
+	seq := h.seqs()
+	sess, err := hylafax.NewSession(ctx, h.Spool, c.cidnum, hylafax.SessionOptions{Mode: h.LogFileMode,
+		CommID: seq.log.Next, FlushInterval: sessionFlush})
 	if err != nil {
 		c.log.Error("call refused: cannot create session log", "err", err)
 		c.refuse(localErrorResponse, ClassError)
@@ -376,7 +460,6 @@ func (c *call) run(ctx context.Context) {
 	}
 	c.session, c.commid = sess, sess.CommID()
 	defer sess.Close()
-	c.log = c.log.With("commid", c.commid)
 	if !lease.Owned() {
 		sess.Printf("No modem free: reception recorded under %s, whose state is left alone", lease.Modem())
 	}
@@ -384,16 +467,17 @@ func (c *call) run(ctx context.Context) {
 	if c.cfg.FileMode != 0 {
 		mode = c.cfg.FileMode
 	}
-	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode, Owner: h.Owner})
+	file, err := hylafax.CreateRecvFile(ctx, h.Spool, hylafax.RecvFileConfig{Mode: mode, ReceivingMode: h.ReceivingMode,
+		Owner: h.Owner, Number: seq.recv.Next})
 	if err != nil {
-		c.log.Error("call refused: cannot create file in recvq", "err", err)
+		c.log.Error("call refused: cannot create file in recvq", "err", err, "commid", c.commid)
 		sess.Printf("Cannot create file in recvq: %v", err)
 		c.refuse(localErrorResponse, ClassError)
 		return
 	}
 	c.file = file
 	defer file.Close()
-	c.log = c.log.With("file", file.Name)
+	c.log = base.With("recipient", rcpt, "modem", lease.Modem(), "commid", c.commid, "file", file.Name)
 	lease.Begin(c.commid)
 	c.startID = h.started(c.reception())
 
@@ -436,15 +520,20 @@ func (c *call) command() (context.Context, context.CancelFunc) {
 // sent earlier would end the socket application before the queued respond.
 func (c *call) refuse(code int, class string) {
 	c.out.Class = class
+	names := []string{"CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP"}
+	resp := strconv.Itoa(code)
 	cctx, cancel := c.command()
 	defer cancel()
-	err := c.ch.Filter(cctx, "Unique-ID", c.uuid)
-	if err == nil {
-		err = c.ch.Subscribe(cctx, "plain", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP")
-	}
-	if err == nil {
-		err = c.ch.Execute(cctx, "respond", strconv.Itoa(code))
-	}
+	err := c.send(cctx, func() ([]*esl.Command, error) {
+		return commands(
+			func() (*esl.Command, error) { return esl.FilterCommand("Unique-ID", c.uuid) },
+			func() (*esl.Command, error) { return esl.SubscribeCommand("plain", names...) },
+			func() (*esl.Command, error) { return esl.ExecuteCommand("respond", resp) })
+	}, []func(context.Context) error{
+		func(ctx context.Context) error { return c.ch.Filter(ctx, "Unique-ID", c.uuid) },
+		func(ctx context.Context) error { return c.ch.Subscribe(ctx, "plain", names...) },
+		func(ctx context.Context) error { return c.ch.Execute(ctx, "respond", resp) },
+	})
 	if err != nil {
 		c.log.Warn("cannot refuse call", "err", err)
 		return
@@ -529,27 +618,51 @@ func (c *call) answer() error {
 		app{"set", "fax_ident=" + ident},
 		app{"rxfax", c.file.Path},
 	)
-	cmds := []func(context.Context) error{
+	seq := []func(context.Context) error{
 		c.ch.Linger,
 		func(ctx context.Context) error { return c.ch.Filter(ctx, "Unique-ID", c.uuid) },
 		func(ctx context.Context) error { return c.ch.Subscribe(ctx, "plain", subscription...) },
 	}
 	for _, a := range apps {
-		cmds = append(cmds, func(ctx context.Context) error { return c.ch.Execute(ctx, a.name, a.arg) })
+		seq = append(seq, func(ctx context.Context) error { return c.ch.Execute(ctx, a.name, a.arg) })
 	}
-	var err error
-	for _, cmd := range cmds {
-		cctx, cancel := c.command()
-		err = cmd(cctx)
-		cancel()
+	cctx, cancel := c.command()
+	defer cancel()
+	err := c.send(cctx, func() ([]*esl.Command, error) {
+		cmds := []*esl.Command{esl.LingerCommand()}
+		more, err := commands(
+			func() (*esl.Command, error) { return esl.FilterCommand("Unique-ID", c.uuid) },
+			func() (*esl.Command, error) { return esl.SubscribeCommand("plain", subscription...) })
 		if err != nil {
-			break
+			return nil, err
 		}
-	}
+		cmds = append(cmds, more...)
+		for _, a := range apps {
+			cmd, err := esl.ExecuteCommand(a.name, a.arg)
+			if err != nil {
+				return nil, err
+			}
+			cmds = append(cmds, cmd)
+		}
+		return cmds, nil
+	}, seq)
 	if err != nil {
 		c.log.Error("cannot start the reception", "err", err)
 	}
 	return err
+}
+
+// commands builds commands, stopping at the first that cannot be built.
+func commands(builders ...func() (*esl.Command, error)) ([]*esl.Command, error) {
+	cmds := make([]*esl.Command, 0, len(builders))
+	for _, b := range builders {
+		cmd, err := b()
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, cmd)
+	}
+	return cmds, nil
 }
 
 // fallback returns the softmodem fallback list and the caller's key, if
@@ -643,6 +756,7 @@ func (c *call) wait(ctx context.Context, startErr error) {
 				continue
 			}
 			change := tr.Add(ev)
+			ev.Release() // the tracker keeps copies of what it needs
 			if change&(freeswitch.ChangeNegotiation|freeswitch.ChangePage|freeswitch.ChangeResult) != 0 {
 				if c.killed == "" {
 					stopProgress()

@@ -94,6 +94,9 @@ func (h *Handler) RunFaxrcvd(ctx context.Context, rec journal.Record) error {
 	if len(res.Stderr) > 0 {
 		attrs = append(attrs, "stderr", output(res.Stderr))
 	}
+	if res.OutputOpen {
+		attrs = append(attrs, "output_open", true) // a process it left behind holds its output
+	}
 	result := FaxrcvdOK
 	switch {
 	case err != nil && ctx.Err() != nil:

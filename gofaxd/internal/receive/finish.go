@@ -80,7 +80,24 @@ func (c *call) finish(ctx context.Context) {
 		return
 	}
 	h := c.h
-	r := h.record(ctx, c.file, c.ending(), c.session, c.log)
+	res := &c.res
+	// The socket session ends while the reception is recorded and
+	// journaled, unless FreeSWITCH is still to be asked to add the caller
+	// to the softmodem fallback list; faxrcvd starts after both, outside
+	// the call.
+	fb, key, fbOK := c.fallback()
+	mayFallback := fbOK && c.t38 && freeswitch.NeedsFallback(res)
+	exited := make(chan struct{})
+	exit := func() {
+		go func() {
+			defer close(exited)
+			c.exit()
+		}()
+	}
+	if !mayFallback {
+		exit()
+	}
+	r, xfer := h.record(ctx, c.file, c.ending(), c.session, c.log)
 	c.out.Pages = r.Pages
 	c.out.Lost = c.lost != nil
 	c.out.Class = r.Class
@@ -92,28 +109,23 @@ func (c *call) finish(ctx context.Context) {
 	}
 	c.lease.Release(info)
 
-	res := &c.res
-	if fb, key, ok := c.fallback(); ok && c.t38 && r.Reason != "" && freeswitch.NeedsFallback(res) && c.ch.Err() == nil {
-		fctx, cancel := c.command()
-		if err := fb.Add(fctx, freeswitch.Inbound, key); err != nil {
-			c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
-		} else {
-			c.log.Info("caller added to the softmodem fallback list", "fallback_key", key)
+	if mayFallback {
+		if r.Reason != "" && c.ch.Err() == nil {
+			fctx, cancel := c.command()
+			if err := fb.Add(fctx, freeswitch.Inbound, key); err != nil {
+				c.log.Warn("cannot add caller to the softmodem fallback list", "err", err)
+			} else {
+				c.log.Info("caller added to the softmodem fallback list", "fallback_key", key)
+			}
+			cancel()
 		}
-		cancel()
+		exit()
 	}
 	// Close writes SESSION END.
 	if err := c.session.Close(); err != nil {
 		c.log.Error("session log", "err", err)
 	}
-	// The socket session ends while the reception is journaled; faxrcvd
-	// starts after both, outside the call.
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		c.exit()
-	}()
-	done := h.commit(ctx, c.startID, r)
+	done := h.commit(ctx, c.startID, r, c.file, xfer)
 	<-exited
 	h.enqueue(c.fin, done, r)
 }
@@ -197,10 +209,11 @@ type ending struct {
 }
 
 // record records a reception as faxgetty does: the file (nil when it is
-// gone) is tagged, or removed without pages, then the RECV record and
-// the session log's result are written. It returns what the journal
-// keeps of it.
-func (h *Handler) record(ctx context.Context, file *hylafax.RecvFile, e *ending, sess *hylafax.SessionLog, log *slog.Logger) Received {
+// gone) is tagged, or removed without pages, and the session log's
+// result is written. It returns what the journal keeps of it and the
+// RECV record (nil for none); commit makes the file durable and writes
+// the record.
+func (h *Handler) record(ctx context.Context, file *hylafax.RecvFile, e *ending, sess *hylafax.SessionLog, log *slog.Logger) (Received, *hylafax.XferRecord) {
 	res := &e.res
 	var (
 		written []hylafax.PageInfo
@@ -209,8 +222,8 @@ func (h *Handler) record(ctx context.Context, file *hylafax.RecvFile, e *ending,
 	)
 	if file != nil {
 		// What spandsp wrote; nil when the file cannot be read (then
-		// Finish cannot tag it either, and says why).
-		written, _ = hylafax.TIFFPages(file.Path)
+		// Tag cannot tag it either, and says why).
+		written, _ = file.Pages()
 		if res.RemoteID == "" && len(written) > 0 {
 			// spandsp writes the sender's TSI as the description.
 			res.RemoteID, _, _ = strings.Cut(written[0].ImageDescription, "\n")
@@ -218,7 +231,7 @@ func (h *Handler) record(ctx context.Context, file *hylafax.RecvFile, e *ending,
 	}
 	params := recvParams(res)
 	if file != nil {
-		pages, ferr = file.Finish(hylafax.FaxTags{
+		pages, ferr = file.Tag(hylafax.FaxTags{
 			Sender:    res.RemoteID,
 			CallIDs:   e.callIDs(),
 			Params:    ptr(params),
@@ -277,36 +290,26 @@ func (h *Handler) record(ctx context.Context, file *hylafax.RecvFile, e *ending,
 	}
 	sess.Printf("RECV FAX: %d pages, %s, hangup cause %s", pages, orOK(reason), res.HangupCause)
 
-	if h.XferFaxLog != "" {
-		// A local record: written even when gofaxd is out of time.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
-		rec := hylafax.XferRecord{
-			Start:    e.rcpt.Start.Local(),
-			Kind:     "RECV",
-			CommID:   e.rcpt.CommID,
-			Modem:    e.rcpt.Modem,
-			JobID:    e.rcpt.File,
-			Sender:   "fax",
-			Dest:     e.rcpt.Recipient,
-			CSI:      res.RemoteID,
-			Params:   params.Encode(),
-			DCS:      recvDCS(written, params),
-			Pages:    pages,
-			JobTime:  r.End.Sub(e.rcpt.Start),
-			ConnTime: connected,
-			Reason:   reason,
-			CallIDs:  e.callIDs(),
-		}
-		var err error
-		if !e.recovered || !hasRecvRecord(h.XferFaxLog, e.rcpt.CommID) {
-			err = hylafax.AppendXferLog(lctx, h.XferFaxLog, rec)
-		}
-		cancel()
-		if err != nil {
-			log.Error("cannot write xferfaxlog", "err", err)
-		}
+	if h.XferFaxLog == "" || e.recovered && hasRecvRecord(h.XferFaxLog, e.rcpt.CommID) {
+		return r, nil
 	}
-	return r
+	return r, &hylafax.XferRecord{
+		Start:    e.rcpt.Start.Local(),
+		Kind:     "RECV",
+		CommID:   e.rcpt.CommID,
+		Modem:    e.rcpt.Modem,
+		JobID:    e.rcpt.File,
+		Sender:   "fax",
+		Dest:     e.rcpt.Recipient,
+		CSI:      res.RemoteID,
+		Params:   params.Encode(),
+		DCS:      recvDCS(written, params),
+		Pages:    pages,
+		JobTime:  r.End.Sub(e.rcpt.Start),
+		ConnTime: connected,
+		Reason:   reason,
+		CallIDs:  e.callIDs(),
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/journal"
 )
 
@@ -170,35 +171,36 @@ func (h *Handler) started(r Reception) string {
 	return rec.ID
 }
 
-// commit writes the recv.done record of a recorded reception and the
-// acknowledgement of its recv.start in one durable append, and returns
-// the recv.done record for the faxrcvd queue. The recv.start stops being
+// commit makes a recorded reception durable and returns its recv.done
+// record for the faxrcvd queue: the received file (nil when there is
+// none), its directory entry and the RECV record (nil for none) are
+// fsynced, then the recv.done record and the acknowledgement of its
+// recv.start are written in one durable append (see durable.go:
+// concurrent receptions share the fsyncs). The recv.start stops being
 // active here only once that succeeded: else the Recovery of this run
 // leaves it alone (the next start finishes it).
-func (h *Handler) commit(ctx context.Context, startID string, r Received) journal.Record {
+func (h *Handler) commit(ctx context.Context, startID string, r Received, file *hylafax.RecvFile, xfer *hylafax.XferRecord) journal.Record {
+	it := &commitItem{file: file, xfer: xfer, commid: r.CommID}
 	done, err := journal.NewRecord(KindRecvDone, r)
 	if err != nil {
 		h.logger().Error("reception record", "err", err, "commid", r.CommID)
-		return done
-	}
-	if startID != "" {
-		done.ID = startID + DoneSuffix
-	}
-	if h.Journal == nil {
-		return done
-	}
-	recs := []journal.Record{done}
-	if startID != "" {
-		ack, err := journal.NewAck(ConsumerRecv, startID)
-		if err == nil {
-			recs = append(recs, ack)
+	} else if h.Journal != nil {
+		if startID != "" {
+			done.ID = startID + DoneSuffix
+		}
+		it.recs = []journal.Record{done}
+		if startID != "" {
+			if ack, err := journal.NewAck(ConsumerRecv, startID); err == nil {
+				it.recs = append(it.recs, ack)
+			}
 		}
 	}
-	// A local write: done even when gofaxd is out of time.
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
-	defer cancel()
-	if err := h.Journal.Append(actx, recs...); err != nil {
-		h.logger().Error("reception not journaled: faxrcvd runs now, but not again after a crash", "err", err, "commid", r.CommID)
+	h.durably(ctx, it)
+	if h.Journal == nil || len(it.recs) == 0 {
+		return done
+	}
+	if it.journalErr != nil {
+		h.logger().Error("reception not journaled: faxrcvd runs now, but not again after a crash", "err", it.journalErr, "commid", r.CommID)
 		if startID != "" {
 			h.active.add(startID) // not to be recorded again in this run
 		}

@@ -369,11 +369,11 @@ func (h *Handler) finishRecovered(ctx context.Context, it *pendingRecv, tr *free
 		sess = &hylafax.SessionLog{} // writes nothing
 	}
 	sess.Printf("gofaxd: FreeSWITCH confirmed the end of call %s: recording the reception", rcpt.UUID)
-	r := h.record(ctx, file, &ending{rcpt: rcpt, res: res, hungUp: hungUp, recovered: true}, sess, log)
+	r, xfer := h.record(ctx, file, &ending{rcpt: rcpt, res: res, hungUp: hungUp, recovered: true}, sess, log)
 	if err := sess.Close(); err != nil {
 		log.Error("session log", "err", err)
 	}
-	done := h.commit(ctx, it.id, r)
+	done := h.commit(ctx, it.id, r, file, xfer)
 	h.unwait(it.id)
 	log.Info("reception of a lost call recorded", "pages", r.Pages, "class", r.Class, "reason", r.Reason)
 	if obs, ok := h.Observer.(FaxrcvdObserver); ok {

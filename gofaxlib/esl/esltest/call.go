@@ -49,6 +49,12 @@ func (s *Sim) PlaceCall(ctx context.Context, ic InboundCall) (CallRecord, error)
 		ic.Destination = "5551236"
 	}
 	link := newFaxLink(sc)
+	if sc.DropESL && !sc.OutliveSocket {
+		// The channel is hung up once its socket is gone, after the
+		// first page: the second never completes, however late the drop
+		// runs on a loaded machine.
+		link.cutAfter = 1
+	}
 	ident := sc.StationID
 	if ident == "" {
 		ident = ic.CallerNumber

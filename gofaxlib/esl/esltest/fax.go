@@ -105,6 +105,10 @@ type faxLink struct {
 	ready chan struct{}
 	plan  faxPlan
 	drop  time.Time // when the simulated far end will hang up, if planned
+	// cutAfter, if positive, ends the transfer after this many pages:
+	// the call is hung up before the next can complete (a PlaceCall's
+	// DropESL, whose channel is hung up when its socket is gone).
+	cutAfter int
 }
 
 func (f *faxLink) plannedDrop() time.Time {
@@ -118,7 +122,7 @@ type faxPlan struct {
 	start   time.Time
 	pages   int // pages the sender will transmit
 	t38     bool
-	stopAt  int // pages transferred before the far end drops (HangupAtPage), or pages
+	stopAt  int // pages transferred before the far end drops (HangupAtPage) or the call is cut (cutAfter), or pages
 	nofax   bool
 	badRows int
 	renegot bool
@@ -147,6 +151,9 @@ func (f *faxLink) join(s *Sim, e *faxEnd, now time.Time) {
 	p.stopAt = p.pages
 	if k := f.sc.HangupAtPage; k > 0 && k <= p.pages {
 		p.stopAt = k - 1
+	}
+	if f.cutAfter > 0 && f.cutAfter < p.stopAt {
+		p.stopAt = f.cutAfter
 	}
 	p.nofax = f.sc.Outcome == NoFax
 	f.plan = p

@@ -1,0 +1,138 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+)
+
+// syncRecorder is a hylafax.Syncer and receive.Observer that records, in
+// order, what is fsynced (and what the file held then) and when faxrcvd
+// starts. It does not sync: killing a process never drops the page cache,
+// so what matters is what was synced before faxrcvd, not the disk.
+type syncRecorder struct {
+	mu     sync.Mutex
+	events []string
+	xfer   string // the xferfaxlog, whose content at each fsync is noted
+}
+
+func (r *syncRecorder) note(op string, f *os.File) error {
+	ev := op + " " + f.Name()
+	if f.Name() == r.xfer {
+		b, _ := os.ReadFile(r.xfer)
+		ev += fmt.Sprintf(" (%d RECV records)", strings.Count(string(b), "\tRECV\t"))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+	return nil
+}
+
+func (r *syncRecorder) Sync(f *os.File) error     { return r.note("fsync", f) }
+func (r *syncRecorder) DataSync(f *os.File) error { return r.note("fdatasync", f) }
+
+func (r *syncRecorder) CallStarted()              {}
+func (r *syncRecorder) CallEnded(receive.Outcome) {}
+func (r *syncRecorder) FaxrcvdEnded(string)       {}
+func (r *syncRecorder) Recovered(string)          {}
+func (r *syncRecorder) FaxrcvdStarted(time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, "faxrcvd")
+}
+
+func (r *syncRecorder) log() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
+
+// TestDurableBeforeFaxrcvd: before faxrcvd starts for a reception, its
+// TIFF (data, tags and mode, then the header switching to the tags), the
+// recvq directory holding its name, the sequence files its numbers came
+// from and the xferfaxlog holding its RECV record have been fsynced; a
+// fax whose faxrcvd ran survives a power loss.
+func TestDurableBeforeFaxrcvd(t *testing.T) {
+	rec := &syncRecorder{}
+	e := newEnvWith(t, envOptions{modems: 1, opts: Options{Syncer: rec, Observer: rec}})
+	rec.xfer = filepath.Join(e.spool, "log", "xferfaxlog")
+	e.call(esltest.InboundCall{CallerNumber: "5551000"})
+	e.faxrcvd("000000001")
+	events := rec.log()
+	at := slices.Index(events, "faxrcvd")
+	if at < 0 {
+		t.Fatalf("faxrcvd never started: %q", events)
+	}
+	before := events[:at]
+	tiff := filepath.Join(e.spool, "recvq", "fax000000001.tif")
+	for _, want := range []string{
+		"fsync " + tiff,
+		"fdatasync " + tiff,
+		"fsync " + filepath.Join(e.spool, "recvq"),
+		"fsync " + filepath.Join(e.spool, "recvq", "seqf"),
+		"fsync " + filepath.Join(e.spool, "log", "seqf"),
+		"fsync " + rec.xfer + " (1 RECV records)",
+	} {
+		if !slices.Contains(before, want) {
+			t.Errorf("not before faxrcvd: %q\nsynced before faxrcvd: %q", want, before)
+		}
+	}
+	if a, b := slices.Index(before, "fsync "+tiff), slices.Index(before, "fdatasync "+tiff); a > b {
+		t.Errorf("the header was synced before the tags: %q", before)
+	}
+}
+
+// TestDurableGroupCommit: receptions that end together share the fsyncs
+// of the directory, the sequence files and xferfaxlog; every file is
+// still synced before its faxrcvd.
+func TestDurableGroupCommit(t *testing.T) {
+	rec := &syncRecorder{}
+	e := newEnvWith(t, envOptions{modems: 1, opts: Options{Syncer: rec, Observer: rec}})
+	rec.xfer = filepath.Join(e.spool, "log", "xferfaxlog")
+	const calls = 20
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			if _, err := e.sim.PlaceCall(t.Context(), esltest.InboundCall{CallerNumber: "5551000"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	e.waitEnded(calls)
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(strings.Join(rec.log(), "\n"), "faxrcvd") < calls {
+		if time.Now().After(deadline) {
+			t.Fatalf("faxrcvd ran %d times", strings.Count(strings.Join(rec.log(), "\n"), "faxrcvd"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	events := rec.log()
+	xferSyncs, dirSyncs := 0, 0
+	for _, ev := range events {
+		if strings.HasPrefix(ev, "fsync "+rec.xfer) {
+			xferSyncs++
+		}
+		if ev == "fsync "+filepath.Join(e.spool, "recvq") {
+			dirSyncs++
+		}
+	}
+	if xferSyncs == 0 || xferSyncs > calls || dirSyncs == 0 || dirSyncs > calls {
+		t.Errorf("%d xferfaxlog and %d recvq fsyncs for %d receptions", xferSyncs, dirSyncs, calls)
+	}
+	t.Logf("%d receptions: %d rounds of fsyncs", calls, dirSyncs)
+	for i := 1; i <= calls; i++ {
+		tiff := filepath.Join(e.spool, "recvq", fmt.Sprintf("fax%09d.tif", i))
+		if !slices.Contains(events, "fdatasync "+tiff) {
+			t.Errorf("%s never synced", tiff)
+		}
+	}
+}
