@@ -5,9 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres/pgtest"
 )
 
@@ -21,7 +23,19 @@ func TestMigrateCommand(t *testing.T) {
 	if err := os.WriteFile(path, []byte("[database]\ndsn = \""+dsn+"\"\nhostname = migrate-test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"schema at version 1: applied [1]", "schema at version 1: nothing to do"} {
+	migs, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []string
+	for _, m := range migs {
+		versions = append(versions, strconv.Itoa(m.Version))
+	}
+	latest := versions[len(versions)-1]
+	for i, want := range []string{
+		"schema at version " + latest + ": applied [" + strings.Join(versions, " ") + "]",
+		"schema at version " + latest + ": nothing to do",
+	} {
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{"-c", path, "migrate"}, &out, &bytes.Buffer{}); err != nil {
 			t.Fatalf("migrate #%d: %v", i+1, err)
