@@ -322,6 +322,11 @@ func (d *Dispatcher) attempt(ctx context.Context, dl gofaxlib.Delivery) error {
 			return Permanent(fmt.Errorf("notify: no document source for the %v", w))
 		}
 		a, err := d.cfg.Docs.Document(ctx, dl.Event, w)
+		if errors.Is(err, ErrNoDocument) {
+			d.log.Info("receipt sent without its attachment", "event_id", dl.Event.ID, "fax_id", dl.Event.FaxID,
+				"document", w.String(), "reason", err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("notify: %v of fax %s: %w", w, dl.Event.FaxID, err)
 		}

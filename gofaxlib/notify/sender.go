@@ -76,8 +76,9 @@ func (d Document) String() string {
 }
 
 // Documents gives the files receipts attach; gofaxd implements it with
-// faxdoc (TIFF → PDF, report page). An error wrapping ErrPermanent makes
-// the delivery dead, any other error is retried.
+// faxdoc (TIFF → PDF, report page). An error wrapping ErrNoDocument sends
+// the receipt without that file, one wrapping ErrPermanent makes the
+// delivery dead, any other error is retried.
 type Documents interface {
 	Document(ctx context.Context, ev gofaxlib.Event, which Document) (Attachment, error)
 }
