@@ -330,8 +330,8 @@ func (d *Dispatcher) attempt(ctx context.Context, dl gofaxlib.Delivery) error {
 		if err != nil {
 			return fmt.Errorf("notify: %v of fax %s: %w", w, dl.Event.FaxID, err)
 		}
-		if len(a.Data) > maxAttachment {
-			return Permanent(fmt.Errorf("notify: %v of fax %s has %d bytes, more than %d", w, dl.Event.FaxID, len(a.Data), maxAttachment))
+		if len(a.Data) > MaxAttachment {
+			return Permanent(fmt.Errorf("notify: %v of fax %s has %d bytes, more than %d", w, dl.Event.FaxID, len(a.Data), MaxAttachment))
 		}
 		if a.Name == "" {
 			a.Name = defaultName(w, dl.Event.FaxID)

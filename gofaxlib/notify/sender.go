@@ -48,10 +48,10 @@ func (a Attachment) check() error {
 // maxFileName bounds an attachment's name (file systems allow 255 bytes).
 const maxFileName = 255
 
-// maxAttachment bounds one attachment: mail servers commonly refuse
+// MaxAttachment bounds one attachment: mail servers commonly refuse
 // messages over 25 MB, and base64 adds a third; a fax of several hundred
 // pages as CCITT-in-PDF stays far below.
-const maxAttachment = 16 << 20
+const MaxAttachment = 16 << 20
 
 // Document names a file a receipt can carry.
 type Document int
