@@ -43,6 +43,8 @@ const (
 	countsEvery = 15 * time.Second
 	// countsTimeout bounds one read of the counts.
 	countsTimeout = 10 * time.Second
+	// minPoll bounds how often the outbox is asked without a wake-up.
+	minPoll = 50 * time.Millisecond
 )
 
 // Config is what the Service needs.
@@ -57,7 +59,7 @@ type Config struct {
 	// Grace: see DefaultGrace (0 = DefaultGrace).
 	Grace time.Duration
 	// PollInterval is how often the outbox is asked without a wake-up
-	// (0 = notify.DefaultPollInterval).
+	// (0 = the shortest retry wait, at most notify.DefaultPollInterval).
 	PollInterval time.Duration
 	Log          *slog.Logger
 }
@@ -114,6 +116,16 @@ func Open(cfg Config) (*Service, error) {
 		senders[gofaxlib.TargetEmail] = mailer
 		s.mail = true
 	}
+	// Without a wake-up (retries, deliveries another host left) the
+	// outbox is asked as often as the shortest retry wait, at most every
+	// notify.DefaultPollInterval.
+	poll := cfg.PollInterval
+	if poll <= 0 {
+		poll = notify.DefaultPollInterval
+		for _, r := range cfg.Receipts.Retry {
+			poll = max(min(poll, r), minPoll)
+		}
+	}
 	// An attempt is bounded by its sender's own deadlines; the dispatcher's
 	// bound covers them and the documents.
 	attempt := max(w.Timeout, 2*cfg.SMTP.Timeout) + 30*time.Second
@@ -127,7 +139,7 @@ func Open(cfg Config) (*Service, error) {
 		Workers:        cfg.Receipts.Workers,
 		PerTarget:      cfg.Receipts.PerTarget,
 		AttemptTimeout: attempt,
-		PollInterval:   cfg.PollInterval,
+		PollInterval:   poll,
 		ShutdownGrace:  cfg.Grace,
 	})
 	if err != nil {
