@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres/pgtest"
 )
 
@@ -21,7 +23,17 @@ func TestMigrateCommand(t *testing.T) {
 	if err := os.WriteFile(path, []byte("[database]\ndsn = \""+dsn+"\"\nhostname = migrate-test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"schema at version 1: applied [1]", "schema at version 1: nothing to do"} {
+	ms, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, m := range ms {
+		all = append(all, fmt.Sprint(m.Version))
+	}
+	latest := ms[len(ms)-1].Version
+	for i, want := range []string{fmt.Sprintf("schema at version %d: applied [%s]", latest, strings.Join(all, " ")),
+		fmt.Sprintf("schema at version %d: nothing to do", latest)} {
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{"-c", path, "migrate"}, &out, &bytes.Buffer{}); err != nil {
 			t.Fatalf("migrate #%d: %v", i+1, err)
