@@ -556,6 +556,11 @@ func TestReceiptsEndToEnd(t *testing.T) {
 		m[`kind="email",outcome="delivered"`] != 1 || m[`kind="webhook",outcome="retried"`] < 5 {
 		t.Errorf("gofaxd_receipts_total %v", m)
 	}
+	for _, g := range []string{"gofaxd_receipts_pending", "gofaxd_receipts_dead"} {
+		if m := e.metricValues(g); len(m) != 2 {
+			t.Errorf("%s: %v, want a value for webhook and email", g, m)
+		}
+	}
 }
 
 // metricValues returns the values of a metric by its labels

@@ -41,6 +41,9 @@ const (
 	// countsEvery is how often the pending and dead counts of the metrics
 	// are read from the database (a scrape never waits for it).
 	countsEvery = 15 * time.Second
+	// countsRetry is the wait after a failed read of the counts (the
+	// database not there yet).
+	countsRetry = time.Second
 	// countsTimeout bounds one read of the counts.
 	countsTimeout = 10 * time.Second
 	// minPoll bounds how often the outbox is asked without a wake-up.
@@ -233,14 +236,16 @@ func (s *Service) countLoop(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, countsTimeout)
 		c, err := s.cfg.Store.OutboxCounts(cctx)
 		cancel()
+		wait := countsEvery
 		if err == nil {
 			s.mu.Lock()
 			s.counts = c
 			s.mu.Unlock()
 		} else if ctx.Err() == nil {
 			s.log.Debug("receipts: outbox counts not read", "error", err)
+			wait = countsRetry
 		}
-		t.Reset(countsEvery)
+		t.Reset(wait)
 	}
 }
 
