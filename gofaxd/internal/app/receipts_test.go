@@ -551,9 +551,17 @@ func TestReceiptsEndToEnd(t *testing.T) {
 	if h := e.app.health.report(ctx).Checks["receipts"]; h.Status != "ok" {
 		t.Errorf("health: %+v", h)
 	}
-	m := e.metricValues("gofaxd_receipts_total")
-	if m[`kind="webhook",outcome="delivered"`] < 5 || m[`kind="webhook",outcome="dead"`] < 3 ||
-		m[`kind="email",outcome="delivered"`] != 1 || m[`kind="webhook",outcome="retried"`] < 5 {
+	// Counted once each outcome is recorded, just after the receiver had it.
+	var m map[string]float64
+	counted := func() bool {
+		m = e.metricValues("gofaxd_receipts_total")
+		return m[`kind="webhook",outcome="delivered"`] >= 5 && m[`kind="webhook",outcome="dead"`] >= 3 &&
+			m[`kind="email",outcome="delivered"`] == 1 && m[`kind="webhook",outcome="retried"`] >= 5
+	}
+	for deadline := time.Now().Add(30 * time.Second); !counted() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !counted() {
 		t.Errorf("gofaxd_receipts_total %v", m)
 	}
 	for _, g := range []string{"gofaxd_receipts_pending", "gofaxd_receipts_dead"} {
@@ -651,6 +659,12 @@ func TestReceiptsThousandAcrossRestart(t *testing.T) {
 		return len(evs) == events
 	})
 	took := time.Since(start)
+	// The receiver has each; the last outcomes are being recorded.
+	within(t, time.Minute, "every outcome recorded", func() bool {
+		var n int
+		d.store.DB().QueryRow("SELECT count(*) FROM deliveries WHERE status = 'pending'").Scan(&n)
+		return n == 0
+	})
 	evs, dups := hs.events("/hook/erp")
 	var pending, dead, delivered int
 	d.store.DB().QueryRow(`SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead'),
@@ -711,6 +725,11 @@ func TestReceiptsSMTPDown(t *testing.T) {
 	down := time.Now()
 	smtpd := notifytest.StartSMTPD(t, notifytest.SMTPDOptions{Port: port})
 	within(t, time.Minute, "every mail", func() bool { return len(smtpd.Messages(t)) >= events })
+	within(t, time.Minute, "every outcome recorded", func() bool {
+		var n int
+		d.store.DB().QueryRow("SELECT count(*) FROM deliveries WHERE status = 'pending'").Scan(&n)
+		return n == 0
+	})
 	ids := map[string]bool{}
 	for _, m := range smtpd.Messages(t) {
 		h, _ := parseMail(t, m.Raw)
