@@ -115,7 +115,9 @@ func receiptsSetup(b *testing.B, hang bool) {
 	var hs *hookServer
 	if hang {
 		hs = newHookServer(b, 0)
+		hs.mu.Lock()
 		hs.hang = true
+		hs.mu.Unlock()
 		d.endpoint(b, hs, gofaxlib.Endpoint{Scope: gofaxlib.ScopeTenant, TenantID: d.acme.ID, Kind: gofaxlib.KindWebhook,
 			Target: hs.url + "/hook/never"})
 	}

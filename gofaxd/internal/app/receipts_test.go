@@ -49,7 +49,7 @@ type hookServer struct {
 	t     testing.TB
 	url   string
 	fails int
-	hang  bool // /hook/* never answers (until the server closes)
+	hang  bool // /hook/* never answers (until the server closes); under mu
 
 	mu       sync.Mutex
 	secrets  map[string]string // path → secret
@@ -84,7 +84,7 @@ func (h *hookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	h.mu.Lock()
 	h.hits[r.URL.Path]++
-	secret := h.secrets[r.URL.Path]
+	secret, hang := h.secrets[r.URL.Path], h.hang
 	h.mu.Unlock()
 	switch {
 	case r.URL.Path == "/gone":
@@ -97,7 +97,7 @@ func (h *hookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	if h.hang {
+	if hang {
 		<-r.Context().Done()
 		return
 	}
@@ -742,4 +742,50 @@ func TestReceiptsSMTPDown(t *testing.T) {
 	if len(ids) != events || len(smtpd.Messages(t)) != events || delivered != events {
 		t.Errorf("%d mails with %d distinct Message-IDs, %d delivered; want %d", len(smtpd.Messages(t)), len(ids), delivered, events)
 	}
+}
+
+// TestReceiptsStopWithHangingWebhook: a webhook that never answers does
+// not hold up gofaxd's stop beyond the receipts' grace; the receipt cut
+// short is given back unattempted and sent after the next start.
+func TestReceiptsStopWithHangingWebhook(t *testing.T) {
+	d := newTenantDB(t)
+	hs := newHookServer(t, 0)
+	hs.mu.Lock()
+	hs.hang = true
+	hs.mu.Unlock()
+	ep := d.endpoint(t, hs, gofaxlib.Endpoint{Scope: gofaxlib.ScopeTenant, TenantID: d.acme.ID, Kind: gofaxlib.KindWebhook,
+		Target: hs.url + "/hook/never"})
+	e := newEnv(t, 1, func(c *config.Config) {
+		withReceipts(d, 0)(c)
+		c.Webhooks.Timeout, c.Webhooks.HeaderTimeout = time.Hour, time.Hour
+	})
+	e.waitRouting()
+	sendRecords(t, e.app.journal.Dir(), jobDone(t, d.acme.ID, 1))
+	within(t, time.Minute, "the webhook asked", func() bool { return hs.hitCount("/hook/never") == 1 })
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.app.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if took > 20*time.Second {
+		t.Errorf("stop took %v with a webhook hanging", took)
+	}
+	var status string
+	var attempts int
+	d.store.DB().QueryRow("SELECT status, attempts FROM deliveries WHERE endpoint_id = $1", ep.ID).Scan(&status, &attempts)
+	if status != "pending" || attempts != 0 {
+		t.Errorf("after the stop the receipt is %s with %d attempts, want pending with 0", status, attempts)
+	}
+	// The receiver answers now; started again, gofaxd sends it.
+	hs.mu.Lock()
+	hs.hang = false
+	hs.mu.Unlock()
+	e.restart()
+	within(t, time.Minute, "the receipt after the restart", func() bool {
+		evs, _ := hs.events("/hook/never")
+		return len(evs) == 1
+	})
+	t.Logf("stop with a webhook hanging took %v", took.Round(time.Millisecond))
 }
