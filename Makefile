@@ -14,7 +14,7 @@ FUZZTIME ?= 5s
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./gofaxd ./gofaxsend ./contrib/fssim ./contrib/fax2pdf ./contrib/faxload
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./gofaxd ./gofaxsend ./contrib/fssim ./contrib/fax2pdf ./contrib/faxload ./contrib/hookrecv
 
 # Every test, including the ones against a real HylaFAX and PostgreSQL
 # (installed here if missing; a missing one fails the tests instead of skipping them).

@@ -52,7 +52,7 @@ func TestDemo(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "bin")
 	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "../gofaxd", "../gofaxsend", "../contrib/fssim")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "../gofaxd", "../gofaxsend", "../contrib/fssim", "../contrib/hookrecv")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -82,7 +82,11 @@ func TestDemo(t *testing.T) {
 		"gofaxd_pages_sent_total 2",
 		"(2 pages) and received recvq/fax",                         // the demo's own verdict
 		"tenant B received the fax of tenant A's user: 1 received", // the tenant part
+		"Subject: Fax received from +15550001001 (2 pages)",        // the e-mail receipt
+		"pdfinfo receipt-1.pdf: 2 page(s)",                         // with the fax as PDF
+		"pdfinfo receipt-2.pdf: 1 page(s)",                         // and the report
 		"stopped gofaxd", "stopped faxq", "stopped postgres",       // and everything stopped
+		"stopped hookrecv", "stopped smtpd",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)
@@ -90,7 +94,10 @@ func TestDemo(t *testing.T) {
 	}
 	// psql's table of the fax rows: the job of tenant A's user and the
 	// reception on tenant B's number.
-	for _, re := range []string{`(?m)^ outbound +\| Tenant A +\| delivered `, `(?m)^ inbound +\| Tenant B +\| received `} {
+	for _, re := range []string{`(?m)^ outbound +\| Tenant A +\| delivered `, `(?m)^ inbound +\| Tenant B +\| received `,
+		// hookrecv verified the signed webhooks of both tenants' events.
+		`(?m)^hookrecv: fax\.received \S+ fax \S+ from \+15550001001 to \+15550002002, 2 pages: signature verified$`,
+		`(?m)^hookrecv: fax\.delivered \S+ fax \S+ from \+15550001001 to \+15550002002, 2 pages: signature verified$`} {
 		if !regexp.MustCompile(re).Match(out) {
 			t.Errorf("demo output lacks a fax row matching %s", re)
 		}

@@ -27,12 +27,20 @@
 #      received without a tenant: unknownnumber = receive), alice of tenant A
 #      sends the PDF with sendfax to tenant B's number, and the demo prints
 #      the fax rows gofaxd recorded: both directions, with their tenants,
-#   6. stops everything it started (also on Ctrl-C or an error).
+#   6. receipts: before the tenants' fax, it starts a webhook receiver
+#      (bin/hookrecv, which verifies the Standard Webhooks signature) and a
+#      local SMTP server (python3-aiosmtpd, gofaxlib/notify/notifytest/
+#      smtpd.py), and gives the tenants endpoints (psql): a webhook each, and
+#      a mailbox for tenant B with the fax as PDF and the transmission
+#      report; after it, it shows the webhook receipts hookrecv verified
+#      (tenant B's fax.received, tenant A's fax.delivered), the mail with its
+#      PDFs (pdfinfo) and the events with their deliveries,
+#   7. stops everything it started (also on Ctrl-C or an error).
 # Every wait is bounded. Running it again starts from scratch.
 #
 # Environment:
 #   DEMO_DIR    work directory (default /tmp/gofax-demo), rebuilt every run
-#   DEMO_BIN    where gofaxd, gofaxsend and fssim are (default bin/); they
+#   DEMO_BIN    where gofaxd, gofaxsend, fssim and hookrecv are (default bin/); they
 #               are copied to $DEMO_DIR/bin and run from there
 #   DEMO_PREFIX modem name prefix (default fsdemo)
 #   DEMO_KEEP=1 leave the processes running (stop them with: demo.sh stop)
@@ -60,6 +68,7 @@ start_wait=20
 job_wait=120
 recv_wait=60
 rows_wait=60
+receipt_wait=60
 stop_wait=10
 # Tries to start a daemon on fresh ports when another process took one.
 bind_tries=5
@@ -118,7 +127,7 @@ stop_pg() {
 # stop_all ends what a run started.
 stop_all() {
 	local name i
-	for name in gofaxd fssim hfaxd faxq; do stop_one "$name"; done
+	for name in gofaxd fssim hfaxd faxq hookrecv smtpd; do stop_one "$name"; done
 	stop_pg
 	for ((i = 0; i < modems; i++)); do rm -f "/var/lock/LCK..$prefix$i"; done
 }
@@ -141,7 +150,7 @@ on_exit() {
 
 show_logs() {
 	local f
-	for f in gofaxd.out fssim.out faxq.out hfaxd.out gofaxsend.log postgres.out; do
+	for f in gofaxd.out fssim.out faxq.out hfaxd.out gofaxsend.log postgres.out hookrecv.out smtpd.out; do
 		[ -s "$dir/$f" ] || continue
 		printf -- '--- %s (last lines) ---\n' "$f"
 		tail -n 15 "$dir/$f"
@@ -199,13 +208,15 @@ http_get() {
 preflight() {
 	[ "$(id -u)" = 0 ] || die "must run as root (faxq must be started by root)"
 	local f
-	for f in "$src_bin/gofaxd" "$src_bin/gofaxsend" "$src_bin/fssim"; do
+	for f in "$src_bin/gofaxd" "$src_bin/gofaxsend" "$src_bin/fssim" "$src_bin/hookrecv"; do
 		[ -x "$f" ] || die "$f missing: run make demo (it builds the binaries first)"
 	done
 	for f in /usr/sbin/faxq /usr/sbin/hfaxd /usr/bin/sendfax /usr/bin/faxstat \
-		/usr/lib/hylafax/bin/faxinfo /usr/bin/gs /etc/hylafax/setup.cache; do
+		/usr/lib/hylafax/bin/faxinfo /usr/bin/gs /usr/bin/pdfinfo /etc/hylafax/setup.cache; do
 		[ -e "$f" ] || die "$f missing: run contrib/install-deps.sh (make deps)"
 	done
+	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
+		die "python3-aiosmtpd missing (the demo's SMTP server): run contrib/install-deps.sh (make deps)"
 	id uucp >/dev/null 2>&1 || die "user uucp missing (HylaFAX is not installed)"
 	pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 	[ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/postgres" ] && command -v psql >/dev/null &&
@@ -225,7 +236,7 @@ build_spool() {
 	# directory (such as root's home, mode 0700).
 	mkdir -m 755 "$dir/bin"
 	local f
-	for f in gofaxd gofaxsend fssim; do
+	for f in gofaxd gofaxsend fssim hookrecv; do
 		install -m 755 "$src_bin/$f" "$dir/bin/$f"
 	done
 
@@ -329,6 +340,17 @@ write_conf() {
 		hostname = demo
 		; the first fax goes to a number no tenant has: received anyway
 		unknownnumber = receive
+
+		; Receipts: the demo's SMTP server (plain text on 127.0.0.1) and its
+		; webhook receiver on 127.0.0.1, which the default deny list refuses.
+		[smtp]
+		host = 127.0.0.1
+		port = $smtp_port
+		tls = none
+		from = "gofaxserver demo <fax@demo.example>"
+
+		[webhooks]
+		allow = 127.0.0.1/32
 	EOF
 	# As the package installs /etc/gofax.conf: it holds the event socket password.
 	chown root:uucp "$dir/gofax.conf"
@@ -422,6 +444,26 @@ start_pg() {
 	info "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $NF}') on $pgdir/.s.PGSQL.5432"
 }
 
+# start_receivers starts the receipts' receivers on free ports: a local SMTP
+# server (aiosmtpd; plain text, 127.0.0.1 only) saving each message in
+# $dir/receipts-mail, and hookrecv with the webhooks' signing secret, saving
+# each body in $dir/hooks. Both print the port they got.
+start_receivers() {
+	say "Receipts' receivers: an SMTP server (aiosmtpd) and a webhook receiver (hookrecv)"
+	mkdir -p "$dir/receipts-mail" "$dir/hooks"
+	start smtpd /usr/bin/python3 "$root/gofaxlib/notify/notifytest/smtpd.py" --dir "$dir/receipts-mail" \
+		--port 0 --keep-stdin
+	wait_for $start_wait "the SMTP server" grep -q '^READY ' "$dir/smtpd.out"
+	smtp_port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$dir/smtpd.out")
+	# A signing secret as the API makes one: whsec_ and 32 random bytes.
+	hook_secret="whsec_$(head -c 32 /dev/urandom | base64 -w0)"
+	start hookrecv "$bin/hookrecv" -listen 127.0.0.1:0 -secret "$hook_secret" -dir "$dir/hooks"
+	wait_for $start_wait "hookrecv" grep -q '^hookrecv: listening on ' "$dir/hookrecv.out"
+	hook_addr=$(sed -n 's/^hookrecv: listening on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$dir/hookrecv.out")
+	[ -n "$smtp_port" ] && [ -n "$hook_addr" ] || die "the receivers did not say where they listen"
+	info "SMTP server on 127.0.0.1:$smtp_port, webhook receiver on $hook_addr"
+}
+
 # make_tenants creates the schema with gofaxd's own migrate command, then
 # tenants A and B with a number each and alice, a user of tenant A whose
 # name is the HylaFAX job owner sendfax -o gives.
@@ -446,10 +488,23 @@ make_tenants() {
 	psql_demo -c "SELECT t.name AS tenant, n.number, n.ident AS csi, coalesce(string_agg(u.username, ', '), '') AS users
 		FROM tenants t JOIN numbers n ON n.tenant_id = t.id LEFT JOIN users u ON u.tenant_id = t.id
 		GROUP BY t.name, n.number, n.ident ORDER BY t.name"
+	say "Receipt endpoints: a webhook for each tenant, a mailbox for tenant B (psql; the REST API does the same)"
+	# The webhooks take every event but fax.retrying (no "events" option);
+	# the mailbox gets the fax as PDF and the transmission report.
+	psql_demo <<-EOF
+		INSERT INTO endpoints (scope, tenant_id, kind, target, secret)
+			SELECT 'tenant', id, 'webhook', 'http://$hook_addr/fax', '$hook_secret' FROM tenants;
+		INSERT INTO endpoints (scope, tenant_id, kind, target, options)
+			SELECT 'tenant', id, 'email', 'fax@b.example', '{"attach": "pdf", "report": true}' FROM tenants
+			WHERE name = 'Tenant B';
+	EOF
+	psql_demo -c "SELECT t.name AS tenant, e.kind, e.target, e.options FROM endpoints e JOIN tenants t ON t.id = e.tenant_id
+		ORDER BY t.name, e.kind"
 }
 
 start_all() {
 	start_pg
+	start_receivers
 	make_tenants
 	say "Starting faxq, hfaxd, the FreeSWITCH simulator and gofaxd"
 	# faxq passes its environment to SendFaxCmd: that is how gofaxsend finds
@@ -577,6 +632,49 @@ report() {
 	info "sent job $jobid ($(sed -n 's/^npages://p' "$spool/doneq/q$jobid") pages) and received $f; logs in $dir"
 }
 
+# hooks_n N: hookrecv verified N receipts.
+hooks_n() { [ "$(grep -c ': signature verified$' "$dir/hookrecv.out" 2>/dev/null)" -ge "$1" ]; }
+
+# mails_n N: the SMTP server took N messages.
+mails_n() { [ "$(ls "$dir"/receipts-mail/*.eml 2>/dev/null | wc -l)" -ge "$1" ]; }
+
+receipts() {
+	info "waiting for the receipts (at most ${receipt_wait}s)"
+	wait_for $receipt_wait "two webhook receipts" hooks_n 2
+	wait_for $receipt_wait "the e-mail receipt" mails_n 1
+	say "Receipts: webhooks at hookrecv, each signature verified (webhook-id = the event's id)"
+	grep '^hookrecv: ' "$dir/hookrecv.out" | grep -v 'listening on'
+	say "Receipts: the e-mail at the local SMTP server ($dir/receipts-mail)"
+	local eml
+	eml=$(ls "$dir"/receipts-mail/*.eml | head -n 1)
+	# Python's e-mail package reads it (python3 is there for aiosmtpd):
+	# the header, the body, and each attachment saved for pdfinfo.
+	/usr/bin/python3 - "$eml" "$dir" <<-'EOF'
+		import email, email.policy, os, sys
+		m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+		for h in ("From", "To", "Subject", "Date", "Message-ID"):
+		    print("%s: %s" % (h, m[h]))
+		print()
+		print(m.get_body(("plain",)).get_content().rstrip())
+		print()
+		for i, a in enumerate(m.iter_attachments()):
+		    path = os.path.join(sys.argv[2], "receipt-%d.pdf" % (i + 1))
+		    with open(path, "wb") as f:
+		        f.write(a.get_content())
+		    print("attachment %d: %s (%s, %d bytes) -> %s" % (i + 1, a.get_filename(), a.get_content_type(),
+		          os.path.getsize(path), path))
+	EOF
+	local f
+	for f in "$dir"/receipt-*.pdf; do
+		info "pdfinfo ${f##*/}: $(pdfinfo "$f" | sed -n 's/^Pages: *\([0-9]*\)$/\1 page(s)/p')"
+	done
+	say "The receipt events and their deliveries (GET /v1/events shows the same)"
+	psql_demo -c "SELECT ev.type, coalesce(t.name, '') AS tenant, e.kind, e.target, d.status, d.attempts
+		FROM events ev JOIN deliveries d ON d.event_id = ev.id JOIN endpoints e ON e.id = d.endpoint_id
+		LEFT JOIN tenants t ON t.id = ev.tenant_id ORDER BY ev.created_at, e.kind"
+	http_get "$metrics_port" /metrics | grep -E '^gofaxd_receipts_total\{.*outcome="(delivered|dead)"' || true
+}
+
 # --- main ---------------------------------------------------------------------
 
 if [ "${1:-}" = stop ]; then
@@ -594,3 +692,4 @@ make_pdf
 send_fax
 report
 tenant_fax
+receipts

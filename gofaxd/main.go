@@ -84,11 +84,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, w := range warns {
 		log.Warn(w)
 	}
+	opts := app.Options{}
+	if cfg.Loki.URL != "" {
+		// The log goes to the journal as always, and also to Loki, which
+		// never makes a call wait (lines are dropped and counted when its
+		// buffer is full); the buffer is flushed when gofaxd stops.
+		base := log
+		shipper, err := openLoki(cfg.Loki, base)
+		if err != nil {
+			return fmt.Errorf("[loki]: %w", err)
+		}
+		defer closeLoki(shipper, base)
+		log = slog.New(logging.Tee(base.Handler(), shipper))
+		opts.LogStats = func() (uint64, uint64) { return shipper.Sent(), shipper.Dropped() }
+	}
 	ln, err := activatedListener()
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(cfg, app.Options{Logger: log, Listener: ln})
+	opts.Logger, opts.Listener = log, ln
+	a, err := app.Open(cfg, opts)
 	if err != nil {
 		return err
 	}

@@ -152,9 +152,11 @@ func TestParseValues(t *testing.T) {
 		{"case-insensitive names", "[GoFaxD]\nSOCKET = 127.0.0.1:9\n", func(c *Config) bool { return c.Gofaxd.Socket == "127.0.0.1:9" }, ""},
 		{"subsection warns", "[gofaxd \"x\"]\nsocket = 1.2.3.4:5\n", func(c *Config) bool { return c.Gofaxd.Socket == "127.0.0.1:8022" }, "subsections are not used"},
 		{"bom skipped", "\ufeff[hylafax]\nmodems = 3\n", func(c *Config) bool { return c.HylaFAX.Modems == 3 }, ""},
-		{"smtp", "[smtp]\nhost = mail.example.com\nport = 465\ntls = TLS\nfrom = \"Fax <fax@example.com>\"\nusername = u\npassword = p\n", func(c *Config) bool {
+		{"smtp", "[database]\n[smtp]\nhost = mail.example.com\nport = 465\ntls = TLS\nfrom = \"Fax <fax@example.com>\"\nusername = u\npassword = p\n", func(c *Config) bool {
 			return c.SMTP.Host == "mail.example.com" && c.SMTP.Port == 465 && c.SMTP.TLS == TLSImplicit && c.SMTP.Username == "u"
 		}, ""},
+		{"smtp without database warns", "[smtp]\nhost = mail.example.com\nfrom = fax@example.com\n", func(c *Config) bool { return c.SMTP.Host != "" },
+			"t.conf:2: [smtp] host: e-mail receipts need [database]"},
 		{"smtp auth without tls warns", "[smtp]\nhost = h\nfrom = a@example.com\ntls = opportunistic\nusername = u\n", func(c *Config) bool { return c.SMTP.TLS == TLSOpportunistic },
 			"t.conf:5: [smtp] username: credentials are only sent over TLS"},
 		{"smtp auth on port 25 warns", "[smtp]\nhost = h\nport = 25\nfrom = a@example.com\nusername = u\n", func(c *Config) bool { return c.SMTP.Port == 25 },

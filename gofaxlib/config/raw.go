@@ -789,6 +789,9 @@ func (c *Config) checkReceipts(cv *converter, positive func(sect, key string, d 
 		cv.fail("smtp", "host", "%q is not a host name or address", s.Host)
 	}
 	positive("smtp", "timeout", s.Timeout)
+	if s.Host != "" && !c.Database.Enabled {
+		cv.warn("smtp", "host", "e-mail receipts need [database] (their events live there): without it none is sent")
+	}
 	if s.Host != "" {
 		if s.From == "" {
 			cv.fail("smtp", "from", "empty: e-mail receipts need a sender address")

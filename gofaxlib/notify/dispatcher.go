@@ -322,11 +322,16 @@ func (d *Dispatcher) attempt(ctx context.Context, dl gofaxlib.Delivery) error {
 			return Permanent(fmt.Errorf("notify: no document source for the %v", w))
 		}
 		a, err := d.cfg.Docs.Document(ctx, dl.Event, w)
+		if errors.Is(err, ErrNoDocument) {
+			d.log.Info("receipt sent without its attachment", "event_id", dl.Event.ID, "fax_id", dl.Event.FaxID,
+				"document", w.String(), "reason", err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("notify: %v of fax %s: %w", w, dl.Event.FaxID, err)
 		}
-		if len(a.Data) > maxAttachment {
-			return Permanent(fmt.Errorf("notify: %v of fax %s has %d bytes, more than %d", w, dl.Event.FaxID, len(a.Data), maxAttachment))
+		if len(a.Data) > MaxAttachment {
+			return Permanent(fmt.Errorf("notify: %v of fax %s has %d bytes, more than %d", w, dl.Event.FaxID, len(a.Data), MaxAttachment))
 		}
 		if a.Name == "" {
 			a.Name = defaultName(w, dl.Event.FaxID)

@@ -473,6 +473,37 @@ func TestDispatcherAttachments(t *testing.T) {
 	}
 }
 
+// TestDispatcherNoDocument: a fax without the document asked for (no page
+// arrived, the archive entry is gone) is receipted without it, the other
+// files still attached, and not retried.
+func TestDispatcherNoDocument(t *testing.T) {
+	secret := testSecret(t)
+	rc := newReceiver(t, secret, nil)
+	ob := notifytest.NewOutbox()
+	target := webhookTarget(rc.URL, secret)
+	target.Attach = gofaxlib.AttachPDF
+	target.Report = true
+	ob.Add(testEvent("evt_nodoc"), target)
+	docs := DocumentsFunc(func(ctx context.Context, ev gofaxlib.Event, which Document) (Attachment, error) {
+		if which == DocFax {
+			return Attachment{}, fmt.Errorf("archive entry purged: %w", ErrNoDocument)
+		}
+		return Attachment{Name: "report.pdf", Data: []byte("%PDF-report")}, nil
+	})
+	m := &counts{}
+	cfg := fastConfig(ob, map[gofaxlib.TargetKind]Sender{gofaxlib.TargetWebhook: NewWebhook(WebhookConfig{Policy: loopback})}, m)
+	cfg.Docs = docs
+	running(t, newDispatcher(t, cfg))
+	waitFor(t, time.Minute, "delivered", func() bool { return ob.Count(gofaxlib.DeliveryDelivered) == 1 })
+	h := rc.hooks()
+	if len(h) != 1 || !strings.Contains(string(h[0].body), `"filename":"report.pdf"`) || strings.Count(string(h[0].body), `"filename"`) != 1 {
+		t.Errorf("requests %d: %.300s", len(h), h[0].body)
+	}
+	if m.get(OutcomeRetried) != 0 || m.get(OutcomeDelivered) != 1 {
+		t.Errorf("outcomes %v", m.m)
+	}
+}
+
 func TestDispatcherOutboxDown(t *testing.T) {
 	secret := testSecret(t)
 	rc := newReceiver(t, secret, nil)

@@ -21,6 +21,10 @@ var (
 	// ErrAuthWithoutTLS: the mail server did not give TLS, so the
 	// credentials were not sent.
 	ErrAuthWithoutTLS = errors.New("notify: smtp auth refused without tls")
+	// ErrNoDocument is returned (wrapped) by Documents for a fax that has
+	// no such document (no page arrived, the archive entry is purged or
+	// unreadable): the receipt is sent without it.
+	ErrNoDocument = errors.New("notify: fax has no such document")
 )
 
 // Permanent marks err as one no retry can fix.

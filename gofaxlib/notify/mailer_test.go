@@ -243,7 +243,7 @@ func TestMailerImplicitTLS(t *testing.T) {
 		t.Error("no RFC 2231 file name")
 	}
 	// A second, independent reader: Python's e-mail package.
-	py := exec.Command(debianPython, "-c", `import email, email.policy, sys
+	py := exec.Command(notifytest.Python, "-c", `import email, email.policy, sys
 m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)
 print(m["subject"])
 for a in m.iter_attachments(): print(a.get_filename())`)

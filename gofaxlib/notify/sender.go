@@ -48,10 +48,10 @@ func (a Attachment) check() error {
 // maxFileName bounds an attachment's name (file systems allow 255 bytes).
 const maxFileName = 255
 
-// maxAttachment bounds one attachment: mail servers commonly refuse
+// MaxAttachment bounds one attachment: mail servers commonly refuse
 // messages over 25 MB, and base64 adds a third; a fax of several hundred
 // pages as CCITT-in-PDF stays far below.
-const maxAttachment = 16 << 20
+const MaxAttachment = 16 << 20
 
 // Document names a file a receipt can carry.
 type Document int
@@ -76,8 +76,9 @@ func (d Document) String() string {
 }
 
 // Documents gives the files receipts attach; gofaxd implements it with
-// faxdoc (TIFF → PDF, report page). An error wrapping ErrPermanent makes
-// the delivery dead, any other error is retried.
+// faxdoc (TIFF → PDF, report page). An error wrapping ErrNoDocument sends
+// the receipt without that file, one wrapping ErrPermanent makes the
+// delivery dead, any other error is retried.
 type Documents interface {
 	Document(ctx context.Context, ev gofaxlib.Event, which Document) (Attachment, error)
 }

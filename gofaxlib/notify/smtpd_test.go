@@ -1,15 +1,12 @@
 package notify
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -17,36 +14,22 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-)
 
-// debianPython is Debian's interpreter, which python3-aiosmtpd installs
-// into (a python3 earlier in PATH may not have it).
-const debianPython = "/usr/bin/python3"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/notify/notifytest"
+)
 
 // need skips a test whose tool is missing, except under CI (CI=true),
 // which installs everything with contrib/install-deps.sh: there it fails.
 func need(t testing.TB, what string, check func() error) {
 	t.Helper()
-	if err := check(); err != nil {
-		msg := fmt.Sprintf("%s not available (%v): contrib/install-deps.sh installs it (make test runs it)", what, err)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	notifytest.Need(t, what, check)
 }
 
-func needAiosmtpd(t testing.TB) {
-	need(t, "python3-aiosmtpd", func() error {
-		return exec.Command(debianPython, "-c", "import aiosmtpd").Run()
-	})
-}
+func needAiosmtpd(t testing.TB) { notifytest.NeedAiosmtpd(t) }
 
 // testCert is a throwaway self-signed certificate for 127.0.0.1.
 type testCert struct {
@@ -97,10 +80,9 @@ func newTestCert(t testing.TB) testCert {
 
 func (c testCert) clientConfig() *tls.Config { return &tls.Config{RootCAs: c.pool} }
 
-// smtpd is a running testdata/smtpd.py.
+// smtpd is a running smtpd.py (notifytest).
 type smtpd struct {
-	Port int
-	Dir  string
+	*notifytest.SMTPD
 }
 
 type smtpdOpts struct {
@@ -111,124 +93,18 @@ type smtpdOpts struct {
 	rejectRcpt string // answered 550
 }
 
-// limitedBuffer keeps the first bytes written to it (the server's
-// stderr, for failure messages).
-type limitedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if room := 64<<10 - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (b *limitedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func startSMTPD(t testing.TB, o smtpdOpts) *smtpd {
 	t.Helper()
-	needAiosmtpd(t)
-	dir := t.TempDir()
-	args := []string{"testdata/smtpd.py", "--dir", dir, "--mode", o.mode, "--port", strconv.Itoa(o.port)}
-	if o.mode != "plain" {
-		args = append(args, "--cert", o.cert.certFile, "--key", o.cert.keyFile)
-	}
-	if o.user != "" {
-		args = append(args, "--user", o.user, "--password", o.pass)
-	}
-	if o.rejectRcpt != "" {
-		args = append(args, "--reject-rcpt", o.rejectRcpt)
-	}
-	cmd := exec.Command(debianPython, args...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &limitedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	ready := make(chan int, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if p, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-				n, _ := strconv.Atoi(p)
-				ready <- n
-			}
-		}
-	}()
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		stdin.Close() // the script stops at EOF
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill() // our own child, by its PID
-			<-exited
-		}
-	})
-	select {
-	case port := <-ready:
-		return &smtpd{Port: port, Dir: dir}
-	case <-exited:
-		t.Fatalf("smtpd.py exited: %s", stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("smtpd.py not ready after 60s: %s", stderr)
-	}
-	return nil
+	return &smtpd{notifytest.StartSMTPD(t, notifytest.SMTPDOptions{Mode: o.mode, CertFile: o.cert.certFile,
+		KeyFile: o.cert.keyFile, User: o.user, Password: o.pass, Port: o.port, RejectRcpt: o.rejectRcpt})}
 }
 
 // saved is one message the server took.
-type saved struct {
-	Raw      []byte   `json:"-"`
-	MailFrom string   `json:"mail_from"`
-	RcptTos  []string `json:"rcpt_tos"`
-	TLS      bool     `json:"tls"`
-	Auth     any      `json:"auth"` // the user name, or false
-}
+type saved = notifytest.Message
 
-func (s *smtpd) messages(t testing.TB) []saved {
-	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(s.Dir, "*.eml"))
-	sort.Strings(names)
-	var out []saved
-	for _, n := range names {
-		raw, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		meta, err := os.ReadFile(strings.TrimSuffix(n, ".eml") + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := saved{Raw: raw}
-		if err := json.Unmarshal(meta, &m); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+func (s *smtpd) messages(t testing.TB) []saved { return s.Messages(t) }
 
-func (s *smtpd) authLog() string {
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "auth.log"))
-	return string(b)
-}
+func (s *smtpd) authLog() string { return s.AuthLog() }
 
 // freePort returns a port nothing listens on (closed right after :0
 // gave it).

@@ -7,7 +7,8 @@
 // reads every tenant's faxes. A tenant's users (Bearer with an API key, or
 // Basic with their name and password) read their tenant's faxes, send and
 // cancel faxes; tenant-admins also manage their tenant's users, API keys,
-// webhooks and mailboxes. Every route needs credentials, every tenant
+// webhooks and mailboxes, and see and re-deliver their tenant's receipt
+// events (/v1/events). Every route needs credentials, every tenant
 // request is scoped to the caller's tenant (another tenant's object is
 // answered exactly like a missing one), and each credential has a token
 // bucket rate limit.

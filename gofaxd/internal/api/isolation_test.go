@@ -95,6 +95,7 @@ func isolationCases(tiffDoc []byte) []isolationCase {
 	keyID := idOf(func(f *tenantFix) string { return f.userKeyID })
 	endpointID := idOf(func(f *tenantFix) string { return f.endpoint.ID })
 	faxID := idOf(func(f *tenantFix) string { return f.faxOut.ID })
+	eventID := idOf(func(f *tenantFix) string { return f.eventID })
 	get := func(prefix string, id func(*tenantFix) string) func(*world, target) (string, string, any) {
 		return func(w *world, tg target) (string, string, any) { return "GET", prefix + pick(w, tg, id), nil }
 	}
@@ -188,6 +189,14 @@ func isolationCases(tiffDoc []byte) []isolationCase {
 		{pattern: "DELETE /v1/faxes/{id}", call: func(w *world, tg target) (string, string, any) {
 			return "DELETE", "/v1/faxes/" + pick(w, tg, faxID), nil
 		}, want: map[who]statuses{oper: {202, 202, 404}, tadmin: {202, 404, 404}, tuser: {202, 404, 404}}},
+
+		{pattern: "GET /v1/events", list: true, call: path("GET", "/v1/events", nil),
+			want: map[who]statuses{oper: all(200), tadmin: all(200), tuser: forbidden}},
+		{pattern: "GET /v1/events/{id}", call: get("/v1/events/", eventID),
+			want: map[who]statuses{oper: byID, tadmin: scoped, tuser: forbidden}},
+		{pattern: "POST /v1/events/{id}/redeliver", call: func(w *world, tg target) (string, string, any) {
+			return "POST", "/v1/events/" + pick(w, tg, eventID) + "/redeliver", nil
+		}, want: map[who]statuses{oper: {202, 202, 404}, tadmin: {202, 404, 404}, tuser: forbidden}},
 	}
 }
 

@@ -46,4 +46,8 @@ var routes = []struct {
 	{"GET /v1/faxes", (*Server).listFaxes},
 	{"GET /v1/faxes/{id}", (*Server).getFax},
 	{"DELETE /v1/faxes/{id}", (*Server).cancelFax},
+
+	{"GET /v1/events", (*Server).listEvents},
+	{"GET /v1/events/{id}", (*Server).getEvent},
+	{"POST /v1/events/{id}/redeliver", (*Server).redeliverEvent},
 }

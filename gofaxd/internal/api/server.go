@@ -71,6 +71,10 @@ type Store interface {
 	SetFaxJob(ctx context.Context, scope gofaxlib.Scope, id, host string, jobID int) error
 	AbandonFax(ctx context.Context, scope gofaxlib.Scope, id string) error
 
+	ListEvents(ctx context.Context, scope gofaxlib.Scope, fl gofaxlib.EventFilter) ([]gofaxlib.EventInfo, string, error)
+	Event(ctx context.Context, scope gofaxlib.Scope, id string) (gofaxlib.EventInfo, error)
+	RedeliverEvent(ctx context.Context, scope gofaxlib.Scope, id string) (int, error)
+
 	Audit(ctx context.Context, e *gofaxlib.AuditEntry) error
 }
 
@@ -88,6 +92,10 @@ type Options struct {
 	// Submitter puts faxes into HylaFAX's queue; nil: POST /v1/faxes
 	// and DELETE /v1/faxes/{id} answer 501.
 	Submitter gofaxlib.Submitter
+	// WakeReceipts, if set, is called after a redelivery made receipt
+	// deliveries due (gofaxd wakes its receipt dispatcher). It must not
+	// block.
+	WakeReceipts func()
 	// Plan normalises numbers given by callers to E.164.
 	Plan        gofaxlib.NumberPlan
 	AdminTokens []AdminToken

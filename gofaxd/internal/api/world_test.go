@@ -30,6 +30,9 @@ type tenantFix struct {
 	endpoint, gateway  gofaxlib.Endpoint
 	faxOut, faxIn      gofaxlib.Fax
 	adminCred, userCrd cred
+	// eventID is the fax.received event of faxIn, delivered (pending) to
+	// endpoint.
+	eventID string
 }
 
 // world is two tenants, A (the caller's) and B (the other).
@@ -85,6 +88,12 @@ func makeTenant(t testing.TB, e *env, label string) tenantFix {
 		RecvqFile: fmt.Sprintf("recvq/fax%09d.tif", n)}
 	_, err = s.RecordFax(ctx, fmt.Sprintf("rec-fax-%d", n), &f.faxIn)
 	must(t, err)
+	evs, _, err := s.ListEvents(ctx, gofaxlib.TenantScope(tid), gofaxlib.EventFilter{FaxID: f.faxIn.ID})
+	must(t, err)
+	if len(evs) != 1 || len(evs[0].Deliveries) != 1 {
+		t.Fatalf("events of the received fax: %+v", evs)
+	}
+	f.eventID = evs[0].ID
 	a := gofaxlib.Attempt{FaxID: f.faxIn.ID, Started: time.Now().Add(-time.Minute), Answered: time.Now().Add(-50 * time.Second),
 		Ended: time.Now(), HangupCause: "NORMAL_CLEARING", ResultText: "OK", Success: true, PagesTotal: 1,
 		PagesTransferred: 1, SignalRate: 14400, ECM: true, Modem: "freeswitch0"}

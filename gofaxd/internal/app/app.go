@@ -19,6 +19,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/faxrcvd"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/metrics"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receipts"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/tenancy"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
@@ -41,6 +42,9 @@ type Options struct {
 	// Syncer, if set, makes receptions durable instead of fsync and
 	// fdatasync (tests record what is synced when).
 	Syncer hylafax.Syncer
+	// LogStats, if set, counts the lines the log shipper ([loki]) sent
+	// and dropped, for /metrics.
+	LogStats metrics.LogStats
 }
 
 // App is a running gofaxd.
@@ -55,8 +59,10 @@ type App struct {
 	handler *receive.Handler
 	journal *journal.Journal
 	tenancy *tenancy.Service // nil without [database]
-	queue   *faxrcvd.Queue
-	health  *health
+	// receipts delivers receipt events (with [database]; nil without).
+	receipts *receipts.Service
+	queue    *faxrcvd.Queue
+	health   *health
 
 	wg         sync.WaitGroup // the listener's Serve
 	bg         sync.WaitGroup // the Recovery and the journal's upkeep
@@ -190,14 +196,18 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	m := metrics.New()
+	if opt.LogStats != nil {
+		m.WatchLoki(opt.LogStats)
+	}
 	var ten *tenancy.Service
+	var rc *receipts.Service
 	if cfg.Database.Enabled {
-		if ten, err = openTenancy(cfg, spool, j, log); err != nil {
+		if ten, rc, err = openTenancy(cfg, spool, j, m, log); err != nil {
 			j.Close()
 			return nil, err
 		}
 	}
-	m := metrics.New()
 	pool, err := modem.Open(modem.Config{
 		Spool:       spool,
 		Prefix:      cfg.HylaFAX.ModemPrefix,
@@ -216,7 +226,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	m.WatchPool(pool)
-	a := &App{cfg: cfg, log: log, pool: pool, metrics: m, journal: j, tenancy: ten, serveErr: make(chan error, 1), finishTime: FinishTime}
+	a := &App{cfg: cfg, log: log, pool: pool, metrics: m, journal: j, tenancy: ten, receipts: rc, serveErr: make(chan error, 1), finishTime: FinishTime}
 	a.abort, a.abortNow = context.WithCancel(context.Background())
 	a.bgCtx, a.bgStop = context.WithCancel(context.Background())
 	xfer := ""
@@ -332,6 +342,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	})
 	if ten != nil {
 		ten.Start()
+		rc.Start()
 	}
 	a.wg.Add(1)
 	go func() {
@@ -397,11 +408,22 @@ func (a *App) closeParts() {
 	a.journal.Close()
 }
 
-// closeTenancy stops the tenant store's loops and closes the store.
+// closeTenancy stops the tenant store's loops and the receipt
+// dispatcher, and closes the store.
 func (a *App) closeTenancy() {
 	if a.tenancy != nil {
+		a.receipts.Close()
 		a.tenancy.Close()
 		a.tenancy.Store().Close()
+	}
+}
+
+// WakeReceipts makes the receipt dispatcher look for due deliveries at
+// once (the API calls it after a redelivery). It never blocks; without
+// [database] it does nothing.
+func (a *App) WakeReceipts() {
+	if a.receipts != nil {
+		a.receipts.Wake()
 	}
 }
 
@@ -453,6 +475,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.shutOnce.Do(func() {
 		a.health.stopping.Store(true)
 		a.pool.Drain()
+		// Receipts stop with the calls: attempts running get their grace
+		// meanwhile, the rest wait in the outbox for the next start.
+		if a.receipts != nil {
+			a.receipts.Stop()
+		}
 		drained := make(chan struct{})
 		var timer sync.WaitGroup
 		timer.Go(func() {

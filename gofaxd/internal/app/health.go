@@ -102,6 +102,7 @@ func (h *health) report(ctx context.Context) metrics.Health {
 	cs["receptions"] = check(false, recv)
 	if a.tenancy != nil {
 		cs["database"] = check(false, a.tenancy.Health())
+		cs["receipts"] = check(false, a.receipts.Health())
 	}
 	return metrics.Health{Checks: cs}
 }
@@ -157,7 +158,7 @@ func (a *App) Alive(ctx context.Context) error {
 		}
 		errs = append(errs, a.pool.Alive(), a.queue.Alive())
 		if a.tenancy != nil {
-			errs = append(errs, a.tenancy.Alive())
+			errs = append(errs, a.tenancy.Alive(), a.receipts.Alive())
 		}
 		a.journal.Stats() // its lock is not stuck
 		done <- errors.Join(errs...)

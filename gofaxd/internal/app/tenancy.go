@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/metrics"
+	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receipts"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/tenancy"
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/journal"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres"
@@ -34,11 +37,17 @@ func OpenStore(cfg *config.Config) (*postgres.Store, error) {
 }
 
 // openTenancy prepares the tenant store's side of gofaxd (with
-// [database]): nothing of it waits for the database.
-func openTenancy(cfg *config.Config, spool string, j *journal.Journal, log *slog.Logger) (*tenancy.Service, error) {
+// [database]) and the receipt delivery over it: nothing of it waits for
+// the database.
+func openTenancy(cfg *config.Config, spool string, j *journal.Journal, m *metrics.Metrics, log *slog.Logger) (*tenancy.Service, *receipts.Service, error) {
 	store, err := OpenStore(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	rc, err := openReceipts(cfg, store, m, log)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
 	}
 	d := cfg.Database
 	archive := d.Archive
@@ -57,11 +66,39 @@ func openTenancy(cfg *config.Config, spool string, j *journal.Journal, log *slog
 		Migrate:        d.Migrate,
 		MaxCallTime:    cfg.Gofaxd.MaxCallTime,
 		Owner:          spoolOwner(spool),
+		Recorded:       rc.Wake,
 		Log:            log.With("part", "tenancy"),
 	})
 	if err != nil {
 		store.Close()
+		return nil, nil, fmt.Errorf("app: %w", err)
+	}
+	return svc, rc, nil
+}
+
+// openReceipts prepares the receipt dispatcher over store's outbox
+// ([receipts], [smtp], [webhooks]); it starts with the tenancy. Its
+// attempts get at most the shutdown grace when gofaxd stops.
+func openReceipts(cfg *config.Config, store *postgres.Store, m *metrics.Metrics, log *slog.Logger) (*receipts.Service, error) {
+	var rc *receipts.Service
+	counts := func() (map[gofaxlib.TargetKind]gofaxlib.OutboxCount, bool) {
+		if rc == nil {
+			return nil, false
+		}
+		return rc.Counts()
+	}
+	rc, err := receipts.Open(receipts.Config{
+		Store:    store,
+		Host:     store.Host(),
+		Receipts: cfg.Receipts,
+		SMTP:     cfg.SMTP,
+		Webhooks: cfg.Webhooks,
+		Metrics:  m.WatchReceipts(counts),
+		Grace:    min(receipts.DefaultGrace, cfg.Gofaxd.ShutdownGrace),
+		Log:      log.With("part", "receipts"),
+	})
+	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	return svc, nil
+	return rc, nil
 }

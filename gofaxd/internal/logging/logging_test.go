@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -133,5 +134,25 @@ func TestJournalHandlerConcurrent(t *testing.T) {
 	h.Close()
 	if n != 800 {
 		t.Errorf("%d records sent, want 800", n)
+	}
+}
+
+// TestTee: each handler gets the records of its level, with the attributes
+// and groups given before.
+func TestTee(t *testing.T) {
+	var info, debug bytes.Buffer
+	h := Tee(slog.NewTextHandler(&info, &slog.HandlerOptions{Level: slog.LevelInfo}),
+		slog.NewTextHandler(&debug, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(h).With("modem", "freeswitch0").WithGroup("call")
+	log.Debug("negotiating", "uuid", "u-1")
+	log.Info("received", "pages", 2)
+	if strings.Contains(info.String(), "negotiating") || !strings.Contains(info.String(), "msg=received modem=freeswitch0 call.pages=2") {
+		t.Errorf("info handler got %q", info.String())
+	}
+	if !strings.Contains(debug.String(), "msg=negotiating modem=freeswitch0 call.uuid=u-1") || !strings.Contains(debug.String(), "msg=received") {
+		t.Errorf("debug handler got %q", debug.String())
+	}
+	if !h.Enabled(context.Background(), slog.LevelDebug) || Tee(slog.NewTextHandler(&info, nil)).Enabled(context.Background(), slog.LevelDebug) {
+		t.Error("Enabled is not the union of the handlers' levels")
 	}
 }

@@ -191,7 +191,8 @@ func (s *Service) prepareRecvStart(rec journal.Record) (func(context.Context) er
 	f.Status = gofaxlib.StatusReceiving
 	return func(ctx context.Context) error {
 		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {
-			_, err := s.store.RecordFax(ctx, rec.ID, f)
+			ok, err := s.store.RecordFax(ctx, rec.ID, f)
+			s.recorded(ok)
 			return err
 		})
 	}, nil
@@ -238,7 +239,8 @@ func (s *Service) prepareRecvDone(rec journal.Record) (write func(context.Contex
 	return func(ctx context.Context) error {
 		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {
 			a := a
-			_, err := s.store.RecordCall(ctx, rec.ID, f, &a)
+			ok, err := s.store.RecordCall(ctx, rec.ID, f, &a)
+			s.recorded(ok)
 			return err
 		})
 	}, dir, nil
@@ -268,7 +270,8 @@ func (s *Service) prepareAttempt(rec journal.Record) (func(context.Context) erro
 	return func(ctx context.Context) error {
 		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {
 			a := a
-			_, err := s.store.RecordCall(ctx, rec.ID, f, &a)
+			ok, err := s.store.RecordCall(ctx, rec.ID, f, &a)
+			s.recorded(ok)
 			return err
 		})
 	}, nil
@@ -297,7 +300,8 @@ func (s *Service) prepareNotice(rec journal.Record) (func(context.Context) error
 	}
 	return func(ctx context.Context) error {
 		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {
-			_, err := s.store.RecordFax(ctx, rec.ID, f)
+			ok, err := s.store.RecordFax(ctx, rec.ID, f)
+			s.recorded(ok)
 			return err
 		})
 	}, nil
@@ -325,7 +329,9 @@ func (s *Service) prepareJob(rec journal.Record) (func(context.Context) error, e
 		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {
 			var err error
 			if terminal {
-				_, err = s.store.RecordFax(ctx, rec.ID, f)
+				var ok bool
+				ok, err = s.store.RecordFax(ctx, rec.ID, f)
+				s.recorded(ok)
 			} else {
 				_, err = s.store.RecordJob(ctx, rec.ID, f)
 			}

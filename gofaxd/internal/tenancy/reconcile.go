@@ -123,7 +123,9 @@ func (s *Service) findJob(faxID string, id int) string {
 func (s *Service) finish(ctx context.Context, f gofaxlib.Fax, st gofaxlib.FaxStatus, reason string) {
 	nf := gofaxlib.Fax{ID: f.ID, TenantID: f.TenantID, Direction: f.Direction, Host: f.Host, Status: st,
 		ResultText: reason, Completed: time.Now()}
-	if _, err := s.store.RecordFax(ctx, "reconcile."+f.ID, &nf); err != nil {
+	ok, err := s.store.RecordFax(ctx, "reconcile."+f.ID, &nf)
+	s.recorded(ok)
+	if err != nil {
 		s.log.Warn("unfinished fax not reconciled", "fax_id", f.ID, "err", err)
 		return
 	}

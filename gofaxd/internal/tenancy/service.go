@@ -103,7 +103,11 @@ type Config struct {
 	// Owner, if set, owns the files and directories created (gofaxd
 	// running as root in a spool that belongs to uucp).
 	Owner *hylafax.FileOwner
-	Log   *slog.Logger
+	// Recorded, if set, is called after a fax state was written to the
+	// database (and with it, perhaps, a receipt event): gofaxd wakes its
+	// receipt dispatcher. It must not block.
+	Recorded func()
+	Log      *slog.Logger
 }
 
 // Service is the tenant store's side of gofaxd. Open it, Start it, Close
@@ -287,6 +291,13 @@ func (s *Service) makeDir(dir string, mode os.FileMode) error {
 		return os.Chown(dir, o.UID, o.GID)
 	}
 	return nil
+}
+
+// recorded tells Config.Recorded that a fax state was written (ok).
+func (s *Service) recorded(ok bool) {
+	if ok && s.cfg.Recorded != nil {
+		s.cfg.Recorded()
+	}
 }
 
 // backoff returns the next wait after d.

@@ -4,11 +4,12 @@ python3-aiosmtpd). It listens on 127.0.0.1, prints "READY <port>" when it
 accepts connections, saves each message it takes as <dir>/<n>.eml (the
 bytes as received) with <dir>/<n>.json (envelope, TLS, authenticated user)
 beside it, appends every AUTH attempt to <dir>/auth.log, and stops when its
-standard input closes or on SIGTERM.
+standard input closes (unless --keep-stdin) or on SIGTERM. The tests run it
+(package notifytest embeds it), and so does contrib/demo.sh.
 
   smtpd.py --dir DIR [--port N] [--mode plain|starttls|tls]
            [--cert FILE --key FILE] [--user NAME --password PW]
-           [--reject-rcpt ADDR]
+           [--reject-rcpt ADDR] [--keep-stdin]
 """
 import argparse
 import asyncio
@@ -80,6 +81,7 @@ async def main():
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--reject-rcpt")
+    p.add_argument("--keep-stdin", action="store_true", help="do not stop at the end of standard input")
     a = p.parse_args()
 
     ctx = None
@@ -106,7 +108,9 @@ async def main():
 
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.buffer.read1(4096) or stop.set())
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    if not a.keep_stdin:
+        loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.buffer.read1(4096) or stop.set())
     await stop.wait()
     server.close()
 
