@@ -219,13 +219,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			Owner:                spoolOwner(spool),
 			LogFileMode:          cfg.HylaFAX.LogFileMode,
 			SoftmodemFallback:    cfg.FreeSWITCH.SoftmodemFallback,
-			Numbering: freeswitch.Numbering{
-				CountryCode:         cfg.FreeSWITCH.CountryCode,
-				InternationalPrefix: cfg.FreeSWITCH.InternationalPrefix,
-				NationalPrefix:      cfg.FreeSWITCH.NationalPrefix,
-			},
-			FallbackTTL: cfg.FreeSWITCH.FallbackTTL,
-			FallbackMax: cfg.FreeSWITCH.FallbackMax,
+			Numbering:            freeswitch.Numbering(cfg.NumberPlan()),
+			FallbackTTL:          cfg.FreeSWITCH.FallbackTTL,
+			FallbackMax:          cfg.FreeSWITCH.FallbackMax,
 			Dial: func(ctx context.Context) (receive.Control, error) {
 				return esl.Dial(ctx, cfg.FreeSWITCH.Socket, cfg.FreeSWITCH.Password)
 			},
