@@ -27,9 +27,9 @@ type JobSeen struct {
 	// state) for one in doneq.
 	Status gofaxlib.FaxStatus `json:"status"`
 	// Attempt is the call that started (1 = the first), for sending.
-	Attempt int `json:"attempt,omitempty"`
-	Reason string             `json:"reason,omitempty"` // the qfile's status text
-	Done   time.Time          `json:"done,omitzero"`    // when faxq finished it
+	Attempt int       `json:"attempt,omitempty"`
+	Reason  string    `json:"reason,omitempty"` // the qfile's status text
+	Done    time.Time `json:"done,omitzero"`    // when faxq finished it
 	// PagesSent is the qfile's npages of a finished job.
 	PagesSent int `json:"pages_sent,omitempty"`
 	// Document is the job's archived document, if it is archived.
