@@ -272,6 +272,7 @@ type fakeSubmitter struct {
 
 	mu     sync.Mutex
 	err    error
+	lookEr error // Lookup's error for faxes it has no job of (nil: ErrNotFound)
 	jobs   []gofaxlib.SubmitJob
 	docs   [][]byte
 	killed []int
@@ -304,6 +305,20 @@ func (f *fakeSubmitter) Kill(ctx context.Context, host string, jobID int) error 
 	}
 	f.killed = append(f.killed, jobID)
 	return nil
+}
+
+func (f *fakeSubmitter) Lookup(ctx context.Context, faxID string) (string, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, j := range f.jobs {
+		if j.FaxID == faxID {
+			return f.host, i + 1, nil
+		}
+	}
+	if f.lookEr != nil {
+		return "", 0, f.lookEr
+	}
+	return "", 0, gofaxlib.ErrNotFound
 }
 
 func (f *fakeSubmitter) setErr(err error) {

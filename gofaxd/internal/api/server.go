@@ -70,6 +70,10 @@ type Store interface {
 	ListFaxes(ctx context.Context, scope gofaxlib.Scope, fl gofaxlib.FaxFilter) ([]gofaxlib.Fax, string, error)
 	SetFaxJob(ctx context.Context, scope gofaxlib.Scope, id, host string, jobID int) error
 	AbandonFax(ctx context.Context, scope gofaxlib.Scope, id string) error
+	// UnsubmittedFaxes and RecordFax are this host's: Recover finishes
+	// submissions a crash interrupted.
+	UnsubmittedFaxes(ctx context.Context, host string, limit int) ([]gofaxlib.Fax, error)
+	RecordFax(ctx context.Context, recordID string, f *gofaxlib.Fax) (bool, error)
 
 	Audit(ctx context.Context, e *gofaxlib.AuditEntry) error
 }
@@ -151,6 +155,9 @@ type Server struct {
 	keys    *keyCache
 	reqSeq  atomic.Uint64
 	reqPre  string
+	started time.Time
+	// faxLocks serialise the submissions of one fax (lockFax).
+	faxLocks [faxLocks]chan struct{}
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -202,12 +209,16 @@ func New(o Options) (*Server, error) {
 	pre := make([]byte, 4)
 	rand.Read(pre)
 	s := &Server{
-		o:      o,
-		store:  o.Store,
-		log:    o.Logger,
-		mux:    http.NewServeMux(),
-		keys:   newKeyCache(o.KeyCacheTTL),
-		reqPre: hex.EncodeToString(pre),
+		o:       o,
+		store:   o.Store,
+		log:     o.Logger,
+		mux:     http.NewServeMux(),
+		keys:    newKeyCache(o.KeyCacheTTL),
+		reqPre:  hex.EncodeToString(pre),
+		started: time.Now(),
+	}
+	for i := range s.faxLocks {
+		s.faxLocks[i] = make(chan struct{}, 1)
 	}
 	if o.RateLimit > 0 {
 		s.limiter = newLimiter(o.RateLimit, o.RateBurst, maxBuckets)
