@@ -46,4 +46,8 @@ var routes = []struct {
 	{"GET /v1/faxes", (*Server).listFaxes},
 	{"GET /v1/faxes/{id}", (*Server).getFax},
 	{"DELETE /v1/faxes/{id}", (*Server).cancelFax},
+	{"GET /v1/faxes/{id}/document", (*Server).getDocument},
+
+	{"GET /v1/fallbacks", (*Server).listFallbacks},
+	{"DELETE /v1/fallbacks/{number}", (*Server).deleteFallback},
 }

@@ -92,8 +92,17 @@ type Options struct {
 	// Submitter puts faxes into HylaFAX's queue; nil: POST /v1/faxes
 	// and DELETE /v1/faxes/{id} answer 501.
 	Submitter gofaxlib.Submitter
-	// Plan normalises numbers given by callers to E.164.
-	Plan        gofaxlib.NumberPlan
+	// Plan normalises numbers given by callers to E.164 (and makes the
+	// fallback list's keys, as gofaxd and gofaxsend do).
+	Plan gofaxlib.NumberPlan
+	// ArchiveDir is [database] archive: documents are served from there
+	// only ("": GET /v1/faxes/{id}/document answers 501).
+	ArchiveDir string
+	// Fallbacks is this host's softmodem fallback list (FreeSWITCH's
+	// mod_db); nil: /v1/fallbacks answers 501. FallbackTTL is [freeswitch]
+	// fallbackttl, for the entries' expiry.
+	Fallbacks   FallbackList
+	FallbackTTL time.Duration
 	AdminTokens []AdminToken
 	// Addr is where Open listens when it is given no listener
 	// (default 127.0.0.1:8417).
