@@ -118,6 +118,10 @@ type Options struct {
 	// RateBurst the bucket size (default 2 × RateLimit, at least 1).
 	RateLimit float64
 	RateBurst int
+	// Ready, if set, tells whether the store can be used (gofaxd: the
+	// schema is migrated); until it returns nil every request is answered
+	// 503 with its error's text and Retry-After.
+	Ready func() error
 	// UploadDir holds submitted documents until Submit returns
 	// (required for POST /v1/faxes).
 	UploadDir string
@@ -372,6 +376,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, fmt.Errorf("panic: %v", v))
 		}
 	}()
+	if s.o.Ready != nil {
+		if err := s.o.Ready(); err != nil {
+			s.writeError(w, r, &reason{sentinel: gofaxlib.ErrUnavailable, msg: err.Error()})
+			return
+		}
+	}
 	p, err := s.authenticate(r)
 	if err != nil {
 		s.writeError(w, r, err)

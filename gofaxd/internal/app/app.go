@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +39,11 @@ type Options struct {
 	Observer receive.Observer
 	// JournalDir is the spool journal's directory ("": <spool>/gofax/journal).
 	JournalDir string
+	// WebListener, if set, is where the REST API of [web] listens instead
+	// of [web] listen (a systemd-activated socket, a test's :0).
+	WebListener net.Listener
+	// HfaxdDial, if set, makes the API's connections to hfaxd (tests).
+	HfaxdDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // App is a running gofaxd.
@@ -52,6 +58,7 @@ type App struct {
 	handler *receive.Handler
 	journal *journal.Journal
 	tenancy *tenancy.Service // nil without [database]
+	web     *web             // nil without [web]
 	queue   *faxrcvd.Queue
 	health  *health
 
@@ -160,8 +167,16 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	var ten *tenancy.Service
+	// The REST API drops its cached credentials whenever the routing is
+	// reloaded (a change on any host): set once the API exists.
+	var onReload atomic.Pointer[func()]
 	if cfg.Database.Enabled {
-		if ten, err = openTenancy(cfg, spool, j, log); err != nil {
+		reloaded := func() {
+			if f := onReload.Load(); f != nil {
+				(*f)()
+			}
+		}
+		if ten, err = openTenancy(cfg, spool, j, reloaded, log); err != nil {
 			j.Close()
 			return nil, err
 		}
@@ -269,6 +284,15 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		a.closeParts()
 		return nil, fmt.Errorf("app: [gofaxd] socket %s: %w", cfg.Gofaxd.Socket, err)
 	}
+	if cfg.Web.Enabled && ten != nil {
+		if a.web, err = openWeb(cfg, spool, ten, opt, log); err != nil {
+			a.srv.Shutdown(context.Background())
+			a.closeParts()
+			return nil, err
+		}
+		invalidate := a.web.srv.InvalidateCredentials
+		onReload.Store(&invalidate)
+	}
 	// Counted as running from here: /healthz may be asked at once.
 	a.health.serving.Store(true)
 	a.health.bgLive.Add(2)
@@ -276,6 +300,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		a.msrv, err = metrics.Listen(cfg.Gofaxd.Metrics, a.metrics, a.health.report)
 		if err != nil {
 			a.srv.Shutdown(context.Background())
+			a.closeWeb(context.Background())
 			a.closeParts()
 			return nil, fmt.Errorf("app: [gofaxd] metrics %s: %w", cfg.Gofaxd.Metrics, err)
 		}
@@ -290,6 +315,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	})
 	if ten != nil {
 		ten.Start()
+	}
+	if a.web != nil {
+		a.bg.Go(func() { a.recoverSubmissions(a.bgCtx) })
 	}
 	a.wg.Add(1)
 	go func() {
@@ -355,6 +383,23 @@ func (a *App) closeParts() {
 	a.journal.Close()
 }
 
+// closeWeb stops the REST API, if there is one: its requests may finish
+// until ctx ends.
+func (a *App) closeWeb(ctx context.Context) error {
+	if a.web == nil {
+		return nil
+	}
+	return a.web.shutdown(ctx)
+}
+
+// APIAddr returns the REST API's address, nil without [web].
+func (a *App) APIAddr() net.Addr {
+	if a.web == nil {
+		return nil
+	}
+	return a.web.srv.Addr()
+}
+
 // closeTenancy stops the tenant store's loops and closes the store.
 func (a *App) closeTenancy() {
 	if a.tenancy != nil {
@@ -407,6 +452,10 @@ func (a *App) Journal() *journal.Journal { return a.journal }
 func (a *App) Shutdown(ctx context.Context) error {
 	a.shutOnce.Do(func() {
 		a.health.stopping.Store(true)
+		// The API takes no new requests; those running may finish within
+		// the grace, as calls do.
+		webDone := make(chan error, 1)
+		go func() { webDone <- a.closeWeb(ctx) }()
 		a.pool.Drain()
 		drained := make(chan struct{})
 		var timer sync.WaitGroup
@@ -439,6 +488,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		// faxrcvd runs get faxrcvdStopWait more.
 		a.bgStop()
 		a.bg.Wait()
+		if werr := <-webDone; werr != nil && !errors.Is(werr, context.DeadlineExceeded) && !errors.Is(werr, context.Canceled) {
+			a.log.Error("stop: the REST API", "err", werr)
+		}
 		a.closeTenancy()
 		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), faxrcvdStopWait)
 		a.queue.Close(qctx)

@@ -35,7 +35,7 @@ func OpenStore(cfg *config.Config) (*postgres.Store, error) {
 
 // openTenancy prepares the tenant store's side of gofaxd (with
 // [database]): nothing of it waits for the database.
-func openTenancy(cfg *config.Config, spool string, j *journal.Journal, log *slog.Logger) (*tenancy.Service, error) {
+func openTenancy(cfg *config.Config, spool string, j *journal.Journal, onReload func(), log *slog.Logger) (*tenancy.Service, error) {
 	store, err := OpenStore(cfg)
 	if err != nil {
 		return nil, err
@@ -57,6 +57,7 @@ func openTenancy(cfg *config.Config, spool string, j *journal.Journal, log *slog
 		Migrate:        d.Migrate,
 		MaxCallTime:    cfg.Gofaxd.MaxCallTime,
 		Owner:          spoolOwner(spool),
+		OnReload:       onReload,
 		Log:            log.With("part", "tenancy"),
 	})
 	if err != nil {

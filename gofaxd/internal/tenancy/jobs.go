@@ -338,7 +338,7 @@ func (s *Service) finishDue(ctx context.Context) {
 			js.Done = time.Unix(int64(tts), 0).UTC()
 		}
 		if q.Int("state") != stateDone {
-			js.Status, js.Reason = gofaxlib.StatusFailed, q.String("status")
+			js.Status, js.Reason = gofaxlib.StatusFailed, q.Status()
 		}
 		if !st.archived {
 			doc, err := s.archiveJob(ref.FaxID, q, true)

@@ -103,7 +103,12 @@ type Config struct {
 	// Owner, if set, owns the files and directories created (gofaxd
 	// running as root in a spool that belongs to uucp).
 	Owner *hylafax.FileOwner
-	Log   *slog.Logger
+	// OnReload, if set, runs after every routing load from the database
+	// (a change notification, the periodic refresh): the REST API drops
+	// its cached credentials then, so that a user or tenant suspended or
+	// deleted on another host or with psql is refused at once.
+	OnReload func()
+	Log      *slog.Logger
 }
 
 // Service is the tenant store's side of gofaxd. Open it, Start it, Close
@@ -254,6 +259,17 @@ func (s *Service) dbOK() {
 		s.log.Info("database reachable again", "down_for", time.Since(s.dbSince).Round(time.Millisecond))
 	}
 	s.dbErr = nil
+}
+
+// SchemaReady reports, without waiting, whether the database schema is
+// usable (migrated, or found current).
+func (s *Service) SchemaReady() bool {
+	select {
+	case <-s.schema:
+		return true
+	default:
+		return false
+	}
 }
 
 // schemaReady reports whether the schema is usable, waiting until it is
