@@ -82,9 +82,9 @@ func TestDemo(t *testing.T) {
 		"gofaxd_pages_sent_total 2",
 		"(2 pages) and received recvq/fax",                         // the demo's own verdict
 		"tenant B received the fax of tenant A's user: 1 received", // the tenant part
-		"the fax went queued -> sending -> delivered",               // the REST API part
+		"the fax went queued -> sending -> delivered",              // the REST API part
 		"tenant B downloaded the received fax as PDF: 2 pages",
-		"stopped gofaxd", "stopped faxq", "stopped postgres",       // and everything stopped
+		"stopped gofaxd", "stopped faxq", "stopped postgres", // and everything stopped
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)
