@@ -118,13 +118,16 @@ func (s *Submitter) Submit(ctx context.Context, job gofaxlib.SubmitJob) (string,
 		TagLine:    job.Header,
 	}
 	var id string
-	err := s.pool.Do(ctx, func(c *hfaxd.Conn) error {
+	var uploadErr error
+	try := func(c *hfaxd.Conn) error {
 		if !c.Admin() {
 			return fmt.Errorf("submit: hfaxd account %s has no administrator rights ([web] hfaxdadminpassword): it cannot submit faxes for tenant users", s.user)
 		}
+		spec.Documents = spec.Documents[:0]
 		for _, d := range job.Documents {
 			name, err := upload(ctx, c, d.Path)
 			if err != nil {
+				uploadErr = err
 				return err
 			}
 			spec.Documents = append(spec.Documents, name)
@@ -139,7 +142,16 @@ func (s *Submitter) Submit(ctx context.Context, job gofaxlib.SubmitJob) (string,
 			}
 		}
 		return err
-	})
+	}
+	err := s.pool.Do(ctx, try)
+	if err != nil && uploadErr != nil && ctx.Err() == nil {
+		// No job exists yet: an upload refused on a fresh spool (hfaxd's
+		// race for its sequence number file) or a session hfaxd ended
+		// meanwhile is tried once more on another session.
+		s.log.Info("submit: uploading a document failed; trying again", "fax_id", job.FaxID, "err", err)
+		uploadErr = nil
+		err = s.pool.Do(ctx, try)
+	}
 	switch {
 	case err == nil:
 		n, _ := strconv.Atoi(id)

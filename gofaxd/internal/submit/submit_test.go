@@ -3,9 +3,11 @@ package submit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,5 +125,37 @@ func TestWithHfaxd(t *testing.T) {
 	if _, _, err := down.Submit(ctx, gofaxlib.SubmitJob{FaxID: faxID, To: "+4940222222",
 		Documents: []gofaxlib.SubmitDocument{{Path: doc}}}); !errors.Is(err, gofaxlib.ErrUnavailable) {
 		t.Errorf("hfaxd down: %v", err)
+	}
+}
+
+// TestFreshSpoolConcurrent: the first faxes of a fresh spool, submitted
+// at once, all get a job (hfaxd's race for its sequence number files is
+// tried again).
+func TestFreshSpoolConcurrent(t *testing.T) {
+	hylafaxtest.Require(t)
+	srv := hylafaxtest.Start(t, hylafaxtest.Options{Users: []hylafaxtest.User{admin}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s := New(Config{Hfaxd: hfaxd.Config{Addr: srv.Host, User: admin.Name, Password: admin.Password,
+		AdminPassword: admin.AdminPassword}, Host: "fax1"})
+	defer s.Close()
+	doc := srv.Document()
+	const n = DefaultPoolSize
+	ids := make([]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, ids[i], errs[i] = s.Submit(ctx, gofaxlib.SubmitJob{FaxID: fmt.Sprintf("6f1c2a3b-4d5e-4f60-8a7b-1c2d3e4f5a%02d", i),
+				Owner: "alice", To: "+4940222222", Documents: []gofaxlib.SubmitDocument{{Path: doc}}})
+		})
+	}
+	wg.Wait()
+	seen := map[int]bool{}
+	for i := range n {
+		if errs[i] != nil || ids[i] == 0 || seen[ids[i]] {
+			t.Errorf("submission %d: job %d, %v", i, ids[i], errs[i])
+		}
+		seen[ids[i]] = true
 	}
 }

@@ -504,3 +504,30 @@ func TestJobsByUserKey(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// TestNewJobSeqfRace: hfaxd refuses JNEW when another session created
+// the spool's sequence number file at the same moment; JNEW is tried
+// again (hfaxd 6.0.7, two sessions making the first jobs of a spool).
+func TestNewJobSeqfRace(t *testing.T) {
+	addr := fakeServer(t, 0, func(p *peer) {
+		p.login(false)
+		p.reply("JOB default", "200 Current job: (default).\r\n")
+		p.reply("JNEW", "503 Unable to open sequence number file sendq/seqf; File exists..\r\n")
+		p.reply("JOB default", "200 Current job: (default).\r\n")
+		p.reply("JNEW", "200 New job created: jobid: 1 groupid: 1.\r\n")
+		p.reply("JOB default", "200 Current job: (default).\r\n")
+		p.reply("JNEW", "503 Unable to open sequence number file sendq/seqf; Permission denied.\r\n")
+		p.quit()
+	})
+	c, err := Dial(testCtx(t), fakeConfig(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if id, err := c.NewJob(testCtx(t)); id != "1" || err != nil {
+		t.Errorf("NewJob after the race = %q, %v", id, err)
+	}
+	if id, err := c.NewJob(testCtx(t)); id != "" || err == nil {
+		t.Errorf("NewJob refused for another reason = %q, %v", id, err)
+	}
+}

@@ -506,6 +506,17 @@ func TestRealPool(t *testing.T) {
 	p := NewPool(config(t, srv, admin, true), 2, time.Minute)
 	defer p.Close()
 	doc := twoPagePDF(t)
+	// The spool's first upload and job make hfaxd's sequence number
+	// files; sessions racing to create them fail (see the package doc).
+	if err := p.Do(ctx, func(c *Conn) error {
+		name, err := c.Upload(ctx, bytes.NewReader(doc))
+		if err == nil {
+			_, err = c.Submit(ctx, JobSpec{Number: "5551299", SendAt: time.Now().Add(time.Hour), Documents: []string{name}})
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	const n = 8
 	var wg sync.WaitGroup
 	ids := make([]string, n)

@@ -248,21 +248,36 @@ func (c *Conn) Submit(ctx context.Context, spec JobSpec) (string, error) {
 
 var newJobRE = regexp.MustCompile(`jobid: ([0-9]+)`)
 
+// seqfRaceTries bounds JNEW when hfaxd refuses it for want of its
+// sequence number file: two sessions making the first job of a spool
+// create sendq/seqf at once, and the one that loses gets "503 Unable to
+// open sequence number file sendq/seqf; File exists."; the file exists
+// then, and JNEW again succeeds.
+const seqfRaceTries = 3
+
 // NewJob creates a job (JNEW) with hfaxd's defaults and makes it the
 // current job of the session; it returns its id. Until it is submitted
 // the job is "suspended"; hfaxd deletes it when the session ends.
 func (c *Conn) NewJob(ctx context.Context) (string, error) {
-	// JNEW inherits the current job's parameters: start from the default
-	// job, which this package never changes.
-	reps, err := c.do(ctx, command{"JOB", "JOB default"}, command{"JNEW", "JNEW"})
-	if err != nil {
-		return "", err
-	}
-	if reps[0].Code != 200 {
-		return "", replyError("JOB", reps[0])
-	}
-	if reps[1].Code != 200 {
-		return "", replyError("JNEW", reps[1])
+	var reps []Reply
+	for try := 1; ; try++ {
+		// JNEW inherits the current job's parameters: start from the
+		// default job, which this package never changes.
+		var err error
+		reps, err = c.do(ctx, command{"JOB", "JOB default"}, command{"JNEW", "JNEW"})
+		if err != nil {
+			return "", err
+		}
+		if reps[0].Code != 200 {
+			return "", replyError("JOB", reps[0])
+		}
+		if reps[1].Code == 200 {
+			break
+		}
+		if try >= seqfRaceTries || !strings.Contains(reps[1].Text(), "sequence number file") ||
+			!strings.Contains(reps[1].Text(), "File exists") {
+			return "", replyError("JNEW", reps[1])
+		}
 	}
 	m := newJobRE.FindStringSubmatch(reps[1].Text())
 	if m == nil {
