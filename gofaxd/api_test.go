@@ -733,6 +733,24 @@ func TestAPIEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("a user suspended with psql is refused at once", func(t *testing.T) {
+		r := r.with(t)
+		r.expect("bob's key, cached", r.do("GET", "/v1/faxes?limit=1", r.keyB, nil), 200)
+		if _, err := r.db.Exec("UPDATE users SET suspended = true WHERE username = 'bob'"); err != nil {
+			t.Fatal(err)
+		}
+		defer r.db.Exec("UPDATE users SET suspended = false WHERE username = 'bob'")
+		// The routing change notification makes gofaxd drop its cached
+		// credentials: well within the 10 s a verified key is trusted.
+		deadline := time.Now().Add(5 * time.Second)
+		for r.do("GET", "/v1/faxes?limit=1", r.keyB, nil).status != 403 {
+			if time.Now().After(deadline) {
+				t.Fatal("a suspended user's cached API key still works")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+
 	t.Run("PostgreSQL down", func(t *testing.T) {
 		r := r.with(t)
 		cluster := pgtest.Shared(t)
