@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres/pgtest"
 )
 
@@ -21,7 +24,19 @@ func TestMigrateCommand(t *testing.T) {
 	if err := os.WriteFile(path, []byte("[database]\ndsn = \""+dsn+"\"\nhostname = migrate-test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"schema at version 1: applied [1]", "schema at version 1: nothing to do"} {
+	ms, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []string
+	for _, m := range ms {
+		versions = append(versions, strconv.Itoa(m.Version))
+	}
+	latest := len(ms)
+	for i, want := range []string{
+		fmt.Sprintf("schema at version %d: applied [%s]", latest, strings.Join(versions, " ")),
+		fmt.Sprintf("schema at version %d: nothing to do", latest),
+	} {
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{"-c", path, "migrate"}, &out, &bytes.Buffer{}); err != nil {
 			t.Fatalf("migrate #%d: %v", i+1, err)
