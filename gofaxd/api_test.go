@@ -487,6 +487,7 @@ func (r *apiRig) follow(key, id string, final ...string) ([]string, fax) {
 func (r *apiRig) trace(key, id string, final ...string) (seen []string, sendingAt []int, f fax) {
 	r.t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
+	lastPoke := time.Now()
 	for {
 		res := r.do("GET", "/v1/faxes/"+id, key, nil)
 		r.expect("GET fax", res, 200)
@@ -502,6 +503,14 @@ func (r *apiRig) trace(key, id string, final ...string) (seen []string, sendingA
 		}
 		if time.Now().After(deadline) {
 			r.t.Fatalf("fax %s: statuses %q, never %q: %s", id, seen, final, res.body)
+		}
+		// faxq loses scheduler wake-ups (see hylafaxtest): a job left
+		// ready is submitted again, which only wakes the scheduler.
+		if job := strconv.Itoa(f.HylaFAX.JobID); f.HylaFAX.JobID > 0 && time.Since(lastPoke) >= time.Second {
+			if j, err := r.srv.Job(job); err == nil && strings.HasPrefix(j.Path, "sendq/") && j.State() == hylafaxtest.StateReady {
+				r.srv.WriteFIFO("S" + job)
+			}
+			lastPoke = time.Now()
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -42,8 +42,6 @@ type Options struct {
 	// WebListener, if set, is where the REST API of [web] listens instead
 	// of [web] listen (a systemd-activated socket, a test's :0).
 	WebListener net.Listener
-	// HfaxdDial, if set, makes the API's connections to hfaxd (tests).
-	HfaxdDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // App is a running gofaxd.

@@ -48,7 +48,6 @@ func openWeb(cfg *config.Config, spool string, ten *tenancy.Service, opt Options
 		User:          w.HfaxdUser,
 		Password:      w.HfaxdPassword,
 		AdminPassword: w.HfaxdAdminPassword,
-		DialContext:   opt.HfaxdDial,
 	}
 	sub := submit.New(submit.Config{Hfaxd: hc, Host: store.Host(), Log: log.With("part", "submit")})
 	o := api.ConfigOptions(cfg)
