@@ -742,6 +742,27 @@ func TestAPIEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("softmodem fallback list", func(t *testing.T) {
+		r := r.with(t)
+		added := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
+		r.sim.SetDB("fallback", "4989000099", added)
+		r.sim.SetDB("fallback-inbound", "4989000099", added)
+		res := r.do("GET", "/v1/fallbacks", rigAdminToken, nil)
+		r.expect("list", res, 200)
+		if !bytes.Contains(res.body, []byte(`"number":"+4989000099"`)) || !bytes.Contains(res.body, []byte(`"counts_for":"inbound"`)) {
+			t.Errorf("list: %s", res.body)
+		}
+		r.expect("a tenant's user", r.do("GET", "/v1/fallbacks", r.keyA, nil), 403)
+		// Written as the number plan allows: the key gofaxd and gofaxsend
+		// use, in both realms.
+		r.expect("delete", r.do("DELETE", "/v1/fallbacks/089%20000099", rigAdminToken, nil), 204)
+		for k := range r.sim.DB() {
+			if strings.HasSuffix(k, "/4989000099") {
+				t.Errorf("%s still listed", k)
+			}
+		}
+	})
+
 	t.Run("a user suspended with psql is refused at once", func(t *testing.T) {
 		r := r.with(t)
 		r.expect("bob's key, cached", r.do("GET", "/v1/faxes?limit=1", r.keyB, nil), 200)
