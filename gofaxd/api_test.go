@@ -603,7 +603,9 @@ func pdfinfoPages(t *testing.T, pdf []byte) int {
 // a busy destination goes retrying, then delivered; a fax is canceled
 // while it waits for its retry; broken and oversized documents leave
 // nothing behind; a repeated Idempotency-Key makes one job; a conversion
-// failure in faxq shows as failed with its reason; PostgreSQL down is 503.
+// failure in faxq shows as failed with its reason; the softmodem fallback
+// list is read and edited through gofaxd's event socket connection; a
+// user suspended with psql is refused at once; PostgreSQL down is 503.
 func TestAPIEndToEnd(t *testing.T) {
 	r := startAPIRig(t)
 
