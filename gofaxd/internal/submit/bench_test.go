@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -79,8 +80,9 @@ func BenchmarkSubmitRate(b *testing.B) {
 	sub := submit.New(submit.Config{Hfaxd: hfaxd.Config{Addr: srv.Host, User: user.Name, Password: user.Password,
 		AdminPassword: user.AdminPassword}, Host: "bench"})
 	defer sub.Close()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := api.New(api.Options{Store: store, Submitter: sub, Plan: plan, Addr: "127.0.0.1:0", UploadDir: b.TempDir(),
-		AdminTokens: []api.AdminToken{{Name: "ops", SHA256: sha256.Sum256([]byte("x"))}}})
+		AdminTokens: []api.AdminToken{{Name: "ops", SHA256: sha256.Sum256([]byte("x"))}}, Logger: logger})
 	must(b, err)
 	must(b, s.Open(nil))
 	defer s.Shutdown(ctx)
@@ -125,10 +127,16 @@ func BenchmarkSubmitRate(b *testing.B) {
 			name string
 			do   func() error
 		}{{"api", post}, {"sendfax", sendfax}} {
-			lat, rate, err := load(l.do)
-			if err != nil {
-				b.Fatal(err)
+			lat, rate, errs := load(l.do)
+			if len(errs) > 0 {
+				// HylaFAX's own sendfax fails now and then under this load
+				// ("null or missing DIALSTRING" from JSUBM); the API must not.
+				b.Logf("%s: %d of %d requests failed, the first: %v", l.name, len(errs), loadRequests, errs[0])
+				if l.name == "api" {
+					b.Fail()
+				}
 			}
+			b.ReportMetric(float64(len(errs)), l.name+"-errors")
 			b.ReportMetric(ms(percentile(lat, 50)), l.name+"-p50-ms")
 			b.ReportMetric(ms(percentile(lat, 99)), l.name+"-p99-ms")
 			b.ReportMetric(ms(lat[len(lat)-1]), l.name+"-max-ms")
@@ -138,8 +146,8 @@ func BenchmarkSubmitRate(b *testing.B) {
 }
 
 // load runs do loadRequests times at loadRate per second and returns the
-// latencies, sorted, and the rate of answers achieved.
-func load(do func() error) ([]time.Duration, float64, error) {
+// latencies, sorted, the rate of answers achieved, and the errors.
+func load(do func() error) ([]time.Duration, float64, []error) {
 	lat := make([]time.Duration, loadRequests)
 	errs := make(chan error, loadRequests)
 	slots := make(chan struct{}, loadInFlight)
@@ -160,11 +168,12 @@ func load(do func() error) ([]time.Duration, float64, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(errs)
-	if err := <-errs; err != nil {
-		return nil, 0, err
+	var failed []error
+	for err := range errs {
+		failed = append(failed, err)
 	}
 	slices.Sort(lat)
-	return lat, float64(loadRequests) / elapsed.Seconds(), nil
+	return lat, float64(loadRequests) / elapsed.Seconds(), failed
 }
 
 func percentile(sorted []time.Duration, p int) time.Duration {

@@ -3,6 +3,7 @@ package hfaxd
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -217,18 +218,30 @@ func (c *Conn) Submit(ctx context.Context, spec JobSpec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	id, err := c.NewJob(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := c.setParams(ctx, cmds); err != nil {
-		if c.broken == nil {
-			c.DeleteJob(ctx, id)
+	var id string
+	for try := 1; ; try++ {
+		if id, err = c.NewJob(ctx); err != nil {
+			return "", err
 		}
-		return "", err
-	}
-	if err := c.SubmitJob(ctx, id); err != nil {
-		return id, err
+		if err := c.setParams(ctx, cmds); err != nil {
+			if c.broken == nil {
+				c.DeleteJob(ctx, id)
+			}
+			return "", err
+		}
+		err = c.SubmitJob(ctx, id)
+		if err == nil {
+			break
+		}
+		if try >= lostParamsTries || !lostParams(err) || c.broken != nil {
+			return id, err
+		}
+		// hfaxd reread the new job's qfile and lost the parameters set
+		// (see lostParams): the job is ours and not submitted; make it
+		// again.
+		if derr := c.DeleteJob(ctx, id); derr != nil {
+			return id, err
+		}
 	}
 	// The session keeps the job in memory as it created it, suspended,
 	// and reloads it only when the qfile's modification time is a later
@@ -244,6 +257,23 @@ func (c *Conn) Submit(ctx context.Context, spec JobSpec) (string, error) {
 	}
 	c.do(ctx, tidy...)
 	return id, nil
+}
+
+// lostParamsTries bounds making a job again after hfaxd lost its
+// parameters.
+const lostParamsTries = 3
+
+// lostParams reports JSUBM refused for a job without number although
+// Submit set one (DIALSTRING is always its first parameter): hfaxd keeps
+// a new job in memory and rereads its qfile when the file's modification
+// time is a later second than the one it noted; when the qfile JNEW wrote
+// is dated a second later than that (JNEW at a second's end, on a busy
+// machine), the reread drops every parameter set so far. Seen about once
+// in 200 submissions from concurrent sessions (hfaxd 6.0.7), sendfax's
+// too.
+func lostParams(err error) bool {
+	var re *ReplyError
+	return errors.As(err, &re) && re.Command == "JSUBM" && re.Code == 504 && strings.Contains(re.Text, "missing DIALSTRING")
 }
 
 var newJobRE = regexp.MustCompile(`jobid: ([0-9]+)`)
