@@ -54,6 +54,14 @@ const (
 	DefaultKillAfter = 24 * time.Hour
 )
 
+// A failed upload (no job exists yet) is tried uploadTries times in all,
+// uploadPause, then twice that, apart: enough for sessions racing to
+// create a fresh spool's sequence number file to find it made.
+const (
+	uploadTries = 3
+	uploadPause = 50 * time.Millisecond
+)
+
 // Config configures a Submitter.
 type Config struct {
 	// Hfaxd is how to reach and log in to hfaxd; it needs administrator
@@ -144,11 +152,12 @@ func (s *Submitter) Submit(ctx context.Context, job gofaxlib.SubmitJob) (string,
 		return err
 	}
 	err := s.pool.Do(ctx, try)
-	if err != nil && uploadErr != nil && ctx.Err() == nil {
+	for n := 1; err != nil && uploadErr != nil && n < uploadTries && ctx.Err() == nil; n++ {
 		// No job exists yet: an upload refused on a fresh spool (hfaxd's
 		// race for its sequence number file) or a session hfaxd ended
-		// meanwhile is tried once more on another session.
+		// meanwhile is tried again on another session.
 		s.log.Info("submit: uploading a document failed; trying again", "fax_id", job.FaxID, "err", err)
+		time.Sleep(time.Duration(n) * uploadPause)
 		uploadErr = nil
 		err = s.pool.Do(ctx, try)
 	}
