@@ -85,7 +85,9 @@ func TestDemo(t *testing.T) {
 		"Subject: Fax received from +15550001001 (2 pages)",        // the e-mail receipt
 		"pdfinfo receipt-1.pdf: 2 page(s)",                         // with the fax as PDF
 		"pdfinfo receipt-2.pdf: 1 page(s)",                         // and the report
-		"stopped gofaxd", "stopped faxq", "stopped postgres",       // and everything stopped
+		"the fax went queued -> sending -> delivered",              // the REST API part
+		"tenant B downloaded the received fax as PDF: 2 pages",
+		"stopped gofaxd", "stopped faxq", "stopped postgres", // and everything stopped
 		"stopped hookrecv", "stopped smtpd",
 	} {
 		if !strings.Contains(string(out), want) {

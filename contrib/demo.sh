@@ -35,7 +35,14 @@
 #      report; after it, it shows the webhook receipts hookrecv verified
 #      (tenant B's fax.received, tenant A's fax.delivered), the mail with its
 #      PDFs (pdfinfo) and the events with their deliveries,
-#   7. stops everything it started (also on Ctrl-C or an error).
+#   7. the REST API (gofaxd's [web], on a free port of 127.0.0.1): the
+#      operator makes an API key for alice and a user bob of tenant B with an
+#      API key (curl with the admin token), alice sends the PDF with curl to
+#      tenant B's number (POST /v1/faxes: an ordinary HylaFAX job through
+#      hfaxd), the demo follows it queued -> sending -> delivered, and bob
+#      lists the fax B received and downloads it as PDF (pdfinfo shows its
+#      pages),
+#   8. stops everything it started (also on Ctrl-C or an error).
 # Every wait is bounded. Running it again starts from scratch.
 #
 # Environment:
@@ -61,6 +68,13 @@ number=5551234
 # Tenants (NANP numbering in this demo: [freeswitch] countrycode 1).
 number_a=15550001001
 number_b=15550002002
+# The REST API: the operator's token (gofax.conf holds its SHA-256), and the
+# hfaxd account it submits faxes with (an administrator, so that each job is
+# owned by the tenant's user). New random values every run.
+api_token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+hfaxd_api_user=gofaxapi
+hfaxd_api_pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+hfaxd_api_admin=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 
 # Time bounds, in seconds. faxq runs its scheduler at most once a second;
 # converting the PDF and a simulated call take a few seconds.
@@ -212,7 +226,8 @@ preflight() {
 		[ -x "$f" ] || die "$f missing: run make demo (it builds the binaries first)"
 	done
 	for f in /usr/sbin/faxq /usr/sbin/hfaxd /usr/bin/sendfax /usr/bin/faxstat \
-		/usr/lib/hylafax/bin/faxinfo /usr/bin/gs /usr/bin/pdfinfo /etc/hylafax/setup.cache; do
+		/usr/lib/hylafax/bin/faxinfo /usr/bin/gs /usr/bin/pdfinfo /usr/bin/curl /usr/bin/openssl \
+		/etc/hylafax/setup.cache; do
 		[ -e "$f" ] || die "$f missing: run contrib/install-deps.sh (make deps)"
 	done
 	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
@@ -287,8 +302,14 @@ build_spool() {
 		NotifyCmd:	$bin/gofaxsend -notify
 		LogFacility:	daemon
 	EOF
-	# hfaxd: clients from 127.0.0.1, uid 21 (Debian's fax group).
-	printf 'localhost:21::\n127.0.0.1:21::\n' >"$spool/etc/hosts.hfaxd"
+	# hfaxd: the REST API's account first (a password, and an administrator
+	# password as crypt(3) MD5 hashes), then any other client from 127.0.0.1
+	# without a password, uid 21 (Debian's fax group).
+	{
+		printf '^%s@:21:%s:%s\n' "$hfaxd_api_user" "$(openssl passwd -1 "$hfaxd_api_pw")" \
+			"$(openssl passwd -1 "$hfaxd_api_admin")"
+		printf 'localhost:21::\n127.0.0.1:21::\n'
+	} >"$spool/etc/hosts.hfaxd"
 	chown uucp:uucp "$spool/etc/hosts.hfaxd"
 	chmod 600 "$spool/etc/hosts.hfaxd"
 	for ((i = 0; i < modems; i++)); do
@@ -351,6 +372,14 @@ write_conf() {
 
 		[webhooks]
 		allow = 127.0.0.1/32
+
+		[web]
+		listen = 127.0.0.1:$web_port
+		admintoken = demo:$(printf %s "$api_token" | sha256sum | cut -d ' ' -f 1)
+		hfaxdport = $hfaxd_port
+		hfaxduser = $hfaxd_api_user
+		hfaxdpassword = $hfaxd_api_pw
+		hfaxdadminpassword = $hfaxd_api_admin
 	EOF
 	# As the package installs /etc/gofax.conf: it holds the event socket password.
 	chown root:uucp "$dir/gofax.conf"
@@ -392,7 +421,8 @@ start_fs_gofaxd() {
 	for ((try = 1; try <= bind_tries; try++)); do
 		sock_port=$(free_port)
 		metrics_port=$(free_port)
-		[ "$sock_port" != "$metrics_port" ] || continue
+		web_port=$(free_port)
+		[ "$sock_port" != "$metrics_port" ] && [ "$web_port" != "$sock_port" ] && [ "$web_port" != "$metrics_port" ] || continue
 		# Loopback mode: originates without a route come back to gofaxd's
 		# socket. -scale 0.1: a call takes a tenth of the time a real one
 		# takes. It runs as uucp, as FreeSWITCH should: it writes the received
@@ -409,7 +439,7 @@ start_fs_gofaxd() {
 			"$bin/gofaxd" -c "$dir/gofax.conf"
 		for ((i = 0; i < start_wait * 10; i++)); do
 			if grep -q 'gofaxd ready' "$dir/gofaxd.out"; then
-				info "simulator on 127.0.0.1:$esl_port, gofaxd on 127.0.0.1:$sock_port, metrics on 127.0.0.1:$metrics_port"
+				info "simulator on 127.0.0.1:$esl_port, gofaxd on 127.0.0.1:$sock_port, metrics on 127.0.0.1:$metrics_port, REST API on 127.0.0.1:$web_port"
 				return 0
 			fi
 			alive gofaxd || break
@@ -608,6 +638,84 @@ tenant_fax() {
 		AND f.to_number = '+$number_b'") received fax(es) for Tenant B"
 }
 
+# json_field NAME: the first "NAME":"value" of the JSON on stdin (the API's
+# answers are one line; enough for the demo without jq).
+json_field() { grep -o "\"$1\":\"[^\"]*\"" | head -n 1 | cut -d '"' -f 4 || true; }
+
+# api METHOD PATH KEY [curl arguments...]: one REST API request, shown as the
+# curl command (without the secret); the answer goes to stdout.
+api() {
+	local method=$1 path=$2 key=$3
+	shift 3
+	local a
+	{
+		printf '$ curl -X %s -H "Authorization: Bearer …"' "$method"
+		for a in "$@" "http://127.0.0.1:$web_port/v1$path"; do
+			case $a in
+			*[!A-Za-z0-9_./:=@+-]*) printf " '%s'" "$a" ;;
+			*) printf ' %s' "$a" ;;
+			esac
+		done
+		echo
+	} >&2
+	curl -sS --max-time 60 -X "$method" -H "Authorization: Bearer $key" "$@" "http://127.0.0.1:$web_port/v1$path"
+}
+
+# fax_status KEY ID: the fax's status as KEY sees it.
+fax_status() { api GET "/faxes/$2" "$1" 2>/dev/null | json_field status || true; }
+
+api_fax() {
+	say "REST API on 127.0.0.1:$web_port: the operator makes API keys (curl, admin token)"
+	local alice_id tenant_b out key_a key_b bob_id id status trail last since in_id i
+	alice_id=$(psql_demo -At -c "SELECT id FROM users WHERE username = 'alice'")
+	tenant_b=$(psql_demo -At -c "SELECT id FROM tenants WHERE name = 'Tenant B'")
+	out=$(api POST "/users/$alice_id/api-keys" "$api_token" -H 'Content-Type: application/json' -d '{"name":"demo"}')
+	key_a=$(json_field key <<<"$out")
+	[ -n "$key_a" ] || die "no API key for alice: $out"
+	info "alice's API key: $(json_field prefix <<<"$out")… (shown once, stored as its SHA-256)"
+	out=$(api POST /users "$api_token" -H 'Content-Type: application/json' \
+		-d "{\"tenant_id\":\"$tenant_b\",\"username\":\"bob\",\"role\":\"user\"}")
+	bob_id=$(json_field id <<<"$out")
+	[ -n "$bob_id" ] || die "no user bob: $out"
+	out=$(api POST "/users/$bob_id/api-keys" "$api_token" -H 'Content-Type: application/json' -d '{"name":"demo"}')
+	key_b=$(json_field key <<<"$out")
+	[ -n "$key_b" ] || die "no API key for bob: $out"
+
+	say "alice sends demo.pdf to tenant B's number through the API"
+	since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	out=$(api POST /faxes "$key_a" -H 'Idempotency-Key: demo-api-fax' -F "to=+$number_b" -F "file=@$dir/demo.pdf")
+	echo "$out"
+	id=$(json_field id <<<"$out")
+	[ -n "$id" ] && [ "$(json_field status <<<"$out")" = queued ] || die "the API did not queue the fax: $out"
+	info "fax $id queued as HylaFAX job $(grep -o '"job_id":[0-9]*' <<<"$out" | head -n 1 | cut -d : -f 2); following it (at most ${job_wait}s)"
+	trail=queued last=queued
+	for ((i = 0; i < job_wait * 10; i++)); do
+		status=$(fax_status "$key_a" "$id")
+		if [ -n "$status" ] && [ "$status" != "$last" ]; then
+			info "fax $id: $status"
+			trail="$trail -> $status" last=$status
+		fi
+		case $status in delivered | failed | canceled) break ;; esac
+		sleep 0.1
+	done
+	info "the fax went $trail"
+	[ "$last" = delivered ] || die "the API fax did not arrive: $last"
+
+	say "bob (tenant B) lists the fax B received and downloads it as PDF"
+	for ((i = 0; i < recv_wait * 10; i++)); do
+		in_id=$(api GET "/faxes?direction=inbound&status=received&since=$since" "$key_b" 2>/dev/null | json_field id || true)
+		[ -n "$in_id" ] && break
+		sleep 0.1
+	done
+	[ -n "$in_id" ] || die "tenant B lists no received fax"
+	api GET "/faxes?direction=inbound&since=$since" "$key_b"
+	echo
+	api GET "/faxes/$in_id/document" "$key_b" --fail -o "$dir/received.pdf" || die "no document for fax $in_id"
+	say "pdfinfo received.pdf"
+	pdfinfo "$dir/received.pdf"
+	info "tenant B downloaded the received fax as PDF: $(pdfinfo "$dir/received.pdf" | sed -n 's/^Pages: *//p') pages"
+}
+
 report() {
 	say "faxstat -s (send queue)"
 	faxstat -h "$host" -s
@@ -693,3 +801,4 @@ send_fax
 report
 tenant_fax
 receipts
+api_fax

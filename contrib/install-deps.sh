@@ -3,8 +3,9 @@
 # non-interactively and idempotently: HylaFAX (server and client), libtiff-tools,
 # Ghostscript, poppler-utils, busybox (its syslogd collects faxq/hfaxd logs in tests),
 # python3-aiosmtpd (the SMTP server the e-mail receipt tests start on 127.0.0.1),
-# gcc (go test -race needs cgo) and PostgreSQL (the store's tests start private
-# clusters with its initdb and pg_ctl).
+# gcc (go test -race needs cgo), PostgreSQL (the store's tests start private
+# clusters with its initdb and pg_ctl), curl (the demo's REST API part) and
+# openssl (the demo's hfaxd password hashes).
 #
 # The HylaFAX and PostgreSQL system services are not left running: the tests
 # start private faxq/hfaxd instances and PostgreSQL clusters on their own
@@ -14,7 +15,7 @@
 #   INSTALL_DEPS_LOG  apt output (default /tmp/gofax-install-deps.log)
 set -euo pipefail
 
-packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox python3-aiosmtpd gcc postgresql)
+packages=(hylafax-server hylafax-client libtiff-tools ghostscript poppler-utils busybox python3-aiosmtpd gcc postgresql curl openssl)
 log_file=${INSTALL_DEPS_LOG:-/tmp/gofax-install-deps.log}
 
 say() { printf 'install-deps: %s\n' "$*"; }

@@ -74,6 +74,12 @@ func TestBadConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), path+":2") || !strings.Contains(err.Error(), "pagetimeout") {
 		t.Fatalf("err = %v, want one naming %s:2 and pagetimeout", err, path)
 	}
+	// The REST API without the tenant database: refused, naming both.
+	os.WriteFile(path, []byte("[hylafax]\nspooldir = /nonexistent\n[web]\n"), 0o644)
+	err = run(context.Background(), []string{"-c", path}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "[web]") || !strings.Contains(err.Error(), "[database]") {
+		t.Fatalf("[web] without [database]: err = %v, want one naming both", err)
+	}
 	err = run(context.Background(), []string{"-c", filepath.Join(t.TempDir(), "missing.conf")}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "missing.conf") {
 		t.Fatalf("missing file: err = %v", err)

@@ -41,6 +41,10 @@ type SubmitJob struct {
 	To   string
 	// Header is the page header; "" = the number's.
 	Header string
+	// NotifyAddr is where HylaFAX's own notify mails about the job (it
+	// mails failures always, as for sendfax users): the user's e-mail
+	// address; "" = hfaxd's default, the submitting account.
+	NotifyAddr string
 	// SendAt is when to send (zero = now); Expires when faxq gives up
 	// (zero = the submitter's default); MaxTries bounds the calls (0 =
 	// HylaFAX's default).
@@ -63,4 +67,9 @@ type Submitter interface {
 	// killed (the fax becomes canceled). ErrNotFound: no such job (any
 	// more); ErrConflict: the job is on another host's HylaFAX.
 	Kill(ctx context.Context, host string, jobID int) error
+	// Lookup finds the job HylaFAX queued for fax faxID (by its user
+	// key) after a crash or a lost reply between creating and recording
+	// it: the host and job id, in sendq or doneq. ErrNotFound: HylaFAX
+	// has no job of the fax; ErrUnavailable: HylaFAX could not be asked.
+	Lookup(ctx context.Context, faxID string) (host string, jobID int, err error)
 }

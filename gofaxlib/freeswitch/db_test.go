@@ -247,6 +247,7 @@ func TestNumberingKey(t *testing.T) {
 	de := Numbering{CountryCode: "49", InternationalPrefix: "00", NationalPrefix: "0"}
 	us := Numbering{CountryCode: "1", InternationalPrefix: "011", NationalPrefix: "1"}
 	off := Numbering{InternationalPrefix: "00", NationalPrefix: "0"}
+	nanp := Numbering{CountryCode: "1", InternationalPrefix: "011", NationalPrefix: "1", NationalLength: 10}
 	tests := []struct {
 		n        Numbering
 		in, want string
@@ -260,6 +261,15 @@ func TestNumberingKey(t *testing.T) {
 		{off, "0301234", "0301234"},
 		{off, "+49301234", "49301234"},
 		{Numbering{}, "  +49 (30) 1234 ", "49301234"},
+		// The number plan's E.164: the optional trunk prefix "(0)" goes,
+		// a national number of NationalLength digits gets the country code.
+		{de, "+44 (0)20 7946 0958", "442079460958"},
+		{nanp, "555 123 4567", "15551234567"},
+		{nanp, "+1 555 123 4567", "15551234567"},
+		// Numbers E.164 refuses keep the keys they had: short numbers,
+		// national ones without a country code.
+		{de, "4711", "4711"},
+		{de, "+49 030 1234", "490301234"},
 		{de, "anonymous", ""},
 		{de, "", ""},
 		{de, "00", ""},

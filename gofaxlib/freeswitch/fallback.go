@@ -36,25 +36,31 @@ const (
 	Inbound                   // gofaxd's receptions
 )
 
-// Numbering describes how numbers are written locally, so that the caller ID
-// of an incoming call and the number dialled for an outgoing one map to the
-// same key ([freeswitch] countrycode, internationalprefix, nationalprefix).
-type Numbering struct {
-	CountryCode         string // e.g. "49"; "" = national numbers are left alone
-	InternationalPrefix string // e.g. "00"
-	NationalPrefix      string // e.g. "0"
-}
+// Numbering is the one number plan of the server ([freeswitch]
+// countrycode, internationalprefix, nationalprefix, nationallength; see
+// gofaxlib.NumberPlan), used here to make fallback keys, so that the
+// caller ID of an incoming call and the number dialled for an outgoing
+// one map to the same key: Numbering(cfg.NumberPlan()).
+type Numbering gofaxlib.NumberPlan
 
-// Key normalises a telephone number into a fallback key: everything but
-// digits is dropped; a number written with "+" or starting with the
-// international prefix becomes the digits after it; with a country code
-// set, a number starting with the national prefix becomes country code +
-// the rest. So with CountryCode 49, "+49 30 1234", "0049301234" and
-// "030/1234" all give "49301234". Pass the number without [gofaxsend]
-// callprefix (the qfile's external number): GOfax.IP used caller ID inbound
-// and callprefix+number outbound, keys that never matched. A number without
+// Key normalises a telephone number into a fallback key: the number as
+// E.164 (gofaxlib.NumberPlan.E164, the normalisation the tenant database
+// and the REST API use) without its "+". So with CountryCode 49,
+// "+49 30 1234", "0049301234" and "030/1234" all give "49301234".
+//
+// A number E.164 refuses (a national number while no country code is
+// configured, fewer than 7 digits, an extension) keeps the key it had
+// before the plan existed, so entries learned or made by hand under such
+// keys stay found: everything but digits dropped, a leading "+" or
+// international prefix removed, with a country code a leading national
+// prefix replaced by it. Pass the number without [gofaxsend] callprefix
+// (the qfile's external number): GOfax.IP used caller ID inbound and
+// callprefix+number outbound, keys that never matched. A number without
 // digits (anonymous callers) gives ErrInvalidNumber.
 func (n Numbering) Key(number string) (string, error) {
+	if e, err := gofaxlib.NumberPlan(n).E164(number); err == nil {
+		return e[1:], nil
+	}
 	number = strings.TrimSpace(number)
 	digits := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {

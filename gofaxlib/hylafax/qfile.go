@@ -166,6 +166,14 @@ func (q *Qfile) String(tag string) string {
 	return v
 }
 
+// Status returns the job's status text as people read it: a value faxq
+// continued over several lines (a converter's error output, for one) with
+// its lines joined by line breaks, without the continuation backslashes,
+// and blanks and empty lines at either end trimmed.
+func (q *Qfile) Status() string {
+	return strings.TrimSpace(strings.ReplaceAll(q.String(statusTag), "\\\n", "\n"))
+}
+
 // Int returns the value of tag read the way faxq reads numbers (C atoi):
 // leading blanks and a sign are accepted, reading stops at the first
 // non-digit, and an absent, empty or non-numeric value is 0.

@@ -649,3 +649,24 @@ func BenchmarkQfileUpdate(b *testing.B) {
 		}
 	}
 }
+
+// TestQfileStatus: a status faxq continued over lines (a converter's
+// error output with its line break) reads without the continuation
+// backslashes.
+func TestQfileStatus(t *testing.T) {
+	for _, c := range []struct{ raw, want string }{
+		{"status:Busy signal detected\n", "Busy signal detected"},
+		{"status:Cannot convert: broken fonts\\\n\nstate:8\n", "Cannot convert: broken fonts"},
+		{"status:Conversion failed:\\\nline two\\\nline three\nstate:8\n", "Conversion failed:\nline two\nline three"},
+		{"status:  \n", ""},
+		{"state:8\n", ""},
+	} {
+		q, err := ParseQfile("q", []byte(c.raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := q.Status(); got != c.want {
+			t.Errorf("Status of %q = %q, want %q", c.raw, got, c.want)
+		}
+	}
+}

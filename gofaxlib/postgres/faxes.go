@@ -370,6 +370,21 @@ func (s *Store) UnfinishedFaxes(ctx context.Context, host string, limit int) ([]
 	return list, mapErr(op, err)
 }
 
+// UnsubmittedFaxes returns up to limit of host's sent faxes that the
+// REST API created but whose HylaFAX job is not recorded (queued, no job
+// id), oldest first: the submissions a crash or a lost reply interrupted.
+func (s *Store) UnsubmittedFaxes(ctx context.Context, host string, limit int) ([]gofaxlib.Fax, error) {
+	const op = "list unsubmitted faxes"
+	rows, err := s.db.QueryContext(ctx, `SELECT `+faxCols+` FROM faxes f
+		WHERE f.host = $1 AND f.direction = 'outbound' AND f.status = 'queued' AND f.job_id IS NULL
+		AND f.completed_at IS NULL ORDER BY f.created_at, f.id LIMIT $2`, host, limit)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	list, err := collect(rows, scanFax)
+	return list, mapErr(op, err)
+}
+
 const attemptCols = `a.id, a.fax_id, a.host, a.modem, a.call_uuid, a.gateway, a.number, a.started_at,
 	coalesce(a.answered_at, 'epoch'), coalesce(a.ended_at, 'epoch'), a.hangup_cause, a.result_code, a.result_text,
 	a.success, a.pages_total, a.pages_transferred, a.signal_rate, a.ecm, a.t38_status, a.remote_station_id`

@@ -110,6 +110,38 @@ func (s *Store) RecordJob(ctx context.Context, recordID string, f *gofaxlib.Fax)
 	return created, err
 }
 
+// RecordSending records, once per record, that attempt n (1 = the first
+// call) of a send job of this host has started: the fax becomes sending
+// unless it is final or already has n attempts recorded (a start reported
+// after its call's own record, or after faxq requeued the job, changes
+// nothing). A fax that does not exist yet is left alone: the queue
+// watcher records the job first. applied reports a change.
+func (s *Store) RecordSending(ctx context.Context, recordID, id string, n int) (applied bool, err error) {
+	const op = "record sending"
+	if !validID(id) {
+		return false, mapErr(op, &gofaxlib.FieldError{Field: "id", Err: errors.New("not a UUID")})
+	}
+	if n < 1 {
+		return false, mapErr(op, &gofaxlib.FieldError{Field: "attempt", Err: errors.New("at least 1")})
+	}
+	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
+		if ok, err := s.ingest(ctx, tx, recordID, "sending"); err != nil || !ok {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE faxes f SET status = 'sending'
+			WHERE f.id = $1 AND f.host = $2 AND f.direction = 'outbound' AND f.completed_at IS NULL
+			AND f.status IN ('queued', 'retrying')
+			AND (SELECT count(*) FROM fax_attempts a WHERE a.fax_id = f.id) < $3`, id, s.host, n)
+		if err != nil {
+			return err
+		}
+		rows, err := res.RowsAffected()
+		applied = rows > 0
+		return err
+	})
+	return applied, err
+}
+
 // ExpiredDocuments returns up to limit faxes of host whose archived
 // document is older than their tenant's retention (tenants.retention_days,
 // counted from the fax's completion, else its creation). Faxes without a

@@ -19,6 +19,9 @@ func ConfigOptions(c *config.Config) Options {
 		RateBurst: w.RateBurst,
 		UploadDir: c.SpoolPath(w.UploadDir),
 		PDFInfo:   w.PDFInfo,
+		// gofaxd's archive: documents are served from there only.
+		ArchiveDir:  c.SpoolPath(c.Database.Archive),
+		FallbackTTL: c.FreeSWITCH.FallbackTTL,
 	}
 	for _, t := range w.AdminTokens {
 		o.AdminTokens = append(o.AdminTokens, AdminToken{Name: t.Name, SHA256: t.SHA256})

@@ -22,8 +22,16 @@
 // Faxes are sent as multipart/form-data: the documents are streamed to
 // Options.UploadDir, recognised by content (PDF or TIFF), checked and
 // counted (pdfinfo through gofaxlib/hook, faxdoc), the fax row is written
-// with its Idempotency-Key, and a gofaxlib.Submitter puts the job into
-// HylaFAX's queue.
+// with its Idempotency-Key, the documents and job are kept under the fax
+// id, and a gofaxlib.Submitter puts the job into HylaFAX's queue; then the
+// job is recorded. One submission of a fax runs at a time (lockFax); a
+// request repeated with the Idempotency-Key of one that never reached
+// HylaFAX finishes it (Submitter.Lookup by the fax id, else submitting
+// it), and Recover does the same at start for what a crash left.
+//
+// Documents are served from the archive only (Options.ArchiveDir), as
+// PDF (faxdoc, CCITT data passed through) or as the archived TIFF, by the
+// Accept header; the softmodem fallback list through a FallbackList.
 //
 // Server has the usual life cycle: New checks the options, Open binds
 // (synchronously, also a given listener) and serves, Shutdown drains.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/api"
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/postgres/pgtest"
 )
@@ -80,12 +81,14 @@ func newStore(t testing.TB) *postgres.Store {
 
 // env is a running API server on 127.0.0.1:0 with a real store.
 type env struct {
-	store  *postgres.Store
-	srv    *api.Server
-	base   string
-	client *http.Client
-	sub    *fakeSubmitter
-	upload string
+	store   *postgres.Store
+	srv     *api.Server
+	base    string
+	client  *http.Client
+	sub     *fakeSubmitter
+	upload  string
+	archive string
+	fb      *fakeFallbacks
 }
 
 // newEnv starts a server on a new database; opts change its options.
@@ -96,7 +99,7 @@ func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 
 func newEnvStore(t testing.TB, store api.Store, opts ...func(*api.Options)) *env {
 	t.Helper()
-	e := &env{sub: &fakeSubmitter{host: testHost}, upload: t.TempDir()}
+	e := &env{sub: &fakeSubmitter{host: testHost}, upload: t.TempDir(), archive: t.TempDir(), fb: newFakeFallbacks()}
 	if ps, ok := store.(*postgres.Store); ok {
 		e.store = ps
 	}
@@ -107,6 +110,9 @@ func newEnvStore(t testing.TB, store api.Store, opts ...func(*api.Options)) *env
 		AdminTokens: []api.AdminToken{{Name: "ops", SHA256: sha256.Sum256([]byte(adminToken))}},
 		Addr:        "127.0.0.1:0",
 		UploadDir:   e.upload,
+		ArchiveDir:  e.archive,
+		Fallbacks:   e.fb,
+		FallbackTTL: 30 * 24 * time.Hour,
 		Logger:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	for _, f := range opts {
@@ -272,6 +278,7 @@ type fakeSubmitter struct {
 
 	mu     sync.Mutex
 	err    error
+	lookEr error // Lookup's error for faxes it has no job of (nil: ErrNotFound)
 	jobs   []gofaxlib.SubmitJob
 	docs   [][]byte
 	killed []int
@@ -306,6 +313,20 @@ func (f *fakeSubmitter) Kill(ctx context.Context, host string, jobID int) error 
 	return nil
 }
 
+func (f *fakeSubmitter) Lookup(ctx context.Context, faxID string) (string, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, j := range f.jobs {
+		if j.FaxID == faxID {
+			return f.host, i + 1, nil
+		}
+	}
+	if f.lookEr != nil {
+		return "", 0, f.lookEr
+	}
+	return "", 0, gofaxlib.ErrNotFound
+}
+
 func (f *fakeSubmitter) setErr(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -316,6 +337,59 @@ func (f *fakeSubmitter) submitted() []gofaxlib.SubmitJob {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]gofaxlib.SubmitJob(nil), f.jobs...)
+}
+
+// fakeFallbacks is a softmodem fallback list in memory: realm → key →
+// when added (zero: by hand).
+type fakeFallbacks struct {
+	mu      sync.Mutex
+	m       map[string]map[string]time.Time
+	removed []string
+	err     error
+}
+
+func newFakeFallbacks() *fakeFallbacks {
+	return &fakeFallbacks{m: map[string]map[string]time.Time{freeswitch.FallbackRealm: {}, freeswitch.FallbackInboundRealm: {}}}
+}
+
+func (f *fakeFallbacks) add(realm, key string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.m[realm][key] = at
+}
+
+func (f *fakeFallbacks) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func (f *fakeFallbacks) Entries(ctx context.Context) ([]freeswitch.FallbackEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	var out []freeswitch.FallbackEntry
+	for realm, keys := range f.m {
+		for k, at := range keys {
+			out = append(out, freeswitch.FallbackEntry{Realm: realm, Key: k, Added: at})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeFallbacks) Remove(ctx context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.removed = append(f.removed, key)
+	for _, keys := range f.m {
+		delete(keys, key)
+	}
+	return nil
 }
 
 // makePDF builds a valid PDF of empty A4 pages.

@@ -22,6 +22,7 @@ var (
 	errUnsupported    = errors.New("unsupported media type")
 	errRateLimited    = errors.New("too many requests")
 	errNotImplemented = errors.New("not implemented")
+	errNotAcceptable  = errors.New("not acceptable")
 )
 
 // statusTable maps errors to HTTP statuses: the first entry the error
@@ -38,6 +39,7 @@ var statusTable = []struct {
 	{gofaxlib.ErrSuspended, http.StatusForbidden},
 	{gofaxlib.ErrNotFound, http.StatusNotFound},
 	{errMethod, http.StatusMethodNotAllowed},
+	{errNotAcceptable, http.StatusNotAcceptable},
 	{gofaxlib.ErrConflict, http.StatusConflict},
 	{errTooLarge, http.StatusRequestEntityTooLarge},
 	{errUnsupported, http.StatusUnsupportedMediaType},

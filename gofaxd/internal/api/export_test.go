@@ -11,3 +11,6 @@ func Patterns() []string {
 
 // OpenAPIDoc is the embedded OpenAPI document.
 var OpenAPIDoc = openAPIDoc
+
+// Negotiate is negotiate, for its tests.
+var Negotiate = negotiate

@@ -96,6 +96,7 @@ func isolationCases(tiffDoc []byte) []isolationCase {
 	endpointID := idOf(func(f *tenantFix) string { return f.endpoint.ID })
 	faxID := idOf(func(f *tenantFix) string { return f.faxOut.ID })
 	eventID := idOf(func(f *tenantFix) string { return f.eventID })
+	faxInID := idOf(func(f *tenantFix) string { return f.faxIn.ID })
 	get := func(prefix string, id func(*tenantFix) string) func(*world, target) (string, string, any) {
 		return func(w *world, tg target) (string, string, any) { return "GET", prefix + pick(w, tg, id), nil }
 	}
@@ -189,6 +190,14 @@ func isolationCases(tiffDoc []byte) []isolationCase {
 		{pattern: "DELETE /v1/faxes/{id}", call: func(w *world, tg target) (string, string, any) {
 			return "DELETE", "/v1/faxes/" + pick(w, tg, faxID), nil
 		}, want: map[who]statuses{oper: {202, 202, 404}, tadmin: {202, 404, 404}, tuser: {202, 404, 404}}},
+		{pattern: "GET /v1/faxes/{id}/document", call: func(w *world, tg target) (string, string, any) {
+			return "GET", "/v1/faxes/" + pick(w, tg, faxInID) + "/document", nil
+		}, want: map[who]statuses{oper: byID, tadmin: scoped, tuser: scoped}},
+
+		{pattern: "GET /v1/fallbacks", call: path("GET", "/v1/fallbacks", nil),
+			want: map[who]statuses{oper: all(200), tadmin: forbidden, tuser: forbidden}},
+		{pattern: "DELETE /v1/fallbacks/{number}", call: path("DELETE", "/v1/fallbacks/+4930123456", nil),
+			want: map[who]statuses{oper: all(204), tadmin: forbidden, tuser: forbidden}},
 
 		{pattern: "GET /v1/events", list: true, call: path("GET", "/v1/events", nil),
 			want: map[who]statuses{oper: all(200), tadmin: all(200), tuser: forbidden}},

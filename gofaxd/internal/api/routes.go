@@ -46,6 +46,10 @@ var routes = []struct {
 	{"GET /v1/faxes", (*Server).listFaxes},
 	{"GET /v1/faxes/{id}", (*Server).getFax},
 	{"DELETE /v1/faxes/{id}", (*Server).cancelFax},
+	{"GET /v1/faxes/{id}/document", (*Server).getDocument},
+
+	{"GET /v1/fallbacks", (*Server).listFallbacks},
+	{"DELETE /v1/fallbacks/{number}", (*Server).deleteFallback},
 
 	{"GET /v1/events", (*Server).listEvents},
 	{"GET /v1/events/{id}", (*Server).getEvent},

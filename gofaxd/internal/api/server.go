@@ -70,6 +70,10 @@ type Store interface {
 	ListFaxes(ctx context.Context, scope gofaxlib.Scope, fl gofaxlib.FaxFilter) ([]gofaxlib.Fax, string, error)
 	SetFaxJob(ctx context.Context, scope gofaxlib.Scope, id, host string, jobID int) error
 	AbandonFax(ctx context.Context, scope gofaxlib.Scope, id string) error
+	// UnsubmittedFaxes and RecordFax are this host's: Recover finishes
+	// submissions a crash interrupted.
+	UnsubmittedFaxes(ctx context.Context, host string, limit int) ([]gofaxlib.Fax, error)
+	RecordFax(ctx context.Context, recordID string, f *gofaxlib.Fax) (bool, error)
 
 	ListEvents(ctx context.Context, scope gofaxlib.Scope, fl gofaxlib.EventFilter) ([]gofaxlib.EventInfo, string, error)
 	Event(ctx context.Context, scope gofaxlib.Scope, id string) (gofaxlib.EventInfo, error)
@@ -96,8 +100,17 @@ type Options struct {
 	// deliveries due (gofaxd wakes its receipt dispatcher). It must not
 	// block.
 	WakeReceipts func()
-	// Plan normalises numbers given by callers to E.164.
-	Plan        gofaxlib.NumberPlan
+	// Plan normalises numbers given by callers to E.164 (and makes the
+	// fallback list's keys, as gofaxd and gofaxsend do).
+	Plan gofaxlib.NumberPlan
+	// ArchiveDir is [database] archive: documents are served from there
+	// only ("": GET /v1/faxes/{id}/document answers 501).
+	ArchiveDir string
+	// Fallbacks is this host's softmodem fallback list (FreeSWITCH's
+	// mod_db); nil: /v1/fallbacks answers 501. FallbackTTL is [freeswitch]
+	// fallbackttl, for the entries' expiry.
+	Fallbacks   FallbackList
+	FallbackTTL time.Duration
 	AdminTokens []AdminToken
 	// Addr is where Open listens when it is given no listener
 	// (default 127.0.0.1:8417).
@@ -113,6 +126,10 @@ type Options struct {
 	// RateBurst the bucket size (default 2 × RateLimit, at least 1).
 	RateLimit float64
 	RateBurst int
+	// Ready, if set, tells whether the store can be used (gofaxd: the
+	// schema is migrated); until it returns nil every request is answered
+	// 503 with its error's text and Retry-After.
+	Ready func() error
 	// UploadDir holds submitted documents until Submit returns
 	// (required for POST /v1/faxes).
 	UploadDir string
@@ -159,6 +176,9 @@ type Server struct {
 	keys    *keyCache
 	reqSeq  atomic.Uint64
 	reqPre  string
+	started time.Time
+	// faxLocks serialise the submissions of one fax (lockFax).
+	faxLocks [faxLocks]chan struct{}
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -210,12 +230,16 @@ func New(o Options) (*Server, error) {
 	pre := make([]byte, 4)
 	rand.Read(pre)
 	s := &Server{
-		o:      o,
-		store:  o.Store,
-		log:    o.Logger,
-		mux:    http.NewServeMux(),
-		keys:   newKeyCache(o.KeyCacheTTL),
-		reqPre: hex.EncodeToString(pre),
+		o:       o,
+		store:   o.Store,
+		log:     o.Logger,
+		mux:     http.NewServeMux(),
+		keys:    newKeyCache(o.KeyCacheTTL),
+		reqPre:  hex.EncodeToString(pre),
+		started: time.Now(),
+	}
+	for i := range s.faxLocks {
+		s.faxLocks[i] = make(chan struct{}, 1)
 	}
 	if o.RateLimit > 0 {
 		s.limiter = newLimiter(o.RateLimit, o.RateBurst, maxBuckets)
@@ -360,6 +384,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, fmt.Errorf("panic: %v", v))
 		}
 	}()
+	if s.o.Ready != nil {
+		if err := s.o.Ready(); err != nil {
+			s.writeError(w, r, &reason{sentinel: gofaxlib.ErrUnavailable, msg: err.Error()})
+			return
+		}
+	}
 	p, err := s.authenticate(r)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -376,12 +376,21 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return k, nil
 }
 
+// submitTimeout bounds handing a fax to HylaFAX (uploads to hfaxd and
+// the job); it runs to its end even when the client has gone, so that the
+// fax is either queued and recorded or not kept.
+const submitTimeout = 2 * time.Minute
+
 // submitFax sends a fax: the documents are streamed to the upload
-// directory and checked, the fax row (with the Idempotency-Key) is written,
-// then the Submitter puts the job into HylaFAX's queue and the job id is
-// recorded. The answer is 202 with the fax. A request repeated with the
-// same Idempotency-Key answers with the fax of the first and submits
-// nothing. When submission fails the row is removed again, so a retry
+// directory and checked, the fax row (with the Idempotency-Key) is
+// written, the documents and options are kept under the fax id until the
+// job exists (see Recover), then the Submitter puts the job into HylaFAX's
+// queue and the host and job id are recorded. The answer is 202 with the
+// fax. A request repeated with the same Idempotency-Key answers with the
+// fax of the first and submits nothing, unless the first never reached
+// HylaFAX (a crash, a lost reply): then the job is looked up by the fax
+// id (its USRKEY) and recorded, or submitted with the repeated request's
+// documents. When submission fails the row is removed again, so a retry
 // with the same key starts afresh.
 func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal) error {
 	if p.isAdmin() {
@@ -402,11 +411,12 @@ func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(base, "fax-")
+	dir, err := os.MkdirTemp(base, requestDirPrefix)
 	if err != nil {
 		return fmt.Errorf("api: upload directory: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	up := &upload{dir: dir}
+	defer up.remove()
 	body := http.MaxBytesReader(w, r.Body, s.o.MaxUpload+formSlack)
 	sub, err := readSubmission(body, params["boundary"], dir, s.o.MaxUpload)
 	if err != nil {
@@ -414,61 +424,106 @@ func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal)
 	}
 	ctx := r.Context()
 	sc := p.scope()
-	if key != "" {
-		if f, err := s.store.FaxByIdempotencyKey(ctx, sc, key); err == nil {
-			return s.replay(ctx, w, p, sub, &f)
-		} else if !errors.Is(err, gofaxlib.ErrNotFound) {
-			return err
-		}
-	}
-	req, err := s.validate(ctx, sub, p, time.Now())
-	if err != nil {
-		return err
-	}
-	pages, err := s.checkDocuments(ctx, sub)
-	if err != nil {
-		return err
-	}
-	f := gofaxlib.Fax{TenantID: p.user.TenantID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued,
-		From: req.from.Number, To: req.to, CallerIDName: req.from.CallerIDName, UserID: p.user.ID,
-		Owner: p.user.Username, PagesTotal: pages, IdempotencyKey: key}
-	if err := s.store.CreateFax(ctx, sc, &f); err != nil {
-		if key != "" && errors.Is(err, gofaxlib.ErrConflict) {
-			// The same request running at the same time won.
-			if first, ferr := s.store.FaxByIdempotencyKey(ctx, sc, key); ferr == nil {
-				return s.replay(ctx, w, p, sub, &first)
+	for try := 0; ; try++ {
+		if key != "" {
+			f, err := s.store.FaxByIdempotencyKey(ctx, sc, key)
+			if err == nil {
+				return s.replay(w, r, p, sub, up, &f)
+			} else if !errors.Is(err, gofaxlib.ErrNotFound) {
+				return err
 			}
 		}
-		return err
+		req, err := s.validate(ctx, sub, p, time.Now())
+		if err != nil {
+			return err
+		}
+		pages, err := s.checkDocuments(ctx, sub)
+		if err != nil {
+			return err
+		}
+		f := gofaxlib.Fax{ID: newFaxID(), TenantID: p.user.TenantID, Direction: gofaxlib.Outbound,
+			Status: gofaxlib.StatusQueued, From: req.from.Number, To: req.to, CallerIDName: req.from.CallerIDName,
+			UserID: p.user.ID, Owner: p.user.Username, PagesTotal: pages, IdempotencyKey: key}
+		// Held until the fax is queued and recorded, or removed: a
+		// repeated request and Recover wait for it.
+		unlock, err := s.lockFax(ctx, f.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.store.CreateFax(ctx, sc, &f); err != nil {
+			unlock()
+			if key != "" && try == 0 && errors.Is(err, gofaxlib.ErrConflict) {
+				continue // the same request running at the same time won: answer with its fax
+			}
+			return err
+		}
+		defer unlock()
+		job := s.submitJob(&f, req, p, sub.docs)
+		if err := s.queue(r, p, &f, job, up); err != nil {
+			return err
+		}
+		s.audit(r, p, "fax.submit", "fax", f.ID, f.TenantID, map[string]any{"to": f.To, "from": f.From,
+			"pages": pages, "host": f.Host, "job_id": f.JobID})
+		w.Header().Set("Location", "/v1/faxes/"+f.ID)
+		s.reply(w, http.StatusAccepted, gofaxlib.NewFaxResource(&f, []gofaxlib.Attempt{}))
+		return nil
 	}
-	job := gofaxlib.SubmitJob{FaxID: f.ID, TenantID: f.TenantID, Owner: f.Owner, From: f.From, To: f.To,
-		Header: req.header, SendAt: req.sendAt, Expires: req.expires, MaxTries: req.maxTries, Documents: sub.docs}
+}
+
+// submitJob is the HylaFAX job of fax f, sent by p as req asks.
+func (s *Server) submitJob(f *gofaxlib.Fax, req *faxRequest, p *principal, docs []gofaxlib.SubmitDocument) gofaxlib.SubmitJob {
+	return gofaxlib.SubmitJob{FaxID: f.ID, TenantID: f.TenantID, Owner: f.Owner, From: f.From, To: f.To,
+		Header: req.header, NotifyAddr: p.user.Email, SendAt: req.sendAt, Expires: req.expires,
+		MaxTries: req.maxTries, Documents: docs}
+}
+
+// queue hands fax f (its row written, its lock held) to HylaFAX: the
+// documents and job are kept under the fax id (Recover resubmits them
+// after a crash), the Submitter queues the job, then the host and job id
+// are recorded in f and the row. When HylaFAX does not take the fax the
+// row is removed again (a retry with the same Idempotency-Key starts
+// afresh) and the error returned.
+func (s *Server) queue(r *http.Request, p *principal, f *gofaxlib.Fax, job gofaxlib.SubmitJob, up *upload) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), submitTimeout)
+	defer cancel()
+	sc := p.scope()
+	if err := s.keepPending(up, &job); err != nil {
+		s.log.Warn("api: the documents of a fax are not kept for a restart", "request_id", requestID(r),
+			"fax_id", f.ID, "error", err)
+	}
 	host, jobID, err := s.o.Submitter.Submit(ctx, job)
 	if err != nil {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
-		defer cancel()
-		if aerr := s.store.AbandonFax(actx, sc, f.ID); aerr != nil {
-			s.log.Error("api: a fax that was not submitted stays queued", "request_id", requestID(r), "fax_id", f.ID,
-				"error", aerr)
+		if aerr := s.store.AbandonFax(ctx, sc, f.ID); aerr != nil {
+			s.log.Error("api: a fax that was not submitted stays queued; Recover fails it", "request_id", requestID(r),
+				"fax_id", f.ID, "error", aerr)
+		} else {
+			up.remove()
+		}
+		if errors.Is(err, gofaxlib.ErrUnavailable) {
+			return &reason{sentinel: gofaxlib.ErrUnavailable, msg: "HylaFAX (hfaxd) cannot take the fax now; try again later"}
 		}
 		return err
 	}
+	// The job exists: its documents are HylaFAX's now.
+	up.remove()
 	f.Host, f.JobID = host, jobID
-	if err := s.store.SetFaxJob(context.WithoutCancel(ctx), sc, f.ID, host, jobID); err != nil {
-		// The job is queued; reconciliation finds it by its USRKEY.
+	if err := s.store.SetFaxJob(ctx, sc, f.ID, host, jobID); err != nil {
+		// The job is queued: gofaxd's queue watcher records its id from
+		// the qfile, and Recover finds it by its USRKEY.
 		s.log.Error("api: recording the HylaFAX job of a submitted fax failed", "request_id", requestID(r),
 			"fax_id", f.ID, "host", host, "job_id", jobID, "error", err)
 	}
-	s.audit(r, p, "fax.submit", "fax", f.ID, f.TenantID, map[string]any{"to": f.To, "from": f.From, "pages": pages,
-		"host": host, "job_id": jobID})
-	w.Header().Set("Location", "/v1/faxes/"+f.ID)
-	s.reply(w, http.StatusAccepted, gofaxlib.NewFaxResource(&f, []gofaxlib.Attempt{}))
 	return nil
 }
 
 // replay answers a repeated submission with the fax of the first, unless
-// the repetition asks for another destination or sender.
-func (s *Server) replay(ctx context.Context, w http.ResponseWriter, p *principal, sub *submission, f *gofaxlib.Fax) error {
+// the repetition asks for another destination or sender. A first
+// submission that never reached HylaFAX (queued without a job on this
+// host: gofaxd stopped, or a reply was lost) is finished now: its job is
+// looked up by the fax id and recorded, or, when HylaFAX has none, the
+// fax is submitted with this request's documents.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request, p *principal, sub *submission, up *upload, f *gofaxlib.Fax) error {
+	ctx := r.Context()
 	to, _ := s.o.Plan.E164(sub.fields["to"])
 	from := f.From
 	if v := strings.TrimSpace(sub.fields["from"]); v != "" {
@@ -477,6 +532,16 @@ func (s *Server) replay(ctx context.Context, w http.ResponseWriter, p *principal
 	if to != f.To || from != f.From {
 		return fail(gofaxlib.ErrInvalid, "this Idempotency-Key was used for another fax (to %s from %s)", f.To, f.From)
 	}
+	if s.unsubmitted(f) {
+		unlock, err := s.lockFax(ctx, f.ID)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if err := s.resume(r, p, sub, up, f.ID); err != nil {
+			return err
+		}
+	}
 	first, attempts, err := s.store.FaxWithAttempts(ctx, p.scope(), f.ID)
 	if err != nil {
 		return err
@@ -484,5 +549,48 @@ func (s *Server) replay(ctx context.Context, w http.ResponseWriter, p *principal
 	w.Header().Set("Location", "/v1/faxes/"+f.ID)
 	w.Header().Set("Idempotent-Replayed", "true")
 	s.reply(w, http.StatusAccepted, gofaxlib.NewFaxResource(&first, attempts))
+	return nil
+}
+
+// unsubmitted reports whether f is a fax of this host whose HylaFAX job is
+// not recorded.
+func (s *Server) unsubmitted(f *gofaxlib.Fax) bool {
+	return s.o.Submitter != nil && f.Direction == gofaxlib.Outbound && f.Status == gofaxlib.StatusQueued &&
+		f.JobID == 0 && f.Host == s.store.Host()
+}
+
+// resume finishes the submission of fax id (its lock held) with the
+// documents of a repeated request: the job HylaFAX has of it is recorded,
+// or the fax is submitted now.
+func (s *Server) resume(r *http.Request, p *principal, sub *submission, up *upload, id string) error {
+	ctx := r.Context()
+	f, err := s.store.Fax(ctx, p.scope(), id)
+	if err != nil || !s.unsubmitted(&f) {
+		return err // finished meanwhile
+	}
+	host, jobID, err := s.o.Submitter.Lookup(ctx, f.ID)
+	switch {
+	case err == nil:
+		s.log.Info("api: a repeated submission found its job", "request_id", requestID(r), "fax_id", f.ID, "job_id", jobID)
+		return s.store.SetFaxJob(context.WithoutCancel(ctx), p.scope(), f.ID, host, jobID)
+	case !errors.Is(err, gofaxlib.ErrNotFound):
+		if errors.Is(err, gofaxlib.ErrUnavailable) {
+			return &reason{sentinel: gofaxlib.ErrUnavailable, msg: "HylaFAX (hfaxd) cannot be asked about the fax now; try again later"}
+		}
+		return err
+	}
+	req, err := s.validate(ctx, sub, p, time.Now())
+	if err != nil {
+		return err
+	}
+	if _, err := s.checkDocuments(ctx, sub); err != nil {
+		return err
+	}
+	s.log.Info("api: a repeated submission queues the fax its first never queued", "request_id", requestID(r), "fax_id", f.ID)
+	if err := s.queue(r, p, &f, s.submitJob(&f, req, p, sub.docs), up); err != nil {
+		return err
+	}
+	s.audit(r, p, "fax.submit", "fax", f.ID, f.TenantID, map[string]any{"to": f.To, "from": f.From,
+		"pages": f.PagesTotal, "host": f.Host, "job_id": f.JobID, "resumed": true})
 	return nil
 }

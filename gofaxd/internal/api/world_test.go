@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,6 +88,14 @@ func makeTenant(t testing.TB, e *env, label string) tenantFix {
 		Status: gofaxlib.StatusReceived, From: "+33123456789", To: f.number.Number, PagesTotal: 1, PagesTransferred: 1,
 		ResultText: "OK", HangupCause: "NORMAL_CLEARING", CommID: fmt.Sprintf("%09d", n),
 		RecvqFile: fmt.Sprintf("recvq/fax%09d.tif", n)}
+	// Its document, archived as gofaxd archives it.
+	if e.archive != "" {
+		f.faxIn.DocumentPath = filepath.Join(e.archive, f.faxIn.ID[:2], f.faxIn.ID+".tif")
+		must(t, os.MkdirAll(filepath.Dir(f.faxIn.DocumentPath), 0o750))
+		doc := readFile(t, "testdata/one-page-g4.tif")
+		must(t, os.WriteFile(f.faxIn.DocumentPath, doc, 0o640))
+		f.faxIn.DocumentSize = int64(len(doc))
+	}
 	_, err = s.RecordFax(ctx, fmt.Sprintf("rec-fax-%d", n), &f.faxIn)
 	must(t, err)
 	evs, _, err := s.ListEvents(ctx, gofaxlib.TenantScope(tid), gofaxlib.EventFilter{FaxID: f.faxIn.ID})

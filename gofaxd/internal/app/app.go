@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,6 +46,9 @@ type Options struct {
 	// LogStats, if set, counts the lines the log shipper ([loki]) sent
 	// and dropped, for /metrics.
 	LogStats metrics.LogStats
+	// WebListener, if set, is where the REST API of [web] listens instead
+	// of [web] listen (a systemd-activated socket, a test's :0).
+	WebListener net.Listener
 }
 
 // App is a running gofaxd.
@@ -61,6 +65,7 @@ type App struct {
 	tenancy *tenancy.Service // nil without [database]
 	// receipts delivers receipt events (with [database]; nil without).
 	receipts *receipts.Service
+	web      *web // nil without [web]
 	queue    *faxrcvd.Queue
 	health   *health
 
@@ -202,8 +207,16 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	}
 	var ten *tenancy.Service
 	var rc *receipts.Service
+	// The REST API drops its cached credentials whenever the routing is
+	// reloaded (a change on any host): set once the API exists.
+	var onReload atomic.Pointer[func()]
 	if cfg.Database.Enabled {
-		if ten, rc, err = openTenancy(cfg, spool, j, m, log); err != nil {
+		reloaded := func() {
+			if f := onReload.Load(); f != nil {
+				(*f)()
+			}
+		}
+		if ten, rc, err = openTenancy(cfg, spool, j, m, reloaded, log); err != nil {
 			j.Close()
 			return nil, err
 		}
@@ -260,13 +273,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			Owner:                spoolOwner(spool),
 			LogFileMode:          cfg.HylaFAX.LogFileMode,
 			SoftmodemFallback:    cfg.FreeSWITCH.SoftmodemFallback,
-			Numbering: freeswitch.Numbering{
-				CountryCode:         cfg.FreeSWITCH.CountryCode,
-				InternationalPrefix: cfg.FreeSWITCH.InternationalPrefix,
-				NationalPrefix:      cfg.FreeSWITCH.NationalPrefix,
-			},
-			FallbackTTL: cfg.FreeSWITCH.FallbackTTL,
-			FallbackMax: cfg.FreeSWITCH.FallbackMax,
+			Numbering:            freeswitch.Numbering(cfg.NumberPlan()),
+			FallbackTTL:          cfg.FreeSWITCH.FallbackTTL,
+			FallbackMax:          cfg.FreeSWITCH.FallbackMax,
 			Dial: func(ctx context.Context) (receive.Control, error) {
 				return esl.Dial(ctx, cfg.FreeSWITCH.Socket, cfg.FreeSWITCH.Password)
 			},
@@ -321,6 +330,15 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		a.closeParts()
 		return nil, fmt.Errorf("app: [gofaxd] socket %s: %w", cfg.Gofaxd.Socket, err)
 	}
+	if cfg.Web.Enabled && ten != nil {
+		if a.web, err = openWeb(cfg, spool, ten, opt, a.WakeReceipts, log); err != nil {
+			a.srv.Shutdown(context.Background())
+			a.closeParts()
+			return nil, err
+		}
+		invalidate := a.web.srv.InvalidateCredentials
+		onReload.Store(&invalidate)
+	}
 	// Counted as running from here: /healthz may be asked at once.
 	a.health.serving.Store(true)
 	a.health.bgLive.Add(2)
@@ -328,6 +346,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		a.msrv, err = metrics.Listen(cfg.Gofaxd.Metrics, a.metrics, a.health.report)
 		if err != nil {
 			a.srv.Shutdown(context.Background())
+			a.closeWeb(context.Background())
 			a.closeParts()
 			return nil, fmt.Errorf("app: [gofaxd] metrics %s: %w", cfg.Gofaxd.Metrics, err)
 		}
@@ -343,6 +362,9 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	if ten != nil {
 		ten.Start()
 		rc.Start()
+	}
+	if a.web != nil {
+		a.bg.Go(func() { a.recoverSubmissions(a.bgCtx) })
 	}
 	a.wg.Add(1)
 	go func() {
@@ -406,6 +428,23 @@ func (a *App) closeParts() {
 	a.pool.Close()
 	a.closeTenancy()
 	a.journal.Close()
+}
+
+// closeWeb stops the REST API, if there is one: its requests may finish
+// until ctx ends.
+func (a *App) closeWeb(ctx context.Context) error {
+	if a.web == nil {
+		return nil
+	}
+	return a.web.shutdown(ctx)
+}
+
+// APIAddr returns the REST API's address, nil without [web].
+func (a *App) APIAddr() net.Addr {
+	if a.web == nil {
+		return nil
+	}
+	return a.web.srv.Addr()
 }
 
 // closeTenancy stops the tenant store's loops and the receipt
@@ -474,6 +513,10 @@ func (a *App) Journal() *journal.Journal { return a.journal }
 func (a *App) Shutdown(ctx context.Context) error {
 	a.shutOnce.Do(func() {
 		a.health.stopping.Store(true)
+		// The API takes no new requests; those running may finish within
+		// the grace, as calls do.
+		webDone := make(chan error, 1)
+		go func() { webDone <- a.closeWeb(ctx) }()
 		a.pool.Drain()
 		// Receipts stop with the calls: attempts running get their grace
 		// meanwhile, the rest wait in the outbox for the next start.
@@ -511,6 +554,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		// faxrcvd runs get faxrcvdStopWait more.
 		a.bgStop()
 		a.bg.Wait()
+		if werr := <-webDone; werr != nil && !errors.Is(werr, context.DeadlineExceeded) && !errors.Is(werr, context.Canceled) {
+			a.log.Error("stop: the REST API", "err", werr)
+		}
 		a.closeTenancy()
 		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), faxrcvdStopWait)
 		a.queue.Close(qctx)

@@ -39,7 +39,7 @@ func OpenStore(cfg *config.Config) (*postgres.Store, error) {
 // openTenancy prepares the tenant store's side of gofaxd (with
 // [database]) and the receipt delivery over it: nothing of it waits for
 // the database.
-func openTenancy(cfg *config.Config, spool string, j *journal.Journal, m *metrics.Metrics, log *slog.Logger) (*tenancy.Service, *receipts.Service, error) {
+func openTenancy(cfg *config.Config, spool string, j *journal.Journal, m *metrics.Metrics, onReload func(), log *slog.Logger) (*tenancy.Service, *receipts.Service, error) {
 	store, err := OpenStore(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -67,6 +67,7 @@ func openTenancy(cfg *config.Config, spool string, j *journal.Journal, m *metric
 		MaxCallTime:    cfg.Gofaxd.MaxCallTime,
 		Owner:          spoolOwner(spool),
 		Recorded:       rc.Wake,
+		OnReload:       onReload,
 		Log:            log.With("part", "tenancy"),
 	})
 	if err != nil {

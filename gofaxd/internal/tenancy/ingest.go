@@ -316,6 +316,15 @@ func (s *Service) prepareJob(rec journal.Record) (func(context.Context) error, e
 	if !uuidRe.MatchString(js.Job.FaxID) || !js.Status.ValidFor(gofaxlib.Outbound) {
 		return nil, fmt.Errorf("%w: fax id %q, status %q", journal.ErrRecord, js.Job.FaxID, js.Status)
 	}
+	if js.Status == gofaxlib.StatusSending {
+		if js.Attempt < 1 {
+			return nil, fmt.Errorf("%w: sending without attempt", journal.ErrRecord)
+		}
+		return func(ctx context.Context) error {
+			_, err := s.store.RecordSending(ctx, rec.ID, js.Job.FaxID, js.Attempt)
+			return err
+		}, nil
+	}
 	f := s.jobFax(js.Job)
 	f.Status = js.Status
 	if d := js.Document; d != nil {

@@ -22,11 +22,14 @@ import (
 type JobSeen struct {
 	Job   gofaxlib.JobRef `json:"job"`
 	Queue string          `json:"queue"` // "sendq" or "doneq"
-	// Status is queued for a job in sendq, delivered or failed (the
-	// qfile's state) for one in doneq.
+	// Status is queued for a job in sendq, sending for one whose call
+	// gofaxsend is making (Attempt), delivered or failed (the qfile's
+	// state) for one in doneq.
 	Status gofaxlib.FaxStatus `json:"status"`
-	Reason string             `json:"reason,omitempty"` // the qfile's status text
-	Done   time.Time          `json:"done,omitzero"`    // when faxq finished it
+	// Attempt is the call that started (1 = the first), for sending.
+	Attempt int       `json:"attempt,omitempty"`
+	Reason  string    `json:"reason,omitempty"` // the qfile's status text
+	Done    time.Time `json:"done,omitzero"`    // when faxq finished it
 	// PagesSent is the qfile's npages of a finished job.
 	PagesSent int `json:"pages_sent,omitempty"`
 	// Document is the job's archived document, if it is archived.
@@ -39,11 +42,17 @@ const (
 	doneq = "doneq"
 )
 
-// HylaFAX job states (qfile state:) of finished jobs.
+// HylaFAX job states (qfile state:): being sent, and finished.
 const (
+	stateActive = 6
 	stateDone   = 7
 	stateFailed = 8
 )
+
+// sendNoBatch is the qfile's returned: while the send program runs: faxq
+// writes it before it starts the program, which replaces it with its
+// result.
+const sendNoBatch = 7
 
 // Timing of the queue watcher.
 const (
@@ -67,6 +76,7 @@ type jobs struct {
 // jobState is what the watcher did for one job in this run.
 type jobState struct {
 	recorded bool // its send.job record is written
+	sending  int  // the last attempt whose start is written
 	archived bool // its document is archived
 	finished bool // its end is written
 	seen     bool // found by the running full scan
@@ -238,6 +248,12 @@ func (s *Service) lookAt(ctx context.Context, queue, name string) *jobState {
 		if !st.recorded {
 			st.recorded = s.writeJob("job."+ref.FaxID, JobSeen{Job: ref, Queue: sendq, Status: gofaxlib.StatusQueued})
 		}
+		if n, ok := callStarted(q); ok && n > st.sending {
+			if s.writeJob("job."+ref.FaxID+".sending."+strconv.Itoa(n), JobSeen{Job: ref, Queue: sendq,
+				Status: gofaxlib.StatusSending, Attempt: n}) {
+				st.sending = n
+			}
+		}
 		if !st.archived && len(q.FaxItems()) > 0 {
 			doc, err := s.archiveJob(ref.FaxID, q, false)
 			if err != nil {
@@ -259,6 +275,24 @@ func (s *Service) lookAt(ctx context.Context, queue, name string) *jobState {
 		}
 	}
 	return st
+}
+
+// callStarted reports whether gofaxsend is making a call for the job of
+// q, and which (1 = the first): faxq has started the send program (state
+// active, returned still send_nobatch) and gofaxsend has counted the dial
+// (status "Dialing", then "Sending ..." once answered, with totdials
+// counting this call). faxq's own write before the program starts keeps
+// the status of the last attempt, and is not taken for a call.
+func callStarted(q *hylafax.Qfile) (int, bool) {
+	if q.Int("state") != stateActive || q.Int("returned") != sendNoBatch {
+		return 0, false
+	}
+	st := q.String("status")
+	if !strings.HasPrefix(st, "Dialing") && !strings.HasPrefix(st, "Sending") {
+		return 0, false
+	}
+	n := q.Int("totdials")
+	return n, n > 0
 }
 
 // nextDue returns the earliest time a doneq job is to be finished.
@@ -304,7 +338,7 @@ func (s *Service) finishDue(ctx context.Context) {
 			js.Done = time.Unix(int64(tts), 0).UTC()
 		}
 		if q.Int("state") != stateDone {
-			js.Status, js.Reason = gofaxlib.StatusFailed, q.String("status")
+			js.Status, js.Reason = gofaxlib.StatusFailed, q.Status()
 		}
 		if !st.archived {
 			doc, err := s.archiveJob(ref.FaxID, q, true)

@@ -234,3 +234,60 @@ func TestPurge(t *testing.T) {
 		t.Errorf("a document outside the archive was removed: %v", err)
 	}
 }
+
+// TestSendingFromQueue: a job becomes sending when gofaxsend dials
+// (faxq's send program runs and has counted the call in the qfile), not
+// when faxq merely starts the program; a start read after the call's own
+// record, or after faxq requeued the job, changes nothing; the next call
+// makes it sending again.
+func TestSendingFromQueue(t *testing.T) {
+	t.Parallel()
+	dsn := migratedDB(t)
+	h := newHarness(t, dsn, "host-a", nil)
+	makeTenants(t, h.store)
+	h.start()
+	waitFor(t, "the routing", func() bool { return h.svc.fromDB.Load() })
+	spool := h.spool
+	get := func(id string) gofaxlib.Fax { f, _ := faxOf(t, h.store, id); return f }
+	id := gofaxlib.JobFaxID(h.svc.spoolID, 21)
+	qf := func(set map[string]string) {
+		t.Helper()
+		set["jobid"], set["owner"], set["faxnumber"] = "21", "alice", "030 111111"
+		writeQfile(t, spool, "tiff-send.q", sendq, 21, set)
+	}
+
+	// Submitted (sendfax): queued.
+	qf(map[string]string{"state": "2", "returned": "0"})
+	waitFor(t, "job 21 queued", func() bool { return get(id).Status == gofaxlib.StatusQueued })
+	// faxq starts the send program; gofaxsend has not dialled yet.
+	qf(map[string]string{"state": "6", "returned": "7", "status": "", "totdials": "0"})
+	// gofaxsend dials the first call.
+	qf(map[string]string{"state": "6", "returned": "7", "status": "Dialing", "totdials": "1"})
+	waitFor(t, "job 21 sending", func() bool { return get(id).Status == gofaxlib.StatusSending })
+	if n := countRows(t, h.store, "SELECT count(*) FROM faxes"); n != 1 {
+		t.Fatalf("%d faxes", n)
+	}
+	// The call ends busy and faxq requeues the job.
+	ref := gofaxlib.JobRef{FaxID: id, Host: "host-a", JobID: 21, Owner: "alice", To: "+5550101", PagesTotal: 2}
+	sendRecords(t, h.j.Dir(), "gofaxsend", ref, "requeued")
+	waitFor(t, "job 21 retrying", func() bool { return get(id).Status == gofaxlib.StatusRetrying })
+	// A start of the first call read late changes nothing.
+	if !h.svc.writeJob("late-start", JobSeen{Job: ref, Queue: sendq, Status: gofaxlib.StatusSending, Attempt: 1}) {
+		t.Fatal("not journaled")
+	}
+	waitFor(t, "the late start ingested", func() bool { return len(h.j.Pending(Consumer)) == 0 })
+	if f := get(id); f.Status != gofaxlib.StatusRetrying {
+		t.Errorf("a late start made the fax %s", f.Status)
+	}
+	// The retry: faxq starts the program again (the qfile still says
+	// why the last call failed), then gofaxsend dials the second call.
+	qf(map[string]string{"state": "6", "returned": "7", "status": "Busy signal detected", "totdials": "1"})
+	time.Sleep(200 * time.Millisecond)
+	if f := get(id); f.Status != gofaxlib.StatusRetrying {
+		t.Errorf("faxq starting the send program made the fax %s", f.Status)
+	}
+	qf(map[string]string{"state": "6", "returned": "7", "status": "Sending 14400 bit/s, ECM", "totdials": "2"})
+	waitFor(t, "job 21 sending again", func() bool { return get(id).Status == gofaxlib.StatusSending })
+	sendRecords(t, h.j.Dir(), "gofaxsend", ref, "done")
+	waitFor(t, "job 21 delivered", func() bool { return get(id).Status == gofaxlib.StatusDelivered })
+}

@@ -132,6 +132,9 @@ func (s *Service) reload(ctx context.Context) error {
 	first := !s.fromDB.Load()
 	s.routing.Store(r)
 	s.fromDB.Store(true)
+	if s.cfg.OnReload != nil {
+		s.cfg.OnReload()
+	}
 	if first {
 		s.log.Info("routing loaded from the database", "tenants", len(r.Tenants), "numbers", len(r.Numbers),
 			"users", len(r.Users), "endpoints", len(r.Endpoints))

@@ -107,6 +107,11 @@ type Config struct {
 	// database (and with it, perhaps, a receipt event): gofaxd wakes its
 	// receipt dispatcher. It must not block.
 	Recorded func()
+	// OnReload, if set, runs after every routing load from the database
+	// (a change notification, the periodic refresh): the REST API drops
+	// its cached credentials then, so that a user or tenant suspended or
+	// deleted on another host or with psql is refused at once.
+	OnReload func()
 	Log      *slog.Logger
 }
 
@@ -258,6 +263,17 @@ func (s *Service) dbOK() {
 		s.log.Info("database reachable again", "down_for", time.Since(s.dbSince).Round(time.Millisecond))
 	}
 	s.dbErr = nil
+}
+
+// SchemaReady reports, without waiting, whether the database schema is
+// usable (migrated, or found current).
+func (s *Service) SchemaReady() bool {
+	select {
+	case <-s.schema:
+		return true
+	default:
+		return false
+	}
 }
 
 // schemaReady reports whether the schema is usable, waiting until it is

@@ -150,6 +150,14 @@ func (s *Sim) Route(destination string, sc Scenario) {
 	s.routes[destination] = sc
 }
 
+// Unroute removes destination's Route: its calls go to the default far
+// end again (the outbound socket in loopback).
+func (s *Sim) Unroute(destination string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.routes, destination)
+}
+
 // Close stops listening, drops every connection, ends every call and waits
 // for all goroutines.
 func (s *Sim) Close() error {

@@ -110,7 +110,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 }
 
 func newConn(nc net.Conn, timeout time.Duration, dial func(context.Context, string, string) (net.Conn, error)) *Conn {
-	c := &Conn{nc: nc, rd: NewReader(nc), timeout: timeout, dial: dial}
+	c := &Conn{nc: nc, rd: NewReader(ackConn{nc}), timeout: timeout, dial: dial}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.peer = ap.Addr().Unmap()
 	}

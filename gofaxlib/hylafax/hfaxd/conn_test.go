@@ -504,3 +504,63 @@ func TestJobsByUserKey(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// TestNewJobSeqfRace: hfaxd refuses JNEW when another session created
+// the spool's sequence number file at the same moment; JNEW is tried
+// again (hfaxd 6.0.7, two sessions making the first jobs of a spool).
+func TestNewJobSeqfRace(t *testing.T) {
+	addr := fakeServer(t, 0, func(p *peer) {
+		p.login(false)
+		p.reply("JOB default", "200 Current job: (default).\r\n")
+		p.reply("JNEW", "503 Unable to open sequence number file sendq/seqf; File exists..\r\n")
+		p.reply("JOB default", "200 Current job: (default).\r\n")
+		p.reply("JNEW", "200 New job created: jobid: 1 groupid: 1.\r\n")
+		p.reply("JOB default", "200 Current job: (default).\r\n")
+		p.reply("JNEW", "503 Unable to open sequence number file sendq/seqf; Permission denied.\r\n")
+		p.quit()
+	})
+	c, err := Dial(testCtx(t), fakeConfig(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if id, err := c.NewJob(testCtx(t)); id != "1" || err != nil {
+		t.Errorf("NewJob after the race = %q, %v", id, err)
+	}
+	if id, err := c.NewJob(testCtx(t)); id != "" || err == nil {
+		t.Errorf("NewJob refused for another reason = %q, %v", id, err)
+	}
+}
+
+// TestSubmitLostParams: hfaxd refuses JSUBM for a job without number
+// after it reread the new job's qfile and dropped the parameters set; the
+// job is deleted and made again.
+func TestSubmitLostParams(t *testing.T) {
+	addr := fakeServer(t, 0, func(p *peer) {
+		p.login(false)
+		for _, id := range []string{"7", "8"} {
+			p.reply("JOB default", "200 Current job: (default).\r\n")
+			p.reply("JNEW", "200 New job created: jobid: "+id+" groupid: "+id+".\r\n")
+			p.reply(`JPARM DIALSTRING "1"`, "213 set.\r\n")
+			p.reply(`JPARM LASTTIME "000300"`, "213 set.\r\n")
+			p.reply(`JPARM DOCUMENT "/tmp/doc1.ps"`, "200 Added document.\r\n")
+			if id == "7" {
+				p.reply("JSUBM 7", "504 Cannot submit job 7; null or missing DIALSTRING parameter.\r\n")
+				p.reply("JDELE 7", "200 Job 7 deleted; current job: (default).\r\n")
+			}
+		}
+		p.reply("JSUBM 8", "200 Job 8 submitted.\r\n")
+		p.reply("JREST 8", "200 Job 8 reset.\r\n")
+		p.reply(`DELE "/tmp/doc1.ps"`, "250 DELE command successful.\r\n")
+		p.quit()
+	})
+	c, err := Dial(testCtx(t), fakeConfig(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Submit(testCtx(t), JobSpec{Number: "1", Documents: []string{"/tmp/doc1.ps"}})
+	if id != "8" || err != nil {
+		t.Errorf("Submit = %q, %v", id, err)
+	}
+	c.Close()
+}

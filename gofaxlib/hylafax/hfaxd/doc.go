@@ -54,8 +54,23 @@
 //     when its modification time is a later second than when it read it;
 //     a change faxq makes within the same second shows at its next change.
 //     Submit makes its session reread the job it submitted (JREST).
+//   - Now and then (about once in 200 submissions from concurrent
+//     sessions) that reread happens to a new job between JNEW and JSUBM
+//     and drops the parameters set so far; JSUBM is then refused for the
+//     missing DIALSTRING (sendfax fails the same way). Submit deletes
+//     such a job and makes it again.
 //   - A bare JPARM about a job that moved from sendq to doneq since JOB
 //     found it gets no reply at all; JobStatus sends a NOOP along to tell.
+//   - On a fresh spool, sessions that make the first job (or upload the
+//     first document) at the same moment race to create hfaxd's sequence
+//     number file; the losers are refused ("Unable to open sequence
+//     number file ...; File exists"). NewJob tries JNEW again; a refused
+//     upload breaks its session (ErrOutcomeUnknown) and is the caller's
+//     to repeat.
+//   - hfaxd writes the replies to pipelined commands, and an upload's
+//     final reply, with Nagle's algorithm on: each waits for the ACK of
+//     the one before. The session acknowledges at once (TCP_QUICKACK on
+//     Linux) so that they do not wait for a delayed ACK (40 ms).
 //
 // # Limits and errors
 //

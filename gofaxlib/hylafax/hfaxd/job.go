@@ -3,6 +3,7 @@ package hfaxd
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -217,18 +218,30 @@ func (c *Conn) Submit(ctx context.Context, spec JobSpec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	id, err := c.NewJob(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := c.setParams(ctx, cmds); err != nil {
-		if c.broken == nil {
-			c.DeleteJob(ctx, id)
+	var id string
+	for try := 1; ; try++ {
+		if id, err = c.NewJob(ctx); err != nil {
+			return "", err
 		}
-		return "", err
-	}
-	if err := c.SubmitJob(ctx, id); err != nil {
-		return id, err
+		if err := c.setParams(ctx, cmds); err != nil {
+			if c.broken == nil {
+				c.DeleteJob(ctx, id)
+			}
+			return "", err
+		}
+		err = c.SubmitJob(ctx, id)
+		if err == nil {
+			break
+		}
+		if try >= lostParamsTries || !lostParams(err) || c.broken != nil {
+			return id, err
+		}
+		// hfaxd reread the new job's qfile and lost the parameters set
+		// (see lostParams): the job is ours and not submitted; make it
+		// again.
+		if derr := c.DeleteJob(ctx, id); derr != nil {
+			return id, err
+		}
 	}
 	// The session keeps the job in memory as it created it, suspended,
 	// and reloads it only when the qfile's modification time is a later
@@ -246,23 +259,55 @@ func (c *Conn) Submit(ctx context.Context, spec JobSpec) (string, error) {
 	return id, nil
 }
 
+// lostParamsTries bounds making a job again after hfaxd lost its
+// parameters.
+const lostParamsTries = 3
+
+// lostParams reports JSUBM refused for a job without number although
+// Submit set one (DIALSTRING is always its first parameter): hfaxd keeps
+// a new job in memory and rereads its qfile when the file's modification
+// time is a later second than the one it noted; when the qfile JNEW wrote
+// is dated a second later than that (JNEW at a second's end, on a busy
+// machine), the reread drops every parameter set so far. Seen about once
+// in 200 submissions from concurrent sessions (hfaxd 6.0.7), sendfax's
+// too.
+func lostParams(err error) bool {
+	var re *ReplyError
+	return errors.As(err, &re) && re.Command == "JSUBM" && re.Code == 504 && strings.Contains(re.Text, "missing DIALSTRING")
+}
+
 var newJobRE = regexp.MustCompile(`jobid: ([0-9]+)`)
+
+// seqfRaceTries bounds JNEW when hfaxd refuses it for want of its
+// sequence number file: two sessions making the first job of a spool
+// create sendq/seqf at once, and the one that loses gets "503 Unable to
+// open sequence number file sendq/seqf; File exists."; the file exists
+// then, and JNEW again succeeds.
+const seqfRaceTries = 3
 
 // NewJob creates a job (JNEW) with hfaxd's defaults and makes it the
 // current job of the session; it returns its id. Until it is submitted
 // the job is "suspended"; hfaxd deletes it when the session ends.
 func (c *Conn) NewJob(ctx context.Context) (string, error) {
-	// JNEW inherits the current job's parameters: start from the default
-	// job, which this package never changes.
-	reps, err := c.do(ctx, command{"JOB", "JOB default"}, command{"JNEW", "JNEW"})
-	if err != nil {
-		return "", err
-	}
-	if reps[0].Code != 200 {
-		return "", replyError("JOB", reps[0])
-	}
-	if reps[1].Code != 200 {
-		return "", replyError("JNEW", reps[1])
+	var reps []Reply
+	for try := 1; ; try++ {
+		// JNEW inherits the current job's parameters: start from the
+		// default job, which this package never changes.
+		var err error
+		reps, err = c.do(ctx, command{"JOB", "JOB default"}, command{"JNEW", "JNEW"})
+		if err != nil {
+			return "", err
+		}
+		if reps[0].Code != 200 {
+			return "", replyError("JOB", reps[0])
+		}
+		if reps[1].Code == 200 {
+			break
+		}
+		if try >= seqfRaceTries || !strings.Contains(reps[1].Text(), "sequence number file") ||
+			!strings.Contains(reps[1].Text(), "File exists") {
+			return "", replyError("JNEW", reps[1])
+		}
 	}
 	m := newJobRE.FindStringSubmatch(reps[1].Text())
 	if m == nil {

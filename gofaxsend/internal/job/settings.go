@@ -322,12 +322,9 @@ func (b *batch) fallback(db freeswitch.DB) freeswitch.Fallback {
 	return freeswitch.Fallback{DB: db, TTL: fs.FallbackTTL, Max: fs.FallbackMax, Shared: fs.FallbackShared, Now: b.Now}
 }
 
-// cfgNumbering is how fallback keys are normalised ([freeswitch]
-// countrycode, internationalprefix, nationalprefix), shared with gofaxd.
+// cfgNumbering is how fallback keys are normalised: the one number plan
+// ([freeswitch] countrycode, internationalprefix, nationalprefix,
+// nationallength), shared with gofaxd.
 func cfgNumbering(cfg *config.Config) freeswitch.Numbering {
-	return freeswitch.Numbering{
-		CountryCode:         cfg.FreeSWITCH.CountryCode,
-		InternationalPrefix: cfg.FreeSWITCH.InternationalPrefix,
-		NationalPrefix:      cfg.FreeSWITCH.NationalPrefix,
-	}
+	return freeswitch.Numbering(cfg.NumberPlan())
 }

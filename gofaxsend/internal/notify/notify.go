@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
@@ -205,7 +204,7 @@ func notice(cfg *config.Config, rec *record.Recorder, a Args, now time.Time, log
 		Job:              ref,
 		Why:              why,
 		Time:             now.UTC(),
-		Status:           strings.TrimSpace(q.String("status")),
+		Status:           q.Status(),
 		PagesTransferred: q.Int("npages"),
 		Dials:            q.Int("totdials"),
 		Tries:            q.Int("tottries"),
