@@ -247,6 +247,8 @@ func FuzzLazyEvent(f *testing.F) {
 	f.Add([]byte("Event-Name: X\nContent-Length: 3\n\nabc"), "content-length")
 	f.Add([]byte("a: 1\nA: 2\nb:%41\r\n"), "B")
 	f.Add([]byte("\n"), "x")
+	f.Add([]byte("\xff: 1\n"), "\uFFFD")
+	f.Add([]byte("\u212a: 1\n"), "k")
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
 		eager, errE := ParsePlainEvent(data)
 		lazy, errL := parsePlainLazy(data)

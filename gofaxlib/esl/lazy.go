@@ -92,7 +92,9 @@ func (e *Event) lookupLazy(name string) (string, bool) {
 		}
 	}
 	for _, l := range e.lines {
-		if l.colon-l.start == n && strings.EqualFold(e.raw[l.start:l.colon], name) {
+		// No length test here: folding may pair names of different
+		// lengths (the Kelvin sign and k, an invalid byte and U+FFFD).
+		if strings.EqualFold(e.raw[l.start:l.colon], name) {
 			return e.value(l), true
 		}
 	}
