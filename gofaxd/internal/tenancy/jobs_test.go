@@ -144,6 +144,8 @@ func TestReconcile(t *testing.T) {
 		"lost":      {Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceiving, Created: time.Now().Add(-2 * time.Hour)},
 		"young":     {Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceiving},
 		"otherhost": {Direction: gofaxlib.Outbound, Status: gofaxlib.StatusSending, JobID: 79, Host: "host-b"},
+		// Its qfile cannot be read: unknown, not gone.
+		"unreadable": {Direction: gofaxlib.Outbound, Status: gofaxlib.StatusSending, JobID: 80},
 	}
 	ids := map[string]string{}
 	for name, f := range faxes {
@@ -157,18 +159,21 @@ func TestReconcile(t *testing.T) {
 		ids[name] = f.ID
 	}
 	writeQfile(t, h.spool, "tiff-send.q", sendq, 78, map[string]string{"jobid": "78", "owner": "alice"})
+	if err := os.Mkdir(filepath.Join(h.spool, sendq, "q80"), 0o755); err != nil { // reading it fails (EISDIR)
+		t.Fatal(err)
+	}
 	suspects := map[string]bool{}
-	for pass := 1; pass <= 2; pass++ {
+	for pass := 1; pass <= 3; pass++ {
 		if err := h.svc.reconcile(ctx, suspects); err != nil {
 			t.Fatal(err)
 		}
 		gone, _ := faxOf(t, h.store, ids["gone"])
-		if final := gone.Status == gofaxlib.StatusFailed; final != (pass == 2) {
+		if final := gone.Status == gofaxlib.StatusFailed; final != (pass >= 2) {
 			t.Errorf("pass %d: job gone from the queues: %s", pass, gone.Status)
 		}
 	}
 	for name, want := range map[string]gofaxlib.FaxStatus{"queued": gofaxlib.StatusQueued, "lost": gofaxlib.StatusFailed,
-		"young": gofaxlib.StatusReceiving, "otherhost": gofaxlib.StatusSending} {
+		"young": gofaxlib.StatusReceiving, "otherhost": gofaxlib.StatusSending, "unreadable": gofaxlib.StatusSending} {
 		if f, _ := faxOf(t, h.store, ids[name]); f.Status != want {
 			t.Errorf("%s: status %s, want %s", name, f.Status, want)
 		}
