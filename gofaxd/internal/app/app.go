@@ -491,7 +491,12 @@ func (a *App) state() metrics.State {
 	waiting, running := a.queue.Len()
 	unfinished, _, orphans := a.handler.Unfinished()
 	js := a.journal.Stats()
+	var foreign uint64
+	if a.tenancy != nil {
+		foreign = a.tenancy.ForeignJobs()
+	}
 	return metrics.State{
+		ForeignJobs:    foreign,
 		FaxrcvdQueued:  waiting + running,
 		Unfinished:     unfinished,
 		OrphanFiles:    orphans,

@@ -296,3 +296,41 @@ func TestSendingFromQueue(t *testing.T) {
 	sendRecords(t, h.j.Dir(), "gofaxsend", ref, "done")
 	waitFor(t, "job 21 delivered", func() bool { return get(id).Status == gofaxlib.StatusDelivered })
 }
+
+// TestForeignJobTag: a user's job whose user key is another user's fax
+// id (same tenant) does not touch that fax: its records are ignored,
+// logged and counted, and acknowledged (not retried forever).
+func TestForeignJobTag(t *testing.T) {
+	t.Parallel()
+	dsn := migratedDB(t)
+	h := newHarness(t, dsn, "host-a", nil)
+	w := makeTenants(t, h.store)
+	ctx := testCtx(t)
+	carol := gofaxlib.User{TenantID: w.acme.ID, Username: "carol", DefaultNumberID: w.acmeN.ID}
+	if err := h.store.CreateUser(ctx, gofaxlib.OperatorScope(), &carol, ""); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	waitFor(t, "the routing", func() bool {
+		r := h.svc.routing.Load()
+		if r == nil || !h.svc.fromDB.Load() {
+			return false
+		}
+		_, _, ok := r.User("carol")
+		return ok
+	})
+	victim := gofaxlib.Fax{TenantID: w.acme.ID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued, From: w.acmeN.Number,
+		To: "+33123456789", Owner: "alice", UserID: w.alice.ID, IdempotencyKey: "k1"}
+	if err := h.store.CreateFax(ctx, gofaxlib.TenantScope(w.acme.ID), &victim); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, "fax-2page.tif", filepath.Join(h.spool, "docq/doc41.tif"))
+	writeQfile(t, h.spool, "tiff-doneq.q", doneq, 41, map[string]string{"jobid": "41", "owner": "carol", "jobtag": victim.ID,
+		"state": "8", "status": "forged", "!tiff": "0::docq/doc41.tif"})
+	waitFor(t, "the foreign job's record", func() bool { return h.svc.ForeignJobs() > 0 })
+	waitFor(t, "every record acknowledged", func() bool { return len(h.j.Pending(Consumer)) == 0 })
+	if f, _ := faxOf(t, h.store, victim.ID); f.Status != gofaxlib.StatusQueued || f.JobID != 0 || f.Owner != "alice" ||
+		f.ResultText != "" || !f.Completed.IsZero() {
+		t.Errorf("the victim's fax changed: %+v", f)
+	}
+}
