@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ func (c *Config) checkDatabase(cv *converter) {
 		if d.DBName == "" {
 			cv.fail("database", "dbname", "empty: name the database")
 		}
-		if !contains(sslModes, d.SSLMode) {
+		if !slices.Contains(sslModes, d.SSLMode) {
 			cv.fail("database", "sslmode", "%q is not one of %s", d.SSLMode, strings.Join(sslModes, ", "))
 		}
 		if strings.ContainsAny(d.Password, "\x00\r\n") {
@@ -127,15 +128,6 @@ func (c *Config) checkDatabase(cv *converter) {
 		}
 		cv.fail("freeswitch", key, "%v (numbers of the tenant database are normalised with this plan)", err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkConnString checks the form of a DSN (not whether it connects):
