@@ -30,8 +30,9 @@ test-unit:
 fuzz:
 	contrib/fuzz.sh $(FUZZTIME)
 
-# gofaxd under load (contrib/faxload, README "Performance"): every
-# scenario of issue 10 three times against bin/gofaxd, each with its own
+# gofaxd under load (contrib/faxload, README "Performance"): CPU per
+# received call, call setup and teardown latency, bursts and calls held at
+# once; every scenario three times against bin/gofaxd, each with its own
 # spool and gofaxd, and a table of the figures (median) against their
 # targets. At most 60 minutes. SCENARIO=light runs one scenario (or a
 # comma-separated list); FAXLOAD_FLAGS passes more (-runs 1, -tmp DIR).

@@ -23,6 +23,10 @@ var (
 	// ErrTenantHasFaxes refuses deleting a tenant with fax history, which
 	// is never deleted with its tenant: suspend the tenant instead.
 	ErrTenantHasFaxes = fmt.Errorf("%w: the tenant has fax history; suspend it instead", ErrConflict)
+	// ErrForeignJob refuses a record about a HylaFAX job for a fax that
+	// another owner has: the job's user key (jobtag), which whoever
+	// submits the job chooses, names that fax.
+	ErrForeignJob = fmt.Errorf("%w: the job's owner is not the fax's owner", ErrConflict)
 )
 
 // FieldError is a value that cannot be used, naming the field (as in the

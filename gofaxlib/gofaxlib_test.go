@@ -13,7 +13,7 @@ func TestDelivered(t *testing.T) {
 		want bool
 	}{
 		{"all pages", Result{Final: true, Success: true, TotalPages: 2, TransferredPages: 2}, true},
-		{"issue 34: success with zero pages", Result{Final: true, Success: true}, false},
+		{"success with zero pages", Result{Final: true, Success: true}, false},
 		{"partial", Result{Final: true, Success: true, TotalPages: 2, TransferredPages: 1}, false},
 		{"no success flag", Result{Final: true, TotalPages: 2, TransferredPages: 2}, false},
 		{"no final result", Result{Success: true, TotalPages: 1, TransferredPages: 1}, false},
@@ -156,7 +156,7 @@ func TestDecide(t *testing.T) {
 		reason string // substring of Reason
 	}{
 		{"delivered", final(0, 2, 2), pol, Outcome{Action: ActionDone}, "OK"},
-		{"issue 34 success without pages", &Result{Final: true, Success: true, ResultText: "OK"}, pol, Outcome{Action: ActionRetry}, "0 of 0 pages"},
+		{"success without pages", &Result{Final: true, Success: true, ResultText: "OK"}, pol, Outcome{Action: ActionRetry}, "0 of 0 pages"},
 		{"call dropped after page 1", final(49, 1, 2), pol, Outcome{Action: ActionRetry}, "dropped prematurely"},
 		{"cannot train", final(6, 0, 2), pol, Outcome{Action: ActionRetry, DisableV17: true}, "train"},
 		{"ecm trouble", final(16, 0, 2), pol, Outcome{Action: ActionRetry, DisableECM: true}, "ECM"},

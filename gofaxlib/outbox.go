@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -28,14 +29,7 @@ const (
 var EventTypes = []EventType{EventReceived, EventReceiveFailed, EventDelivered, EventFailed, EventCanceled, EventRetrying}
 
 // Valid reports whether t is one of EventTypes.
-func (t EventType) Valid() bool {
-	for _, v := range EventTypes {
-		if t == v {
-			return true
-		}
-	}
-	return false
-}
+func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }
 
 // Event is one receipt fact, written in the same transaction as the fax row
 // it describes and never changed afterwards.

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -379,7 +380,7 @@ func (e *Endpoint) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, ev := range o.Events {
-		if !contains(ReceiptEventNames, ev) {
+		if !slices.Contains(ReceiptEventNames, ev) {
 			return fieldErr("options.events", "%q: one of %s", clip(ev), strings.Join(ReceiptEventNames, ", "))
 		}
 		if seen[ev] {
@@ -406,18 +407,9 @@ func webhookURL(s string) error {
 // event type name: the listed ones, or without a list all but fax.retrying.
 func (e *Endpoint) WantsEvent(name string) bool {
 	if len(e.Options.Events) == 0 {
-		return name != "fax.retrying" && contains(ReceiptEventNames, name)
+		return name != "fax.retrying" && slices.Contains(ReceiptEventNames, name)
 	}
-	return contains(e.Options.Events, name)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(e.Options.Events, name)
 }
 
 // Page asks for one page of a list: at most Limit items (0 = DefaultLimit,

@@ -119,8 +119,10 @@ func (r *hylafaxRig) check(j hylafaxtest.Job, fields map[string]string) {
 	}
 }
 
-// TestHylaFAX drives real faxq through every outcome of issue 5:
-// sendfax → faxq → gofaxsend → simulated FreeSWITCH.
+// TestHylaFAX drives real faxq through the outcomes of a send job
+// (delivered, requeued until maxdials or maxtries, rejected, a retry
+// from the page that failed, DynamicConfig, the info file, the softmodem
+// fallback, faxrm): sendfax → faxq → gofaxsend → simulated FreeSWITCH.
 func TestHylaFAX(t *testing.T) {
 	r := startRig(t)
 

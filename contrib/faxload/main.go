@@ -20,8 +20,9 @@
 //   - gofaxd's threads, descriptors and resident memory (sampled), its
 //     goroutines (go_goroutines of /metrics).
 //
-// The scenarios are those of gofaxserver issue 10; each is run -runs
-// times and the table gives every run, the median and the target:
+// The scenarios (steady, light, burst1000, burst4000, held10000,
+// leak20000: see scenarios) are each run -runs times and the table gives
+// every run, the median and the target:
 //
 //	faxload -gofaxd bin/gofaxd                 # every scenario, 3 runs each
 //	faxload -gofaxd bin/gofaxd -scenario light  # one scenario
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound on each run")
 	total := fs.Duration("total", time.Hour, "bound on everything")
 	keep := fs.Bool("keep", false, "keep each run's spool and gofaxd.log")
-	calls := fs.Int("calls", 0, "calls of each run instead of the scenario's (a quick look, not the issue's figures)")
+	calls := fs.Int("calls", 0, "calls of each run instead of the scenario's (a quick look, not the scenario's figures)")
 	hold := fs.Duration("hold", 0, "hold scenarios: keep the calls held this long before they go on (to look at gofaxd)")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {

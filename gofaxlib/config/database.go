@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +88,7 @@ func (c *Config) checkDatabase(cv *converter) {
 		if d.DBName == "" {
 			cv.fail("database", "dbname", "empty: name the database")
 		}
-		if !contains(sslModes, d.SSLMode) {
+		if !slices.Contains(sslModes, d.SSLMode) {
 			cv.fail("database", "sslmode", "%q is not one of %s", d.SSLMode, strings.Join(sslModes, ", "))
 		}
 		if strings.ContainsAny(d.Password, "\x00\r\n") {
@@ -127,25 +130,18 @@ func (c *Config) checkDatabase(cv *converter) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // checkConnString checks the form of a DSN (not whether it connects):
 // a postgres:// or postgresql:// URL, or key=value pairs whose values are
-// plain or single-quoted with backslash escapes. It returns "" or why not.
+// plain or single-quoted with backslash escapes. It returns "" or why not;
+// the reason never quotes the DSN (it holds the password, and goes into
+// logs and qfile status lines).
 func checkConnString(s string) string {
 	if strings.ContainsAny(s, "\x00\r\n") {
 		return "control characters are not allowed"
 	}
 	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
 		if _, err := url.Parse(s); err != nil {
-			return "not a valid URL: " + err.Error()
+			return "not a valid URL: " + urlProblem(err)
 		}
 		return ""
 	}
@@ -163,7 +159,8 @@ func checkConnString(s string) string {
 		}
 		key := strings.TrimRight(s[i:i+eq], " \t")
 		if !connKeyRe.MatchString(key) {
-			return strconv.Quote(key) + " is not a connection parameter name"
+			// Not quoted: a mistyped value may have run into it.
+			return fmt.Sprintf("the text at byte %d is not a connection parameter name (letters, digits and '_')", i+1)
 		}
 		i += eq + 1
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
@@ -202,6 +199,23 @@ func checkConnString(s string) string {
 	}
 	return ""
 }
+
+// urlProblem says what url.Parse found wrong in a DSN without quoting
+// any of it: url.Error's own text holds the whole URL, and the inner
+// errors quote the part they refuse (a port, an escape), which may be a
+// piece of the password when that holds '/', '?', '#' or '%'.
+func urlProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := strings.TrimPrefix(err.Error(), "net/url: ")
+	msg = strings.Join(strings.Fields(quotedRe.ReplaceAllString(msg, "")), " ")
+	return msg + " (percent-encode '/', '?', '#', '@' and '%' in the user name and password)"
+}
+
+// quotedRe matches a double-quoted part of an error text (Go's %q).
+var quotedRe = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // ConnString returns the DSN to connect with: DSN when set, else the
 // discrete settings as key=value pairs (quoted where needed). Pool size and

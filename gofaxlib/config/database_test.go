@@ -63,7 +63,8 @@ func TestDatabaseErrors(t *testing.T) {
 		{"dsn and host", "[database]\ndsn = host=a\nhost = b\n", "config: bad.conf:3: [database] host: invalid setting: dsn is set as well: give either dsn or host, port, user, password, dbname and sslmode"},
 		{"dsn garbage", "[database]\ndsn = unused\n", "config: bad.conf:2: [database] dsn: invalid setting: not a postgres:// URL nor key=value pairs"},
 		{"dsn unterminated", "[database]\ndsn = \"password='x\"\n", "config: bad.conf:2: [database] dsn: invalid setting: unterminated quoted value of password"},
-		{"dsn bad key", "[database]\ndsn = \"host=a b-c=d\"\n", `config: bad.conf:2: [database] dsn: invalid setting: "b-c" is not a connection parameter name`},
+		{"dsn bad key", "[database]\ndsn = \"host=a b-c=d\"\n", "config: bad.conf:2: [database] dsn: invalid setting: the text at byte 8 is not a connection parameter name (letters, digits and '_')"},
+		{"dsn bad url", "[database]\ndsn = postgres://[::1\n", "config: bad.conf:2: [database] dsn: invalid setting: not a valid URL: missing ']' in host (percent-encode '/', '?', '#', '@' and '%' in the user name and password)"},
 		{"bad port", "[database]\nport = 70000\n", "config: bad.conf:2: [database] port: invalid setting: 70000 is not a TCP port"},
 		{"port not a number", "[database]\nport = pg\n", `config: bad.conf:2: [database] port: invalid setting: "pg" is not a non-negative whole number`},
 		{"empty user", "[database]\nuser =\n", "config: bad.conf:2: [database] user: invalid setting: empty: name the PostgreSQL role"},
@@ -111,5 +112,40 @@ func TestCheckConnString(t *testing.T) {
 	}
 	if !strings.Contains(quoteConnValue(""), "''") {
 		t.Error("empty value not quoted")
+	}
+}
+
+// TestDSNErrorHidesPassword: a DSN that is not valid is reported by
+// setting, file and line, never with its text: the password in it would
+// go into logs and qfile status lines.
+func TestDSNErrorHidesPassword(t *testing.T) {
+	const secret = "Sekr1t"
+	for _, dsn := range []string{
+		"postgres://gofax:" + secret + "@[::1/gofax",        // bad host
+		"postgres://gofax:" + secret + "%zz@db/gofax",       // bad escape in the password
+		"postgres://gofax:" + secret + "%@db/gofax",         // bad escape at its end
+		"postgres://gofax:" + secret + "/x@db:5432/gofax",   // '/' in it: the rest taken for the port
+		"postgres://gofax:" + secret + "?@db/gofax",         // '?' in it
+		"postgres://gofax:pw:" + secret + "@db:port/gofax",  // port not a number
+		"postgresql://gofax:" + secret + " x@db/gofax",      // a blank
+		"host=db password=" + secret + " " + secret + "!=1", // a value run into the next key
+		"host=db password='" + secret,                       // unterminated
+	} {
+		t.Run(dsn, func(t *testing.T) {
+			_, _, err := Parse("db.conf", []byte("[database]\ndsn = \""+dsn+"\"\n"))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.File != "db.conf" || ce.Line != 2 || ce.Key != "dsn" {
+				t.Errorf("error %v does not name the setting", err)
+			}
+			// Not even a piece of the password.
+			for _, part := range []string{secret, secret[:3], secret[3:], "%zz", "/x"} {
+				if strings.Contains(err.Error(), part) {
+					t.Errorf("error %q holds %q", err, part)
+				}
+			}
+		})
 	}
 }

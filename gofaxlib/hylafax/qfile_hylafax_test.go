@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -247,7 +246,7 @@ t=$(awk '/^returned:/ { print "returned:" ENVIRON["RET"]; next }
 	for _, c := range cases {
 		var ids []string
 		if c.cover {
-			ids = sendfaxWithCover(t, srv, c.args...)
+			ids = srv.Sendfax(t, c.args...) // without -n: with a cover page
 		} else {
 			ids = srv.Submit(t, c.args...)
 		}
@@ -290,29 +289,6 @@ line" (requeued, number ending in 8) into each qfile, rewriting it in place unde
 case                   command
 `
 	save("README", []byte(header+readme.String()))
-}
-
-var requestID = regexp.MustCompile(`(?m)^request id is ([0-9]+) `)
-
-// sendfaxWithCover runs sendfax without -n, so that it makes a cover page.
-func sendfaxWithCover(t *testing.T, srv *hylafaxtest.Server, args ...string) []string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "sendfax", append([]string{"-h", srv.Host}, args...)...)
-	cmd.Env = append(os.Environ(), srv.ClientEnv()...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("sendfax: %v: %s", err, out)
-	}
-	var ids []string
-	for _, m := range requestID.FindAllStringSubmatch(string(out), -1) {
-		ids = append(ids, m[1])
-	}
-	if len(ids) == 0 {
-		t.Fatalf("sendfax: no job: %s", out)
-	}
-	return ids
 }
 
 // quoteArgs renders args for the README, naming the documents by kind.

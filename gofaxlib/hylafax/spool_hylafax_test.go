@@ -3,6 +3,7 @@ package hylafax_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -296,9 +297,7 @@ func TestFaxinfoReadsTaggedFile(t *testing.T) {
 			want := map[string]string{"Sender": `REMOTE "TSI" 1`, "Pages": "2", "SubAddr": "1234",
 				"CallID1": "5551111", "CallID2": "CALLER NAME", "TimeToRecv": "0:00:11",
 				"SignalRate": tt.params.SignalRate(), "DataFormat": tt.params.DataFormat()}
-			for k, v := range tt.want {
-				want[k] = v
-			}
+			maps.Copy(want, tt.want)
 			for k, v := range want {
 				if got[k] != v {
 					t.Errorf("faxinfo %s = %q, want %q", k, got[k], v)

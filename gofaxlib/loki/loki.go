@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -416,9 +417,7 @@ func encode(labels map[string]string, batch []entry) ([]byte, error) {
 		es := byLevel[l]
 		slices.SortStableFunc(es, func(a, b entry) int { return cmpInt(a.ns, b.ns) })
 		s := stream{Stream: map[string]string{"level": l}, Values: make([][2]string, 0, len(es))}
-		for k, v := range labels {
-			s.Stream[k] = v
-		}
+		maps.Copy(s.Stream, labels)
 		for _, e := range es {
 			s.Values = append(s.Values, [2]string{strconv.FormatInt(e.ns, 10), e.line})
 		}

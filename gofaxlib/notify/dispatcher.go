@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"time"
 
@@ -175,7 +176,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			cctx, cancel := context.WithTimeout(ctx, recordTimeout)
 			ds, err := cfg.Outbox.Claim(cctx, gofaxlib.ClaimRequest{
 				Now: cfg.Now(), Limit: limit, Lease: cfg.Lease,
-				PerTarget: cfg.PerTarget, Busy: clone(busy),
+				PerTarget: cfg.PerTarget, Busy: maps.Clone(busy),
 			})
 			cancel()
 			if err != nil && ctx.Err() == nil {
@@ -225,14 +226,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func clone(m map[string]int) map[string]int {
-	c := make(map[string]int, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 func resetTimer(t *time.Timer, d time.Duration) {

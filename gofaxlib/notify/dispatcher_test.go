@@ -122,8 +122,8 @@ func (dd *dedup) distinct() int {
 	return len(dd.accepted)
 }
 
-// TestDispatcherThousandEventsAcrossRestart is the reliability
-// figure: 1,000 events, the receiver answers 500 to the first two tries of
+// TestDispatcherThousandEventsAcrossRestart measures reliability:
+// 1,000 events, the receiver answers 500 to the first two tries of
 // each, the dispatcher is stopped in the middle and started again on the
 // same outbox. Every event arrives, none is dead, none is lost; a receiver
 // that de-duplicates by webhook-id sees each once.

@@ -340,7 +340,7 @@ func portOf(t testing.TB, addr string) int {
 	return p
 }
 
-// TestDispatcherMailServerDownForAWhile is the figure: mail
+// TestDispatcherMailServerDownForAWhile: mail
 // receipts queued while the SMTP server is down are all delivered once it
 // is back, none lost.
 func TestDispatcherMailServerDownForAWhile(t *testing.T) {

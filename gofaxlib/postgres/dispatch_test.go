@@ -135,8 +135,8 @@ func (c *crashable) Release(ctx context.Context, d gofaxlib.Delivery) error {
 	return c.Outbox.Release(ctx, d)
 }
 
-// TestDispatcherThousandReceipts is the reliability figure on the
-// real outbox: 1,000 receptions recorded with RecordFax, each a fax.received
+// TestDispatcherThousandReceipts measures reliability on the real
+// outbox: 1,000 receptions recorded with RecordFax, each a fax.received
 // event for a webhook whose receiver answers 500 to the first two tries of
 // every event. The real notify.Dispatcher delivers them from PostgreSQL,
 // stopped in the middle and started again, then killed (its outbox calls

@@ -109,7 +109,9 @@ func (s *Store) CreateFax(ctx context.Context, scope gofaxlib.Scope, f *gofaxlib
 // The fax is inserted, or updated where the record knows more: fields the
 // record leaves empty (or 0) keep their value; a status once terminal
 // stays, with its completion time (faxq decides once); tenant, direction
-// and host never change (a record saying otherwise is ErrConflict).
+// and host never change (a record saying otherwise is ErrConflict), nor
+// does the owner (a record of another job owner is
+// gofaxlib.ErrForeignJob, and changes nothing).
 //
 // In the same transaction it writes the receipt event the record makes
 // (gofaxlib.EventFor) with its deliveries: the fax's terminal event when
@@ -131,6 +133,9 @@ func (s *Store) RecordFax(ctx context.Context, recordID string, f *gofaxlib.Fax)
 		if ok, err := s.ingest(ctx, tx, recordID, "fax"); err != nil || !ok {
 			return err
 		}
+		if err := checkOwner(ctx, tx, f.ID, f.Owner); err != nil {
+			return err
+		}
 		before, err := faxStatus(ctx, tx, f.ID)
 		if err != nil {
 			return err
@@ -145,6 +150,28 @@ func (s *Store) RecordFax(ctx context.Context, recordID string, f *gofaxlib.Fax)
 		return nil
 	})
 	return applied, err
+}
+
+// checkOwner locks fax id's row within tx and refuses a record whose job
+// owner is not the fax's owner (gofaxlib.ErrForeignJob): a HylaFAX user
+// cannot attach a job to another user's fax by giving it that fax's id as
+// user key. A fax not recorded yet, a fax without owner and a record
+// without owner (what gofaxd itself concludes, e.g. reconciliation) pass.
+func checkOwner(ctx context.Context, tx *sql.Tx, id, owner string) error {
+	if owner == "" {
+		return nil
+	}
+	var have string
+	err := tx.QueryRowContext(ctx, "SELECT owner FROM faxes WHERE id = $1 FOR UPDATE", id).Scan(&have)
+	switch {
+	case err == sql.ErrNoRows:
+		return nil
+	case err != nil:
+		return err
+	case have != "" && have != owner:
+		return fmt.Errorf("%w: fax %s is %q's, the job %q's", gofaxlib.ErrForeignJob, id, have, owner)
+	}
+	return nil
 }
 
 // upsertFax is RecordFax's write within tx: args are f's faxArgs.

@@ -37,6 +37,9 @@ func (s *Store) RecordCall(ctx context.Context, recordID string, f *gofaxlib.Fax
 		if ok, err := s.ingest(ctx, tx, recordID, "call"); err != nil || !ok {
 			return err
 		}
+		if err := checkOwner(ctx, tx, f.ID, f.Owner); err != nil {
+			return err
+		}
 		before, err := faxStatus(ctx, tx, f.ID)
 		if err != nil {
 			return err
@@ -63,7 +66,8 @@ func (s *Store) RecordCall(ctx context.Context, recordID string, f *gofaxlib.Fax
 // does not exist yet; an existing one (the API's, or one an earlier
 // record wrote) keeps its status and gets only what it lacks: job id,
 // owner, user, numbers, page count, archived document. A fax of another
-// tenant, direction or host is ErrConflict. created reports an insert.
+// tenant, direction or host is ErrConflict, one of another owner
+// gofaxlib.ErrForeignJob. created reports an insert.
 func (s *Store) RecordJob(ctx context.Context, recordID string, f *gofaxlib.Fax) (created bool, err error) {
 	const op = "record job"
 	if f.ID == "" {
@@ -78,6 +82,9 @@ func (s *Store) RecordJob(ctx context.Context, recordID string, f *gofaxlib.Fax)
 	}
 	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
 		if ok, err := s.ingest(ctx, tx, recordID, "job"); err != nil || !ok {
+			return err
+		}
+		if err := checkOwner(ctx, tx, f.ID, f.Owner); err != nil {
 			return err
 		}
 		row := tx.QueryRowContext(ctx, faxInsert+` ON CONFLICT (id) DO UPDATE SET
@@ -115,8 +122,9 @@ func (s *Store) RecordJob(ctx context.Context, recordID string, f *gofaxlib.Fax)
 // unless it is final or already has n attempts recorded (a start reported
 // after its call's own record, or after faxq requeued the job, changes
 // nothing). A fax that does not exist yet is left alone: the queue
-// watcher records the job first. applied reports a change.
-func (s *Store) RecordSending(ctx context.Context, recordID, id string, n int) (applied bool, err error) {
+// watcher records the job first. A fax of another owner than the job's
+// is gofaxlib.ErrForeignJob. applied reports a change.
+func (s *Store) RecordSending(ctx context.Context, recordID, id, owner string, n int) (applied bool, err error) {
 	const op = "record sending"
 	if !validID(id) {
 		return false, mapErr(op, &gofaxlib.FieldError{Field: "id", Err: errors.New("not a UUID")})
@@ -126,6 +134,9 @@ func (s *Store) RecordSending(ctx context.Context, recordID, id string, n int) (
 	}
 	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
 		if ok, err := s.ingest(ctx, tx, recordID, "sending"); err != nil || !ok {
+			return err
+		}
+		if err := checkOwner(ctx, tx, id, owner); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE faxes f SET status = 'sending'

@@ -173,3 +173,71 @@ func TestExpiredDocuments(t *testing.T) {
 		t.Errorf("expired after clearing: %+v, %v", list, err)
 	}
 }
+
+// TestForeignJob: a job whose user key names a fax of another owner in
+// the same tenant (a sendfax user choosing that fax's id as job tag)
+// changes nothing of it, whichever record tells about the job; the
+// fax's own owner's records, and gofaxd's own conclusions (no owner),
+// apply.
+func TestForeignJob(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := testCtx(t)
+	op := gofaxlib.OperatorScope()
+	w := makeWorld(t, s)
+	tenant := w.tenant[0].ID
+	victim := w.fax[0] // alice's, queued, no job yet
+	started := time.Now().Add(-time.Minute)
+	job := func() gofaxlib.Fax {
+		return gofaxlib.Fax{ID: victim.ID, TenantID: tenant, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued,
+			Owner: "mallory", JobID: 66, DocumentPath: "/archive/evil.tif", DocumentSize: 1, To: "+4930666666"}
+	}
+	for _, tc := range []struct {
+		name  string
+		write func() error
+	}{
+		{"job seen", func() error { f := job(); _, err := s.RecordJob(ctx, "foreign-job", &f); return err }},
+		{"job done", func() error {
+			f := job()
+			f.Status, f.Completed, f.ResultText = gofaxlib.StatusFailed, time.Now(), "evil"
+			_, err := s.RecordFax(ctx, "foreign-done", &f)
+			return err
+		}},
+		{"attempt", func() error {
+			f := job()
+			f.Status = gofaxlib.StatusSending
+			_, err := s.RecordCall(ctx, "foreign-attempt", &f, &gofaxlib.Attempt{Started: started})
+			return err
+		}},
+		{"sending", func() error { _, err := s.RecordSending(ctx, "foreign-sending", victim.ID, "mallory", 1); return err }},
+	} {
+		wantErr(t, tc.name, tc.write(), gofaxlib.ErrForeignJob)
+		got, err := s.Fax(ctx, op, victim.ID)
+		if err != nil || got.Status != gofaxlib.StatusQueued || got.JobID != 0 || got.Owner != "alice" ||
+			got.DocumentPath != "" || got.To != victim.To || !got.Completed.IsZero() {
+			t.Errorf("%s: the fax changed: %+v, %v", tc.name, got, err)
+		}
+		if as, _ := s.Attempts(ctx, op, victim.ID); len(as) != 1 {
+			t.Errorf("%s: %d attempts, want the 1 of makeWorld", tc.name, len(as))
+		}
+	}
+	// The refused records are not marked ingested: nothing of them is.
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM ingested_records WHERE record_id LIKE 'foreign-%'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d refused records marked ingested, %v", n, err)
+	}
+	// The owner's own job applies; so does a record without owner.
+	f := job()
+	f.Owner = "alice"
+	if _, err := s.RecordJob(ctx, "own-job", &f); err != nil || f.JobID != 66 {
+		t.Errorf("the owner's job: %v, %+v", err, f)
+	}
+	if _, err := s.RecordSending(ctx, "own-sending", victim.ID, "alice", 2); err != nil {
+		t.Errorf("the owner's call: %v", err)
+	}
+	done := gofaxlib.Fax{ID: victim.ID, TenantID: tenant, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusFailed,
+		ResultText: "reconciled", Completed: time.Now()}
+	if _, err := s.RecordFax(ctx, "reconcile", &done); err != nil || done.Status != gofaxlib.StatusFailed || done.Owner != "alice" {
+		t.Errorf("a record without owner: %v, %+v", err, done)
+	}
+}

@@ -111,10 +111,9 @@ func (s *Server) archived(path string) (string, error) {
 	if s.o.ArchiveDir == "" {
 		return "", fail(errNotImplemented, "documents are not served by this server ([database] archive)")
 	}
-	clean := filepath.Clean(path)
-	rel, err := filepath.Rel(s.o.ArchiveDir, clean)
-	if err != nil || !filepath.IsAbs(clean) || rel == "." || strings.HasPrefix(rel, "..") {
-		return "", fmt.Errorf("api: archived document %q is not in the archive %s", path, s.o.ArchiveDir)
+	clean, err := gofaxlib.ArchivedPath(s.o.ArchiveDir, path)
+	if err != nil {
+		return "", fmt.Errorf("api: %w", err)
 	}
 	return clean, nil
 }

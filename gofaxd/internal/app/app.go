@@ -180,6 +180,13 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: spooldir: %w", err)
 	}
+	if spool != cfg.HylaFAX.SpoolDir {
+		// Every path relative to the spool (cfg.SpoolPath) is absolute
+		// from here on, whatever the working directory later.
+		abs := *cfg
+		abs.HylaFAX.SpoolDir = spool
+		cfg = &abs
+	}
 	for _, d := range spoolDirs {
 		if fi, err := os.Stat(filepath.Join(spool, d)); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("app: [hylafax] spooldir %s is not a HylaFAX spool: no directory %s/", spool, d)
@@ -331,7 +338,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		return nil, fmt.Errorf("app: [gofaxd] socket %s: %w", cfg.Gofaxd.Socket, err)
 	}
 	if cfg.Web.Enabled && ten != nil {
-		if a.web, err = openWeb(cfg, spool, ten, opt, a.WakeReceipts, log); err != nil {
+		if a.web, err = openWeb(cfg, ten, opt, a.WakeReceipts, log); err != nil {
 			a.srv.Shutdown(context.Background())
 			a.closeParts()
 			return nil, err
@@ -491,7 +498,12 @@ func (a *App) state() metrics.State {
 	waiting, running := a.queue.Len()
 	unfinished, _, orphans := a.handler.Unfinished()
 	js := a.journal.Stats()
+	var foreign uint64
+	if a.tenancy != nil {
+		foreign = a.tenancy.ForeignJobs()
+	}
 	return metrics.State{
+		ForeignJobs:    foreign,
 		FaxrcvdQueued:  waiting + running,
 		Unfinished:     unfinished,
 		OrphanFiles:    orphans,

@@ -20,7 +20,7 @@ import (
 )
 
 // setupProxy sits between the simulated FreeSWITCH and gofaxd's event
-// socket listener and measures each call's setup as issue 10 defines it:
+// socket listener and measures each call's setup:
 // from the TCP connect to gofaxd's "execute rxfax".
 type setupProxy struct {
 	ln     net.Listener

@@ -22,7 +22,7 @@ import (
 )
 
 // benchCalls is how many calls one benchmark iteration places: the load
-// the issue asks one gofaxd to carry at once.
+// one gofaxd is to carry at once.
 const benchCalls = 2000
 
 // fssim's load mode starts benchRate calls a second, and benchScale makes

@@ -624,7 +624,7 @@ func (e *env) restart() {
 	})
 }
 
-// TestReceiptsThousandAcrossRestart is the reliability figure:
+// TestReceiptsThousandAcrossRestart measures reliability:
 // 1,000 events (jobs faxq reports done), the receiver answers 500 to the
 // first two tries of each and 200 after, and gofaxd is stopped and
 // started again while they are delivered. Every event arrives, none is

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/metrics"
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receipts"
@@ -44,16 +43,14 @@ func openTenancy(cfg *config.Config, spool string, j *journal.Journal, m *metric
 	if err != nil {
 		return nil, nil, err
 	}
-	rc, err := openReceipts(cfg, store, m, log)
+	// The spool is absolute (Open): so is the archive.
+	archive := cfg.SpoolPath(cfg.Database.Archive)
+	rc, err := openReceipts(cfg, store, archive, m, log)
 	if err != nil {
 		store.Close()
 		return nil, nil, err
 	}
 	d := cfg.Database
-	archive := d.Archive
-	if !filepath.IsAbs(archive) {
-		archive = filepath.Join(spool, archive)
-	}
 	svc, err := tenancy.Open(tenancy.Config{
 		Spool:          spool,
 		Store:          store,
@@ -80,7 +77,7 @@ func openTenancy(cfg *config.Config, spool string, j *journal.Journal, m *metric
 // openReceipts prepares the receipt dispatcher over store's outbox
 // ([receipts], [smtp], [webhooks]); it starts with the tenancy. Its
 // attempts get at most the shutdown grace when gofaxd stops.
-func openReceipts(cfg *config.Config, store *postgres.Store, m *metrics.Metrics, log *slog.Logger) (*receipts.Service, error) {
+func openReceipts(cfg *config.Config, store *postgres.Store, archive string, m *metrics.Metrics, log *slog.Logger) (*receipts.Service, error) {
 	var rc *receipts.Service
 	counts := func() (map[gofaxlib.TargetKind]gofaxlib.OutboxCount, bool) {
 		if rc == nil {
@@ -91,6 +88,7 @@ func openReceipts(cfg *config.Config, store *postgres.Store, m *metrics.Metrics,
 	rc, err := receipts.Open(receipts.Config{
 		Store:    store,
 		Host:     store.Host(),
+		Archive:  archive,
 		Receipts: cfg.Receipts,
 		SMTP:     cfg.SMTP,
 		Webhooks: cfg.Webhooks,

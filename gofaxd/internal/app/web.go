@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -41,7 +40,7 @@ const (
 // openWeb builds the REST API of [web] on the tenant store of ten and
 // starts serving it (on opt.WebListener, else [web] listen); a redelivery
 // through it calls wake.
-func openWeb(cfg *config.Config, spool string, ten *tenancy.Service, opt Options, wake func(), log *slog.Logger) (*web, error) {
+func openWeb(cfg *config.Config, ten *tenancy.Service, opt Options, wake func(), log *slog.Logger) (*web, error) {
 	w := cfg.Web
 	store := ten.Store()
 	hc := hfaxd.Config{
@@ -56,9 +55,6 @@ func openWeb(cfg *config.Config, spool string, ten *tenancy.Service, opt Options
 	o.Submitter = sub
 	o.Fallbacks = fallbackList{cfg: cfg}
 	o.WakeReceipts = wake
-	o.ArchiveDir = archiveDir(cfg, spool)
-	o.UploadDir = spoolPath(spool, w.UploadDir)
-	o.TLSCert, o.TLSKey = spoolPath(spool, w.TLSCert), spoolPath(spool, w.TLSKey)
 	o.Logger = log.With("part", "api")
 	o.Ready = func() error {
 		if !ten.SchemaReady() {
@@ -106,19 +102,6 @@ func (w *web) shutdown(ctx context.Context) error {
 	err := w.srv.Shutdown(ctx)
 	w.sub.Close()
 	return err
-}
-
-// archiveDir is [database] archive, absolute.
-func archiveDir(cfg *config.Config, spool string) string {
-	return spoolPath(spool, cfg.Database.Archive)
-}
-
-// spoolPath makes p absolute relative to the spool ("" stays "").
-func spoolPath(spool, p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(spool, p)
 }
 
 // fallbackList is the softmodem fallback list of [freeswitch], read and

@@ -116,6 +116,9 @@ type State struct {
 	Connections    int    // event socket connections being served
 	MaxConnections int    // the bound on them ([gofaxd] maxconnections)
 	Refused        uint64 // connections closed at once over the bound
+	// ForeignJobs counts job records ignored: the fax their job's user
+	// key names has another owner ([database] only).
+	ForeignJobs uint64
 }
 
 var (
@@ -127,6 +130,7 @@ var (
 	connsDesc      = prometheus.NewDesc("gofaxd_connections", "Event socket connections being served.", nil, nil)
 	maxConnsDesc   = prometheus.NewDesc("gofaxd_connections_max", "Bound on the event socket connections served at once ([gofaxd] maxconnections).", nil, nil)
 	refusedDesc    = prometheus.NewDesc("gofaxd_connections_refused_total", "Event socket connections closed at once because maxconnections were being served.", nil, nil)
+	foreignDesc    = prometheus.NewDesc("gofaxd_job_records_foreign_total", "HylaFAX job records ignored because the fax their user key (jobtag) names has another owner than the job.", nil, nil)
 )
 
 // WatchState adds the gauges read from state at scrape time. Call it
@@ -139,7 +143,7 @@ type stateCollector func() State
 
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{queuedDesc, unfinishedDesc, orphansDesc, fsyncsDesc, skippedDesc,
-		connsDesc, maxConnsDesc, refusedDesc} {
+		connsDesc, maxConnsDesc, refusedDesc, foreignDesc} {
 		ch <- d
 	}
 }
@@ -154,6 +158,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(connsDesc, prometheus.GaugeValue, float64(s.Connections))
 	ch <- prometheus.MustNewConstMetric(maxConnsDesc, prometheus.GaugeValue, float64(s.MaxConnections))
 	ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(s.Refused))
+	ch <- prometheus.MustNewConstMetric(foreignDesc, prometheus.CounterValue, float64(s.ForeignJobs))
 }
 
 // FaxrcvdStarted implements receive.FaxrcvdObserver.

@@ -41,8 +41,11 @@ type Docs struct {
 	// is not readable here is retried (that host's dispatcher may take
 	// it), not sent without.
 	Host string
-	Log  *slog.Logger
-	Now  func() time.Time // nil: time.Now
+	// Archive is the archive directory (absolute): a fax's document is
+	// read only from below it.
+	Archive string
+	Log     *slog.Logger
+	Now     func() time.Time // nil: time.Now
 }
 
 var _ notify.Documents = (*Docs)(nil)
@@ -139,7 +142,12 @@ func (d *Docs) open(ev gofaxlib.Event, f *gofaxlib.Fax, which notify.Document) (
 		}
 		return nil, fmt.Errorf("receipts: fax %s has no archived document: %w", f.ID, notify.ErrNoDocument)
 	}
-	file, err := os.Open(f.DocumentPath)
+	path, err := gofaxlib.ArchivedPath(d.Archive, f.DocumentPath)
+	if err != nil {
+		d.log().Error("archived document outside the archive: receipt sent without it", "fax_id", f.ID, "error", err)
+		return nil, fmt.Errorf("receipts: fax %s: %w: %w", f.ID, err, notify.ErrNoDocument)
+	}
+	file, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && f.Host != "" && f.Host != d.Host {
 			return nil, fmt.Errorf("receipts: the document of fax %s is archived on host %s", f.ID, f.Host)
@@ -162,7 +170,7 @@ func (d *Docs) open(ev gofaxlib.Event, f *gofaxlib.Fax, which notify.Document) (
 		return nil, fmt.Errorf("receipts: document of fax %s has %d bytes, more than a receipt carries: %w",
 			f.ID, fi.Size(), notify.ErrNoDocument)
 	}
-	if strings.EqualFold(filepath.Ext(f.DocumentPath), ".pdf") {
+	if strings.EqualFold(filepath.Ext(path), ".pdf") {
 		a.pdf = true
 		return a, nil
 	}

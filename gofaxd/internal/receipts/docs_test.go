@@ -78,7 +78,7 @@ type world struct {
 }
 
 func newWorld(t *testing.T) *world {
-	archive := t.TempDir()
+	archive := filepath.Join(t.TempDir(), "archive")
 	tif, err := os.ReadFile("testdata/fax-2page.tif")
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +110,17 @@ func newWorld(t *testing.T) *world {
 		"pdf": {ID: "a6000000-0000-4000-8000-000000000006", TenantID: tenant, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusDelivered,
 			From: "+4940999999", To: "+4989777777", PagesTotal: 1, PagesTransferred: 1, Host: "here",
 			DocumentPath: put("a6000000-0000-4000-8000-000000000006.pdf", []byte("%PDF-1.4 as submitted"))},
+		// A row naming a file outside the archive (a readable fax, even):
+		// never attached.
+		"outside": {ID: "a7000000-0000-4000-8000-000000000007", TenantID: tenant, Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceived,
+			From: "+4930123456", To: "+4940999999", PagesTotal: 2, PagesTransferred: 2, Host: "here",
+			DocumentPath: filepath.Join(archive, "..", "outside", "a7000000-0000-4000-8000-000000000007.tif")},
+	}
+	if err := os.MkdirAll(filepath.Join(archive, "..", "outside"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fx["outside"].DocumentPath, tif, 0o640); err != nil {
+		t.Fatal(err)
 	}
 	w := &world{now: now, evs: map[string]gofaxlib.Event{}}
 	byID := faxes{}
@@ -123,7 +134,7 @@ func newWorld(t *testing.T) *world {
 		w.evs[name] = gofaxlib.Event{ID: "e" + f.ID[1:], Type: typ, TenantID: tenant, FaxID: f.ID, Time: now,
 			TimeZone: "Europe/Berlin", Payload: payload}
 	}
-	w.docs = &Docs{Store: byID, Host: "here", Now: func() time.Time { return w.now }}
+	w.docs = &Docs{Store: byID, Host: "here", Archive: archive, Now: func() time.Time { return w.now }}
 	return w
 }
 
@@ -150,6 +161,9 @@ func TestDocuments(t *testing.T) {
 		{"broken", notify.DocFax, want{err: "nodoc"}},
 		{"broken", notify.DocReport, want{pages: 1, name: "Fax report from +4930123456 2025-03-01 10.04.pdf"}},
 		{"pdf", notify.DocFax, want{name: "Fax to +4989777777 2025-03-01 10.04.pdf"}},
+		{"outside", notify.DocFax, want{err: "nodoc"}},
+		{"outside", notify.DocFirstPage, want{err: "nodoc"}},
+		{"outside", notify.DocReport, want{pages: 1, name: "Fax report from +4930123456 2025-03-01 10.04.pdf"}},
 	} {
 		t.Run(tc.fax+"/"+tc.which.String(), func(t *testing.T) {
 			a, err := w.docs.Document(ctx, w.evs[tc.fax], tc.which)

@@ -54,7 +54,10 @@ const (
 type Config struct {
 	Store Store
 	// Host is this host's name ([database] hostname).
-	Host     string
+	Host string
+	// Archive is the archive directory ([database] archive, absolute):
+	// attached documents are read from below it only.
+	Archive  string
 	Receipts config.Receipts
 	SMTP     config.SMTP
 	Webhooks config.Webhooks
@@ -135,7 +138,7 @@ func Open(cfg Config) (*Service, error) {
 	d, err := notify.NewDispatcher(notify.DispatcherConfig{
 		Outbox:         s.outbox,
 		Senders:        senders,
-		Docs:           &Docs{Store: cfg.Store, Host: cfg.Host, Log: log},
+		Docs:           &Docs{Store: cfg.Store, Host: cfg.Host, Archive: cfg.Archive, Log: log},
 		Metrics:        cfg.Metrics,
 		Logger:         log,
 		Schedule:       cfg.Receipts.Retry,

@@ -261,8 +261,8 @@ func (s *Service) purge(ctx context.Context) (int, error) {
 
 // inArchive reports whether path is a file below the archive directory.
 func (s *Service) inArchive(path string) bool {
-	rel, err := filepath.Rel(s.cfg.Archive, path)
-	return err == nil && filepath.IsLocal(rel)
+	_, err := gofaxlib.ArchivedPath(s.cfg.Archive, path)
+	return err == nil
 }
 
 // purgeLoop is part of maintainLoop: it purges after purgeFirst, then

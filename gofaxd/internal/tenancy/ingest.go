@@ -268,12 +268,12 @@ func (s *Service) prepareAttempt(rec journal.Record) (func(context.Context) erro
 	f.ResultCode, f.ResultText, f.HangupCause, f.RemoteStationID = a.ResultCode, a.ResultText, a.HangupCause, a.RemoteStationID
 	s.pokeJob(sa.Job.JobID) // its document is prepared now
 	return func(ctx context.Context) error {
-		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {
+		return s.foreignJob(rec, sa.Job, s.withoutGone(&f, func(f *gofaxlib.Fax) error {
 			a := a
 			ok, err := s.store.RecordCall(ctx, rec.ID, f, &a)
 			s.recorded(ok)
 			return err
-		})
+		}))
 	}, nil
 }
 
@@ -299,11 +299,11 @@ func (s *Service) prepareNotice(rec journal.Record) (func(context.Context) error
 		}
 	}
 	return func(ctx context.Context) error {
-		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {
+		return s.foreignJob(rec, n.Job, s.withoutGone(&f, func(f *gofaxlib.Fax) error {
 			ok, err := s.store.RecordFax(ctx, rec.ID, f)
 			s.recorded(ok)
 			return err
-		})
+		}))
 	}, nil
 }
 
@@ -321,8 +321,8 @@ func (s *Service) prepareJob(rec journal.Record) (func(context.Context) error, e
 			return nil, fmt.Errorf("%w: sending without attempt", journal.ErrRecord)
 		}
 		return func(ctx context.Context) error {
-			_, err := s.store.RecordSending(ctx, rec.ID, js.Job.FaxID, js.Attempt)
-			return err
+			_, err := s.store.RecordSending(ctx, rec.ID, js.Job.FaxID, js.Job.Owner, js.Attempt)
+			return s.foreignJob(rec, js.Job, err)
 		}, nil
 	}
 	f := s.jobFax(js.Job)
@@ -335,7 +335,7 @@ func (s *Service) prepareJob(rec journal.Record) (func(context.Context) error, e
 		f.Completed, f.ResultText, f.PagesTransferred = js.Done, js.Reason, js.PagesSent
 	}
 	return func(ctx context.Context) error {
-		return s.withoutGone(&f, func(f *gofaxlib.Fax) error {
+		return s.foreignJob(rec, js.Job, s.withoutGone(&f, func(f *gofaxlib.Fax) error {
 			var err error
 			if terminal {
 				var ok bool
@@ -345,8 +345,22 @@ func (s *Service) prepareJob(rec journal.Record) (func(context.Context) error, e
 				_, err = s.store.RecordJob(ctx, rec.ID, f)
 			}
 			return err
-		})
+		}))
 	}, nil
+}
+
+// foreignJob returns err, or nil after logging and counting it when it
+// is gofaxlib.ErrForeignJob: the job's user key names a fax of another
+// owner (set with sendfax or any hfaxd client by a user who is not the
+// fax's); the record is ignored.
+func (s *Service) foreignJob(rec journal.Record, job gofaxlib.JobRef, err error) error {
+	if !errors.Is(err, gofaxlib.ErrForeignJob) {
+		return err
+	}
+	s.foreign.Add(1)
+	s.log.Warn("job record ignored: the fax its user key names has another owner", "record", rec.ID, "kind", rec.Kind,
+		"job_id", job.JobID, "fax_id", job.FaxID, "owner", job.Owner, "err", err)
+	return nil
 }
 
 // jobFax is the fax of a send job: the JobRef's tenant, else the one of

@@ -144,6 +144,8 @@ func TestReconcile(t *testing.T) {
 		"lost":      {Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceiving, Created: time.Now().Add(-2 * time.Hour)},
 		"young":     {Direction: gofaxlib.Inbound, Status: gofaxlib.StatusReceiving},
 		"otherhost": {Direction: gofaxlib.Outbound, Status: gofaxlib.StatusSending, JobID: 79, Host: "host-b"},
+		// Its qfile cannot be read: unknown, not gone.
+		"unreadable": {Direction: gofaxlib.Outbound, Status: gofaxlib.StatusSending, JobID: 80},
 	}
 	ids := map[string]string{}
 	for name, f := range faxes {
@@ -157,18 +159,21 @@ func TestReconcile(t *testing.T) {
 		ids[name] = f.ID
 	}
 	writeQfile(t, h.spool, "tiff-send.q", sendq, 78, map[string]string{"jobid": "78", "owner": "alice"})
+	if err := os.Mkdir(filepath.Join(h.spool, sendq, "q80"), 0o755); err != nil { // reading it fails (EISDIR)
+		t.Fatal(err)
+	}
 	suspects := map[string]bool{}
-	for pass := 1; pass <= 2; pass++ {
+	for pass := 1; pass <= 3; pass++ {
 		if err := h.svc.reconcile(ctx, suspects); err != nil {
 			t.Fatal(err)
 		}
 		gone, _ := faxOf(t, h.store, ids["gone"])
-		if final := gone.Status == gofaxlib.StatusFailed; final != (pass == 2) {
+		if final := gone.Status == gofaxlib.StatusFailed; final != (pass >= 2) {
 			t.Errorf("pass %d: job gone from the queues: %s", pass, gone.Status)
 		}
 	}
 	for name, want := range map[string]gofaxlib.FaxStatus{"queued": gofaxlib.StatusQueued, "lost": gofaxlib.StatusFailed,
-		"young": gofaxlib.StatusReceiving, "otherhost": gofaxlib.StatusSending} {
+		"young": gofaxlib.StatusReceiving, "otherhost": gofaxlib.StatusSending, "unreadable": gofaxlib.StatusSending} {
 		if f, _ := faxOf(t, h.store, ids[name]); f.Status != want {
 			t.Errorf("%s: status %s, want %s", name, f.Status, want)
 		}
@@ -290,4 +295,42 @@ func TestSendingFromQueue(t *testing.T) {
 	waitFor(t, "job 21 sending again", func() bool { return get(id).Status == gofaxlib.StatusSending })
 	sendRecords(t, h.j.Dir(), "gofaxsend", ref, "done")
 	waitFor(t, "job 21 delivered", func() bool { return get(id).Status == gofaxlib.StatusDelivered })
+}
+
+// TestForeignJobTag: a user's job whose user key is another user's fax
+// id (same tenant) does not touch that fax: its records are ignored,
+// logged and counted, and acknowledged (not retried forever).
+func TestForeignJobTag(t *testing.T) {
+	t.Parallel()
+	dsn := migratedDB(t)
+	h := newHarness(t, dsn, "host-a", nil)
+	w := makeTenants(t, h.store)
+	ctx := testCtx(t)
+	carol := gofaxlib.User{TenantID: w.acme.ID, Username: "carol", DefaultNumberID: w.acmeN.ID}
+	if err := h.store.CreateUser(ctx, gofaxlib.OperatorScope(), &carol, ""); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	waitFor(t, "the routing", func() bool {
+		r := h.svc.routing.Load()
+		if r == nil || !h.svc.fromDB.Load() {
+			return false
+		}
+		_, _, ok := r.User("carol")
+		return ok
+	})
+	victim := gofaxlib.Fax{TenantID: w.acme.ID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusQueued, From: w.acmeN.Number,
+		To: "+33123456789", Owner: "alice", UserID: w.alice.ID, IdempotencyKey: "k1"}
+	if err := h.store.CreateFax(ctx, gofaxlib.TenantScope(w.acme.ID), &victim); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, "fax-2page.tif", filepath.Join(h.spool, "docq/doc41.tif"))
+	writeQfile(t, h.spool, "tiff-doneq.q", doneq, 41, map[string]string{"jobid": "41", "owner": "carol", "jobtag": victim.ID,
+		"state": "8", "status": "forged", "!tiff": "0::docq/doc41.tif"})
+	waitFor(t, "the foreign job's record", func() bool { return h.svc.ForeignJobs() > 0 })
+	waitFor(t, "every record acknowledged", func() bool { return len(h.j.Pending(Consumer)) == 0 })
+	if f, _ := faxOf(t, h.store, victim.ID); f.Status != gofaxlib.StatusQueued || f.JobID != 0 || f.Owner != "alice" ||
+		f.ResultText != "" || !f.Completed.IsZero() {
+		t.Errorf("the victim's fax changed: %+v", f)
+	}
 }

@@ -2,7 +2,9 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -77,7 +79,14 @@ func (s *Service) reconcile(ctx context.Context, suspects map[string]bool) error
 		seen[f.ID] = true
 		switch {
 		case f.Direction == gofaxlib.Outbound && f.JobID > 0:
-			switch s.findJob(f.ID, f.JobID) {
+			q, err := s.findJob(f.ID, f.JobID)
+			if err != nil {
+				// Unknown is not missing: the qfile is looked at again
+				// next time, the suspicion (if any) stays as it is.
+				s.log.Warn("HylaFAX job not reconciled: its qfile cannot be read", "fax_id", f.ID, "job_id", f.JobID, "err", err)
+				continue
+			}
+			switch q {
 			case sendq:
 				delete(suspects, f.ID)
 			case doneq:
@@ -104,19 +113,33 @@ func (s *Service) reconcile(ctx context.Context, suspects map[string]bool) error
 	return nil
 }
 
+// errTornQfile is a qfile read while faxq rewrote it in place: it has
+// no job id (yet).
+var errTornQfile = errors.New("tenancy: qfile without a job id (read while being written)")
+
 // findJob returns the queue (sendq, doneq) where job id of fax faxID is,
 // "" when it is in neither (or the job id names another job there: a
-// spool set up anew).
-func (s *Service) findJob(faxID string, id int) string {
+// spool set up anew). Only a qfile that does not exist counts as not
+// there: any other error reading it (permissions, I/O, a qfile read
+// while being rewritten) is returned, and the job is looked for again at
+// the next pass.
+func (s *Service) findJob(faxID string, id int) (string, error) {
 	name := "q" + strconv.Itoa(id)
+	var errs []error
 	// sendq again after doneq: faxq may move it between the two looks.
 	for _, q := range []string{sendq, doneq, sendq} {
 		qf, _, err := readQfile(filepath.Join(s.cfg.Spool, q, name))
-		if err == nil && qf.Int("jobid") == id && s.jobRef(qf, id).FaxID == faxID {
-			return q
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			errs = append(errs, err)
+		case qf.Int("jobid") == 0:
+			errs = append(errs, fmt.Errorf("%w: %s", errTornQfile, filepath.Join(q, name)))
+		case qf.Int("jobid") == id && s.jobRef(qf, id).FaxID == faxID:
+			return q, nil
 		}
 	}
-	return ""
+	return "", errors.Join(errs...)
 }
 
 // finish makes an unfinished fax final with status and reason.

@@ -132,6 +132,8 @@ type Service struct {
 	dbErr   error     // the last database error, nil after a success
 	dbSince time.Time // when the database became unreachable
 
+	foreign atomic.Uint64 // job records ignored: ErrForeignJob
+
 	prepared map[string]*prepared // ingest loop's own
 	jobs     jobs
 	grace    time.Duration // doneGrace; shorter in tests
@@ -308,6 +310,10 @@ func (s *Service) makeDir(dir string, mode os.FileMode) error {
 	}
 	return nil
 }
+
+// ForeignJobs counts the job records ignored because the fax their job's
+// user key names has another owner than the job.
+func (s *Service) ForeignJobs() uint64 { return s.foreign.Load() }
 
 // recorded tells Config.Recorded that a fax state was written (ok).
 func (s *Service) recorded(ok bool) {

@@ -79,6 +79,10 @@
 //     the program name); it runs with cwd = spool, ruid 0 / euid uucp, all
 //     file descriptors closed and faxq's environment (Options.Env) minus
 //     LD_*. A "#!/bin/sh" script runs as root, "#!/bin/bash -p" as uucp.
+//   - hfaxd refuses about 1 in 200 concurrent submissions with "504 ...
+//     null or missing DIALSTRING" (it rereads the new job's qfile between
+//     JNEW and JSUBM and loses its parameters). Submit and Sendfax run
+//     sendfax once more then, and log it.
 //   - The /usr/sbin admin tools of Debian's package are mount wrappers;
 //     Run calls the real programs in /usr/lib/hylafax/bin instead.
 //   - faxstat lists a modem only when status/<dev>, etc/config.<dev> and
