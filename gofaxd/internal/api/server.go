@@ -135,6 +135,17 @@ type Options struct {
 	UploadDir string
 	// PDFInfo is the pdfinfo program (default "pdfinfo").
 	PDFInfo string
+	// Spool is HylaFAX's spool: pdfinfo runs there, as the spool's owner
+	// when the server runs as root (gofaxlib/hook), and uploaded
+	// documents are given to that owner. "": the working directory.
+	Spool string
+	// User names that would make other HylaFAX users' jobs a tenant's
+	// are refused (see checkUsername): the accounts of PasswdFile
+	// (default /etc/passwd), the hfaxd logins HostsHfaxd names ("" =
+	// none), and ReservedUsernames (gofaxd: [web] hfaxduser).
+	PasswdFile        string
+	HostsHfaxd        string
+	ReservedUsernames []string
 	// KeyCacheTTL is how long a verified API key is trusted without
 	// asking the store (default 10s; negative = no cache). Keys revoked,
 	// users and tenants suspended or deleted through this server are
@@ -205,6 +216,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.PDFInfo == "" {
 		o.PDFInfo = "pdfinfo"
+	}
+	if o.PasswdFile == "" {
+		o.PasswdFile = defaultPasswdFile
 	}
 	if o.KeyCacheTTL == 0 {
 		o.KeyCacheTTL = defaultKeyTTL

@@ -58,6 +58,7 @@ func openWeb(cfg *config.Config, spool string, ten *tenancy.Service, opt Options
 	o.WakeReceipts = wake
 	o.ArchiveDir = archiveDir(cfg, spool)
 	o.UploadDir = spoolPath(spool, w.UploadDir)
+	o.Spool, o.HostsHfaxd = spool, spoolPath(spool, "etc/hosts.hfaxd")
 	o.TLSCert, o.TLSKey = spoolPath(spool, w.TLSCert), spoolPath(spool, w.TLSKey)
 	o.Logger = log.With("part", "api")
 	o.Ready = func() error {
