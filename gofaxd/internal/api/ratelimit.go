@@ -54,6 +54,15 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }
 
+// refund gives back the token allow took from key's bucket.
+func (l *limiter) refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.buckets[key]; b != nil {
+		b.tokens = min(l.burst, b.tokens+1)
+	}
+}
+
 // evict makes room: full buckets first, then those unused the longest.
 func (l *limiter) evict(now time.Time) {
 	var oldest time.Time
