@@ -81,6 +81,9 @@ func (s *Server) keepPending(up *upload, job *gofaxlib.SubmitJob) error {
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
+	if err := s.giveToSpool(tmp); err != nil {
+		return err
+	}
 	return os.Rename(tmp, filepath.Join(dst, pendingFile))
 }
 

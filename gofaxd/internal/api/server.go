@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
@@ -523,13 +524,39 @@ func noContent(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// uploadDir returns the directory for submitted documents, creating it.
+// uploadDir returns the directory for submitted documents, creating it
+// (the spool owner's, see giveToSpool).
 func (s *Server) uploadDir() (string, error) {
 	if s.o.UploadDir == "" {
 		return "", fail(errNotImplemented, "fax submission is not configured on this server ([web] uploaddir)")
 	}
+	if _, err := os.Stat(s.o.UploadDir); err == nil {
+		return s.o.UploadDir, nil
+	}
 	if err := os.MkdirAll(s.o.UploadDir, 0o750); err != nil {
 		return "", fmt.Errorf("api: upload directory: %w", err)
 	}
+	if err := s.giveToSpool(s.o.UploadDir); err != nil {
+		return "", fmt.Errorf("api: upload directory: %w", err)
+	}
 	return s.o.UploadDir, nil
+}
+
+// giveToSpool makes path, which the server created, belong to the owner
+// of the spool when the server runs as root: pdfinfo runs as that owner
+// (gofaxlib/hook) and must read the documents, and gofaxd started by
+// its unit (as that owner) must read what a run as root kept.
+func (s *Server) giveToSpool(path string) error {
+	if s.o.Spool == "" || os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(s.o.Spool)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	return os.Lchown(path, int(st.Uid), int(st.Gid))
 }

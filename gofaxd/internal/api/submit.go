@@ -120,6 +120,15 @@ func readSubmission(body io.Reader, boundary, dir string, limit int64) (*submiss
 	return sub, nil
 }
 
+// paths returns the files of the documents.
+func (sub *submission) paths() []string {
+	out := make([]string, len(sub.docs))
+	for i, d := range sub.docs {
+		out[i] = d.Path
+	}
+	return out
+}
+
 // formError classifies an error reading the form: a body over the limit
 // is 413, anything else malformed 400.
 func formError(err error) error {
@@ -310,7 +319,9 @@ func (s *Server) checkDocuments(ctx context.Context, sub *submission) (int, erro
 // pdfPages runs pdfinfo on path and returns its page count; a PDF pdfinfo
 // cannot read is a 422.
 func (s *Server) pdfPages(ctx context.Context, path string) (int, error) {
-	res, err := hook.Run(ctx, hook.Cmd{Path: s.o.PDFInfo, Args: []string{path}, Timeout: pdfinfoTimeout})
+	// In the spool: as its owner when gofaxd runs as root (the documents
+	// are that owner's, see giveToSpool).
+	res, err := hook.Run(ctx, hook.Cmd{Path: s.o.PDFInfo, Args: []string{path}, Dir: s.o.Spool, Timeout: pdfinfoTimeout})
 	switch {
 	case errors.Is(err, hook.ErrExit):
 		return 0, fieldErr("file", "not a readable PDF document: %s", firstLine(res.Stderr))
@@ -421,6 +432,11 @@ func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal)
 	sub, err := readSubmission(body, params["boundary"], dir, s.o.MaxUpload)
 	if err != nil {
 		return err
+	}
+	for _, path := range append([]string{dir}, sub.paths()...) {
+		if err := s.giveToSpool(path); err != nil {
+			return fmt.Errorf("api: upload directory: %w", err)
+		}
 	}
 	ctx := r.Context()
 	sc := p.scope()
