@@ -138,14 +138,30 @@ const faxLocks = 64
 // Recover), so that HylaFAX never gets two jobs of one fax. The faxes
 // share faxLocks locks by hash.
 func (s *Server) lockFax(ctx context.Context, id string) (unlock func(), err error) {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	l := s.faxLocks[h.Sum32()%faxLocks]
+	l := s.faxLock(id)
 	select {
 	case l <- struct{}{}:
 		return func() { <-l }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// faxLock is the lock fax id shares.
+func (s *Server) faxLock(id string) chan struct{} {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return s.faxLocks[h.Sum32()%faxLocks]
+}
+
+// tryLockFax takes the lock of fax id if it is free (see lockFax).
+func (s *Server) tryLockFax(id string) (unlock func(), ok bool) {
+	l := s.faxLock(id)
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, true
+	default:
+		return nil, false
 	}
 }
 
@@ -155,10 +171,12 @@ func (s *Server) lockFax(ctx context.Context, id string) (unlock func(), err err
 // looked up in HylaFAX by its fax id (the job's USRKEY) and recorded when
 // found; when HylaFAX has no job of it, it is submitted from the
 // documents kept under its id, or, when they are gone or not whole,
-// failed with the reason. Then the upload directory is tidied: what
-// requests that ended before this server started left there is removed.
-// gofaxd runs it once the database is reachable, again after an error
-// (the database or hfaxd unreachable).
+// failed with the reason. A fax whose submission a request is running
+// (its lock is held) is left to it. Then the upload directory is tidied:
+// what requests that ended before this server started left there is
+// removed. gofaxd runs it once the database is reachable and then every
+// minute, sooner again after an error (the database or hfaxd
+// unreachable).
 func (s *Server) Recover(ctx context.Context) error {
 	if s.o.Submitter == nil {
 		return nil
@@ -190,11 +208,12 @@ func (s *Server) Recover(ctx context.Context) error {
 	return nil
 }
 
-// recoverFax finishes the submission of fax id (see Recover).
+// recoverFax finishes the submission of fax id (see Recover); a fax whose
+// lock is held is left alone.
 func (s *Server) recoverFax(ctx context.Context, id string) error {
-	unlock, err := s.lockFax(ctx, id)
-	if err != nil {
-		return err
+	unlock, ok := s.tryLockFax(id)
+	if !ok {
+		return nil // being submitted; the next Recover looks again
 	}
 	defer unlock()
 	op := gofaxlib.OperatorScope()
