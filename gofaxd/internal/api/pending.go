@@ -46,6 +46,10 @@ func (u *upload) remove() {
 	}
 }
 
+// keep leaves the directory where it is (for Recover): remove does
+// nothing after it.
+func (u *upload) keep() { u.dir = "" }
+
 // pendingJob is job.json: the job as the Submitter gets it, its
 // documents named relative to the directory.
 type pendingJob struct {
@@ -248,7 +252,8 @@ func (s *Server) recoverFax(ctx context.Context, id string) error {
 	host, jobID, err = s.o.Submitter.Submit(ctx, job)
 	switch {
 	case err == nil:
-	case errors.Is(err, gofaxlib.ErrUnavailable):
+	case errors.Is(err, gofaxlib.ErrUnavailable), errors.Is(err, gofaxlib.ErrOutcomeUnknown):
+		// Kept as it is: the next Recover asks HylaFAX again.
 		return err
 	default:
 		log.Error("api: recovery: HylaFAX refused the fax: failed", "error", err)

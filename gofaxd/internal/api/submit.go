@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -249,7 +250,7 @@ func (s *Server) validate(ctx context.Context, sub *submission, p *principal, no
 		return nil, fieldErr("from", "%s is suspended", req.from.Number)
 	}
 	req.header = f["header"]
-	if len(req.header) > gofaxlib.MaxHeaderLen || strings.IndexFunc(req.header, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+	if len(req.header) > gofaxlib.MaxHeaderLen || gofaxlib.HasControl(req.header) {
 		return nil, fieldErr("header", "at most %d bytes without control characters", gofaxlib.MaxHeaderLen)
 	}
 	start := now
@@ -402,7 +403,10 @@ const submitTimeout = 2 * time.Minute
 // HylaFAX (a crash, a lost reply): then the job is looked up by the fax
 // id (its USRKEY) and recorded, or submitted with the repeated request's
 // documents. When submission fails the row is removed again, so a retry
-// with the same key starts afresh.
+// with the same key starts afresh. When hfaxd did not confirm the job and
+// could not be asked again, the answer is 202 with the fax queued but
+// without a job id: the fax is kept, and Recover records its job or
+// submits it, once.
 func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal) error {
 	if p.isAdmin() {
 		return forbidden("faxes are sent by a tenant's user (an API key or a user's login), not with an admin token")
@@ -479,7 +483,7 @@ func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal)
 			return err
 		}
 		s.audit(r, p, "fax.submit", "fax", f.ID, f.TenantID, map[string]any{"to": f.To, "from": f.From,
-			"pages": pages, "host": f.Host, "job_id": f.JobID})
+			"pages": pages, "host": f.Host, "job_id": f.JobID, "confirmed": f.JobID != 0})
 		w.Header().Set("Location", "/v1/faxes/"+f.ID)
 		s.reply(w, http.StatusAccepted, gofaxlib.NewFaxResource(&f, []gofaxlib.Attempt{}))
 		return nil
@@ -498,25 +502,42 @@ func (s *Server) submitJob(f *gofaxlib.Fax, req *faxRequest, p *principal, docs 
 // after a crash), the Submitter queues the job, then the host and job id
 // are recorded in f and the row. When HylaFAX does not take the fax the
 // row is removed again (a retry with the same Idempotency-Key starts
-// afresh) and the error returned.
+// afresh) and the error returned. When hfaxd's answer was lost and it
+// could not be asked again (gofaxlib.ErrOutcomeUnknown), the row and the
+// kept documents stay and queue returns nil with f's job id unset:
+// Recover (and a repeated request) find the job by the fax id, or submit
+// the fax, once.
 func (s *Server) queue(r *http.Request, p *principal, f *gofaxlib.Fax, job gofaxlib.SubmitJob, up *upload) error {
+	// Not cut short by the client: the fax is either queued and recorded
+	// or not kept. A hard stop of the server (Shutdown's context ended)
+	// does cut it short; the outcome is then unknown at worst.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), submitTimeout)
 	defer cancel()
+	defer context.AfterFunc(s.stop, cancel)()
 	sc := p.scope()
 	if err := s.keepPending(up, &job); err != nil {
 		s.log.Warn("api: the documents of a fax are not kept for a restart", "request_id", requestID(r),
 			"fax_id", f.ID, "error", err)
 	}
 	host, jobID, err := s.o.Submitter.Submit(ctx, job)
-	if err != nil {
+	switch {
+	case errors.Is(err, gofaxlib.ErrOutcomeUnknown):
+		// The fax may be in HylaFAX's queue: its row and documents stay
+		// for Recover, which records the job or submits the fax.
+		up.keep()
+		s.log.Warn("api: hfaxd did not confirm the job of a fax; it is kept and settled by the recovery",
+			"request_id", requestID(r), "fax_id", f.ID, "error", err)
+		return nil
+	case err != nil:
+		// HylaFAX has no job of the fax, and the client is told so: the
+		// documents go (a row left over is failed by Recover, never sent).
+		up.remove()
 		if aerr := s.store.AbandonFax(ctx, sc, f.ID); aerr != nil {
 			s.log.Error("api: a fax that was not submitted stays queued; Recover fails it", "request_id", requestID(r),
 				"fax_id", f.ID, "error", aerr)
-		} else {
-			up.remove()
 		}
 		if errors.Is(err, gofaxlib.ErrUnavailable) {
-			return &reason{sentinel: gofaxlib.ErrUnavailable, msg: "HylaFAX (hfaxd) cannot take the fax now; try again later"}
+			return hfaxdUnavailable("the fax was not queued; retry the request (with the same Idempotency-Key)")
 		}
 		return err
 	}
@@ -530,6 +551,15 @@ func (s *Server) queue(r *http.Request, p *principal, f *gofaxlib.Fax, job gofax
 			"fax_id", f.ID, "host", host, "job_id", jobID, "error", err)
 	}
 	return nil
+}
+
+// hfaxdUnavailable is the 503 answer when HylaFAX's hfaxd cannot be
+// reached or cannot take the request; what says what became of it and
+// what to do.
+func hfaxdUnavailable(what string) error {
+	return &reason{sentinel: gofaxlib.ErrUnavailable,
+		msg: "HylaFAX's hfaxd (the service that queues faxes) cannot be reached or cannot take requests now: " +
+			what + " after the seconds in Retry-After"}
 }
 
 // replay answers a repeated submission with the fax of the first, unless
@@ -588,10 +618,15 @@ func (s *Server) resume(r *http.Request, p *principal, sub *submission, up *uplo
 	switch {
 	case err == nil:
 		s.log.Info("api: a repeated submission found its job", "request_id", requestID(r), "fax_id", f.ID, "job_id", jobID)
-		return s.store.SetFaxJob(context.WithoutCancel(ctx), p.scope(), f.ID, host, jobID)
+		if err := s.store.SetFaxJob(context.WithoutCancel(ctx), p.scope(), f.ID, host, jobID); err != nil {
+			return err
+		}
+		// What the first request kept for Recover is HylaFAX's now.
+		os.RemoveAll(filepath.Join(s.o.UploadDir, f.ID))
+		return nil
 	case !errors.Is(err, gofaxlib.ErrNotFound):
 		if errors.Is(err, gofaxlib.ErrUnavailable) {
-			return &reason{sentinel: gofaxlib.ErrUnavailable, msg: "HylaFAX (hfaxd) cannot be asked about the fax now; try again later"}
+			return hfaxdUnavailable("the fax's earlier submission could not be checked; retry the request (with the same Idempotency-Key)")
 		}
 		return err
 	}
@@ -607,6 +642,6 @@ func (s *Server) resume(r *http.Request, p *principal, sub *submission, up *uplo
 		return err
 	}
 	s.audit(r, p, "fax.submit", "fax", f.ID, f.TenantID, map[string]any{"to": f.To, "from": f.From,
-		"pages": f.PagesTotal, "host": f.Host, "job_id": f.JobID, "resumed": true})
+		"pages": f.PagesTotal, "host": f.Host, "job_id": f.JobID, "confirmed": f.JobID != 0, "resumed": true})
 	return nil
 }
