@@ -186,7 +186,7 @@ func (s *Server) Recover(ctx context.Context) error {
 		return nil
 	}
 	host := s.store.Host()
-	done := map[string]bool{}
+	done, skipped := map[string]bool{}, map[string]bool{}
 	for {
 		list, err := s.store.UnsubmittedFaxes(ctx, host, recoverBatch)
 		if err != nil {
@@ -198,7 +198,9 @@ func (s *Server) Recover(ctx context.Context) error {
 			if done[f.ID] {
 				continue
 			}
-			if err := s.recoverFax(ctx, f.ID); err != nil {
+			if err := s.recoverFax(ctx, f.ID); errors.Is(err, errBusy) {
+				skipped[f.ID] = true
+			} else if err != nil {
 				return err
 			}
 			done[f.ID] = true
@@ -208,16 +210,19 @@ func (s *Server) Recover(ctx context.Context) error {
 			break
 		}
 	}
-	s.tidyUploads()
+	s.tidyUploads(skipped)
 	return nil
 }
 
+// errBusy is recoverFax's answer for a fax whose lock is held.
+var errBusy = errors.New("api: the fax is being submitted")
+
 // recoverFax finishes the submission of fax id (see Recover); a fax whose
-// lock is held is left alone.
+// lock is held is left alone (errBusy).
 func (s *Server) recoverFax(ctx context.Context, id string) error {
 	unlock, ok := s.tryLockFax(id)
 	if !ok {
-		return nil // being submitted; the next Recover looks again
+		return errBusy // being submitted; the next Recover looks again
 	}
 	defer unlock()
 	op := gofaxlib.OperatorScope()
@@ -305,9 +310,10 @@ func (s *Server) failUnsubmitted(ctx context.Context, f *gofaxlib.Fax, why strin
 // tidyUploads removes from the upload directory what requests that ended
 // before this server started left: request directories, and fax
 // directories, which no submission needs once Recover went through the
-// unfinished ones. Directories newer than the server belong to requests
-// in progress.
-func (s *Server) tidyUploads() {
+// unfinished ones (but those of the faxes in keep, which Recover left to
+// a request, and of a fax a request is submitting now). Directories newer
+// than the server belong to requests in progress.
+func (s *Server) tidyUploads(keep map[string]bool) {
 	des, err := os.ReadDir(s.o.UploadDir)
 	if err != nil {
 		return
@@ -319,8 +325,15 @@ func (s *Server) tidyUploads() {
 			continue
 		}
 		switch {
-		case strings.HasPrefix(name, requestDirPrefix), uuidOK(name):
+		case strings.HasPrefix(name, requestDirPrefix):
 			os.RemoveAll(filepath.Join(s.o.UploadDir, name))
+		case uuidOK(name) && !keep[name]:
+			// Not while a request submits the fax (it replaces the
+			// directory with its own).
+			if unlock, ok := s.tryLockFax(name); ok {
+				os.RemoveAll(filepath.Join(s.o.UploadDir, name))
+				unlock()
+			}
 		}
 	}
 }

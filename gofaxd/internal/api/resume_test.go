@@ -227,3 +227,34 @@ func TestSubmitOutcomeUnknown(t *testing.T) {
 	}
 	emptyDir(t, e.upload)
 }
+
+// TestRecoverLeavesBusyFax: Recover (which gofaxd runs every minute)
+// leaves a fax whose submission a request is running alone, its kept
+// documents too, also when they are older than the server; it settles
+// the fax once the request let go.
+func TestRecoverLeavesBusyFax(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := makeWorld(t, e)
+	ctx := testCtx(t)
+	tiff := readFile(t, "testdata/sent-2page-g3.tif")
+	fx := crashedFax(t, e, &w.a, "", 2)
+	keptJob(t, e, fx, tiff, 2)
+	old := time.Now().Add(-time.Hour)
+	must(t, os.Chtimes(filepath.Join(e.upload, fx.ID), old, old))
+
+	release := e.srv.HoldFax(fx.ID)
+	must(t, e.srv.Recover(ctx))
+	if n := len(e.sub.submitted()); n != 0 {
+		t.Errorf("Recover submitted a fax being submitted: %d jobs", n)
+	}
+	if _, err := os.Stat(filepath.Join(e.upload, fx.ID, "job.json")); err != nil {
+		t.Errorf("the documents of a fax being submitted were removed: %v", err)
+	}
+	release()
+	must(t, e.srv.Recover(ctx))
+	if jobs := e.sub.submitted(); len(jobs) != 1 || jobs[0].FaxID != fx.ID {
+		t.Errorf("after the request let go: %+v", jobs)
+	}
+	emptyDir(t, e.upload)
+}
