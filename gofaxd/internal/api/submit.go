@@ -393,6 +393,10 @@ func idempotencyKey(r *http.Request) (string, error) {
 // fax is either queued and recorded or not kept.
 const submitTimeout = 2 * time.Minute
 
+// recordTimeout bounds recording what became of a submission; it is
+// less than what Shutdown waits for a handler cut short.
+const recordTimeout = 5 * time.Second
+
 // submitFax sends a fax: the documents are streamed to the upload
 // directory and checked, the fax row (with the Idempotency-Key) is
 // written, the documents and options are kept under the fax id until the
@@ -520,6 +524,10 @@ func (s *Server) queue(r *http.Request, p *principal, f *gofaxlib.Fax, job gofax
 			"fax_id", f.ID, "error", err)
 	}
 	host, jobID, err := s.o.Submitter.Submit(ctx, job)
+	// What HylaFAX did is recorded even when the submission was cut
+	// short (the store is closed only after the handlers ended).
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer rcancel()
 	switch {
 	case errors.Is(err, gofaxlib.ErrOutcomeUnknown):
 		// The fax may be in HylaFAX's queue: its row and documents stay
@@ -532,7 +540,7 @@ func (s *Server) queue(r *http.Request, p *principal, f *gofaxlib.Fax, job gofax
 		// HylaFAX has no job of the fax, and the client is told so: the
 		// documents go (a row left over is failed by Recover, never sent).
 		up.remove()
-		if aerr := s.store.AbandonFax(ctx, sc, f.ID); aerr != nil {
+		if aerr := s.store.AbandonFax(rctx, sc, f.ID); aerr != nil {
 			s.log.Error("api: a fax that was not submitted stays queued; Recover fails it", "request_id", requestID(r),
 				"fax_id", f.ID, "error", aerr)
 		}
@@ -544,7 +552,7 @@ func (s *Server) queue(r *http.Request, p *principal, f *gofaxlib.Fax, job gofax
 	// The job exists: its documents are HylaFAX's now.
 	up.remove()
 	f.Host, f.JobID = host, jobID
-	if err := s.store.SetFaxJob(ctx, sc, f.ID, host, jobID); err != nil {
+	if err := s.store.SetFaxJob(rctx, sc, f.ID, host, jobID); err != nil {
 		// The job is queued: gofaxd's queue watcher records its id from
 		// the qfile, and Recover finds it by its USRKEY.
 		s.log.Error("api: recording the HylaFAX job of a submitted fax failed", "request_id", requestID(r),
