@@ -105,19 +105,20 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 			return nil, err
 		}
 		// A login may fail only so often from one address: a password
-		// check costs the server far more than the guess costs the client.
+		// check costs the server far more than the guess costs the
+		// client. Logins that succeed cost nothing of the allowance.
 		addr := clientAddr(r)
-		if ok, wait := s.logins.allow(addr, time.Now()); !ok {
+		if ok, wait := s.logins.peek(addr, time.Now()); !ok {
 			s.loginsRefused.Add(1)
 			return nil, &reason{sentinel: errRateLimited, retryAfter: max(1, int((wait+time.Second-1)/time.Second)),
 				msg: "too many failed logins from this address; retry after the time in Retry-After"}
 		}
 		u, err := s.store.VerifyPassword(r.Context(), user, password)
 		if errors.Is(err, gofaxlib.ErrUnauthenticated) {
+			s.logins.charge(addr, time.Now())
 			s.loginsFailed.Add(1)
 			return nil, err
 		}
-		s.logins.refund(addr)
 		if err != nil {
 			return nil, err
 		}
