@@ -2,8 +2,17 @@ package gofaxlib
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrOutcomeUnknown says that a submission may or may not have queued its
+// job: hfaxd's reply to JSUBM was lost and HylaFAX could not be asked
+// afterwards. The fax must be kept, documents and all, until its job is
+// looked up again by the fax id (Lookup): found, it is recorded; not
+// found, the fax is submitted again. Submitting it anew at once could
+// make a second job.
+var ErrOutcomeUnknown = errors.New("submission outcome unknown")
 
 // DocumentFormat is the kind of a submitted document, recognised by its
 // content.
@@ -60,7 +69,8 @@ type Submitter interface {
 	// Submit creates and submits the job and returns the host whose
 	// HylaFAX queues it and its job id. When it returns an error no job
 	// of it is left in the queue (one created but not submitted is
-	// removed); an error wrapping ErrUnavailable says HylaFAX could not
+	// removed), except with ErrOutcomeUnknown: then HylaFAX may have
+	// queued it. An error wrapping ErrUnavailable says HylaFAX could not
 	// be reached and a later try may work.
 	Submit(ctx context.Context, job SubmitJob) (host string, jobID int, err error)
 	// Kill removes job jobID on host from the queue; faxq then reports it

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -100,11 +101,17 @@ func text(field, s string, max int, required bool) error {
 		return fieldErr(field, "longer than %d bytes", max)
 	case !utf8.ValidString(s):
 		return fieldErr(field, "not valid UTF-8")
-	case strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0:
+	case HasControl(s):
 		return fieldErr(field, "control characters are not allowed")
 	}
 	return nil
 }
+
+// HasControl reports whether s holds a control character: C0 (CR, LF,
+// NUL, ...), DEL or C1 (such as U+0085, a line break to some parsers).
+// Such a character never belongs in a header, a protocol line or a log
+// line.
+func HasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }
 
 // Number is a telephone number (DID) owned by one tenant, with the
 // identity its faxes go out with.
@@ -202,7 +209,7 @@ func (u *User) Validate() error {
 // email accepts one bare address (local@domain), as receipts need it.
 func email(field, s string) error {
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || len(s) > MaxEmailLen || !strings.Contains(s, "@") {
+	if err != nil || a.Address != s || a.Name != "" || len(s) > MaxEmailLen || !strings.Contains(s, "@") || HasControl(s) {
 		return fieldErr(field, "%q is not a plain e-mail address such as fax@example.com", clip(s))
 	}
 	return nil
@@ -397,7 +404,7 @@ func (e *Endpoint) Validate() error {
 func webhookURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || len(s) > MaxTargetLen || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.User != nil || u.Fragment != "" || strings.ContainsAny(s, " \t\r\n") {
+		u.User != nil || u.Fragment != "" || strings.ContainsFunc(s, unicode.IsSpace) || HasControl(s) {
 		return fieldErr("target", "%q is not an absolute http(s) URL without credentials", clip(s))
 	}
 	return nil

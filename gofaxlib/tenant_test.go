@@ -85,6 +85,23 @@ func TestValidate(t *testing.T) {
 		{"tenant", func() error { return (&Tenant{Name: " Acme "}).Validate() }, ""},
 		{"tenant without name", func() error { return (&Tenant{Name: "  "}).Validate() }, "name"},
 		{"tenant name with newline", func() error { return (&Tenant{Name: "a\nb"}).Validate() }, "name"},
+		{"tenant name with C1 line break", func() error { return (&Tenant{Name: "a\u0085b"}).Validate() }, "name"},
+		{"tenant name with C1 control", func() error { return (&Tenant{Name: "a\u009bb"}).Validate() }, "name"},
+		{"number header with C1 control", func() error {
+			return (&Number{TenantID: "t", Number: "+4930123456", Header: "ACME\u0085Fax"}).Validate(plan)
+		}, "header"},
+		{"number header with umlaut", func() error {
+			return (&Number{TenantID: "t", Number: "+4930123456", Header: "Müller GmbH"}).Validate(plan)
+		}, ""},
+		{"user mail with C1 control", func() error {
+			return (&User{TenantID: "t", Username: "a", Email: "a\u0085b@example.com"}).Validate()
+		}, "email"},
+		{"webhook URL with C1 control", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "https://example.com/a\u0085b"}).Validate()
+		}, "target"},
+		{"webhook URL with no-break space", func() error {
+			return (&Endpoint{Scope: ScopeTenant, TenantID: "t", Kind: KindWebhook, Target: "https://example.com/a\u00a0b"}).Validate()
+		}, "target"},
 		{"tenant bad zone", func() error { return (&Tenant{Name: "a", TimeZone: "Mars/Base"}).Validate() }, "time_zone"},
 		{"tenant Local zone", func() error { return (&Tenant{Name: "a", TimeZone: "Local"}).Validate() }, "time_zone"},
 		{"tenant zone", func() error { return (&Tenant{Name: "a", TimeZone: "Europe/Berlin"}).Validate() }, ""},

@@ -9,13 +9,18 @@ import (
 
 // DefaultDeny lists the networks a webhook may not reach unless allowed:
 // unspecified, "this network", loopback, private (RFC 1918), shared
-// address space (RFC 6598), link-local, multicast, broadcast and reserved
-// IPv4; unspecified, loopback, unique-local, link-local, site-local and
-// multicast IPv6. IPv4-mapped IPv6 addresses are checked as IPv4.
+// address space (RFC 6598), link-local, IETF protocol assignments
+// (192.0.0.0/24), benchmarking (198.18.0.0/15), multicast, broadcast and
+// reserved IPv4; unspecified, loopback, unique-local, link-local,
+// site-local and multicast IPv6, and the IPv6 prefixes that carry IPv4
+// addresses to a translator or relay which may reach private ones: NAT64
+// (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16). IPv4-mapped IPv6
+// addresses are checked as IPv4.
 var DefaultDeny = mustPrefixes(
 	"0.0.0.0/8", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-	"100.64.0.0/10", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4",
+	"100.64.0.0/10", "169.254.0.0/16", "192.0.0.0/24", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
 	"::/128", "::1/128", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+	"64:ff9b::/96", "64:ff9b:1::/48", "2002::/16",
 )
 
 func mustPrefixes(ss ...string) []netip.Prefix {

@@ -52,7 +52,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, scope gofaxlib.Scope, userID, 
 		return "", k, err
 	}
 	name = strings.TrimSpace(name)
-	if len(name) > gofaxlib.MaxNameLen || strings.IndexFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+	if len(name) > gofaxlib.MaxNameLen || gofaxlib.HasControl(name) {
 		return "", k, mapErr(op, &gofaxlib.FieldError{Field: "name", Err: errBadName})
 	}
 	if !validID(userID) {

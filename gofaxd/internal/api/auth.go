@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -101,13 +104,61 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		if err := s.rateLimit("u:" + user); err != nil {
 			return nil, err
 		}
+		// A login may fail only so often from one address: a password
+		// check costs the server far more than the guess costs the
+		// client. Logins that succeed cost nothing of the allowance.
+		addr := clientAddr(r)
+		if ok, wait := s.logins.peek(addr, time.Now()); !ok {
+			s.loginsRefused.Add(1)
+			return nil, &reason{sentinel: errRateLimited, retryAfter: max(1, int((wait+time.Second-1)/time.Second)),
+				msg: "too many failed logins from this address; retry after the time in Retry-After"}
+		}
 		u, err := s.store.VerifyPassword(r.Context(), user, password)
+		if errors.Is(err, gofaxlib.ErrUnauthenticated) {
+			s.logins.charge(addr, time.Now())
+			s.loginsFailed.Add(1)
+			return nil, err
+		}
 		if err != nil {
 			return nil, err
 		}
 		return &principal{user: u}, nil
 	}
 	return nil, fail(gofaxlib.ErrUnauthenticated, "unsupported authorization scheme: use Bearer or Basic")
+}
+
+// Failed Basic logins per client address: at most loginFailures at once,
+// one more every loginRefill (about a hundred guesses an hour). A proxy
+// in front of the server makes all clients one address.
+const (
+	loginFailures = 10
+	loginRefill   = 30 * time.Second
+)
+
+// clientAddr is the address failed logins are counted by: the client's
+// IP address, for IPv6 its /64 (one host's share of a network).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// LoginStats returns how many Basic logins failed (wrong user or
+// password) and how many were refused unchecked, their address having
+// failed too often.
+func (s *Server) LoginStats() (failed, refused uint64) {
+	return s.loginsFailed.Load(), s.loginsRefused.Load()
 }
 
 // adminToken compares the token's hash with every configured one in

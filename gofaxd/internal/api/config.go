@@ -19,6 +19,11 @@ func ConfigOptions(c *config.Config) Options {
 		RateBurst: w.RateBurst,
 		UploadDir: c.SpoolPath(w.UploadDir),
 		PDFInfo:   w.PDFInfo,
+		Spool:     c.HylaFAX.SpoolDir,
+		// hfaxd's logins (Debian binds /etc/hylafax there) and the
+		// account the API submits with are no tenant user's names.
+		HostsHfaxd:        c.SpoolPath("etc/hosts.hfaxd"),
+		ReservedUsernames: []string{w.HfaxdUser},
 		// gofaxd's archive: documents are served from there only.
 		ArchiveDir:  c.SpoolPath(c.Database.Archive),
 		FallbackTTL: c.FreeSWITCH.FallbackTTL,

@@ -21,6 +21,12 @@ func TestConfigOptions(t *testing.T) {
 		len(o.AdminTokens) != 1 || o.AdminTokens[0].Name != "ops" || o.AdminTokens[0].SHA256 != sha256.Sum256([]byte("abc")) {
 		t.Errorf("options %+v", o)
 	}
+	// pdfinfo runs in the spool; hfaxd's logins and account are no
+	// tenant user's names.
+	if o.Spool != "/srv/fax" || o.HostsHfaxd != "/srv/fax/etc/hosts.hfaxd" || len(o.ReservedUsernames) != 1 ||
+		o.ReservedUsernames[0] != "gofax" {
+		t.Errorf("spool %q, hosts.hfaxd %q, reserved %q", o.Spool, o.HostsHfaxd, o.ReservedUsernames)
+	}
 	// Without TLS the paths stay empty.
 	c, _, err = config.Parse("t.conf", []byte("[database]\n[web]\n"))
 	if err != nil {

@@ -27,12 +27,15 @@
 // job is recorded. One submission of a fax runs at a time (lockFax); a
 // request repeated with the Idempotency-Key of one that never reached
 // HylaFAX finishes it (Submitter.Lookup by the fax id, else submitting
-// it), and Recover does the same at start for what a crash left.
+// it), and Recover does the same for what a crash or an unconfirmed
+// submission (gofaxlib.ErrOutcomeUnknown) left, at start and then
+// periodically.
 //
 // Documents are served from the archive only (Options.ArchiveDir), as
 // PDF (faxdoc, CCITT data passed through) or as the archived TIFF, by the
 // Accept header; the softmodem fallback list through a FallbackList.
 //
 // Server has the usual life cycle: New checks the options, Open binds
-// (synchronously, also a given listener) and serves, Shutdown drains.
+// (synchronously, also a given listener) and serves, Shutdown drains and
+// waits for every handler.
 package api

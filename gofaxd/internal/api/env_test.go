@@ -284,6 +284,9 @@ type fakeSubmitter struct {
 	killed []int
 	killEr error
 	seq    atomic.Int64
+	// unknown makes Submit answer ErrOutcomeUnknown, having queued the
+	// job when queues is set.
+	unknown, queues bool
 }
 
 func (f *fakeSubmitter) Submit(ctx context.Context, job gofaxlib.SubmitJob) (string, int, error) {
@@ -300,7 +303,15 @@ func (f *fakeSubmitter) Submit(ctx context.Context, job gofaxlib.SubmitJob) (str
 		f.docs = append(f.docs, b)
 	}
 	f.jobs = append(f.jobs, job)
-	return f.host, int(f.seq.Add(1)), nil
+	id := int(f.seq.Add(1))
+	if f.unknown {
+		if !f.queues {
+			f.jobs = f.jobs[:len(f.jobs)-1]
+			f.seq.Add(-1)
+		}
+		return "", 0, fmt.Errorf("hfaxd: the reply to JSUBM was lost: %w", gofaxlib.ErrOutcomeUnknown)
+	}
+	return f.host, id, nil
 }
 
 func (f *fakeSubmitter) Kill(ctx context.Context, host string, jobID int) error {

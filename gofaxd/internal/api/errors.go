@@ -47,6 +47,7 @@ var statusTable = []struct {
 	{gofaxlib.ErrInvalid, http.StatusUnprocessableEntity},
 	{errRateLimited, http.StatusTooManyRequests},
 	{gofaxlib.ErrUnavailable, http.StatusServiceUnavailable},
+	{gofaxlib.ErrOutcomeUnknown, http.StatusServiceUnavailable},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable},
 	{errNotImplemented, http.StatusNotImplemented},
 }

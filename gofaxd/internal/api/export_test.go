@@ -14,3 +14,13 @@ var OpenAPIDoc = openAPIDoc
 
 // Negotiate is negotiate, for its tests.
 var Negotiate = negotiate
+
+// HoldFax takes the lock of fax id as a running submission holds it; the
+// result releases it.
+func (s *Server) HoldFax(id string) func() {
+	unlock, ok := s.tryLockFax(id)
+	if !ok {
+		panic("api: HoldFax: the lock is taken")
+	}
+	return unlock
+}

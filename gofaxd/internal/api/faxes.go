@@ -97,9 +97,10 @@ func (s *Server) getFax(w http.ResponseWriter, r *http.Request, p *principal) er
 	return nil
 }
 
-// cancelFax kills the HylaFAX job of a sent fax that is queued or being
-// retried. It answers 202 with the fax as it is: faxq reports the kill
-// (the NotifyCmd), and only then is the fax canceled.
+// cancelFax kills the HylaFAX job of a sent fax that is not final:
+// queued, waiting for a retry, or being sent (faxq then aborts the call,
+// as for faxrm). It answers 202 with the fax as it is: faxq reports the
+// kill (the NotifyCmd), and only then is the fax canceled.
 func (s *Server) cancelFax(w http.ResponseWriter, r *http.Request, p *principal) error {
 	f, err := s.store.Fax(r.Context(), p.scope(), r.PathValue("id"))
 	if err != nil {
@@ -122,6 +123,9 @@ func (s *Server) cancelFax(w http.ResponseWriter, r *http.Request, p *principal)
 	if err := s.o.Submitter.Kill(r.Context(), f.Host, f.JobID); err != nil {
 		if errors.Is(err, gofaxlib.ErrNotFound) {
 			return fail(gofaxlib.ErrConflict, "HylaFAX has no job %d any more; the fax is about to be finished", f.JobID)
+		}
+		if errors.Is(err, gofaxlib.ErrUnavailable) {
+			return hfaxdUnavailable("the fax was not canceled; retry the request")
 		}
 		return err
 	}

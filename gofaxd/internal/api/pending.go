@@ -46,6 +46,10 @@ func (u *upload) remove() {
 	}
 }
 
+// keep leaves the directory where it is (for Recover): remove does
+// nothing after it.
+func (u *upload) keep() { u.dir = "" }
+
 // pendingJob is job.json: the job as the Submitter gets it, its
 // documents named relative to the directory.
 type pendingJob struct {
@@ -79,6 +83,9 @@ func (s *Server) keepPending(up *upload, job *gofaxlib.SubmitJob) error {
 	}
 	tmp := filepath.Join(dst, pendingFile+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := s.giveToSpool(tmp); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dst, pendingFile))
@@ -135,14 +142,30 @@ const faxLocks = 64
 // Recover), so that HylaFAX never gets two jobs of one fax. The faxes
 // share faxLocks locks by hash.
 func (s *Server) lockFax(ctx context.Context, id string) (unlock func(), err error) {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	l := s.faxLocks[h.Sum32()%faxLocks]
+	l := s.faxLock(id)
 	select {
 	case l <- struct{}{}:
 		return func() { <-l }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// faxLock is the lock fax id shares.
+func (s *Server) faxLock(id string) chan struct{} {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return s.faxLocks[h.Sum32()%faxLocks]
+}
+
+// tryLockFax takes the lock of fax id if it is free (see lockFax).
+func (s *Server) tryLockFax(id string) (unlock func(), ok bool) {
+	l := s.faxLock(id)
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, true
+	default:
+		return nil, false
 	}
 }
 
@@ -152,16 +175,18 @@ func (s *Server) lockFax(ctx context.Context, id string) (unlock func(), err err
 // looked up in HylaFAX by its fax id (the job's USRKEY) and recorded when
 // found; when HylaFAX has no job of it, it is submitted from the
 // documents kept under its id, or, when they are gone or not whole,
-// failed with the reason. Then the upload directory is tidied: what
-// requests that ended before this server started left there is removed.
-// gofaxd runs it once the database is reachable, again after an error
-// (the database or hfaxd unreachable).
+// failed with the reason. A fax whose submission a request is running
+// (its lock is held) is left to it. Then the upload directory is tidied:
+// what requests that ended before this server started left there is
+// removed. gofaxd runs it once the database is reachable and then every
+// minute, sooner again after an error (the database or hfaxd
+// unreachable).
 func (s *Server) Recover(ctx context.Context) error {
 	if s.o.Submitter == nil {
 		return nil
 	}
 	host := s.store.Host()
-	done := map[string]bool{}
+	done, skipped := map[string]bool{}, map[string]bool{}
 	for {
 		list, err := s.store.UnsubmittedFaxes(ctx, host, recoverBatch)
 		if err != nil {
@@ -173,7 +198,9 @@ func (s *Server) Recover(ctx context.Context) error {
 			if done[f.ID] {
 				continue
 			}
-			if err := s.recoverFax(ctx, f.ID); err != nil {
+			if err := s.recoverFax(ctx, f.ID); errors.Is(err, errBusy) {
+				skipped[f.ID] = true
+			} else if err != nil {
 				return err
 			}
 			done[f.ID] = true
@@ -183,15 +210,19 @@ func (s *Server) Recover(ctx context.Context) error {
 			break
 		}
 	}
-	s.tidyUploads()
+	s.tidyUploads(skipped)
 	return nil
 }
 
-// recoverFax finishes the submission of fax id (see Recover).
+// errBusy is recoverFax's answer for a fax whose lock is held.
+var errBusy = errors.New("api: the fax is being submitted")
+
+// recoverFax finishes the submission of fax id (see Recover); a fax whose
+// lock is held is left alone (errBusy).
 func (s *Server) recoverFax(ctx context.Context, id string) error {
-	unlock, err := s.lockFax(ctx, id)
-	if err != nil {
-		return err
+	unlock, ok := s.tryLockFax(id)
+	if !ok {
+		return errBusy // being submitted; the next Recover looks again
 	}
 	defer unlock()
 	op := gofaxlib.OperatorScope()
@@ -226,7 +257,8 @@ func (s *Server) recoverFax(ctx context.Context, id string) error {
 	host, jobID, err = s.o.Submitter.Submit(ctx, job)
 	switch {
 	case err == nil:
-	case errors.Is(err, gofaxlib.ErrUnavailable):
+	case errors.Is(err, gofaxlib.ErrUnavailable), errors.Is(err, gofaxlib.ErrOutcomeUnknown):
+		// Kept as it is: the next Recover asks HylaFAX again.
 		return err
 	default:
 		log.Error("api: recovery: HylaFAX refused the fax: failed", "error", err)
@@ -278,9 +310,10 @@ func (s *Server) failUnsubmitted(ctx context.Context, f *gofaxlib.Fax, why strin
 // tidyUploads removes from the upload directory what requests that ended
 // before this server started left: request directories, and fax
 // directories, which no submission needs once Recover went through the
-// unfinished ones. Directories newer than the server belong to requests
-// in progress.
-func (s *Server) tidyUploads() {
+// unfinished ones (but those of the faxes in keep, which Recover left to
+// a request, and of a fax a request is submitting now). Directories newer
+// than the server belong to requests in progress.
+func (s *Server) tidyUploads(keep map[string]bool) {
 	des, err := os.ReadDir(s.o.UploadDir)
 	if err != nil {
 		return
@@ -292,8 +325,15 @@ func (s *Server) tidyUploads() {
 			continue
 		}
 		switch {
-		case strings.HasPrefix(name, requestDirPrefix), uuidOK(name):
+		case strings.HasPrefix(name, requestDirPrefix):
 			os.RemoveAll(filepath.Join(s.o.UploadDir, name))
+		case uuidOK(name) && !keep[name]:
+			// Not while a request submits the fax (it replaces the
+			// directory with its own).
+			if unlock, ok := s.tryLockFax(name); ok {
+				os.RemoveAll(filepath.Join(s.o.UploadDir, name))
+				unlock()
+			}
 		}
 	}
 }

@@ -35,6 +35,39 @@ func newLimiter(rate float64, burst, maxKeys int) *limiter {
 func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.bucket(key, now)
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, l.until(b)
+}
+
+// peek is allow without taking the token: whether key's bucket has one,
+// else how long until it has.
+func (l *limiter) peek(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key, now)
+	if b.tokens >= 1 {
+		return true, 0
+	}
+	return false, l.until(b)
+}
+
+// charge takes a token from key's bucket whether or not it has one (after
+// a peek, others may have taken it meanwhile), at most burst beyond
+// empty.
+func (l *limiter) charge(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key, now)
+	b.tokens = max(b.tokens-1, -l.burst)
+}
+
+// bucket returns key's bucket, refilled up to now, making a full one
+// (and room for it) when there is none.
+func (l *limiter) bucket(key string, now time.Time) *bucket {
 	b := l.buckets[key]
 	if b == nil {
 		if len(l.buckets) >= l.max {
@@ -47,11 +80,12 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 		b.tokens = min(l.burst, b.tokens+el.Seconds()*l.rate)
 		b.last = now
 	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return b
+}
+
+// until is how long until b has a token.
+func (l *limiter) until(b *bucket) time.Duration {
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }
 
 // evict makes room: full buckets first, then those unused the longest.

@@ -158,3 +158,103 @@ func TestRecover(t *testing.T) {
 		t.Errorf("a second Recover submitted: %d jobs", n)
 	}
 }
+
+// TestSubmitOutcomeUnknown: hfaxd's reply to JSUBM was lost and hfaxd
+// could not be asked again. The fax is answered 202 without a job id and
+// kept with its documents; the client's retry with the same
+// Idempotency-Key gets the same fax and records the job HylaFAX has
+// (never a second one); Recover submits a fax HylaFAX turned out not to
+// have, once.
+func TestSubmitOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := makeWorld(t, e)
+	ctx := testCtx(t)
+	tiff := readFile(t, "testdata/sent-2page-g3.tif")
+	post := func(key string) response {
+		return e.do(t, "POST", "/v1/faxes", w.a.userCrd, (&form{}).field("to", "+4989123456").
+			field("from", w.a.number.Number).file("a.tif", "", tiff), "Idempotency-Key", key)
+	}
+	unknown := func(on, queues bool) {
+		e.sub.mu.Lock()
+		e.sub.unknown, e.sub.queues = on, queues
+		e.sub.mu.Unlock()
+	}
+	kept := func(id string) bool {
+		_, err := os.Stat(filepath.Join(e.upload, id, "job.json"))
+		return err == nil
+	}
+
+	// HylaFAX queued it: the retry finds and records that job.
+	unknown(true, true)
+	r := post("lost-reply")
+	expect(t, "unconfirmed", r, 202)
+	var f gofaxlib.FaxResource
+	r.json(t, &f)
+	if f.Status != gofaxlib.StatusQueued || f.HylaFAX.JobID != 0 || !kept(f.ID) {
+		t.Fatalf("unconfirmed: %s, kept %v", r.body, kept(f.ID))
+	}
+	if fx, err := e.store.Fax(ctx, gofaxlib.OperatorScope(), f.ID); err != nil || fx.JobID != 0 {
+		t.Fatalf("the fax row: %+v, %v", fx, err)
+	}
+	unknown(false, false)
+	r = post("lost-reply")
+	expect(t, "retry", r, 202)
+	var again gofaxlib.FaxResource
+	r.json(t, &again)
+	if again.ID != f.ID || again.HylaFAX.JobID != 1 || len(e.sub.submitted()) != 1 {
+		t.Errorf("retry: %s, %d jobs (want the first fax with job 1, one job)", r.body, len(e.sub.submitted()))
+	}
+
+	// HylaFAX did not queue it: Recover submits it from the kept
+	// documents, once.
+	unknown(true, false)
+	r = post("lost-and-not-queued")
+	expect(t, "unconfirmed, not queued", r, 202)
+	r.json(t, &f)
+	if f.HylaFAX.JobID != 0 || !kept(f.ID) || len(e.sub.submitted()) != 1 {
+		t.Fatalf("unconfirmed: %s, kept %v, %d jobs", r.body, kept(f.ID), len(e.sub.submitted()))
+	}
+	unknown(false, false)
+	must(t, e.srv.Recover(ctx))
+	must(t, e.srv.Recover(ctx))
+	jobs := e.sub.submitted()
+	if len(jobs) != 2 || jobs[1].FaxID != f.ID {
+		t.Errorf("after Recover: %d jobs %+v", len(jobs), jobs)
+	}
+	if fx, err := e.store.Fax(ctx, gofaxlib.OperatorScope(), f.ID); err != nil || fx.JobID != 2 || fx.Status != gofaxlib.StatusQueued {
+		t.Errorf("recovered fax: %+v, %v", fx, err)
+	}
+	emptyDir(t, e.upload)
+}
+
+// TestRecoverLeavesBusyFax: Recover (which gofaxd runs every minute)
+// leaves a fax whose submission a request is running alone, its kept
+// documents too, also when they are older than the server; it settles
+// the fax once the request let go.
+func TestRecoverLeavesBusyFax(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := makeWorld(t, e)
+	ctx := testCtx(t)
+	tiff := readFile(t, "testdata/sent-2page-g3.tif")
+	fx := crashedFax(t, e, &w.a, "", 2)
+	keptJob(t, e, fx, tiff, 2)
+	old := time.Now().Add(-time.Hour)
+	must(t, os.Chtimes(filepath.Join(e.upload, fx.ID), old, old))
+
+	release := e.srv.HoldFax(fx.ID)
+	must(t, e.srv.Recover(ctx))
+	if n := len(e.sub.submitted()); n != 0 {
+		t.Errorf("Recover submitted a fax being submitted: %d jobs", n)
+	}
+	if _, err := os.Stat(filepath.Join(e.upload, fx.ID, "job.json")); err != nil {
+		t.Errorf("the documents of a fax being submitted were removed: %v", err)
+	}
+	release()
+	must(t, e.srv.Recover(ctx))
+	if jobs := e.sub.submitted(); len(jobs) != 1 || jobs[0].FaxID != fx.ID {
+		t.Errorf("after the request let go: %+v", jobs)
+	}
+	emptyDir(t, e.upload)
+}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
@@ -135,6 +136,17 @@ type Options struct {
 	UploadDir string
 	// PDFInfo is the pdfinfo program (default "pdfinfo").
 	PDFInfo string
+	// Spool is HylaFAX's spool: pdfinfo runs there, as the spool's owner
+	// when the server runs as root (gofaxlib/hook), and uploaded
+	// documents are given to that owner. "": the working directory.
+	Spool string
+	// User names that would make other HylaFAX users' jobs a tenant's
+	// are refused (see checkUsername): the accounts of PasswdFile
+	// (default /etc/passwd), the hfaxd logins HostsHfaxd names ("" =
+	// none), and ReservedUsernames (gofaxd: [web] hfaxduser).
+	PasswdFile        string
+	HostsHfaxd        string
+	ReservedUsernames []string
 	// KeyCacheTTL is how long a verified API key is trusted without
 	// asking the store (default 10s; negative = no cache). Keys revoked,
 	// users and tenants suspended or deleted through this server are
@@ -173,12 +185,26 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limiter *limiter
-	keys    *keyCache
-	reqSeq  atomic.Uint64
-	reqPre  string
-	started time.Time
+	// logins counts failed Basic logins per client address.
+	logins        *limiter
+	loginsFailed  atomic.Uint64
+	loginsRefused atomic.Uint64
+	keys          *keyCache
+	reqSeq        atomic.Uint64
+	reqPre        string
+	started       time.Time
 	// faxLocks serialise the submissions of one fax (lockFax).
 	faxLocks [faxLocks]chan struct{}
+	// stop ends when Shutdown's context ended: the requests still
+	// running are cut short (their contexts derive from it, and a
+	// submission's own context ends with it).
+	stop     context.Context
+	hardStop context.CancelFunc
+	// handlers counts the requests being handled; Shutdown waits for
+	// them. Once closed is set no request starts.
+	hmu      sync.Mutex
+	closed   bool
+	handlers sync.WaitGroup
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -205,6 +231,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.PDFInfo == "" {
 		o.PDFInfo = "pdfinfo"
+	}
+	if o.PasswdFile == "" {
+		o.PasswdFile = defaultPasswdFile
 	}
 	if o.KeyCacheTTL == 0 {
 		o.KeyCacheTTL = defaultKeyTTL
@@ -241,9 +270,11 @@ func New(o Options) (*Server, error) {
 	for i := range s.faxLocks {
 		s.faxLocks[i] = make(chan struct{}, 1)
 	}
+	s.stop, s.hardStop = context.WithCancel(context.Background())
 	if o.RateLimit > 0 {
 		s.limiter = newLimiter(o.RateLimit, o.RateBurst, maxBuckets)
 	}
+	s.logins = newLimiter(1/loginRefill.Seconds(), loginFailures, maxBuckets)
 	for _, rt := range routes {
 		h := rt.handle
 		s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -296,6 +327,7 @@ func (s *Server) Open(ln net.Listener) error {
 		IdleTimeout:       s.o.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return s.stop },
 	}
 	if tcfg != nil {
 		s.srv.TLSConfig = tcfg
@@ -322,22 +354,58 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
+// handlerStopWait bounds how long Shutdown waits for requests after its
+// context ended and they were cut short: their work (store queries, hfaxd
+// sessions) ends with their contexts, so this is time to return.
+const handlerStopWait = 10 * time.Second
+
 // Shutdown stops accepting connections and waits for running requests
-// until ctx ends; then it closes the remaining connections. It returns
-// when the serving goroutine has ended.
+// until ctx ends; then it cuts short those still running (their contexts
+// end) and closes the remaining connections. It returns when the
+// serving goroutine and every request's handler have ended (the store
+// may be closed then), or with an error handlerStopWait after ctx ended
+// when some have not.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	srv, done := s.srv, s.done
 	s.mu.Unlock()
-	if srv == nil {
-		return nil
+	var err error
+	if srv != nil {
+		if err = srv.Shutdown(ctx); err != nil {
+			s.hardStop()
+			srv.Close()
+		}
+		<-done
 	}
-	err := srv.Shutdown(ctx)
-	if err != nil {
-		srv.Close()
+	s.hardStop()
+	s.hmu.Lock()
+	s.closed = true
+	s.hmu.Unlock()
+	finished := make(chan struct{})
+	go func() {
+		s.handlers.Wait()
+		close(finished)
+	}()
+	t := time.NewTimer(handlerStopWait)
+	defer t.Stop()
+	select {
+	case <-finished:
+	case <-t.C:
+		return fmt.Errorf("api: requests still running %v after the stop", handlerStopWait)
 	}
-	<-done
 	return err
+}
+
+// enter counts a request in; false once Shutdown no longer waits for
+// requests.
+func (s *Server) enter() bool {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.handlers.Add(1)
+	return true
 }
 
 // Handler returns the API's handler (for unit tests with httptest).
@@ -375,6 +443,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	ctx := context.WithValue(r.Context(), ctxRequestID, id)
 	r = r.WithContext(ctx)
+	if !s.enter() {
+		s.writeError(w, r, &reason{sentinel: gofaxlib.ErrUnavailable, msg: "the server is stopping; retry the request"})
+		return
+	}
+	defer s.handlers.Done()
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -451,13 +524,39 @@ func noContent(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// uploadDir returns the directory for submitted documents, creating it.
+// uploadDir returns the directory for submitted documents, creating it
+// (the spool owner's, see giveToSpool).
 func (s *Server) uploadDir() (string, error) {
 	if s.o.UploadDir == "" {
 		return "", fail(errNotImplemented, "fax submission is not configured on this server ([web] uploaddir)")
 	}
+	if _, err := os.Stat(s.o.UploadDir); err == nil {
+		return s.o.UploadDir, nil
+	}
 	if err := os.MkdirAll(s.o.UploadDir, 0o750); err != nil {
 		return "", fmt.Errorf("api: upload directory: %w", err)
 	}
+	if err := s.giveToSpool(s.o.UploadDir); err != nil {
+		return "", fmt.Errorf("api: upload directory: %w", err)
+	}
 	return s.o.UploadDir, nil
+}
+
+// giveToSpool makes path, which the server created, belong to the owner
+// of the spool when the server runs as root: pdfinfo runs as that owner
+// (gofaxlib/hook) and must read the documents, and gofaxd started by
+// its unit (as that owner) must read what a run as root kept.
+func (s *Server) giveToSpool(path string) error {
+	if s.o.Spool == "" || os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(s.o.Spool)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	return os.Lchown(path, int(st.Uid), int(st.Gid))
 }

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -118,6 +119,15 @@ func readSubmission(body io.Reader, boundary, dir string, limit int64) (*submiss
 		part.Close()
 	}
 	return sub, nil
+}
+
+// paths returns the files of the documents.
+func (sub *submission) paths() []string {
+	out := make([]string, len(sub.docs))
+	for i, d := range sub.docs {
+		out[i] = d.Path
+	}
+	return out
 }
 
 // formError classifies an error reading the form: a body over the limit
@@ -240,7 +250,7 @@ func (s *Server) validate(ctx context.Context, sub *submission, p *principal, no
 		return nil, fieldErr("from", "%s is suspended", req.from.Number)
 	}
 	req.header = f["header"]
-	if len(req.header) > gofaxlib.MaxHeaderLen || strings.IndexFunc(req.header, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+	if len(req.header) > gofaxlib.MaxHeaderLen || gofaxlib.HasControl(req.header) {
 		return nil, fieldErr("header", "at most %d bytes without control characters", gofaxlib.MaxHeaderLen)
 	}
 	start := now
@@ -310,7 +320,9 @@ func (s *Server) checkDocuments(ctx context.Context, sub *submission) (int, erro
 // pdfPages runs pdfinfo on path and returns its page count; a PDF pdfinfo
 // cannot read is a 422.
 func (s *Server) pdfPages(ctx context.Context, path string) (int, error) {
-	res, err := hook.Run(ctx, hook.Cmd{Path: s.o.PDFInfo, Args: []string{path}, Timeout: pdfinfoTimeout})
+	// In the spool: as its owner when gofaxd runs as root (the documents
+	// are that owner's, see giveToSpool).
+	res, err := hook.Run(ctx, hook.Cmd{Path: s.o.PDFInfo, Args: []string{path}, Dir: s.o.Spool, Timeout: pdfinfoTimeout})
 	switch {
 	case errors.Is(err, hook.ErrExit):
 		return 0, fieldErr("file", "not a readable PDF document: %s", firstLine(res.Stderr))
@@ -381,6 +393,10 @@ func idempotencyKey(r *http.Request) (string, error) {
 // fax is either queued and recorded or not kept.
 const submitTimeout = 2 * time.Minute
 
+// recordTimeout bounds recording what became of a submission; it is
+// less than what Shutdown waits for a handler cut short.
+const recordTimeout = 5 * time.Second
+
 // submitFax sends a fax: the documents are streamed to the upload
 // directory and checked, the fax row (with the Idempotency-Key) is
 // written, the documents and options are kept under the fax id until the
@@ -391,7 +407,10 @@ const submitTimeout = 2 * time.Minute
 // HylaFAX (a crash, a lost reply): then the job is looked up by the fax
 // id (its USRKEY) and recorded, or submitted with the repeated request's
 // documents. When submission fails the row is removed again, so a retry
-// with the same key starts afresh.
+// with the same key starts afresh. When hfaxd did not confirm the job and
+// could not be asked again, the answer is 202 with the fax queued but
+// without a job id: the fax is kept, and Recover records its job or
+// submits it, once.
 func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal) error {
 	if p.isAdmin() {
 		return forbidden("faxes are sent by a tenant's user (an API key or a user's login), not with an admin token")
@@ -421,6 +440,11 @@ func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal)
 	sub, err := readSubmission(body, params["boundary"], dir, s.o.MaxUpload)
 	if err != nil {
 		return err
+	}
+	for _, path := range append([]string{dir}, sub.paths()...) {
+		if err := s.giveToSpool(path); err != nil {
+			return fmt.Errorf("api: upload directory: %w", err)
+		}
 	}
 	ctx := r.Context()
 	sc := p.scope()
@@ -463,7 +487,7 @@ func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal)
 			return err
 		}
 		s.audit(r, p, "fax.submit", "fax", f.ID, f.TenantID, map[string]any{"to": f.To, "from": f.From,
-			"pages": pages, "host": f.Host, "job_id": f.JobID})
+			"pages": pages, "host": f.Host, "job_id": f.JobID, "confirmed": f.JobID != 0})
 		w.Header().Set("Location", "/v1/faxes/"+f.ID)
 		s.reply(w, http.StatusAccepted, gofaxlib.NewFaxResource(&f, []gofaxlib.Attempt{}))
 		return nil
@@ -482,38 +506,68 @@ func (s *Server) submitJob(f *gofaxlib.Fax, req *faxRequest, p *principal, docs 
 // after a crash), the Submitter queues the job, then the host and job id
 // are recorded in f and the row. When HylaFAX does not take the fax the
 // row is removed again (a retry with the same Idempotency-Key starts
-// afresh) and the error returned.
+// afresh) and the error returned. When hfaxd's answer was lost and it
+// could not be asked again (gofaxlib.ErrOutcomeUnknown), the row and the
+// kept documents stay and queue returns nil with f's job id unset:
+// Recover (and a repeated request) find the job by the fax id, or submit
+// the fax, once.
 func (s *Server) queue(r *http.Request, p *principal, f *gofaxlib.Fax, job gofaxlib.SubmitJob, up *upload) error {
+	// Not cut short by the client: the fax is either queued and recorded
+	// or not kept. A hard stop of the server (Shutdown's context ended)
+	// does cut it short; the outcome is then unknown at worst.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), submitTimeout)
 	defer cancel()
+	defer context.AfterFunc(s.stop, cancel)()
 	sc := p.scope()
 	if err := s.keepPending(up, &job); err != nil {
 		s.log.Warn("api: the documents of a fax are not kept for a restart", "request_id", requestID(r),
 			"fax_id", f.ID, "error", err)
 	}
 	host, jobID, err := s.o.Submitter.Submit(ctx, job)
-	if err != nil {
-		if aerr := s.store.AbandonFax(ctx, sc, f.ID); aerr != nil {
+	// What HylaFAX did is recorded even when the submission was cut
+	// short (the store is closed only after the handlers ended).
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer rcancel()
+	switch {
+	case errors.Is(err, gofaxlib.ErrOutcomeUnknown):
+		// The fax may be in HylaFAX's queue: its row and documents stay
+		// for Recover, which records the job or submits the fax.
+		up.keep()
+		s.log.Warn("api: hfaxd did not confirm the job of a fax; it is kept and settled by the recovery",
+			"request_id", requestID(r), "fax_id", f.ID, "error", err)
+		return nil
+	case err != nil:
+		// HylaFAX has no job of the fax, and the client is told so: the
+		// documents go (a row left over is failed by Recover, never sent).
+		up.remove()
+		if aerr := s.store.AbandonFax(rctx, sc, f.ID); aerr != nil {
 			s.log.Error("api: a fax that was not submitted stays queued; Recover fails it", "request_id", requestID(r),
 				"fax_id", f.ID, "error", aerr)
-		} else {
-			up.remove()
 		}
 		if errors.Is(err, gofaxlib.ErrUnavailable) {
-			return &reason{sentinel: gofaxlib.ErrUnavailable, msg: "HylaFAX (hfaxd) cannot take the fax now; try again later"}
+			return hfaxdUnavailable("the fax was not queued; retry the request (with the same Idempotency-Key)")
 		}
 		return err
 	}
 	// The job exists: its documents are HylaFAX's now.
 	up.remove()
 	f.Host, f.JobID = host, jobID
-	if err := s.store.SetFaxJob(ctx, sc, f.ID, host, jobID); err != nil {
+	if err := s.store.SetFaxJob(rctx, sc, f.ID, host, jobID); err != nil {
 		// The job is queued: gofaxd's queue watcher records its id from
 		// the qfile, and Recover finds it by its USRKEY.
 		s.log.Error("api: recording the HylaFAX job of a submitted fax failed", "request_id", requestID(r),
 			"fax_id", f.ID, "host", host, "job_id", jobID, "error", err)
 	}
 	return nil
+}
+
+// hfaxdUnavailable is the 503 answer when HylaFAX's hfaxd cannot be
+// reached or cannot take the request; what says what became of it and
+// what to do.
+func hfaxdUnavailable(what string) error {
+	return &reason{sentinel: gofaxlib.ErrUnavailable,
+		msg: "HylaFAX's hfaxd (the service that queues faxes) cannot be reached or cannot take requests now: " +
+			what + " after the seconds in Retry-After"}
 }
 
 // replay answers a repeated submission with the fax of the first, unless
@@ -572,10 +626,15 @@ func (s *Server) resume(r *http.Request, p *principal, sub *submission, up *uplo
 	switch {
 	case err == nil:
 		s.log.Info("api: a repeated submission found its job", "request_id", requestID(r), "fax_id", f.ID, "job_id", jobID)
-		return s.store.SetFaxJob(context.WithoutCancel(ctx), p.scope(), f.ID, host, jobID)
+		if err := s.store.SetFaxJob(context.WithoutCancel(ctx), p.scope(), f.ID, host, jobID); err != nil {
+			return err
+		}
+		// What the first request kept for Recover is HylaFAX's now.
+		os.RemoveAll(filepath.Join(s.o.UploadDir, f.ID))
+		return nil
 	case !errors.Is(err, gofaxlib.ErrNotFound):
 		if errors.Is(err, gofaxlib.ErrUnavailable) {
-			return &reason{sentinel: gofaxlib.ErrUnavailable, msg: "HylaFAX (hfaxd) cannot be asked about the fax now; try again later"}
+			return hfaxdUnavailable("the fax's earlier submission could not be checked; retry the request (with the same Idempotency-Key)")
 		}
 		return err
 	}
@@ -591,6 +650,6 @@ func (s *Server) resume(r *http.Request, p *principal, sub *submission, up *uplo
 		return err
 	}
 	s.audit(r, p, "fax.submit", "fax", f.ID, f.TenantID, map[string]any{"to": f.To, "from": f.From,
-		"pages": f.PagesTotal, "host": f.Host, "job_id": f.JobID, "resumed": true})
+		"pages": f.PagesTotal, "host": f.Host, "job_id": f.JobID, "confirmed": f.JobID != 0, "resumed": true})
 	return nil
 }

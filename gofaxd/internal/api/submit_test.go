@@ -133,6 +133,7 @@ func TestSubmitRefused(t *testing.T) {
 		{"unknown field", w.a.userCrd, ok().field("colour", "red").file("a", "", pdf), 400, ""},
 		{"field twice", w.a.userCrd, ok().field("to", "+4989123457").file("a", "", pdf), 400, ""},
 		{"bad header", w.a.userCrd, ok().field("header", "a\x1bb").file("a", "", pdf), 422, "header"},
+		{"header with C1 control", w.a.userCrd, ok().field("header", "a\u0085b").file("a", "", pdf), 422, "header"},
 		{"bad send_at", w.a.userCrd, ok().field("send_at", "tomorrow").file("a", "", pdf), 422, "send_at"},
 		{"send_at far", w.a.userCrd, ok().field("send_at", time.Now().AddDate(0, 2, 0).Format(time.RFC3339)).file("a", "", pdf), 422, "send_at"},
 		{"expires past", w.a.userCrd, ok().field("expires", "2020-01-01T00:00:00Z").file("a", "", pdf), 422, "expires"},
@@ -224,9 +225,13 @@ func TestSubmitUnavailable(t *testing.T) {
 			"Idempotency-Key", "retry-me")
 	}
 	r := send()
-	checkProblem(t, "hfaxd down", r, 503)
+	p := checkProblem(t, "hfaxd down", r, 503)
 	if r.header.Get("Retry-After") == "" || strings.Contains(string(r.body), "4559") {
 		t.Errorf("503: %v %s", r.header, r.body)
+	}
+	// The answer names the part that is down and what to do.
+	if d, _ := p["detail"].(string); !strings.Contains(d, "HylaFAX's hfaxd") || !strings.Contains(d, "retry") {
+		t.Errorf("503 detail %q does not name hfaxd or say to retry", d)
 	}
 	l, _, err := e.store.ListFaxes(testCtx(t), gofaxlib.TenantScope(w.a.tenant.ID), gofaxlib.FaxFilter{Direction: gofaxlib.Outbound})
 	must(t, err)
@@ -258,6 +263,20 @@ func TestCancel(t *testing.T) {
 		t.Errorf("killed %v, want job %d", e.sub.killed, w.a.faxOut.JobID)
 	}
 
+	// A fax being sent is canceled too: faxq aborts the call, as for
+	// faxrm.
+	sending := gofaxlib.Fax{ID: "0d2a1c4e-2222-4222-8333-000000000002", TenantID: w.a.tenant.ID, Direction: gofaxlib.Outbound,
+		Status: gofaxlib.StatusSending, From: w.a.number.Number, To: "+4989123456", UserID: w.a.user.ID, Host: testHost, JobID: 79}
+	_, err := e.store.RecordFax(ctx, "rec-sending", &sending)
+	must(t, err)
+	if f, err := e.store.Fax(ctx, op, sending.ID); err != nil || f.Status != gofaxlib.StatusSending || f.JobID != 79 {
+		t.Fatalf("the fax being sent: %+v %v", f, err)
+	}
+	expect(t, "cancel while sending", e.do(t, "DELETE", "/v1/faxes/"+sending.ID, w.a.userCrd, nil), 202)
+	if n := len(e.sub.killed); n != 2 || e.sub.killed[1] != 79 {
+		t.Errorf("killed %v, want job 79 too", e.sub.killed)
+	}
+
 	elsewhere := gofaxlib.Fax{TenantID: w.a.tenant.ID, Direction: gofaxlib.Outbound, Status: gofaxlib.StatusRetrying,
 		From: w.a.number.Number, To: "+4989123456", UserID: w.a.user.ID, Host: "fax-2"}
 	must(t, e.store.CreateFax(ctx, op, &elsewhere))
@@ -273,7 +292,7 @@ func TestCancel(t *testing.T) {
 	checkProblem(t, "no job yet", e.do(t, "DELETE", "/v1/faxes/"+notYet.ID, w.a.userCrd, nil), 409)
 	done := gofaxlib.Fax{ID: "0d2a1c4e-2222-4222-8333-000000000001", TenantID: w.a.tenant.ID, Direction: gofaxlib.Outbound,
 		Status: gofaxlib.StatusDelivered, From: w.a.number.Number, To: "+4989123456", JobID: 5, UserID: w.a.user.ID}
-	_, err := e.store.RecordFax(ctx, "rec-done", &done)
+	_, err = e.store.RecordFax(ctx, "rec-done", &done)
 	must(t, err)
 	checkProblem(t, "delivered", e.do(t, "DELETE", "/v1/faxes/"+done.ID, w.a.userCrd, nil), 409)
 	// A plain user may cancel only its own faxes; a tenant-admin any of
@@ -289,4 +308,12 @@ func TestCancel(t *testing.T) {
 	e.sub.killEr = fmt.Errorf("hfaxd: no such job: %w", gofaxlib.ErrNotFound)
 	e.sub.mu.Unlock()
 	checkProblem(t, "job gone", e.do(t, "DELETE", "/v1/faxes/"+mine.ID, w.a.adminCred, nil), 409)
+	// hfaxd down: the answer says so, not "the database".
+	e.sub.mu.Lock()
+	e.sub.killEr = fmt.Errorf("hfaxd: connection refused: %w", gofaxlib.ErrUnavailable)
+	e.sub.mu.Unlock()
+	p = checkProblem(t, "hfaxd down", e.do(t, "DELETE", "/v1/faxes/"+mine.ID, w.a.adminCred, nil), 503)
+	if d, _ := p["detail"].(string); !strings.Contains(d, "HylaFAX's hfaxd") || !strings.Contains(d, "retry") {
+		t.Errorf("503 detail %q does not name hfaxd or say to retry", d)
+	}
 }

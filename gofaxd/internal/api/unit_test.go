@@ -96,6 +96,33 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// TestLimiterPeekCharge: the failed-login limit looks before a login
+// (peek takes nothing) and charges failures only, also beyond empty
+// (concurrent failures), but not without bound.
+func TestLimiterPeekCharge(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := newLimiter(1, 2, 100)
+	for range 5 {
+		if ok, _ := l.peek("a", now); !ok {
+			t.Fatal("peek took a token")
+		}
+	}
+	l.charge("a", now)
+	l.charge("a", now)
+	if ok, wait := l.peek("a", now); ok || wait != time.Second {
+		t.Errorf("after two failures: %v, wait %v", ok, wait)
+	}
+	for range 10 {
+		l.charge("a", now)
+	}
+	if ok, wait := l.peek("a", now); ok || wait != 3*time.Second {
+		t.Errorf("after many failures: %v, wait %v (at most burst beyond empty)", ok, wait)
+	}
+	if ok, _ := l.peek("a", now.Add(3*time.Second)); !ok {
+		t.Error("no token after the wait")
+	}
+}
+
 func TestLimiterBounded(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := newLimiter(1, 5, 50)

@@ -64,8 +64,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal
 	}
 	u := gofaxlib.User{TenantID: in.TenantID, Username: in.Username, Email: in.Email, Role: in.Role,
 		DefaultNumberID: in.DefaultNumberID, Suspended: in.Suspended}
-	if err := s.store.CreateUser(r.Context(), p.scope(), &u, in.Password); err != nil {
+	if err := s.checkUsername(r.Context(), u.Username); err != nil {
 		return err
+	}
+	if err := s.store.CreateUser(r.Context(), p.scope(), &u, in.Password); err != nil {
+		return usernameTaken(err)
 	}
 	s.audit(r, p, "user.create", "user", u.ID, u.TenantID, map[string]any{"username": u.Username, "role": u.Role,
 		"password": in.Password != ""})
@@ -132,14 +135,20 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *principal)
 	if managesUsers(p) != nil && (in.Username != nil || in.Role != nil || in.DefaultNumberID != nil || in.Suspended != nil) {
 		return forbidden("a user may change only its own password and email")
 	}
+	old := u.Username
 	set(&u.Username, in.Username)
 	set(&u.Email, in.Email)
 	set(&u.Role, in.Role)
 	set(&u.DefaultNumberID, in.DefaultNumberID)
 	set(&u.Suspended, in.Suspended)
+	if in.Username != nil && *in.Username != old {
+		if err := s.checkUsername(r.Context(), u.Username); err != nil {
+			return err
+		}
+	}
 	if in.Username != nil || in.Email != nil || in.Role != nil || in.DefaultNumberID != nil || in.Suspended != nil {
 		if err := s.store.UpdateUser(r.Context(), p.scope(), &u); err != nil {
-			return err
+			return usernameTaken(err)
 		}
 	}
 	if in.Password != nil {

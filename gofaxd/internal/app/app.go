@@ -345,6 +345,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		}
 		invalidate := a.web.srv.InvalidateCredentials
 		onReload.Store(&invalidate)
+		a.metrics.WatchAPI(a.web.srv.LoginStats)
 	}
 	// Counted as running from here: /healthz may be asked at once.
 	a.health.serving.Store(true)

@@ -30,9 +30,13 @@ type web struct {
 // schema is ready (gofaxd migrates it in the background at start).
 var errSchemaPending = errors.New("the tenant database is not ready yet (gofaxd is connecting to it or migrating its schema); try again later")
 
-// recoverRetry bounds the waits between tries of the API's Recover while
-// the database or hfaxd cannot be reached.
+// recoverEvery is how often the API's Recover runs once it succeeded: a
+// submission hfaxd did not confirm (or whose documents a request kept
+// when it failed midway) is settled within it, without a restart.
+// recoverRetry bounds the waits between tries while the database or
+// hfaxd cannot be reached.
 const (
+	recoverEvery    = time.Minute
 	recoverRetryMin = time.Second
 	recoverRetryMax = time.Minute
 )
@@ -74,16 +78,26 @@ func openWeb(cfg *config.Config, ten *tenancy.Service, opt Options, wake func(),
 	return &web{srv: srv, sub: sub}, nil
 }
 
-// recoverSubmissions runs the API's Recover until it succeeds once (the
-// database and hfaxd reachable) or ctx ends.
+// recoverSubmissions runs the API's Recover until ctx ends (see
+// recoverLoop).
 func (a *App) recoverSubmissions(ctx context.Context) {
-	wait := recoverRetryMin
+	recoverLoop(ctx, a.web.srv.Recover, recoverEvery, a.log)
+}
+
+// recoverLoop runs run at once and then every interval, after an
+// error sooner (recoverRetryMin, doubling up to recoverRetryMax), until
+// ctx ends.
+func recoverLoop(ctx context.Context, run func(context.Context) error, every time.Duration, log *slog.Logger) {
+	retry := recoverRetryMin
 	for {
-		err := a.web.srv.Recover(ctx)
-		if err == nil || ctx.Err() != nil {
-			return
+		wait := every
+		if err := run(ctx); err == nil {
+			retry = recoverRetryMin
+		} else if ctx.Err() == nil {
+			log.Warn("api: unfinished submissions not recovered yet; trying again", "err", err, "in", retry)
+			wait = min(retry, every)
+			retry = min(2*retry, recoverRetryMax)
 		}
-		a.log.Warn("api: unfinished submissions not recovered yet; trying again", "err", err, "in", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -91,7 +105,6 @@ func (a *App) recoverSubmissions(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		wait = min(2*wait, recoverRetryMax)
 	}
 }
 

@@ -22,8 +22,10 @@
 // deleted by hfaxd, so an error before JSUBM leaves nothing behind. A
 // JSUBM whose reply is lost (the connection broke) may or may not have
 // queued the job: Submit looks for it by its user key before it reports
-// the fax as not submitted. Lookup does the same for a fax whose
-// submission a crash interrupted.
+// the fax as not submitted, and reports the outcome as unknown
+// (gofaxlib.ErrOutcomeUnknown) when hfaxd cannot be asked either. Lookup
+// settles that later, as it does for a fax whose submission a crash
+// interrupted.
 package submit
 
 import (
@@ -111,7 +113,9 @@ func (s *Submitter) Close() error { return s.pool.Close() }
 // (see the package comment); it returns this host and the job id. When
 // it fails, HylaFAX has no job of the fax: one created and refused is
 // deleted again, and after a lost JSUBM reply the job is looked for and
-// returned if it exists.
+// returned if it exists. Only when that look-up fails too (or ctx ends
+// first) is the outcome unknown: gofaxlib.ErrOutcomeUnknown, and the
+// caller keeps the fax until Lookup can tell.
 func (s *Submitter) Submit(ctx context.Context, job gofaxlib.SubmitJob) (string, int, error) {
 	spec := hfaxd.JobSpec{
 		Number:     job.To,
@@ -169,11 +173,7 @@ func (s *Submitter) Submit(ctx context.Context, job gofaxlib.SubmitJob) (string,
 		// The session broke after JSUBM was sent: hfaxd keeps the job if
 		// faxq took it, else deletes it when it sees the session end.
 		s.log.Warn("submit: the reply to JSUBM was lost; looking for the job", "job_id", id, "fax_id", job.FaxID, "err", err)
-		// Not cut short by the caller: the answer decides whether the
-		// fax is kept.
-		ctx = context.WithoutCancel(ctx)
-		time.Sleep(s.wait)
-		host, n, lerr := s.Lookup(ctx, job.FaxID)
+		host, n, lerr := s.settle(ctx, job.FaxID)
 		switch {
 		case lerr == nil:
 			s.log.Info("submit: the job was queued after all", "job_id", n, "fax_id", job.FaxID)
@@ -181,9 +181,25 @@ func (s *Submitter) Submit(ctx context.Context, job gofaxlib.SubmitJob) (string,
 		case errors.Is(lerr, gofaxlib.ErrNotFound):
 			return "", 0, fmt.Errorf("%w: hfaxd: the fax was not queued (%v)", gofaxlib.ErrUnavailable, err)
 		}
-		return "", 0, fmt.Errorf("%w: hfaxd: the fax may or may not be queued: %v; %v", gofaxlib.ErrUnavailable, err, lerr)
+		return "", 0, fmt.Errorf("%w: hfaxd: the reply to JSUBM was lost and the job could not be looked up: %v; %v",
+			gofaxlib.ErrOutcomeUnknown, err, lerr)
 	}
 	return "", 0, mapErr(err)
+}
+
+// settle looks for the job of fax faxID after a lost JSUBM reply, once
+// hfaxd had the time to see the session end (the wait). ctx ending
+// first is an error like HylaFAX not answering: the outcome stays
+// unknown.
+func (s *Submitter) settle(ctx context.Context, faxID string) (string, int, error) {
+	t := time.NewTimer(s.wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return "", 0, ctx.Err()
+	case <-t.C:
+	}
+	return s.Lookup(ctx, faxID)
 }
 
 // upload sends the file at path to hfaxd.

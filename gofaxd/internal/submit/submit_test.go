@@ -1,13 +1,17 @@
 package submit
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,5 +161,118 @@ func TestFreshSpoolConcurrent(t *testing.T) {
 			t.Errorf("submission %d: job %d, %v", i, ids[i], errs[i])
 		}
 		seen[ids[i]] = true
+	}
+}
+
+// lossyProxy relays hfaxd sessions but loses the reply to the first
+// JSUBM: it passes JSUBM on, waits until hfaxd answered, then ends the
+// session without passing the answer on, and from then on ends every new
+// session at once (hfaxd unreachable for the look-up after it).
+type lossyProxy struct {
+	ln     net.Listener
+	target string
+	down   atomic.Bool
+	wg     sync.WaitGroup
+}
+
+func startLossyProxy(t *testing.T, target string) *lossyProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &lossyProxy{ln: ln, target: target}
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if p.down.Load() {
+				c.Close()
+				continue
+			}
+			p.wg.Go(func() { p.relay(c) })
+		}
+	})
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *lossyProxy) relay(c net.Conn) {
+	defer c.Close()
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	var dropping atomic.Bool
+	answered := make(chan struct{})
+	p.wg.Go(func() {
+		// hfaxd → client, until the answer to JSUBM.
+		defer c.Close()
+		buf := make([]byte, 4096)
+		for {
+			n, err := s.Read(buf)
+			if n > 0 && dropping.Load() {
+				close(answered)
+				return
+			}
+			if n > 0 {
+				c.Write(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if strings.HasPrefix(line, "JSUBM") {
+			dropping.Store(true)
+			s.Write([]byte(line))
+			select {
+			case <-answered:
+			case <-time.After(time.Minute):
+			}
+			p.down.Store(true)
+			return
+		}
+		s.Write([]byte(line))
+	}
+}
+
+// TestLostJSUBMReply: the reply to JSUBM is lost and hfaxd cannot be
+// asked afterwards. The job was queued, so the outcome is unknown
+// (gofaxlib.ErrOutcomeUnknown: the caller keeps the fax), not "HylaFAX
+// unavailable" (which lets the caller drop the fax and a retry make a
+// second job); a later Lookup finds the job.
+func TestLostJSUBMReply(t *testing.T) {
+	hylafaxtest.Require(t)
+	srv := hylafaxtest.Start(t, hylafaxtest.Options{Users: []hylafaxtest.User{admin}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	proxy := startLossyProxy(t, srv.Host)
+	hc := hfaxd.Config{Addr: proxy.ln.Addr().String(), User: admin.Name, Password: admin.Password, AdminPassword: admin.AdminPassword}
+	s := New(Config{Hfaxd: hc, Host: "fax1", OutcomeWait: 100 * time.Millisecond})
+	defer s.Close()
+	const faxID = "6f1c2a3b-4d5e-4f60-8a7b-1c2d3e4f5a77"
+	_, _, err := s.Submit(ctx, gofaxlib.SubmitJob{FaxID: faxID, Owner: "alice", To: "+4940222222",
+		Documents: []gofaxlib.SubmitDocument{{Path: srv.Document()}}})
+	if !errors.Is(err, gofaxlib.ErrOutcomeUnknown) {
+		t.Fatalf("Submit with the JSUBM reply lost and hfaxd gone: %v, want ErrOutcomeUnknown", err)
+	}
+	hc.Addr = srv.Host
+	direct := New(Config{Hfaxd: hc, Host: "fax1"})
+	defer direct.Close()
+	host, id, err := direct.Lookup(ctx, faxID)
+	if err != nil || host != "fax1" || id == 0 {
+		t.Fatalf("Lookup after the lost reply: %s %d %v", host, id, err)
+	}
+	if _, err := srv.Job(strconv.Itoa(id)); err != nil {
+		t.Errorf("the job: %v", err)
 	}
 }
