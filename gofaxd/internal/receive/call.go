@@ -483,7 +483,13 @@ func (c *call) run(ctx context.Context) {
 
 	c.log.Info("accepting call", "recipient_source", src, "caller_name", c.cidname, "gateway", c.gateway)
 	sess.Printf("Inbound call %s from %s <%s> to %s via gateway %q", c.uuid, c.cidname, c.cidnum, c.recipient, c.gateway)
-	c.wait(ctx, c.answer())
+	err = c.answer()
+	if s, ok := c.ch.(interface{ SetupDone() }); ok {
+		// The reception runs: the next call waiting to be set up may
+		// go on (esl.Server.MaxSetups).
+		s.SetupDone()
+	}
+	c.wait(ctx, err)
 	c.finish(ctx)
 }
 
