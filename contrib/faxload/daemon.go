@@ -37,6 +37,7 @@ type daemonConfig struct {
 	tmp            string // parent of the spool ("" = os.TempDir())
 	modems         int
 	maxConnections int
+	extra          []string // more [gofaxd] lines
 }
 
 // freePort returns a port of 127.0.0.1 that was free a moment ago.
@@ -94,6 +95,9 @@ waittime = 500
 faxrcvdcmd = /bin/true
 maxconnections = %d
 `, fsAddr, dir, c.modems, d.addr, d.metrics, c.maxConnections)
+	for _, l := range c.extra {
+		conf += l + "\n"
+	}
 	cfgPath := filepath.Join(dir, "gofax.conf")
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o644); err != nil {
 		return fail(err)

@@ -74,6 +74,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	total := fs.Duration("total", time.Hour, "bound on everything")
 	keep := fs.Bool("keep", false, "keep each run's spool and gofaxd.log")
 	calls := fs.Int("calls", 0, "calls of each run instead of the scenario's (a quick look, not the scenario's figures)")
+	var extra []string
+	fs.Func("gofaxd-conf", "a `key = value` line added to gofaxd's [gofaxd] section (repeatable; an A/B of a setting)", func(v string) error {
+		if strings.ContainsAny(v, "\n[") || !strings.Contains(v, "=") {
+			return errors.New("want one key = value line")
+		}
+		extra = append(extra, v)
+		return nil
+	})
 	hold := fs.Duration("hold", 0, "hold scenarios: keep the calls held this long before they go on (to look at gofaxd)")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -125,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "faxload: each call replays %d bytes of FreeSWITCH frames and %d command round trips (outbound-rx-t38_B-socket_plain.raw)\n",
 		s.rawBytes, s.commands())
 	fmt.Fprintf(stdout, "gofaxd %s, %d CPUs, load average at start %s\n\n", *bin, runtime.NumCPU(), loadAvg())
-	env := runEnv{bin: *bin, tmp: *tmp, timeout: *timeout, keep: *keep, tiff: tiff, out: stdout, hold: *hold}
+	env := runEnv{bin: *bin, tmp: *tmp, extra: extra, timeout: *timeout, keep: *keep, tiff: tiff, out: stdout, hold: *hold}
 	var reports []*report
 scenarios:
 	for _, sc := range sel {

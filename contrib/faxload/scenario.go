@@ -173,6 +173,7 @@ func selectScenarios(only string) ([]scenario, error) {
 type runEnv struct {
 	bin     string
 	tmp     string
+	extra   []string // more [gofaxd] lines, "key = value"
 	timeout time.Duration
 	keep    bool
 	tiff    []byte
@@ -238,7 +239,7 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 	if maxConns == 0 {
 		maxConns = 10000
 	}
-	d, err := startDaemon(ctx, daemonConfig{bin: e.bin, tmp: e.tmp, modems: 4, maxConnections: maxConns})
+	d, err := startDaemon(ctx, daemonConfig{bin: e.bin, tmp: e.tmp, modems: 4, maxConnections: maxConns, extra: e.extra})
 	if err != nil {
 		return nil, err
 	}

@@ -107,6 +107,7 @@ type Gofaxd struct {
 	FaxRcvdTimeout         time.Duration // faxrcvdtimeout
 	FaxRcvdConcurrency     int           // faxrcvdconcurrency: faxrcvd runs at once
 	MaxConnections         int           // maxconnections: event socket connections served at once (0 = automatic)
+	MaxSetups              int           // maxsetups: calls in their setup phase at once (0 = no bound)
 	ShutdownGrace          time.Duration // shutdowngrace: how long running calls may finish on stop
 	Metrics                string        // metrics: Prometheus listen address ("" = off)
 }

@@ -67,6 +67,7 @@ type raw struct {
 		Faxrcvdtimeout               string
 		Faxrcvdconcurrency           string
 		Maxconnections               string
+		Maxsetups                    string
 		Shutdowngrace                string
 		Metrics                      string
 	}
@@ -475,6 +476,7 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		FaxRcvdTimeout:         cv.duration("gofaxd", "faxrcvdtimeout", d.Faxrcvdtimeout, time.Second),
 		FaxRcvdConcurrency:     cv.number("gofaxd", "faxrcvdconcurrency", d.Faxrcvdconcurrency),
 		MaxConnections:         cv.optionalNumber("gofaxd", "maxconnections", d.Maxconnections),
+		MaxSetups:              cv.optionalNumber("gofaxd", "maxsetups", d.Maxsetups),
 		ShutdownGrace:          cv.duration("gofaxd", "shutdowngrace", d.Shutdowngrace, time.Second),
 		Metrics:                strings.TrimSpace(d.Metrics),
 	}
@@ -719,6 +721,9 @@ func (c *Config) check() ([]string, error) {
 	positive("gofaxd", "faxrcvdtimeout", c.Gofaxd.FaxRcvdTimeout)
 	if n := c.Gofaxd.MaxConnections; n < 0 || n > MaxConnectionsLimit {
 		cv.fail("gofaxd", "maxconnections", "%d: between 1 and %d connections (empty: automatic)", n, MaxConnectionsLimit)
+	}
+	if n := c.Gofaxd.MaxSetups; n < 0 || n > MaxConnectionsLimit {
+		cv.fail("gofaxd", "maxsetups", "%d: between 0 (no bound) and %d calls", n, MaxConnectionsLimit)
 	}
 	if n := c.Gofaxd.FaxRcvdConcurrency; n < 1 || n > maxFaxRcvdConcurrency {
 		cv.fail("gofaxd", "faxrcvdconcurrency", "%d: between 1 and %d faxrcvd runs at once", n, maxFaxRcvdConcurrency)

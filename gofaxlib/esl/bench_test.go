@@ -130,3 +130,23 @@ func BenchmarkEventLazy(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEventLazyReleased is BenchmarkEventLazy as a Conn's consumer
+// runs it: each event's pooled body is released once read.
+func BenchmarkEventLazyReleased(b *testing.B) {
+	m := benchEvent(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		body := newBody(len(m.Body))
+		copy(body, m.Body)
+		e, err := parsePlainLazy(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.buf = body
+		for _, n := range receiverLookups {
+			e.Get(n)
+		}
+		e.Release()
+	}
+}

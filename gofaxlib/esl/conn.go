@@ -719,20 +719,37 @@ func (c *Conn) SendMsg(ctx context.Context, uuid string, hdrs ...Header) error {
 // Exit sends "exit", waits for FreeSWITCH to close the connection and
 // closes it.
 func (c *Conn) Exit(ctx context.Context) error {
+	return c.StartExit(ctx)(ctx)
+}
+
+// StartExit sends "exit" at once and returns the rest of Exit: finish
+// waits for the reply and for FreeSWITCH to close the connection, then
+// closes it. A caller with more work sends the exit first, so that
+// FreeSWITCH ends the session while the work is done, and finishes
+// later.
+func (c *Conn) StartExit(ctx context.Context) (finish func(context.Context) error) {
 	c.mu.Lock()
 	c.closing = true
 	c.mu.Unlock()
-	_, err := c.Do(ctx, &Command{Line: "exit"})
-	if err == nil {
-		select {
-		case <-c.done:
-		case <-ctx.Done():
-			err = fmt.Errorf("esl: exit: %w", ctx.Err())
+	w, err := c.send(ctx, &Command{Line: "exit"}, "", nil)
+	return func(ctx context.Context) error {
+		if err == nil {
+			var m *Message
+			if m, err = c.wait(ctx, w, "exit"); err == nil && m.ContentType() == TypeCommandReply {
+				err = replyErr(m.ReplyText())
+			}
 		}
+		if err == nil {
+			select {
+			case <-c.done:
+			case <-ctx.Done():
+				err = fmt.Errorf("esl: exit: %w", ctx.Err())
+			}
+		}
+		if errors.Is(err, ErrClosed) {
+			err = nil
+		}
+		c.Close()
+		return err
 	}
-	if errors.Is(err, ErrClosed) {
-		err = nil
-	}
-	c.Close()
-	return err
 }

@@ -56,8 +56,10 @@ type Event struct {
 // garbage collector.
 func (e *Event) Release() {
 	if b := e.buf; b != nil {
+		lines := e.lines
 		*e = Event{}
 		freeBody(b)
+		freeLines(lines)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -18,6 +19,19 @@ type rawLine struct {
 // FreeSWITCH channel event has 130 to 260.
 const lazyLines = 192
 
+// linesPool keeps the line tables of released lazy events: a call reads
+// a dozen events, each table 1.5 KiB.
+var linesPool = sync.Pool{New: func() any { l := make([]rawLine, 0, lazyLines); return &l }}
+
+// freeLines gives the line table of a released event back.
+func freeLines(l []rawLine) {
+	if cap(l) < lazyLines || cap(l) > MaxHeaders {
+		return
+	}
+	l = l[:0]
+	linesPool.Put(&l)
+}
+
 // parsePlainLazy checks the body of a text/event-plain message exactly as
 // ParsePlainEvent does, in one pass without allocating per header, and
 // returns a lazy Event: its header lines are kept as received, and a
@@ -27,7 +41,7 @@ const lazyLines = 192
 // the message).
 func parsePlainLazy(b []byte) (*Event, error) {
 	cl := -1
-	lines := make([]rawLine, 0, lazyLines)
+	lines := (*linesPool.Get().(*[]rawLine))[:0]
 	end := len(b) // end of the header lines
 	rest := b[len(b):]
 	for pos := 0; ; {

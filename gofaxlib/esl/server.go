@@ -43,6 +43,21 @@ type Server struct {
 	// application then fails and the dialplan continues. Refusals are
 	// counted (Refused) and logged at most once per refusalLogInterval.
 	MaxConns int
+	// MaxSetups bounds the connections in their setup phase at once: from
+	// the end of the connect exchange until the Handler calls
+	// OutboundConn.SetupDone or returns. Later connections wait in turn
+	// (first come, first served) before their Handler runs. Under CPU saturation this
+	// keeps the runnable work short, so that the calls already running
+	// (their teardown above all) are not queued behind a crowd of
+	// newcomers. A connection holds its place at most SetupHold: one that
+	// waits for something other than the CPU (a slow DynamicConfig, a
+	// FreeSWITCH slow to reply) lets the next one in, so the bound orders
+	// the work but never throttles calls waiting elsewhere. 0 means no
+	// bound.
+	MaxSetups int
+	// SetupHold is how long a connection holds its place among MaxSetups
+	// at most; 0 means DefaultSetupHold.
+	SetupHold time.Duration
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -54,10 +69,19 @@ type Server struct {
 	active   int                   // connections being served
 	conns    map[net.Conn]struct{} // connections still in the handshake
 
+	setups   chan struct{} // MaxSetups places; nil without a bound
+	stopping chan struct{} // closed by Shutdown
+	waiting  atomic.Int32  // connections waiting for a place among MaxSetups
+
 	refused   atomic.Uint64 // connections closed over MaxConns
 	lastWarn  time.Time     // when a refusal was last logged; guarded by mu
 	sinceWarn uint64        // refusals not logged since; guarded by mu
 }
+
+// DefaultSetupHold is how long a connection holds its place among
+// Server.MaxSetups at most when Server.SetupHold is zero. A call's setup
+// takes a few milliseconds of CPU and two round trips to FreeSWITCH.
+const DefaultSetupHold = 200 * time.Millisecond
 
 // refusalLogInterval bounds the refusal warnings: a flood beyond
 // MaxConns must not turn into a flood of log records.
@@ -98,6 +122,10 @@ func (s *Server) Open() error {
 	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.conns = map[net.Conn]struct{}{}
+	s.stopping = make(chan struct{})
+	if s.MaxSetups > 0 {
+		s.setups = make(chan struct{}, s.MaxSetups)
+	}
 	return nil
 }
 
@@ -201,7 +229,6 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.active--
 		s.mu.Unlock()
 	}()
-	log := s.logger().With("remote", nc.RemoteAddr().String())
 	ctx := s.ctx
 	timeout := s.ConnectTimeout
 	if timeout <= 0 {
@@ -218,16 +245,74 @@ func (s *Server) serveConn(nc net.Conn) {
 	delete(s.conns, nc)
 	s.mu.Unlock()
 	if err != nil {
-		log.Warn("esl: outbound connection failed", "err", err)
+		s.logger().Warn("esl: outbound connection failed", "err", err, "remote", nc.RemoteAddr().String())
 		return
 	}
+	// The place among MaxSetups is taken after the connect exchange: a
+	// call waiting for one holds its socket and channel data, nothing
+	// else, and FreeSWITCH's reply time does not count against it.
+	setup := s.enterSetup()
+	if setup == nil {
+		oc.Close()
+		return
+	}
+	defer setup.end()
+	oc.setup = setup
 	defer oc.Close()
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("esl: handler panicked", "call_uuid", oc.UUID(), "panic", p, "stack", string(debug.Stack()))
+			s.logger().Error("esl: handler panicked", "remote", nc.RemoteAddr().String(), "call_uuid", oc.UUID(), "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	s.Handler(ctx, oc)
+}
+
+// setupPlace is a connection's place among Server.MaxSetups.
+type setupPlace struct {
+	once  sync.Once
+	free  func()      // gives the place back; nil without a bound
+	timer *time.Timer // gives it back after SetupHold; used by end only
+}
+
+// done gives the place back; calling it again does nothing.
+func (p *setupPlace) done() {
+	p.once.Do(func() {
+		if p.free != nil {
+			p.free()
+		}
+	})
+}
+
+// end gives the place back when the connection's handler has returned.
+func (p *setupPlace) end() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.done()
+}
+
+// enterSetup waits, in turn, for a place among MaxSetups. It returns nil
+// when the server shut down first.
+func (s *Server) enterSetup() *setupPlace {
+	p := &setupPlace{}
+	if s.setups == nil {
+		return p
+	}
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
+	// Blocked senders on a channel are served in the order they came.
+	select {
+	case s.setups <- struct{}{}:
+	case <-s.stopping:
+		return nil
+	}
+	p.free = func() { <-s.setups }
+	hold := s.SetupHold
+	if hold <= 0 {
+		hold = DefaultSetupHold
+	}
+	p.timer = time.AfterFunc(hold, p.done)
+	return p
 }
 
 // Shutdown stops accepting and waits for the running handlers. If ctx
@@ -235,6 +320,9 @@ func (s *Server) serveConn(nc net.Conn) {
 // return, and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed && s.stopping != nil {
+		close(s.stopping)
+	}
 	s.closed = true
 	ln, serving := s.ln, s.serving
 	var err error
@@ -275,8 +363,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // that connected, plus the channel data and call-control shortcuts.
 type OutboundConn struct {
 	*Conn
-	data *Event
-	uuid string
+	data  *Event
+	uuid  string
+	setup *setupPlace // nil when not served by a Server
+}
+
+// SetupDone tells the Server that the call's setup is over (its
+// reception runs): the next connection waiting for a place among
+// Server.MaxSetups may go on. Calling it again, or without a Server,
+// does nothing.
+func (c *OutboundConn) SetupDone() {
+	if c.setup != nil {
+		c.setup.done()
+	}
 }
 
 // Connect runs the outbound-socket handshake on nc, which FreeSWITCH

@@ -327,6 +327,10 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Listener: opt.Listener,
 		Logger:   log,
 		MaxConns: conns,
+		// Calls in their setup phase at once (0: no bound): under CPU
+		// saturation the running calls' teardown is not queued behind
+		// every newcomer.
+		MaxSetups: cfg.Gofaxd.MaxSetups,
 		// A call's filtered subscription yields a few dozen events, read
 		// as they come: a short queue is plenty, and 10,000 held calls
 		// do not keep 8 KiB of queue each.

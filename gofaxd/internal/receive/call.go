@@ -483,7 +483,13 @@ func (c *call) run(ctx context.Context) {
 
 	c.log.Info("accepting call", "recipient_source", src, "caller_name", c.cidname, "gateway", c.gateway)
 	sess.Printf("Inbound call %s from %s <%s> to %s via gateway %q", c.uuid, c.cidname, c.cidnum, c.recipient, c.gateway)
-	c.wait(ctx, c.answer())
+	err = c.answer()
+	if s, ok := c.ch.(interface{ SetupDone() }); ok {
+		// The reception runs: the next call waiting to be set up may
+		// go on (esl.Server.MaxSetups).
+		s.SetupDone()
+	}
+	c.wait(ctx, err)
 	c.finish(ctx)
 }
 
@@ -554,15 +560,28 @@ func (c *call) refuse(code int, class string) {
 
 // exit ends the socket session; FreeSWITCH then closes the connection.
 // Calling it again does nothing.
-func (c *call) exit() {
+func (c *call) exit() { c.startExit()() }
+
+// startExit sends "exit" now and returns what waits until FreeSWITCH
+// closed the connection (see exit): the session of a call that is
+// ending ends while the call does the rest of its work.
+func (c *call) startExit() (wait func()) {
 	if c.exited || c.ch.Err() != nil {
-		return
+		return func() {}
 	}
 	c.exited = true
 	cctx, cancel := c.command()
-	defer cancel()
-	if err := c.ch.Exit(cctx); err != nil {
-		c.log.Debug("exit", "err", err)
+	finish := c.ch.Exit
+	if s, ok := c.ch.(interface {
+		StartExit(context.Context) func(context.Context) error
+	}); ok {
+		finish = s.StartExit(cctx)
+	}
+	return func() {
+		defer cancel()
+		if err := finish(cctx); err != nil {
+			c.log.Debug("exit", "err", err)
+		}
 	}
 }
 

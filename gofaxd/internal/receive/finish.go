@@ -89,9 +89,12 @@ func (c *call) finish(ctx context.Context) {
 	mayFallback := fbOK && c.t38 && freeswitch.NeedsFallback(res)
 	exited := make(chan struct{})
 	exit := func() {
+		// "exit" goes out before the reception is recorded; waiting
+		// for FreeSWITCH to close runs beside it.
+		wait := c.startExit()
 		go func() {
 			defer close(exited)
-			c.exit()
+			wait()
 		}()
 	}
 	if !mayFallback {
