@@ -36,14 +36,15 @@ func TestPDFCheckAsSpoolOwner(t *testing.T) {
 	spool := filepath.Join(root, "spool")
 	must(t, os.Mkdir(spool, 0o755))
 	must(t, os.Chown(spool, uid, gid))
-	// gofaxd's unit starts it in the spool: a pdfinfo run as the working
-	// directory's owner could not read root's files.
-	t.Chdir(spool)
 	upload := filepath.Join(spool, "tmp", "gofax-api")
 	must(t, os.MkdirAll(filepath.Dir(upload), 0o755))
 	must(t, os.Chown(filepath.Dir(upload), uid, gid))
 	e := newEnv(t, func(o *api.Options) { o.Spool, o.UploadDir = spool, upload })
 	w := makeWorld(t, e)
+	// gofaxd's unit starts it in the spool: a pdfinfo run as the working
+	// directory's owner could not read root's files. (After the set-up,
+	// which reads testdata relative to the package.)
+	t.Chdir(spool)
 	r := e.do(t, "POST", "/v1/faxes", w.a.userCrd, (&form{}).field("to", "+4989123456").file("a.pdf", "", makePDF(3)))
 	expect(t, "PDF checked as the spool's owner", r, http.StatusAccepted)
 	if jobs := e.sub.submitted(); len(jobs) != 1 || jobs[0].Documents[0].Pages != 3 {
