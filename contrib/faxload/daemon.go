@@ -137,8 +137,7 @@ maxconnections = %d
 // pid returns gofaxd's process id.
 func (d *daemon) pid() int { return d.cmd.Process.Pid }
 
-// stop ends gofaxd (SIGTERM, then SIGKILL after 20 s) and removes its
-// spool unless keep.
+// stop ends gofaxd (SIGTERM, then SIGKILL after 20 s).
 func (d *daemon) stop() {
 	if d.cmd != nil && d.cmd.Process != nil {
 		d.cmd.Process.Signal(syscall.SIGTERM)
@@ -150,9 +149,6 @@ func (d *daemon) stop() {
 		}
 	}
 }
-
-// remove deletes the run's directory.
-func (d *daemon) remove() { os.RemoveAll(d.dir) }
 
 // metricsSample holds the /metrics values a run reads.
 type metricsSample map[string]float64

@@ -43,6 +43,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -133,7 +134,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "faxload: each call replays %d bytes of FreeSWITCH frames and %d command round trips (outbound-rx-t38_B-socket_plain.raw)\n",
 		s.rawBytes, s.commands())
 	fmt.Fprintf(stdout, "gofaxd %s, %d CPUs, load average at start %s\n\n", *bin, runtime.NumCPU(), loadAvg())
-	env := runEnv{bin: *bin, tmp: *tmp, extra: extra, timeout: *timeout, keep: *keep, tiff: tiff, out: stdout, hold: *hold}
+	done := &doneDirs{}
+	if !*keep {
+		defer done.remove()
+	}
+	env := runEnv{bin: *bin, tmp: *tmp, extra: extra, timeout: *timeout, done: done, tiff: tiff, out: stdout, hold: *hold}
 	var reports []*report
 scenarios:
 	for _, sc := range sel {
@@ -157,6 +162,32 @@ scenarios:
 	fmt.Fprintf(stdout, "\nload average at end %s\n", loadAvg())
 	printTable(stdout, reports)
 	return ctx.Err()
+}
+
+// doneDirs are the directories of the runs that ended. They are removed
+// only when every run is over: deleting thousands of files makes the
+// file creates of the next minutes dearer (an ext4 without a journal,
+// as on this machine class, skips the recently freed inodes on every
+// allocation), which would charge one run's clean-up to the next run's
+// gofaxd.
+type doneDirs struct {
+	mu   sync.Mutex
+	dirs []string
+}
+
+func (d *doneDirs) add(dir string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dirs = append(d.dirs, dir)
+}
+
+func (d *doneDirs) remove() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, dir := range d.dirs {
+		os.RemoveAll(dir)
+	}
+	d.dirs = nil
 }
 
 // raiseFileLimit lifts this process's descriptor limit (and so that of

@@ -175,10 +175,12 @@ type runEnv struct {
 	tmp     string
 	extra   []string // more [gofaxd] lines, "key = value"
 	timeout time.Duration
-	keep    bool
-	tiff    []byte
-	out     io.Writer
-	hold    time.Duration // extra time the held calls stay held
+	// done collects the runs' directories; they are removed when
+	// everything ran (unless -keep), see doneDirs.
+	done *doneDirs
+	tiff []byte
+	out  io.Writer
+	hold time.Duration // extra time the held calls stay held
 }
 
 // checkpoint is gofaxd at rest after some calls.
@@ -245,9 +247,7 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 	}
 	defer func() {
 		d.stop()
-		if !e.keep {
-			d.remove()
-		}
+		e.done.add(d.dir)
 	}()
 	pid := d.pid()
 	r := &runResult{load: loadAvg(), calls: sc.spec.calls, createCost: createCost(d.dir)}
@@ -366,14 +366,15 @@ const createProbes = 500
 
 // createCost measures what creating a file costs in dir's file system
 // (CPU per file): gofaxd creates two a call (the recvq file and the
-// session log), and on a crowded ext4 block group that takes 10 to 30
-// times longer than on a fresh one.
+// session log). The files stay until the runs' directories are removed:
+// an ext4 without a journal skips inodes freed in the last minutes on
+// every allocation, so deleting them here would make the run's creates
+// dearer.
 func createCost(dir string) time.Duration {
 	probe := filepath.Join(dir, "create-probe")
 	if os.Mkdir(probe, 0o700) != nil {
 		return 0
 	}
-	defer os.RemoveAll(probe)
 	c0 := selfCPU()
 	for i := range createProbes {
 		f, err := os.OpenFile(filepath.Join(probe, fmt.Sprintf("fax%09d.tif", i)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
