@@ -29,15 +29,24 @@ type Identity struct {
 // database. An owner without an entry there gets path's group and no
 // other.
 func Owner(path string) (Identity, error) {
+	uid, gid, err := OwnerIDs(path)
+	if err != nil {
+		return Identity{}, err
+	}
+	return UserIdentity(uid, gid)
+}
+
+// OwnerIDs returns the user and group ids that own path.
+func OwnerIDs(path string) (uid, gid uint32, err error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return Identity{}, fmt.Errorf("hook: %w", err)
+		return 0, 0, fmt.Errorf("hook: %w", err)
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return Identity{}, fmt.Errorf("hook: %s: no owner information", path)
+		return 0, 0, fmt.Errorf("hook: %s: no owner information", path)
 	}
-	return UserIdentity(st.Uid, st.Gid)
+	return st.Uid, st.Gid, nil
 }
 
 // identityTTL is how long credential reuses what the user database said
@@ -129,15 +138,11 @@ func credential(dir string) (*syscall.Credential, error) {
 	if dir == "" {
 		dir = "."
 	}
-	fi, err := os.Stat(dir)
+	uid, gid, err := OwnerIDs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("hook: %w", err)
+		return nil, err
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil, fmt.Errorf("hook: %s: no owner information", dir)
-	}
-	id, err := cachedUserIdentity(st.Uid, st.Gid)
+	id, err := cachedUserIdentity(uid, gid)
 	if err != nil {
 		return nil, err
 	}

@@ -19,10 +19,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
 )
 
 // Store is what the API needs of the tenant store (gofaxlib/postgres.Store).
@@ -542,21 +542,22 @@ func (s *Server) uploadDir() (string, error) {
 	return s.o.UploadDir, nil
 }
 
-// giveToSpool makes path, which the server created, belong to the owner
-// of the spool when the server runs as root: pdfinfo runs as that owner
-// (gofaxlib/hook) and must read the documents, and gofaxd started by
-// its unit (as that owner) must read what a run as root kept.
-func (s *Server) giveToSpool(path string) error {
+// giveToSpool makes paths, which the server created, belong to the
+// owner of the spool when the server runs as root: pdfinfo runs as that
+// owner (gofaxlib/hook) and must read the documents, and gofaxd started
+// by its unit (as that owner) must read what a run as root kept.
+func (s *Server) giveToSpool(paths ...string) error {
 	if s.o.Spool == "" || os.Geteuid() != 0 {
 		return nil
 	}
-	fi, err := os.Stat(s.o.Spool)
-	if err != nil {
+	uid, gid, err := hook.OwnerIDs(s.o.Spool)
+	if err != nil || uid == 0 {
 		return err
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st.Uid == 0 {
-		return nil
+	for _, path := range paths {
+		if err := os.Lchown(path, int(uid), int(gid)); err != nil {
+			return err
+		}
 	}
-	return os.Lchown(path, int(st.Uid), int(st.Gid))
+	return nil
 }

@@ -441,10 +441,8 @@ func (s *Server) submitFax(w http.ResponseWriter, r *http.Request, p *principal)
 	if err != nil {
 		return err
 	}
-	for _, path := range append([]string{dir}, sub.paths()...) {
-		if err := s.giveToSpool(path); err != nil {
-			return fmt.Errorf("api: upload directory: %w", err)
-		}
+	if err := s.giveToSpool(append([]string{dir}, sub.paths()...)...); err != nil {
+		return fmt.Errorf("api: upload directory: %w", err)
 	}
 	ctx := r.Context()
 	sc := p.scope()

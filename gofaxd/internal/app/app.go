@@ -26,6 +26,7 @@ import (
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/freeswitch"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hook"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/journal"
 )
@@ -400,15 +401,11 @@ func spoolOwner(spool string) *hylafax.FileOwner {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	fi, err := os.Stat(filepath.Join(spool, "recvq"))
-	if err != nil {
+	uid, gid, err := hook.OwnerIDs(filepath.Join(spool, "recvq"))
+	if err != nil || uid == 0 {
 		return nil
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st.Uid == 0 {
-		return nil
-	}
-	return &hylafax.FileOwner{UID: int(st.Uid), GID: int(st.Gid)}
+	return &hylafax.FileOwner{UID: int(uid), GID: int(gid)}
 }
 
 // Addr returns the address of the event socket listener.
