@@ -15,18 +15,22 @@ var (
 
 // WatchAPI registers the REST API's login counters. Call it once.
 func (m *Metrics) WatchAPI(stats LoginStats) {
-	m.Registry.MustRegister(loginCollector(stats))
+	m.Registry.MustRegister(counterPair{loginsFailedDesc, loginsRefusedDesc, stats})
 }
 
-type loginCollector LoginStats
-
-func (c loginCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- loginsFailedDesc
-	ch <- loginsRefusedDesc
+// counterPair collects two counters that read returns together.
+type counterPair struct {
+	first, second *prometheus.Desc
+	read          func() (uint64, uint64)
 }
 
-func (c loginCollector) Collect(ch chan<- prometheus.Metric) {
-	failed, refused := c()
-	ch <- prometheus.MustNewConstMetric(loginsFailedDesc, prometheus.CounterValue, float64(failed))
-	ch <- prometheus.MustNewConstMetric(loginsRefusedDesc, prometheus.CounterValue, float64(refused))
+func (c counterPair) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.first
+	ch <- c.second
+}
+
+func (c counterPair) Collect(ch chan<- prometheus.Metric) {
+	a, b := c.read()
+	ch <- prometheus.MustNewConstMetric(c.first, prometheus.CounterValue, float64(a))
+	ch <- prometheus.MustNewConstMetric(c.second, prometheus.CounterValue, float64(b))
 }

@@ -77,18 +77,5 @@ var (
 
 // WatchLoki registers the counters of the Loki log shipper. Call it once.
 func (m *Metrics) WatchLoki(stats LogStats) {
-	m.Registry.MustRegister(lokiCollector(stats))
-}
-
-type lokiCollector LogStats
-
-func (c lokiCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- lokiSentDesc
-	ch <- lokiDroppedDesc
-}
-
-func (c lokiCollector) Collect(ch chan<- prometheus.Metric) {
-	sent, dropped := c()
-	ch <- prometheus.MustNewConstMetric(lokiSentDesc, prometheus.CounterValue, float64(sent))
-	ch <- prometheus.MustNewConstMetric(lokiDroppedDesc, prometheus.CounterValue, float64(dropped))
+	m.Registry.MustRegister(counterPair{lokiSentDesc, lokiDroppedDesc, stats})
 }
