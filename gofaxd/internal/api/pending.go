@@ -50,6 +50,9 @@ func (u *upload) remove() {
 // nothing after it.
 func (u *upload) keep() { u.dir = "" }
 
+// keptDir is where keepPending keeps the documents of fax id.
+func (s *Server) keptDir(id string) string { return filepath.Join(s.o.UploadDir, id) }
+
 // pendingJob is job.json: the job as the Submitter gets it, its
 // documents named relative to the directory.
 type pendingJob struct {
@@ -62,7 +65,7 @@ type pendingJob struct {
 // power loss may lose what is not synced: Recover then checks the
 // documents again and fails the fax if they are not whole.
 func (s *Server) keepPending(up *upload, job *gofaxlib.SubmitJob) error {
-	dst := filepath.Join(s.o.UploadDir, job.FaxID)
+	dst := s.keptDir(job.FaxID)
 	os.RemoveAll(dst) // what an earlier, crashed submission of the fax left
 	if err := os.Rename(up.dir, dst); err != nil {
 		return err
@@ -94,7 +97,7 @@ func (s *Server) keepPending(up *upload, job *gofaxlib.SubmitJob) error {
 // readPending reads the job kept for fax id; its documents' paths are
 // absolute.
 func (s *Server) readPending(id string) (gofaxlib.SubmitJob, error) {
-	dir := filepath.Join(s.o.UploadDir, id)
+	dir := s.keptDir(id)
 	f, err := os.Open(filepath.Join(dir, pendingFile))
 	if err != nil {
 		return gofaxlib.SubmitJob{}, err
@@ -241,7 +244,7 @@ func (s *Server) recoverFax(ctx context.Context, id string) error {
 		if err := s.store.SetFaxJob(ctx, op, f.ID, host, jobID); err != nil {
 			return err
 		}
-		os.RemoveAll(filepath.Join(s.o.UploadDir, f.ID))
+		os.RemoveAll(s.keptDir(f.ID))
 		return nil
 	case !errors.Is(err, gofaxlib.ErrNotFound):
 		return err
@@ -264,7 +267,7 @@ func (s *Server) recoverFax(ctx context.Context, id string) error {
 		log.Error("api: recovery: HylaFAX refused the fax: failed", "error", err)
 		return s.failUnsubmitted(ctx, &f, "not sent: HylaFAX refused the fax")
 	}
-	os.RemoveAll(filepath.Join(s.o.UploadDir, f.ID))
+	os.RemoveAll(s.keptDir(f.ID))
 	log.Info("api: recovery: the fax HylaFAX never got is queued now", "job_id", jobID)
 	if err := s.store.SetFaxJob(ctx, op, f.ID, host, jobID); err != nil {
 		log.Error("api: recovery: recording the job failed; the queue watcher records it", "job_id", jobID, "error", err)
@@ -302,7 +305,7 @@ func (s *Server) failUnsubmitted(ctx context.Context, f *gofaxlib.Fax, why strin
 	nf.Status, nf.ResultText, nf.Completed = gofaxlib.StatusFailed, why, time.Now()
 	_, err := s.store.RecordFax(ctx, "api.unsubmitted."+f.ID, &nf)
 	if err == nil {
-		os.RemoveAll(filepath.Join(s.o.UploadDir, f.ID))
+		os.RemoveAll(s.keptDir(f.ID))
 	}
 	return err
 }
@@ -331,7 +334,7 @@ func (s *Server) tidyUploads(keep map[string]bool) {
 			// Not while a request submits the fax (it replaces the
 			// directory with its own).
 			if unlock, ok := s.tryLockFax(name); ok {
-				os.RemoveAll(filepath.Join(s.o.UploadDir, name))
+				os.RemoveAll(s.keptDir(name))
 				unlock()
 			}
 		}

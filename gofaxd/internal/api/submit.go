@@ -11,7 +11,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -628,7 +627,7 @@ func (s *Server) resume(r *http.Request, p *principal, sub *submission, up *uplo
 			return err
 		}
 		// What the first request kept for Recover is HylaFAX's now.
-		os.RemoveAll(filepath.Join(s.o.UploadDir, f.ID))
+		os.RemoveAll(s.keptDir(f.ID))
 		return nil
 	case !errors.Is(err, gofaxlib.ErrNotFound):
 		if errors.Is(err, gofaxlib.ErrUnavailable) {
