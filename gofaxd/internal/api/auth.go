@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
@@ -96,7 +95,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		if !ok || user == "" {
 			return nil, fail(gofaxlib.ErrUnauthenticated, "malformed Basic credentials")
 		}
-		if len(user) > gofaxlib.MaxUsernameLen || !utf8.ValidString(user) || strings.IndexFunc(user, unicode.IsControl) >= 0 {
+		if len(user) > gofaxlib.MaxUsernameLen || !utf8.ValidString(user) || gofaxlib.HasControl(user) {
 			// No user has such a name; the store still spends the time
 			// of a verification on it, so the answer is the same.
 			user = noSuchUser

@@ -3,9 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib"
@@ -41,7 +39,7 @@ func (s *Server) listFaxes(w http.ResponseWriter, r *http.Request, p *principal)
 		dst  *string
 	}{{"from", &fl.From}, {"to", &fl.To}} {
 		v := q.get(n.name)
-		if len(v) > maxFilterLen || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		if len(v) > maxFilterLen || !utf8.ValidString(v) || gofaxlib.HasControl(v) {
 			return fieldErr(n.name, "at most %d characters without control characters", maxFilterLen)
 		}
 		*n.dst = s.filterNumber(v)
