@@ -217,7 +217,9 @@ faxrcvdcmd = %s
 
 			var lines []string
 			for deadline := time.Now().Add(30 * time.Second); len(lines) == 0; time.Sleep(10 * time.Millisecond) {
-				if b, err := os.ReadFile(runs); err == nil {
+				// A line counts once it is whole: the script's >> creates
+				// the file before it writes.
+				if b, err := os.ReadFile(runs); err == nil && bytes.HasSuffix(b, []byte("\n")) {
 					lines = strings.Split(strings.TrimSpace(string(b)), "\n")
 				}
 				if time.Now().After(deadline) {
