@@ -198,7 +198,7 @@ func handshake(ctx context.Context, nc net.Conn, hs func(*Reader) error, opts []
 	}
 	nc.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	rd := NewReader(nc)
+	rd := newConnReader(nc)
 	err := hs(rd)
 	if !stop() && err == nil {
 		err = fmt.Errorf("esl: handshake: %w", ctx.Err())
@@ -229,57 +229,68 @@ func handshake(ctx context.Context, nc net.Conn, hs func(*Reader) error, opts []
 }
 
 // readLoop reads frames until the connection fails, handing replies to
-// waiters in order and events to Jobs or the event queue.
+// waiters in order and events to Jobs or the event queue. Between frames
+// it waits idle (Reader.idle), on a small stack.
 func (c *Conn) readLoop() {
 	defer close(c.done)
 	defer close(c.events)
 	for {
-		m, err := c.rd.ReadMessage()
-		if errors.Is(err, ErrUnknownContentType) {
-			c.opt.log.Warn("esl: skipping frame", "err", err)
-			continue
-		}
-		if err != nil {
-			c.fail(err)
+		c.rd.idle()
+		if !c.readFrame() {
 			return
-		}
-		switch ct := m.ContentType(); ct {
-		case TypeCommandReply, TypeAPIResponse:
-			if err := c.reply(m); err != nil {
-				c.fail(err)
-				return
-			}
-		case TypeEventPlain, TypeEventJSON, TypeEventXML:
-			var e *Event
-			var err error
-			if m.ContentType() == TypeEventPlain {
-				if e, err = parsePlainLazy(m.Body); err == nil {
-					e.buf = m.Body
-				}
-			} else {
-				e, err = ParseEvent(m)
-			}
-			if err != nil {
-				c.opt.log.Warn("esl: skipping event", "err", err)
-				continue
-			}
-			if err := c.event(e); err != nil {
-				c.fail(err)
-				return
-			}
-		case TypeDisconnectNotice:
-			e := &Event{Format: FormatNotice, Headers: m.Headers, Body: m.Body}
-			if err := c.event(e); err != nil {
-				c.fail(err)
-				return
-			}
-		case TypeRudeRejection:
-			c.fail(fmt.Errorf("%w: %s", ErrRejected, strings.TrimSpace(string(m.Body))))
-			return
-		default: // auth/request, log/data: nothing asked for them
-			c.opt.log.Debug("esl: ignoring frame", "content_type", ct)
 		}
 	}
+}
+
+// readFrame reads and hands on one frame; false when the connection
+// failed.
+func (c *Conn) readFrame() bool {
+	m, err := c.rd.ReadMessage()
+	if errors.Is(err, ErrUnknownContentType) {
+		c.opt.log.Warn("esl: skipping frame", "err", err)
+		return true
+	}
+	if err != nil {
+		c.fail(err)
+		return false
+	}
+	switch ct := m.ContentType(); ct {
+	case TypeCommandReply, TypeAPIResponse:
+		if err := c.reply(m); err != nil {
+			c.fail(err)
+			return false
+		}
+	case TypeEventPlain, TypeEventJSON, TypeEventXML:
+		var e *Event
+		var err error
+		if m.ContentType() == TypeEventPlain {
+			if e, err = parsePlainLazy(m.Body); err == nil {
+				e.buf = m.Body
+			}
+		} else {
+			e, err = ParseEvent(m)
+		}
+		if err != nil {
+			c.opt.log.Warn("esl: skipping event", "err", err)
+			return true
+		}
+		if err := c.event(e); err != nil {
+			c.fail(err)
+			return false
+		}
+	case TypeDisconnectNotice:
+		e := &Event{Format: FormatNotice, Headers: m.Headers, Body: m.Body}
+		if err := c.event(e); err != nil {
+			c.fail(err)
+			return false
+		}
+	case TypeRudeRejection:
+		c.fail(fmt.Errorf("%w: %s", ErrRejected, strings.TrimSpace(string(m.Body))))
+		return false
+	default: // auth/request, log/data: nothing asked for them
+		c.opt.log.Debug("esl: ignoring frame", "content_type", ct)
+	}
+	return true
 }
 
 // reply hands m to the oldest waiting command.

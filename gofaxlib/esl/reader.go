@@ -25,14 +25,16 @@ const smallBody = 64 << 10
 // ErrBodyTooLarge or an I/O error the Reader returns that error forever;
 // after ErrUnknownContentType it remains usable.
 type Reader struct {
-	r   *bufio.Reader
-	off int64 // bytes consumed, for error messages
-	err error // sticky framing or I/O error
+	src     io.Reader
+	r       *bufio.Reader // nil while idle (see idle)
+	idleSrc *idleSource   // src, when the Reader can wait idle
+	off     int64         // bytes consumed, for error messages
+	err     error         // sticky framing or I/O error
 }
 
 // NewReader returns a Reader reading from r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, readBufferSize)}
+	return &Reader{src: r, r: bufio.NewReaderSize(r, readBufferSize)}
 }
 
 // ReadMessage reads the next frame. It returns io.EOF only if the input
@@ -178,7 +180,7 @@ func (r *Reader) readRawBlock() ([]byte, error) {
 	for {
 		start := len(blk)
 		for {
-			frag, err := r.r.ReadSlice('\n')
+			frag, err := r.buf().ReadSlice('\n')
 			if len(frag) > budget {
 				return nil, fmt.Errorf("%w: more than %d bytes at byte %d", ErrHeaderTooLarge, MaxHeaderBytes, r.off)
 			}
@@ -220,7 +222,7 @@ func (r *Reader) readRawBlock() ([]byte, error) {
 func (r *Reader) readLine(budget *int) (string, error) {
 	var long []byte
 	for {
-		frag, err := r.r.ReadSlice('\n')
+		frag, err := r.buf().ReadSlice('\n')
 		if len(frag) > *budget {
 			return "", fmt.Errorf("%w: more than %d bytes at byte %d", ErrHeaderTooLarge, MaxHeaderBytes, r.off)
 		}
@@ -262,7 +264,7 @@ func (r *Reader) readBody(h Headers) ([]byte, error) {
 	}
 	if n <= smallBody {
 		b := newBody(n)
-		k, err := io.ReadFull(r.r, b)
+		k, err := io.ReadFull(r.buf(), b)
 		r.off += int64(k)
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -270,7 +272,7 @@ func (r *Reader) readBody(h Headers) ([]byte, error) {
 		return b, err
 	}
 	var buf bytes.Buffer
-	k, err := io.CopyN(&buf, r.r, int64(n))
+	k, err := io.CopyN(&buf, r.buf(), int64(n))
 	r.off += k
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF

@@ -222,19 +222,35 @@ func isTemporary(err error) bool {
 }
 
 // serveConn runs the connect exchange and the Handler for one connection.
+// It keeps a small frame: a held call's goroutine waits below it.
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.handlers.Done()
-	defer func() {
-		s.mu.Lock()
-		s.active--
-		s.mu.Unlock()
-	}()
-	ctx := s.ctx
+	defer s.leave()
+	oc, setup := s.open(nc)
+	if oc == nil {
+		return
+	}
+	defer setup.end()
+	defer oc.Close()
+	defer s.recoverHandler(oc)
+	s.Handler(s.ctx, oc)
+}
+
+// leave counts a connection's end.
+func (s *Server) leave() {
+	s.mu.Lock()
+	s.active--
+	s.mu.Unlock()
+}
+
+// open runs the connect exchange and takes a place among MaxSetups; nil
+// when the connection is closed instead.
+func (s *Server) open(nc net.Conn) (*OutboundConn, *setupPlace) {
 	timeout := s.ConnectTimeout
 	if timeout <= 0 {
 		timeout = DefaultHandshakeTimeout
 	}
-	hctx, cancel := context.WithTimeout(ctx, timeout)
+	hctx, cancel := context.WithTimeout(s.ctx, timeout)
 	opts := s.Options
 	if s.Logger != nil {
 		opts = append([]Option{WithLogger(s.Logger)}, opts...)
@@ -246,7 +262,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	s.mu.Unlock()
 	if err != nil {
 		s.logger().Warn("esl: outbound connection failed", "err", err, "remote", nc.RemoteAddr().String())
-		return
+		return nil, nil
 	}
 	// The place among MaxSetups is taken after the connect exchange: a
 	// call waiting for one holds its socket and channel data, nothing
@@ -254,17 +270,17 @@ func (s *Server) serveConn(nc net.Conn) {
 	setup := s.enterSetup()
 	if setup == nil {
 		oc.Close()
-		return
+		return nil, nil
 	}
-	defer setup.end()
 	oc.setup = setup
-	defer oc.Close()
-	defer func() {
-		if p := recover(); p != nil {
-			s.logger().Error("esl: handler panicked", "remote", nc.RemoteAddr().String(), "call_uuid", oc.UUID(), "panic", p, "stack", string(debug.Stack()))
-		}
-	}()
-	s.Handler(ctx, oc)
+	return oc, setup
+}
+
+// recoverHandler logs a Handler's panic; the connection is closed after.
+func (s *Server) recoverHandler(oc *OutboundConn) {
+	if p := recover(); p != nil {
+		s.logger().Error("esl: handler panicked", "remote", oc.RemoteAddr().String(), "call_uuid", oc.UUID(), "panic", p, "stack", string(debug.Stack()))
+	}
 }
 
 // setupPlace is a connection's place among Server.MaxSetups.
