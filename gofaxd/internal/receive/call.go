@@ -315,43 +315,53 @@ func (nopObserver) CallEnded(Outcome) {}
 // Serve runs one call to its end. ctx is cancelled when the daemon stops
 // waiting for calls: the call is then killed and still recorded.
 func (h *Handler) Serve(ctx context.Context, ch Channel) {
+	// Serve, run and wait keep small frames: a held call waits on a stack
+	// that the runtime shrinks to 4 KiB (setUp's big frame is gone by then).
+	c, stop := h.newCall(ctx, ch)
+	defer stop()
 	obs := h.Observer
 	if obs == nil {
 		obs = nopObserver{}
 	}
+	obs.CallStarted()
+	if c.out.Class == ClassError {
+		c.exit()
+	} else {
+		c.run(ctx)
+	}
+	obs.CallEnded(c.out)
+}
+
+// newCall takes in a connection: its call's identity and contexts. A
+// channel whose Unique-ID is not a UUID is marked ClassError: it goes into
+// filter, uuid_kill and uuid_exists commands, so the connection is
+// refused and nothing of it is used. stop ends the call's contexts.
+func (h *Handler) newCall(ctx context.Context, ch Channel) (c *call, stop func()) {
 	log := h.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &call{h: h, ch: ch, start: time.Now()}
+	c = &call{h: h, ch: ch, start: time.Now()}
 	data := ch.ChannelData()
 	c.uuid = data.UUID()
 	fin, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
+	stop = cancel
 	if h.Abort != nil {
-		defer context.AfterFunc(h.Abort, cancel)()
+		unhook := context.AfterFunc(h.Abort, cancel)
+		stop = func() { unhook(); cancel() }
 	}
 	c.fin = fin
 	if !uuidRe.MatchString(c.uuid) {
-		// It goes into filter, uuid_kill and uuid_exists commands: a
-		// connection whose channel has no UUID of FreeSWITCH's form is
-		// refused, and nothing of it is used.
-		obs.CallStarted()
 		log.Error("connection refused: its Unique-ID is not a UUID", "unique_id", strconv.QuoteToASCII(c.uuid))
 		c.log = log
 		c.out.Class = ClassError
-		c.exit()
-		obs.CallEnded(c.out)
-		return
+		return c, stop
 	}
 	c.cidnum, _ = freeswitch.CallerNumber(firstOf(data.Get("Caller-Caller-ID-Number"), data.Get("Channel-Caller-ID-Number")))
 	c.cidname = CleanName(firstOf(data.Get("Caller-Caller-ID-Name"), data.Get("Channel-Caller-ID-Name")))
 	c.gateway, _ = freeswitch.CallerNumber(data.Var("sip_gateway"))
 	c.log = log.With("call_uuid", c.uuid, "caller", c.cidnum)
-
-	obs.CallStarted()
-	c.run(ctx)
-	obs.CallEnded(c.out)
+	return c, stop
 }
 
 func firstOf(vals ...string) string {
@@ -386,6 +396,7 @@ type call struct {
 	route   Route  // the Router's decision
 	t38     bool
 
+	tr     freeswitch.Tracker // the call's events; in the call, not on wait's stack
 	res    gofaxlib.Result
 	killed string    // why the call was killed, "" if it was not
 	lost   error     // why the socket ended early, nil if it did not
@@ -402,13 +413,40 @@ type call struct {
 }
 
 func (c *call) run(ctx context.Context) {
-	h := c.h
 	defer c.exit()
+	defer c.close()
+	ok, startErr := c.setUp(ctx)
+	if !ok {
+		return
+	}
+	c.wait(ctx, startErr)
+	c.finish(ctx)
+}
+
+// close gives back what setUp took; each is a no-op once finish or
+// handOver gave it back.
+func (c *call) close() {
+	if c.file != nil {
+		c.file.Close()
+	}
+	if c.session != nil {
+		c.session.Close()
+	}
+	if c.lease != nil {
+		c.lease.Release(c.recvInfo(0))
+	}
+}
+
+// setUp routes the call, takes a modem, creates the session log and the
+// recvq file and answers. ok is false when the call was refused;
+// startErr is set when rxfax could not be started.
+func (c *call) setUp(ctx context.Context) (ok bool, startErr error) {
+	h := c.h
 	rcpt, src, ok := FindRecipient(c.ch.ChannelData().Var, h.RecipientFrom)
 	if !ok {
 		c.log.Warn("call refused: no usable called number", "sources", h.RecipientFrom)
 		c.refuse(h.ScreenResponse, ClassNoRecipient)
-		return
+		return false, nil
 	}
 	c.recipient = rcpt
 	if r, ok := c.ch.(interface{ ReleaseChannelData() }); ok {
@@ -418,7 +456,7 @@ func (c *call) run(ctx context.Context) {
 	}
 	c.log = c.log.With("recipient", rcpt)
 	if h.Router != nil && !c.routed() {
-		return
+		return false, nil
 	}
 	base := c.log
 
@@ -427,14 +465,13 @@ func (c *call) run(ctx context.Context) {
 	case errors.Is(err, modem.ErrClosed):
 		c.log.Warn("call refused: gofaxd is stopping", "sip_response", h.RejectResponse)
 		c.refuse(h.RejectResponse, ClassBusy)
-		return
+		return false, nil
 	case err != nil:
 		c.log.Warn("call refused: no modem free", "err", err, "sip_response", h.RejectResponse)
 		c.refuse(h.RejectResponse, ClassBusy)
-		return
+		return false, nil
 	}
 	c.lease = lease
-	defer lease.Release(c.recvInfo(0)) // no-op after the release in finish
 	c.log = base.With("modem", lease.Modem())
 	if !lease.Owned() {
 		// allocateinbounddevices=false: GOfax.IP never refused a call for
@@ -447,7 +484,7 @@ func (c *call) run(ctx context.Context) {
 	if c.cfg.Reject {
 		c.log.Info("call rejected by DynamicConfig", "sip_response", h.ScreenResponse)
 		c.refuse(h.ScreenResponse, ClassRejected)
-		return
+		return false, nil
 	}
 
 	seq := h.seqs()
@@ -456,10 +493,9 @@ func (c *call) run(ctx context.Context) {
 	if err != nil {
 		c.log.Error("call refused: cannot create session log", "err", err)
 		c.refuse(localErrorResponse, ClassError)
-		return
+		return false, nil
 	}
 	c.session, c.commid = sess, sess.CommID()
-	defer sess.Close()
 	if !lease.Owned() {
 		sess.Printf("No modem free: reception recorded under %s, whose state is left alone", lease.Modem())
 	}
@@ -473,10 +509,9 @@ func (c *call) run(ctx context.Context) {
 		c.log.Error("call refused: cannot create file in recvq", "err", err, "commid", c.commid)
 		sess.Printf("Cannot create file in recvq: %v", err)
 		c.refuse(localErrorResponse, ClassError)
-		return
+		return false, nil
 	}
 	c.file = file
-	defer file.Close()
 	c.log = base.With("recipient", rcpt, "modem", lease.Modem(), "commid", c.commid, "file", file.Name)
 	lease.Begin(c.commid)
 	c.startID = h.started(c.reception())
@@ -489,8 +524,7 @@ func (c *call) run(ctx context.Context) {
 		// go on (esl.Server.MaxSetups).
 		s.SetupDone()
 	}
-	c.wait(ctx, err)
-	c.finish(ctx)
+	return true, err
 }
 
 // routed asks the Router about the call and refuses it when it says so.
@@ -703,128 +737,161 @@ func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10)
 // in (either order), the socket ends, or a deadline kills the call. A
 // call whose reception could not be started (startErr) is killed at once:
 // with the socket still up, nothing else would end it before a deadline.
+// Its state is in a waiting on the heap: a held call waits on a small
+// stack.
 func (c *call) wait(ctx context.Context, startErr error) {
-	h := c.h
-	tr := &freeswitch.Tracker{UUID: c.uuid}
-	defer func() { c.res = tr.Result() }()
-	never := make(<-chan time.Time)
-	maxCallTime := h.MaxCallTime
-	if maxCallTime <= 0 {
-		maxCallTime = DefaultMaxCallTime
-	}
-	maxCall, stopMax := timer(max(maxCallTime-time.Since(c.start), time.Millisecond))
-	defer stopMax()
-	progress, stopProgress := timer(h.PageTimeout)
-	defer func() { stopProgress() }()
-	grace, killWait := never, never
-	done, abort := ctx.Done(), c.fin.Done()
-	hangupSent := false
-
-	kill := func(why string) {
-		if c.killed != "" {
-			return
-		}
-		c.killed = why
-		c.log.Warn("killing call", "reason", why)
-		c.session.Printf("Killing call: %s", why)
-		deadline := time.Now().Add(KillGrace)
-		cctx, cancel := c.command()
-		defer cancel()
-		cctx, cancelKill := context.WithDeadline(cctx, deadline)
-		defer cancelKill()
-		if err := freeswitch.Kill(cctx, c.ch, c.uuid, ""); err != nil {
-			c.log.Warn("uuid_kill failed", "err", err)
-		}
-		maxCall, progress, done = never, never, nil
-		killWait = time.After(time.Until(deadline))
-	}
-
+	w := c.startWaiting(ctx)
+	defer w.stop()
 	if startErr != nil {
-		kill(fmt.Sprintf("cannot start the reception (%v)", startErr))
+		c.kill(w, fmt.Sprintf("cannot start the reception (%v)", startErr))
 	}
 	events := c.ch.Events()
-	for {
-		if tr.Complete() && tr.Final() {
-			return
-		}
+	for !(c.tr.Complete() && c.tr.Final()) {
 		select {
 		case ev, ok := <-events:
-			if !ok {
-				if !tr.Complete() {
-					c.lost = c.ch.Err()
-					if c.lost == nil {
-						c.lost = errors.New("connection closed")
-					}
-					c.log.Error("event socket lost during the call", "err", c.lost)
-					c.ended = c.endOrphan() || c.appDone(tr)
-				}
+			if !c.onEvent(w, ev, ok) {
 				return
 			}
-			if ev.Format == esl.FormatNotice {
-				// After the hangup events FreeSWITCH sends the linger
-				// notice: nothing more will come for this channel.
-				if tr.Complete() {
-					return
-				}
-				if ev.Get("Content-Disposition") != "linger" {
-					// The session ends without the hangup seen here:
-					// make sure the channel is gone.
-					c.ended = c.endOrphan() || c.appDone(tr)
-					return
-				}
-				continue
-			}
-			change := tr.Add(ev)
-			ev.Release() // the tracker keeps copies of what it needs
-			if change&(freeswitch.ChangeNegotiation|freeswitch.ChangePage|freeswitch.ChangeResult) != 0 {
-				if c.killed == "" {
-					stopProgress()
-					progress, stopProgress = timer(h.PageTimeout)
-				}
-				c.report(tr, change)
-			}
-			if change&freeswitch.ChangeHangup != 0 {
-				hangupSent = true
-			}
-			if change&freeswitch.ChangeHangupComplete != 0 {
-				c.hungUp = time.Now()
-				c.ended = true
-			}
-			if change&freeswitch.ChangeAppDone != 0 && !hangupSent {
-				// In "async full" mode the channel stays in the socket
-				// application after rxfax: hang it up ourselves.
-				hangupSent = true
-				cctx, cancel := c.command()
-				if err := c.ch.Hangup(cctx, "NORMAL_CLEARING"); err != nil {
-					c.log.Debug("hangup", "err", err)
-				}
-				cancel()
-			}
-			if change&freeswitch.ChangeHangupComplete != 0 && !tr.Final() {
-				grace = time.After(resultGrace)
-			}
-		case <-progress:
-			kill(fmt.Sprintf("no fax progress for %v", h.PageTimeout))
-		case <-maxCall:
-			kill(fmt.Sprintf("call longer than %v", maxCallTime))
-		case <-done:
-			kill("gofaxd is shutting down")
-		case <-grace:
+		case <-w.progress:
+			c.kill(w, fmt.Sprintf("no fax progress for %v", c.h.PageTimeout))
+		case <-w.maxCall:
+			c.kill(w, fmt.Sprintf("call longer than %v", w.maxCallTime))
+		case <-w.done:
+			c.kill(w, "gofaxd is shutting down")
+		case <-w.grace:
 			return
-		case <-killWait:
+		case <-w.killWait:
 			c.lost = errors.New("the call did not end after uuid_kill")
-			c.ended = c.endOrphan() || c.appDone(tr)
+			c.ended = c.endOrphan() || c.appDone(&c.tr)
 			return
-		case <-abort:
-			if c.killed == "" {
-				c.killed = "gofaxd is shutting down"
-			}
-			c.lost = errors.New("gofaxd stopped waiting for the call to end")
-			c.log.Error("stop deadline reached: recording the call as it is")
-			c.ended = c.appDone(tr)
+		case <-w.abort:
+			c.aborted()
 			return
 		}
 	}
+}
+
+// waiting is what wait waits for besides events: deadlines, stops.
+type waiting struct {
+	c                                  *call
+	maxCallTime                        time.Duration
+	maxCall, progress, grace, killWait <-chan time.Time
+	stopMax, stopProgress              func()
+	done, abort                        <-chan struct{}
+	hangupSent                         bool
+}
+
+func (c *call) startWaiting(ctx context.Context) *waiting {
+	h := c.h
+	c.tr.UUID = c.uuid
+	never := make(<-chan time.Time)
+	w := &waiting{c: c, maxCallTime: h.MaxCallTime, grace: never, killWait: never,
+		done: ctx.Done(), abort: c.fin.Done()}
+	if w.maxCallTime <= 0 {
+		w.maxCallTime = DefaultMaxCallTime
+	}
+	w.maxCall, w.stopMax = timer(max(w.maxCallTime-time.Since(c.start), time.Millisecond))
+	w.progress, w.stopProgress = timer(h.PageTimeout)
+	return w
+}
+
+// stop ends the timers and keeps what the events told.
+func (w *waiting) stop() {
+	w.stopMax()
+	w.stopProgress()
+	w.c.res = w.c.tr.Result()
+}
+
+// kill ends the call through uuid_kill and waits KillGrace for its end.
+func (c *call) kill(w *waiting, why string) {
+	if c.killed != "" {
+		return
+	}
+	c.killed = why
+	c.log.Warn("killing call", "reason", why)
+	c.session.Printf("Killing call: %s", why)
+	deadline := time.Now().Add(KillGrace)
+	cctx, cancel := c.command()
+	defer cancel()
+	cctx, cancelKill := context.WithDeadline(cctx, deadline)
+	defer cancelKill()
+	if err := freeswitch.Kill(cctx, c.ch, c.uuid, ""); err != nil {
+		c.log.Warn("uuid_kill failed", "err", err)
+	}
+	never := make(<-chan time.Time)
+	w.maxCall, w.progress, w.done = never, never, nil
+	w.killWait = time.After(time.Until(deadline))
+}
+
+// aborted records that the stop deadline ended the wait.
+func (c *call) aborted() {
+	if c.killed == "" {
+		c.killed = "gofaxd is shutting down"
+	}
+	c.lost = errors.New("gofaxd stopped waiting for the call to end")
+	c.log.Error("stop deadline reached: recording the call as it is")
+	c.ended = c.appDone(&c.tr)
+}
+
+// onEvent takes in one event (ok false: the socket ended); false when
+// the wait is over.
+func (c *call) onEvent(w *waiting, ev *esl.Event, ok bool) bool {
+	tr := &c.tr
+	if !ok {
+		if !tr.Complete() {
+			c.lost = c.ch.Err()
+			if c.lost == nil {
+				c.lost = errors.New("connection closed")
+			}
+			c.log.Error("event socket lost during the call", "err", c.lost)
+			c.ended = c.endOrphan() || c.appDone(tr)
+		}
+		return false
+	}
+	if ev.Format == esl.FormatNotice {
+		// After the hangup events FreeSWITCH sends the linger
+		// notice: nothing more will come for this channel.
+		if tr.Complete() {
+			return false
+		}
+		if ev.Get("Content-Disposition") != "linger" {
+			// The session ends without the hangup seen here:
+			// make sure the channel is gone.
+			c.ended = c.endOrphan() || c.appDone(tr)
+			return false
+		}
+		return true
+	}
+	change := tr.Add(ev)
+	ev.Release() // the tracker keeps copies of what it needs
+	if change&(freeswitch.ChangeNegotiation|freeswitch.ChangePage|freeswitch.ChangeResult) != 0 {
+		if c.killed == "" {
+			w.stopProgress()
+			w.progress, w.stopProgress = timer(c.h.PageTimeout)
+		}
+		c.report(tr, change)
+	}
+	if change&freeswitch.ChangeHangup != 0 {
+		w.hangupSent = true
+	}
+	if change&freeswitch.ChangeHangupComplete != 0 {
+		c.hungUp = time.Now()
+		c.ended = true
+	}
+	if change&freeswitch.ChangeAppDone != 0 && !w.hangupSent {
+		// In "async full" mode the channel stays in the socket
+		// application after rxfax: hang it up ourselves.
+		w.hangupSent = true
+		cctx, cancel := c.command()
+		if err := c.ch.Hangup(cctx, "NORMAL_CLEARING"); err != nil {
+			c.log.Debug("hangup", "err", err)
+		}
+		cancel()
+	}
+	if change&freeswitch.ChangeHangupComplete != 0 && !tr.Final() {
+		w.grace = time.After(resultGrace)
+	}
+	return true
 }
 
 // appDone reports whether rxfax has returned (its
