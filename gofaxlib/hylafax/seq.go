@@ -51,13 +51,24 @@ func NextSeq(ctx context.Context, path string) (int, error) {
 	if _, err := f.WriteAt([]byte(next), 0); err != nil {
 		return 0, fmt.Errorf("hylafax: write %s: %w", path, err)
 	}
-	if err := f.Truncate(int64(len(next))); err != nil {
+	if err := truncateAfter(f, n, len(next)); err != nil {
 		return 0, fmt.Errorf("hylafax: truncate %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		return 0, fmt.Errorf("hylafax: sync %s: %w", path, err)
 	}
 	return seq, nil
+}
+
+// truncateAfter cuts a sequence file that held had bytes (as far as read)
+// to the wrote bytes just written, when it held more. A number as long as
+// the one before or longer needs no truncate: ext4 would wait in it for
+// the writeback of an fsync of the file in flight.
+func truncateAfter(f *os.File, had, wrote int) error {
+	if had <= wrote {
+		return nil
+	}
+	return f.Truncate(int64(wrote))
 }
 
 // nextSeq returns the number after seq, wrapping to 1 before MaxSeq.

@@ -166,7 +166,7 @@ func (s *Sequence) batch() {
 		s.deliver(batch, 0, fmt.Errorf("hylafax: write %s: %w", s.path, err))
 		return
 	}
-	if err := f.Truncate(int64(len(next))); err != nil {
+	if err := truncateAfter(f, n, len(next)); err != nil {
 		s.deliver(batch, 0, fmt.Errorf("hylafax: truncate %s: %w", s.path, err))
 		return
 	}

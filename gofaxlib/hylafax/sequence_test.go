@@ -268,3 +268,38 @@ func TestSequenceWithOtherProcesses(t *testing.T) {
 	}
 	checkUnique(t, got)
 }
+
+// TestSequenceFileContents: after a batch the file holds exactly the next
+// number, also when it held a longer text before (truncated) and when the
+// number wraps.
+func TestSequenceFileContents(t *testing.T) {
+	tests := []struct {
+		name, content string
+		want          int
+		wantFile      string
+	}{
+		{"same length", "41", 41, "42"},
+		{"longer number", "99", 99, "100"},
+		{"trailing newline cut", "41\n", 41, "42"},
+		{"trailing garbage cut", "17xyz", 17, "18"},
+		{"wraps to 1", "999999998", 999999998, "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "seqf")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := NewSequence(path).Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Next = %d, want %d", got, tt.want)
+			}
+			if b, _ := os.ReadFile(path); string(b) != tt.wantFile {
+				t.Errorf("file holds %q, want %q", b, tt.wantFile)
+			}
+		})
+	}
+}
