@@ -737,8 +737,8 @@ func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10)
 // in (either order), the socket ends, or a deadline kills the call. A
 // call whose reception could not be started (startErr) is killed at once:
 // with the socket still up, nothing else would end it before a deadline.
-// Its state is in a waiting on the heap: a held call waits on a small
-// stack.
+// Its deadlines are kept in a waiting on the heap, so that a held call
+// waits on a small stack.
 func (c *call) wait(ctx context.Context, startErr error) {
 	w := c.startWaiting(ctx)
 	defer w.stop()
