@@ -117,25 +117,23 @@ func (s *idleSource) opError(err error) error {
 // for the next bytes (see idleSource). A Reader reading from anything
 // else just returns.
 func (r *Reader) idle() {
-	if r.idleSrc == nil || r.r == nil || r.r.Buffered() > 0 || r.err != nil {
+	s, ok := r.src.(*idleSource)
+	if !ok || r.r == nil || r.r.Buffered() > 0 || r.err != nil {
 		return
 	}
 	r.r.Reset(nil)
 	readerPool.Put(r.r)
 	r.r = nil
-	r.idleSrc.wait()
+	s.wait()
 }
 
 // newConnReader returns a Reader of nc that waits idle without a buffer
 // when nc allows it.
 func newConnReader(nc net.Conn) *Reader {
-	s := newIdleSource(nc)
-	if s == nil {
-		return NewReader(nc)
+	if s := newIdleSource(nc); s != nil {
+		return NewReader(s)
 	}
-	r := NewReader(s)
-	r.idleSrc = s
-	return r
+	return NewReader(nc)
 }
 
 // buf returns the Reader's bufio.Reader, from the pool after idle.

@@ -39,7 +39,8 @@ func tcpPair(t *testing.T) (local, remote net.Conn) {
 func TestIdleReaderGivesBufferBackBetweenFrames(t *testing.T) {
 	local, remote := tcpPair(t)
 	r := newConnReader(local)
-	if r.idleSrc == nil {
+	src, ok := r.src.(*idleSource)
+	if !ok {
 		t.Fatal("a TCP connection should wait idle")
 	}
 	body := strings.Repeat("x", 3*readBufferSize) // longer than the buffer
@@ -65,7 +66,7 @@ func TestIdleReaderGivesBufferBackBetweenFrames(t *testing.T) {
 		if r.r != nil {
 			t.Fatalf("frame %d: the buffer was kept while waiting", i)
 		}
-		if len(r.idleSrc.data) == 0 {
+		if len(src.data) == 0 {
 			t.Fatalf("frame %d: idle returned without data", i)
 		}
 		m, err := r.ReadMessage()

@@ -25,11 +25,10 @@ const smallBody = 64 << 10
 // ErrBodyTooLarge or an I/O error the Reader returns that error forever;
 // after ErrUnknownContentType it remains usable.
 type Reader struct {
-	src     io.Reader
-	r       *bufio.Reader // nil while idle (see idle)
-	idleSrc *idleSource   // src, when the Reader can wait idle
-	off     int64         // bytes consumed, for error messages
-	err     error         // sticky framing or I/O error
+	src io.Reader     // an *idleSource when the Reader can wait idle
+	r   *bufio.Reader // nil while idle (see idle)
+	off int64         // bytes consumed, for error messages
+	err error         // sticky framing or I/O error
 }
 
 // NewReader returns a Reader reading from r.

@@ -60,10 +60,10 @@ func NextSeq(ctx context.Context, path string) (int, error) {
 	return seq, nil
 }
 
-// truncateAfter cuts a sequence file that held had bytes (as far as read)
-// to the wrote bytes just written, when it held more. A number as long as
-// the one before or longer needs no truncate: ext4 would wait in it for
-// the writeback of an fsync of the file in flight.
+// truncateAfter cuts a sequence file down to the wrote bytes just written
+// at its start when it held more (had: its length as far as read). A
+// number as long as the old one or longer needs no truncate, which on
+// ext4 would wait for the writeback of an fsync of the file in flight.
 func truncateAfter(f *os.File, had, wrote int) error {
 	if had <= wrote {
 		return nil

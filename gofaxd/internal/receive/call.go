@@ -317,26 +317,26 @@ func (nopObserver) CallEnded(Outcome) {}
 func (h *Handler) Serve(ctx context.Context, ch Channel) {
 	// Serve, run and wait keep small frames: a held call waits on a stack
 	// that the runtime shrinks to 4 KiB (setUp's big frame is gone by then).
-	c, stop := h.newCall(ctx, ch)
+	c, ok, stop := h.newCall(ctx, ch)
 	defer stop()
 	obs := h.Observer
 	if obs == nil {
 		obs = nopObserver{}
 	}
 	obs.CallStarted()
-	if c.out.Class == ClassError {
-		c.exit()
-	} else {
+	if ok {
 		c.run(ctx)
+	} else {
+		c.exit()
 	}
 	obs.CallEnded(c.out)
 }
 
-// newCall takes in a connection: its call's identity and contexts. A
-// channel whose Unique-ID is not a UUID is marked ClassError: it goes into
-// filter, uuid_kill and uuid_exists commands, so the connection is
-// refused and nothing of it is used. stop ends the call's contexts.
-func (h *Handler) newCall(ctx context.Context, ch Channel) (c *call, stop func()) {
+// newCall takes in a connection: its call's identity and contexts. ok is
+// false for a channel whose Unique-ID is not a UUID: it goes into filter,
+// uuid_kill and uuid_exists commands, so the connection is refused
+// (ClassError) and nothing of it is used. stop ends the call's contexts.
+func (h *Handler) newCall(ctx context.Context, ch Channel) (c *call, ok bool, stop func()) {
 	log := h.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -355,13 +355,13 @@ func (h *Handler) newCall(ctx context.Context, ch Channel) (c *call, stop func()
 		log.Error("connection refused: its Unique-ID is not a UUID", "unique_id", strconv.QuoteToASCII(c.uuid))
 		c.log = log
 		c.out.Class = ClassError
-		return c, stop
+		return c, false, stop
 	}
 	c.cidnum, _ = freeswitch.CallerNumber(firstOf(data.Get("Caller-Caller-ID-Number"), data.Get("Channel-Caller-ID-Number")))
 	c.cidname = CleanName(firstOf(data.Get("Caller-Caller-ID-Name"), data.Get("Channel-Caller-ID-Name")))
 	c.gateway, _ = freeswitch.CallerNumber(data.Var("sip_gateway"))
 	c.log = log.With("call_uuid", c.uuid, "caller", c.cidnum)
-	return c, stop
+	return c, true, stop
 }
 
 func firstOf(vals ...string) string {
@@ -741,7 +741,7 @@ func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10)
 // waits on a small stack.
 func (c *call) wait(ctx context.Context, startErr error) {
 	w := c.startWaiting(ctx)
-	defer w.stop()
+	defer c.endWaiting(w)
 	if startErr != nil {
 		c.kill(w, fmt.Sprintf("cannot start the reception (%v)", startErr))
 	}
@@ -773,7 +773,6 @@ func (c *call) wait(ctx context.Context, startErr error) {
 
 // waiting is what wait waits for besides events: deadlines, stops.
 type waiting struct {
-	c                                  *call
 	maxCallTime                        time.Duration
 	maxCall, progress, grace, killWait <-chan time.Time
 	stopMax, stopProgress              func()
@@ -781,11 +780,13 @@ type waiting struct {
 	hangupSent                         bool
 }
 
+// startWaiting starts the call's deadlines: its longest time, and the
+// longest time without fax progress.
 func (c *call) startWaiting(ctx context.Context) *waiting {
 	h := c.h
 	c.tr.UUID = c.uuid
 	never := make(<-chan time.Time)
-	w := &waiting{c: c, maxCallTime: h.MaxCallTime, grace: never, killWait: never,
+	w := &waiting{maxCallTime: h.MaxCallTime, grace: never, killWait: never,
 		done: ctx.Done(), abort: c.fin.Done()}
 	if w.maxCallTime <= 0 {
 		w.maxCallTime = DefaultMaxCallTime
@@ -795,11 +796,11 @@ func (c *call) startWaiting(ctx context.Context) *waiting {
 	return w
 }
 
-// stop ends the timers and keeps what the events told.
-func (w *waiting) stop() {
+// endWaiting stops w's timers and keeps what the events told.
+func (c *call) endWaiting(w *waiting) {
 	w.stopMax()
 	w.stopProgress()
-	w.c.res = w.c.tr.Result()
+	c.res = c.tr.Result()
 }
 
 // kill ends the call through uuid_kill and waits KillGrace for its end.
