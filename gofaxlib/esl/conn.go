@@ -384,6 +384,18 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// closeWrite shuts down the sending side of the connection, when it has
+// one (TCP); a command sent after it fails.
+func (c *Conn) closeWrite() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok {
+		return
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	cw.CloseWrite()
+}
+
 // send writes cmd and returns the channel its reply will arrive on.
 // The waiter is queued before the write so the reply cannot overtake it.
 func (c *Conn) send(ctx context.Context, cmd *Command, jobID string, job *jobWait) (chan *Message, error) {
@@ -737,12 +749,17 @@ func (c *Conn) Exit(ctx context.Context) error {
 // waits for the reply and for FreeSWITCH to close the connection, then
 // closes it. A caller with more work sends the exit first, so that
 // FreeSWITCH ends the session while the work is done, and finishes
-// later.
+// later. Nothing can follow "exit": the connection's sending side is
+// shut down with it, so that FreeSWITCH's end sees the close at once,
+// without waiting for this side to read the reply.
 func (c *Conn) StartExit(ctx context.Context) (finish func(context.Context) error) {
 	c.mu.Lock()
 	c.closing = true
 	c.mu.Unlock()
 	w, err := c.send(ctx, &Command{Line: "exit"}, "", nil)
+	if err == nil {
+		c.closeWrite()
+	}
 	return func(ctx context.Context) error {
 		if err == nil {
 			var m *Message

@@ -573,3 +573,43 @@ func TestClientReplayCall(t *testing.T) {
 		})
 	}
 }
+
+// TestStartExitShutsDownSending: after "exit" the peer reads the end of
+// the stream at once, before it replies (so FreeSWITCH's end sees the
+// close without waiting for this side), the reply and the disconnect
+// notice still arrive, and nothing more can be sent.
+func TestStartExitShutsDownSending(t *testing.T) {
+	checkNoLeak(t)
+	eof := make(chan error, 1)
+	addr := listenPeer(t, func(p *peerConn) {
+		login(p)
+		p.expect("exit")
+		_, err := p.command()
+		eof <- err
+		p.send(bye)
+	})
+	ctx := testCtx(t)
+	c, err := Dial(ctx, addr, "ClueCon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	finish := c.StartExit(ctx)
+	if err := <-eof; err != io.EOF {
+		t.Errorf("peer read after exit: %v, want EOF", err)
+	}
+	if _, err := c.API(ctx, "status"); err == nil {
+		t.Error("a command after exit was sent")
+	}
+	if err := finish(ctx); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	var notices int
+	for e := range c.Events() {
+		if e.Format == FormatNotice {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d disconnect notices, want 1", notices)
+	}
+}
