@@ -504,11 +504,16 @@ func (r *apiRig) trace(key, id string, final ...string) (seen []string, sendingA
 		if time.Now().After(deadline) {
 			r.t.Fatalf("fax %s: statuses %q, never %q: %s", id, seen, final, res.body)
 		}
-		// faxq loses scheduler wake-ups (see hylafaxtest): a job left
-		// ready is submitted again, which only wakes the scheduler.
+		// faxq loses wake-ups (see hylafaxtest): of its scheduler, so a
+		// job left ready is submitted again, which only wakes it; and
+		// of its dispatcher, which once reaped a send program 3 minutes
+		// after it exited, when the next FIFO message came: a no-op
+		// message wakes it.
 		if job := strconv.Itoa(f.HylaFAX.JobID); f.HylaFAX.JobID > 0 && time.Since(lastPoke) >= time.Second {
 			if j, err := r.srv.Job(job); err == nil && strings.HasPrefix(j.Path, "sendq/") && j.State() == hylafaxtest.StateReady {
 				r.srv.WriteFIFO("S" + job)
+			} else {
+				r.srv.WriteFIFO("N")
 			}
 			lastPoke = time.Now()
 		}
