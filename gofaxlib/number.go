@@ -222,7 +222,9 @@ func (f DialFormat) Valid() bool {
 
 // Dial writes an E.164 number the way format f asks, the inverse of E164:
 // E164(Dial(n, f)) == n for e164, international and national (digits are
-// ambiguous where NationalLength is set).
+// ambiguous where NationalLength is set). A number the national format
+// cannot write unambiguously (a foreign one, or one whose national form
+// begins like the international prefix) is written internationally.
 func (p NumberPlan) Dial(e164 string, f DialFormat) (string, error) {
 	if !IsE164(e164) {
 		return "", fmt.Errorf("%w: %q is not an E.164 number", ErrInvalidNumber, clip(e164))
@@ -243,7 +245,12 @@ func (p NumberPlan) Dial(e164 string, f DialFormat) (string, error) {
 		return international()
 	case DialNational:
 		if p.CountryCode != "" && strings.HasPrefix(digits, p.CountryCode) {
-			return p.NationalPrefix + digits[len(p.CountryCode):], nil
+			national := p.NationalPrefix + digits[len(p.CountryCode):]
+			// A national number that begins like the international
+			// prefix would be read as international: it is dialled so.
+			if p.InternationalPrefix == "" || !strings.HasPrefix(national, p.InternationalPrefix) {
+				return national, nil
+			}
 		}
 		return international()
 	}

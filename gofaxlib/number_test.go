@@ -125,6 +125,9 @@ func TestDial(t *testing.T) {
 		{planNANP, "+441234567890", DialNational, "011441234567890"},
 		{planNANP, "+441234567890", DialInternational, "011441234567890"},
 		{planNone, "+4930123456", DialNational, "004930123456"},
+		// "030000" would read as international (prefix "03"): dialled so.
+		{NumberPlan{CountryCode: "49", NationalPrefix: "0", InternationalPrefix: "03"}, "+4930000", DialNational, "034930000"},
+		{NumberPlan{CountryCode: "49", NationalPrefix: "0", InternationalPrefix: "03"}, "+4940000", DialNational, "040000"},
 		{NumberPlan{}, "+4930123456", DialInternational, ""},
 		{NumberPlan{}, "+4930123456", DialNational, ""},
 		{planDE, "030123456", DialE164, ""},
