@@ -141,6 +141,7 @@ type Conn struct {
 	jobs    map[string]*jobWait // by Job-UUID
 	err     error               // why the connection ended; set once
 	closing bool                // Close or Exit was called
+	exited  bool                // "exit" was sent: no command may follow
 
 	events chan *Event
 	done   chan struct{} // closed when the read loop has ended
@@ -384,16 +385,29 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// closeWrite shuts down the sending side of the connection, when it has
-// one (TCP); a command sent after it fails.
-func (c *Conn) closeWrite() {
-	cw, ok := c.nc.(interface{ CloseWrite() error })
-	if !ok {
-		return
+// sendErrLocked says why no command may be sent now, if so; c.mu is
+// held.
+func (c *Conn) sendErrLocked() error {
+	switch {
+	case c.err != nil:
+		return c.err
+	case c.exited:
+		return fmt.Errorf("esl: a command after exit: %w", ErrClosed)
 	}
+	return nil
+}
+
+// closeWrite marks "exit" sent and shuts down the sending side of the
+// connection, when it has one (TCP): a command after it is refused.
+func (c *Conn) closeWrite() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	cw.CloseWrite()
+	c.mu.Lock()
+	c.exited = true
+	c.mu.Unlock()
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
 }
 
 // send writes cmd and returns the channel its reply will arrive on.
@@ -410,8 +424,7 @@ func (c *Conn) send(ctx context.Context, cmd *Command, jobID string, job *jobWai
 	defer c.wmu.Unlock()
 	w := make(chan *Message, 1)
 	c.mu.Lock()
-	if c.err != nil {
-		err := c.err
+	if err := c.sendErrLocked(); err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
@@ -441,8 +454,7 @@ func (c *Conn) sendRaw(ctx context.Context, b []byte, n int, what string) ([]cha
 	defer c.wmu.Unlock()
 	ws := make([]chan *Message, n)
 	c.mu.Lock()
-	if c.err != nil {
-		err := c.err
+	if err := c.sendErrLocked(); err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
