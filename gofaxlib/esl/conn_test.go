@@ -94,15 +94,7 @@ func TestAPIDBMisc(t *testing.T) {
 	if !errors.Is(c.Err(), ErrClosed) {
 		t.Errorf("after exit Err() = %v", c.Err())
 	}
-	var notices int
-	for e := range c.Events() {
-		if e.Format == FormatNotice {
-			notices++
-		}
-	}
-	if notices != 1 {
-		t.Errorf("%d disconnect notices, want 1", notices)
-	}
+	checkOneNotice(t, c)
 }
 
 func TestAuthWrongPassword(t *testing.T) {
@@ -604,6 +596,13 @@ func TestStartExitShutsDownSending(t *testing.T) {
 	if err := finish(ctx); err != nil {
 		t.Errorf("exit: %v", err)
 	}
+	checkOneNotice(t, c)
+}
+
+// checkOneNotice reads c's events to their end and checks that exactly
+// one was a disconnect notice.
+func checkOneNotice(t *testing.T, c *Conn) {
+	t.Helper()
 	var notices int
 	for e := range c.Events() {
 		if e.Format == FormatNotice {
