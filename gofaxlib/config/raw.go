@@ -66,6 +66,7 @@ type raw struct {
 		Dynamicconfigtimeout         string
 		Faxrcvdtimeout               string
 		Faxrcvdconcurrency           string
+		Faxrcvddefer                 string
 		Maxconnections               string
 		Maxsetups                    string
 		Shutdowngrace                string
@@ -199,6 +200,7 @@ func defaults() raw {
 	r.Gofaxd.Dynamicconfigtimeout = "10s"
 	r.Gofaxd.Faxrcvdtimeout = "10m"
 	r.Gofaxd.Faxrcvdconcurrency = "4"
+	r.Gofaxd.Faxrcvddefer = "2s"
 	r.Gofaxd.Shutdowngrace = "60s"
 	r.Gofaxsend.Ringtimeout = "60s"
 	r.Gofaxsend.Pagetimeout = "5m"
@@ -475,6 +477,7 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		DynamicConfigTimeout:   cv.duration("gofaxd", "dynamicconfigtimeout", d.Dynamicconfigtimeout, time.Second),
 		FaxRcvdTimeout:         cv.duration("gofaxd", "faxrcvdtimeout", d.Faxrcvdtimeout, time.Second),
 		FaxRcvdConcurrency:     cv.number("gofaxd", "faxrcvdconcurrency", d.Faxrcvdconcurrency),
+		FaxRcvdDefer:           cv.duration("gofaxd", "faxrcvddefer", d.Faxrcvddefer, time.Second),
 		MaxConnections:         cv.optionalNumber("gofaxd", "maxconnections", d.Maxconnections),
 		MaxSetups:              cv.optionalNumber("gofaxd", "maxsetups", d.Maxsetups),
 		ShutdownGrace:          cv.duration("gofaxd", "shutdowngrace", d.Shutdowngrace, time.Second),

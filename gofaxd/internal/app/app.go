@@ -302,11 +302,14 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		h.Router = ten
 	}
 	a.handler = h
+	var sched faxrcvd.SchedWatch
 	a.queue = faxrcvd.New(faxrcvd.Config{
 		Workers:     cfg.Gofaxd.FaxRcvdConcurrency,
 		Run:         h.RunFaxrcvd,
 		Interrupted: receive.ErrInterrupted,
 		Ack:         func(id string) error { return j.Ack(receive.ConsumerFaxrcvd, id) },
+		Busy:        func() bool { return h.Calls() > 0 && sched.Busy() },
+		Defer:       cfg.Gofaxd.FaxRcvdDefer,
 		Log:         log,
 	})
 	h.Faxrcvd = a.queue

@@ -41,6 +41,7 @@ func TestHangingFaxrcvd(t *testing.T) {
 		c.Gofaxd.FaxRcvdCmd = "bin/hang"
 		c.Gofaxd.AllocateInboundDevices = true
 		c.Gofaxd.FaxRcvdConcurrency = 2
+		c.Gofaxd.FaxRcvdDefer = 0 // both runs at once even on a loaded machine
 	})
 	for i := range calls {
 		rec := e.call(esltest.InboundCall{})

@@ -2,7 +2,8 @@
 // from a queue with its own bounded number of runs at once, fed by the
 // calls and, at start, by the journal's pending recv.done records, so a
 // run that did not happen (or was cut short by a stop) is not lost. A
-// slow or hanging faxrcvd delays the runs behind it, never a call.
+// slow or hanging faxrcvd delays the runs behind it, never a call; while
+// calls wait for the CPU, runs beyond the first wait a little too.
 package faxrcvd
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxlib/journal"
 )
@@ -28,7 +30,24 @@ type Config struct {
 	Interrupted error
 	// Ack acknowledges a record that was dealt with (nil: nothing).
 	Ack func(id string) error
-	Log *slog.Logger
+	// Busy reports whether calls wait for the CPU now (nil: never).
+	// While they do, one run goes on and the others wait for the oldest
+	// queued run to age: all Workers run once it waited Defer. A caller
+	// is on the line, faxrcvd's recipient is not.
+	Busy func() bool
+	// Defer is how long the oldest queued run waits at most while Busy
+	// (0: runs never wait).
+	Defer time.Duration
+	Log   *slog.Logger
+}
+
+// deferPoll is how often a run waiting while Busy looks again.
+const deferPoll = 20 * time.Millisecond
+
+// queued is a record waiting to run.
+type queued struct {
+	rec journal.Record
+	at  time.Time // when it was queued
 }
 
 // Queue runs faxrcvd for records in the order they come, Workers at a
@@ -41,7 +60,7 @@ type Queue struct {
 
 	mu      sync.Mutex
 	wake    *sync.Cond
-	list    []journal.Record
+	list    []queued
 	known   map[string]bool // queued or running
 	running int
 	workers int
@@ -76,7 +95,7 @@ func (q *Queue) Enqueue(rec journal.Record) {
 		return
 	}
 	q.known[rec.ID] = true
-	q.list = append(q.list, rec)
+	q.list = append(q.list, queued{rec: rec, at: time.Now()})
 	q.wake.Signal()
 }
 
@@ -113,8 +132,13 @@ func (q *Queue) work() {
 			q.mu.Unlock()
 			return
 		}
-		rec := q.list[0]
-		q.list[0] = journal.Record{}
+		if wait := q.deferral(); wait > 0 {
+			q.mu.Unlock()
+			time.Sleep(wait)
+			continue
+		}
+		rec := q.list[0].rec
+		q.list[0] = queued{}
 		q.list = q.list[1:]
 		q.running++
 		q.mu.Unlock()
@@ -133,6 +157,23 @@ func (q *Queue) work() {
 		delete(q.known, rec.ID)
 		q.mu.Unlock()
 	}
+}
+
+// deferral returns how long the first queued run is to wait before it
+// looks again, 0 when it may start. While calls wait for the CPU, runs
+// beyond the first start as the oldest queued one ages: all Workers may
+// run once it waited Defer. One always may, so that runs never stop.
+// q.mu is held.
+func (q *Queue) deferral() time.Duration {
+	if q.running == 0 || q.cfg.Busy == nil || q.cfg.Defer <= 0 {
+		return 0
+	}
+	age := time.Since(q.list[0].at)
+	allowed := 1 + int(int64(q.cfg.Workers-1)*int64(age)/int64(q.cfg.Defer))
+	if q.running < allowed || !q.cfg.Busy() {
+		return 0
+	}
+	return deferPoll
 }
 
 // Close stops starting runs and waits for the running ones until ctx

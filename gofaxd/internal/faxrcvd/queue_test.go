@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,5 +117,78 @@ func TestQueueCloseKills(t *testing.T) {
 	started, acked, running := b.snapshot()
 	if running != 0 || !slices.Equal(started, []string{"hangs"}) || len(acked) != 0 {
 		t.Errorf("after Close: running %d, started %q, acked %q", running, started, acked)
+	}
+}
+
+// switchable is a Busy that a test turns on and off.
+type switchable struct{ on atomic.Bool }
+
+func (s *switchable) busy() bool { return s.on.Load() }
+
+// TestQueueDefersWhileBusy: while calls wait for the CPU, one run goes
+// on and the others wait; when they no longer do, the others start.
+func TestQueueDefersWhileBusy(t *testing.T) {
+	b := &blocking{release: make(chan struct{})}
+	var busy switchable
+	busy.on.Store(true)
+	q := New(Config{Workers: 3, Run: b.run, Interrupted: errStopped, Ack: b.ack, Busy: busy.busy, Defer: time.Hour})
+	defer q.Close(context.Background())
+	for i := range 3 {
+		q.Enqueue(record(fmt.Sprint(i)))
+	}
+	waitFor(t, "the first run", func() bool { _, _, n := b.snapshot(); return n == 1 })
+	time.Sleep(10 * deferPoll) // the others look again, and wait on
+	if started, _, n := b.snapshot(); n != 1 || len(started) != 1 {
+		t.Fatalf("while busy: %d running, started %q; want only the first", n, started)
+	}
+	busy.on.Store(false)
+	waitFor(t, "all three runs", func() bool { _, _, n := b.snapshot(); return n == 3 })
+	close(b.release)
+	waitFor(t, "all acknowledged", func() bool { _, a, _ := b.snapshot(); return len(a) == 3 })
+}
+
+// TestQueueDeferBounded: however long calls wait for the CPU, the n-th
+// of Workers runs starts once the oldest queued run waited (n-1)/(Workers-1)
+// of Defer, all of them after Defer; a run that finishes lets the next
+// one start at once.
+func TestQueueDeferBounded(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	b := &blocking{release: make(chan struct{})}
+	q := New(Config{Workers: 3, Run: b.run, Interrupted: errStopped, Ack: b.ack, Busy: func() bool { return true }, Defer: wait})
+	defer q.Close(context.Background())
+	queued := time.Now()
+	for i := range 3 {
+		q.Enqueue(record(fmt.Sprint(i)))
+	}
+	waitFor(t, "the first run", func() bool { _, _, n := b.snapshot(); return n == 1 })
+	waitFor(t, "a second run", func() bool { _, _, n := b.snapshot(); return n == 2 })
+	if d := time.Since(queued); d < wait/2 {
+		t.Errorf("second run after %v; want at least %v", d, wait/2)
+	}
+	waitFor(t, "the third run", func() bool { _, _, n := b.snapshot(); return n == 3 })
+	if d := time.Since(queued); d < wait {
+		t.Errorf("third run after %v; want at least %v", d, wait)
+	}
+	q.Enqueue(record("next"))
+	b.release <- struct{}{}
+	waitFor(t, "the next run", func() bool { s, _, _ := b.snapshot(); return len(s) == 4 })
+	close(b.release)
+	waitFor(t, "all acknowledged", func() bool { _, a, _ := b.snapshot(); return len(a) == 4 })
+}
+
+// TestQueueCloseWhileDeferring: Close does not start a deferred run; it
+// stays pending (not acknowledged), as the killed one does.
+func TestQueueCloseWhileDeferring(t *testing.T) {
+	b := &blocking{release: make(chan struct{})}
+	q := New(Config{Workers: 2, Run: b.run, Interrupted: errStopped, Ack: b.ack, Busy: func() bool { return true }, Defer: time.Hour})
+	q.Enqueue(record("runs"))
+	q.Enqueue(record("deferred"))
+	waitFor(t, "the first run", func() bool { _, _, n := b.snapshot(); return n == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	q.Close(ctx)
+	started, acked, running := b.snapshot()
+	if running != 0 || !slices.Equal(started, []string{"runs"}) || len(acked) != 0 {
+		t.Errorf("after Close: running %d, started %q, acked %q; want only the first, killed", running, started, acked)
 	}
 }
