@@ -302,28 +302,6 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		h.Router = ten
 	}
 	a.handler = h
-	var sched faxrcvd.SchedWatch
-	a.queue = faxrcvd.New(faxrcvd.Config{
-		Workers:     cfg.Gofaxd.FaxRcvdConcurrency,
-		Run:         h.RunFaxrcvd,
-		Interrupted: receive.ErrInterrupted,
-		Ack:         func(id string) error { return j.Ack(receive.ConsumerFaxrcvd, id) },
-		Busy:        func() bool { return h.Calls() > 0 && sched.Busy() },
-		Defer:       cfg.Gofaxd.FaxRcvdDefer,
-		Log:         log,
-	})
-	h.Faxrcvd = a.queue
-	if left := j.Pending(receive.ConsumerFaxrcvd); len(left) > 0 {
-		log.Warn("faxrcvd runs an earlier run did not finish: running them now", "runs", len(left))
-		for _, rec := range left {
-			a.queue.Enqueue(rec)
-		}
-	}
-	if n := len(j.Pending(receive.ConsumerRecv)); n > 0 {
-		log.Warn("receptions an earlier run did not record: asking FreeSWITCH whether their calls ended", "receptions", n)
-	}
-	a.health = newHealth(a, spool)
-	m.WatchState(a.state)
 	conns := maxConns(cfg.Gofaxd, cfg.HylaFAX.Modems)
 	checkFDLimit(log, conns)
 	a.srv = &esl.Server{
@@ -341,6 +319,28 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Options: []esl.Option{esl.WithEventQueue(callEventQueue)},
 		Handler: func(ctx context.Context, c *esl.OutboundConn) { h.Serve(ctx, c) },
 	}
+	var sched faxrcvd.SchedWatch
+	a.queue = faxrcvd.New(faxrcvd.Config{
+		Workers:     cfg.Gofaxd.FaxRcvdConcurrency,
+		Run:         h.RunFaxrcvd,
+		Interrupted: receive.ErrInterrupted,
+		Ack:         func(id string) error { return j.Ack(receive.ConsumerFaxrcvd, id) },
+		Busy:        func() bool { return a.srv.Active() > 0 && sched.Busy() },
+		Defer:       cfg.Gofaxd.FaxRcvdDefer,
+		Log:         log,
+	})
+	h.Faxrcvd = a.queue
+	if left := j.Pending(receive.ConsumerFaxrcvd); len(left) > 0 {
+		log.Warn("faxrcvd runs an earlier run did not finish: running them now", "runs", len(left))
+		for _, rec := range left {
+			a.queue.Enqueue(rec)
+		}
+	}
+	if n := len(j.Pending(receive.ConsumerRecv)); n > 0 {
+		log.Warn("receptions an earlier run did not record: asking FreeSWITCH whether their calls ended", "receptions", n)
+	}
+	a.health = newHealth(a, spool)
+	m.WatchState(a.state)
 	if err := a.srv.Open(); err != nil {
 		a.closeParts()
 		return nil, fmt.Errorf("app: [gofaxd] socket %s: %w", cfg.Gofaxd.Socket, err)

@@ -27,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/modem"
@@ -258,8 +257,7 @@ type Handler struct {
 	// hylafax.OSSyncer (fsync, fdatasync).
 	Syncer hylafax.Syncer
 
-	active   active       // recv.start records of running calls
-	calls    atomic.Int32 // calls in Serve
+	active   active // recv.start records of running calls
 	recovery recovery
 	seq      sequences
 	commits  committer
@@ -314,14 +312,9 @@ type nopObserver struct{}
 func (nopObserver) CallStarted()      {}
 func (nopObserver) CallEnded(Outcome) {}
 
-// Calls returns how many calls Serve is running.
-func (h *Handler) Calls() int { return int(h.calls.Load()) }
-
 // Serve runs one call to its end. ctx is cancelled when the daemon stops
 // waiting for calls: the call is then killed and still recorded.
 func (h *Handler) Serve(ctx context.Context, ch Channel) {
-	h.calls.Add(1)
-	defer h.calls.Add(-1)
 	// Serve, run and wait keep small frames: a held call waits on a stack
 	// that the runtime shrinks to 4 KiB (setUp's big frame is gone by then).
 	c, ok, stop := h.newCall(ctx, ch)
