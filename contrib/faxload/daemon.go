@@ -231,6 +231,23 @@ func readProcStat(pid int) (procStat, error) {
 	}, nil
 }
 
+// idleCPU is the time every CPU of the machine spent idle (or waiting
+// for I/O) since boot, from /proc/stat.
+func idleCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := bytes.Cut(b, []byte{'\n'})
+	f := strings.Fields(string(line))
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0
+	}
+	idle, _ := strconv.ParseInt(f[4], 10, 64)
+	iowait, _ := strconv.ParseInt(f[5], 10, 64)
+	return time.Duration(idle+iowait) * (time.Second / clockTicks)
+}
+
 // countFDs counts the open descriptors of pid.
 func countFDs(pid int) int {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/fd", pid))

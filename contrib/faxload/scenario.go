@@ -76,6 +76,9 @@ var scenarios = []scenario{
 			{"last setup", "", "s", func(r *runResult) float64 { return r.setupWindow.Seconds() }, nil},
 			{"setup CPU per call", "", "ms", func(r *runResult) float64 { return ms(r.setupCPU) / 1000 }, nil},
 			{"last setup / (1,000 × setup CPU ÷ cores)", "≤ 1.5", "x", func(r *runResult) float64 { return r.setupBound }, atMost(1.5)},
+			{"faxload (FreeSWITCH's side) setup CPU per call", "", "ms", func(r *runResult) float64 { return ms(r.setupAll.faxload) / 1000 }, nil},
+			{"last setup / (gofaxd + faxload setup CPU ÷ cores)", "", "x", func(r *runResult) float64 { return r.setupAll.bound }, nil},
+			{"machine's CPU idle until the last setup", "", "%", func(r *runResult) float64 { return 100 * r.setupAll.idle }, nil},
 		},
 	},
 	{
@@ -86,6 +89,9 @@ var scenarios = []scenario{
 			{"last teardown", "", "s", func(r *runResult) float64 { return r.tearWindow.Seconds() }, nil},
 			{"teardown CPU per call", "", "ms", func(r *runResult) float64 { return ms(r.tearCPU) / 4000 }, nil},
 			{"last teardown / (4,000 × teardown CPU ÷ cores)", "≤ 1.5", "x", func(r *runResult) float64 { return r.tearBound }, atMost(1.5)},
+			{"faxload (FreeSWITCH's side) teardown CPU per call", "", "ms", func(r *runResult) float64 { return ms(r.tearAll.faxload) / 4000 }, nil},
+			{"last teardown / (gofaxd + faxload teardown CPU ÷ cores)", "", "x", func(r *runResult) float64 { return r.tearAll.bound }, nil},
+			{"machine's CPU idle until the last teardown", "", "%", func(r *runResult) float64 { return 100 * r.tearAll.idle }, nil},
 			{"faxrcvd runs failed (/bin/true)", "0", "", func(r *runResult) float64 { return float64(r.faxrcvdFailed) }, atMost(0)},
 			{"setup p99", "", "ms", func(r *runResult) float64 { return ms(pct(r.setup, 0.99)) }, nil},
 		},
@@ -209,8 +215,10 @@ type runResult struct {
 	heldGoroutines        float64
 	setupWindow, setupCPU time.Duration
 	setupBound            float64
+	setupAll              burstShare
 	tearWindow, tearCPU   time.Duration
 	tearBound             float64
+	tearAll               burstShare
 	setupRate             float64
 	faxrcvdFailed         int
 	refused               int
@@ -257,15 +265,15 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 		interval = time.Second // counting 20,000 descriptors is work
 	}
 	var (
-		mu                 sync.Mutex
-		psSetup, psRelease procStat
-		psClosed           procStat
+		mu                           sync.Mutex
+		atSetup, atRelease, atClosed mark
 	)
 	hooks := loadHooks{
 		allSetUp: func(held int) {
-			ps, _ := readProcStat(pid)
+			at, _ := markNow(pid)
+			ps := at.gofaxd
 			mu.Lock()
-			psSetup = ps
+			atSetup = at
 			mu.Unlock()
 			if !sc.spec.hold {
 				return
@@ -282,15 +290,15 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 				time.Sleep(e.hold)
 			}
 			// The teardown window starts here.
-			ps, _ = readProcStat(pid)
+			at, _ = markNow(pid)
 			mu.Lock()
-			psRelease = ps
+			atRelease = at
 			mu.Unlock()
 		},
 		allClosed: func() {
-			ps, _ := readProcStat(pid)
+			at, _ := markNow(pid)
 			mu.Lock()
-			psClosed = ps
+			atClosed = at
 			mu.Unlock()
 		},
 		onCheckpoint: func(calls int) {
@@ -298,12 +306,12 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 		},
 	}
 	p := watch(pid, interval)
-	ps0, err := readProcStat(pid)
+	at0, err := markNow(pid)
 	if err != nil {
 		p.end()
 		return nil, err
 	}
-	self0 := selfCPU()
+	ps0, self0 := at0.gofaxd, at0.self
 	lr := s.runLoad(ctx, sc.spec, callOptions{addr: d.addr, ioTimeout: time.Minute, tiff: e.tiff}, hooks)
 	r.selfPerCall = (selfCPU() - self0) / time.Duration(max(sc.spec.calls, 1))
 	m, werr := e.waitRecorded(ctx, d, sc.spec.calls)
@@ -329,15 +337,17 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 	if r.setupWindow > 0 {
 		r.setupRate = float64(len(lr.setupLat)) / r.setupWindow.Seconds()
 	}
-	r.setupCPU = psSetup.cpu - ps0.cpu
+	r.setupCPU = atSetup.gofaxd.cpu - ps0.cpu
 	if r.setupCPU > 0 {
 		r.setupBound = r.setupWindow.Seconds() / (r.setupCPU.Seconds() / cores)
+		r.setupAll = share(at0, atSetup, r.setupWindow, cores)
 	}
 	if !lr.release.IsZero() {
 		r.tearWindow = lr.end.Sub(lr.release)
-		r.tearCPU = psClosed.cpu - psRelease.cpu
+		r.tearCPU = atClosed.gofaxd.cpu - atRelease.gofaxd.cpu
 		if r.tearCPU > 0 {
 			r.tearBound = r.tearWindow.Seconds() / (r.tearCPU.Seconds() / cores)
+			r.tearAll = share(atRelease, atClosed, r.tearWindow, cores)
 		}
 	}
 	r.faxrcvdFailed = int(m.get(`gofaxd_faxrcvd_runs_total{result="failed"}`))
@@ -352,6 +362,39 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 		return r, werr
 	}
 	return r, nil
+}
+
+// mark is the CPU counters at one moment of a run.
+type mark struct {
+	gofaxd     procStat
+	self, idle time.Duration // faxload's own CPU, the machine's idle time
+}
+
+func markNow(pid int) (mark, error) {
+	ps, err := readProcStat(pid)
+	return mark{gofaxd: ps, self: selfCPU(), idle: idleCPU()}, err
+}
+
+// burstShare is how a burst's window used the machine's CPU: gofaxd and
+// faxload both need it, so the window cannot be shorter than their CPU
+// divided among the cores, and time the CPU was left idle is time a lock
+// or a queue added.
+type burstShare struct {
+	faxload time.Duration // faxload's CPU in the window (FreeSWITCH's side)
+	bound   float64       // the window / ((gofaxd + faxload) CPU ÷ cores)
+	idle    float64       // share of the machine's CPU idle in the window
+}
+
+func share(from, to mark, window time.Duration, cores float64) burstShare {
+	b := burstShare{faxload: to.self - from.self}
+	busy := (to.gofaxd.cpu - from.gofaxd.cpu + b.faxload).Seconds()
+	if busy > 0 {
+		b.bound = window.Seconds() / (busy / cores)
+	}
+	if window > 0 {
+		b.idle = (to.idle - from.idle).Seconds() / (window.Seconds() * cores)
+	}
+	return b
 }
 
 // selfCPU is faxload's own CPU time.
