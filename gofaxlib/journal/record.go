@@ -66,7 +66,7 @@ func NewRecord(kind string, v any) (Record, error) {
 		return Record{}, fmt.Errorf("%w: %s payload: %v", ErrRecord, kind, err)
 	}
 	r := Record{ID: NewID(), Kind: kind, Time: time.Now().UTC(), Data: data}
-	return r, r.check()
+	return r, r.checkNames() // json.Marshal made one JSON value
 }
 
 // Decode unmarshals the payload into v.
@@ -111,38 +111,56 @@ func validName(s string, max int, lowerOnly bool) bool {
 // ValidKind reports whether s may be used as a kind or consumer name.
 func ValidKind(s string) bool { return validName(s, maxKindLen, true) }
 
-func (r Record) check() error {
+// checkNames checks the ID and the kind.
+func (r Record) checkNames() error {
 	switch {
 	case !validName(r.ID, maxIDLen, false):
 		return fmt.Errorf("%w: id %q", ErrRecord, r.ID)
 	case !ValidKind(r.Kind):
 		return fmt.Errorf("%w: kind %q", ErrRecord, r.Kind)
-	case len(r.Data) == 0 || !json.Valid(r.Data):
-		return fmt.Errorf("%w: %s %s: payload is not one JSON value", ErrRecord, r.Kind, r.ID)
 	}
 	return nil
 }
 
+func (r Record) errPayload() error {
+	return fmt.Errorf("%w: %s %s: payload is not one JSON value", ErrRecord, r.Kind, r.ID)
+}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Encode returns r as one journal line, with its newline.
+// Encode returns r as one journal line, with its newline: the JSON
+// object {"id","kind","time","data"} with the payload compacted. It is
+// written out here rather than marshalled: IDs and kinds need no
+// escaping (see validName), and compacting checks the payload too.
 func (r Record) Encode() ([]byte, error) {
-	if err := r.check(); err != nil {
+	if err := r.checkNames(); err != nil {
 		return nil, err
 	}
-	var data bytes.Buffer
-	if err := json.Compact(&data, r.Data); err != nil {
-		return nil, fmt.Errorf("%w: %s %s: %v", ErrRecord, r.Kind, r.ID, err)
+	if len(r.Data) == 0 {
+		return nil, r.errPayload()
 	}
-	r.Data = data.Bytes()
-	body, err := json.Marshal(r)
+	when, err := r.Time.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s %s: %v", ErrRecord, r.Kind, r.ID, err)
 	}
-	line := make([]byte, 0, headerLen+len(body)+1)
-	line = append(line, linePrefix...)
-	line = fmt.Appendf(line, "%08x ", crc32.Checksum(body, castagnoli))
-	line = append(line, body...)
+	line := make([]byte, headerLen, headerLen+len(r.ID)+len(r.Kind)+len(when)+len(r.Data)+40)
+	line = append(line, `{"id":"`...)
+	line = append(line, r.ID...)
+	line = append(line, `","kind":"`...)
+	line = append(line, r.Kind...)
+	line = append(line, `","time":`...)
+	line = append(line, when...)
+	line = append(line, `,"data":`...)
+	buf := bytes.NewBuffer(line)
+	if err := json.Compact(buf, r.Data); err != nil {
+		return nil, r.errPayload()
+	}
+	line = append(buf.Bytes(), '}')
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], crc32.Checksum(line[headerLen:], castagnoli))
+	copy(line, linePrefix)
+	hex.Encode(line[len(linePrefix):], sum[:])
+	line[headerLen-1] = ' '
 	line = append(line, '\n')
 	if len(line) > MaxRecordSize {
 		return nil, fmt.Errorf("%w: %s %s: %d bytes, more than %d", ErrRecord, r.Kind, r.ID, len(line), MaxRecordSize)
@@ -182,8 +200,11 @@ func Decode(line []byte) (Record, error) {
 		return Record{}, fmt.Errorf("%w: %v", ErrRecord, err)
 	}
 	r := Record(e)
-	if err := r.check(); err != nil {
+	if err := r.checkNames(); err != nil {
 		return Record{}, err
+	}
+	if len(r.Data) == 0 { // json.Unmarshal checked that data is valid
+		return Record{}, r.errPayload()
 	}
 	return r, nil
 }

@@ -2,7 +2,10 @@ package journal
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"strings"
 	"testing"
@@ -187,5 +190,60 @@ func TestScanSkipsBadLines(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "a,c" || res.skipped != 3 || res.consumed != int64(b.Len()) {
 		t.Errorf("ids %q, skipped %d, consumed %d of %d", ids, res.skipped, res.consumed, b.Len())
+	}
+}
+
+// BenchmarkNewRecordEncode: a reception record (about 1 KiB) made and
+// encoded, as gofaxd does for each received call.
+func BenchmarkNewRecordEncode(b *testing.B) {
+	type reception struct {
+		UUID, CommID, File, Modem, Recipient, Reason, Class, RemoteID string
+		Start, End                                                    time.Time
+		Pages, TransferRate                                           int
+		Env                                                           map[string]string
+	}
+	v := reception{UUID: "0f314832-a46f-4293-85fb-140acc5cadeb", CommID: "000001234",
+		File: "recvq/fax000001234.tif", Modem: "freeswitch3", Recipient: "+4930123456",
+		Reason: "", Class: "received", RemoteID: "<+49 30 99999>", Start: time.Now(), End: time.Now(),
+		Pages: 2, TransferRate: 14400,
+		Env: map[string]string{"HANGUPCAUSE": "NORMAL_CLEARING", "x": strings.Repeat("y", 600)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := NewRecord("recv.done", v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Encode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestEncodeFormat: Encode writes the line as the journal always did, the
+// envelope marshalled by encoding/json after the CRC of its bytes, with
+// the payload compacted.
+func TestEncodeFormat(t *testing.T) {
+	when := time.Date(2026, 1, 2, 15, 4, 5, 123456789, time.UTC)
+	for _, rec := range []Record{
+		{ID: "a", Kind: "k", Time: when, Data: []byte("{ \"x\" : [1, 2.5e3, true, null],\n \"y\": \"a b\\n\\u00e9\" }")},
+		{ID: "host1:job:17", Kind: "send.attempt", Time: when.In(time.FixedZone("X", 3600)), Data: []byte(`"text"`)},
+		{ID: NewID(), Kind: "recv.done", Time: time.Time{}, Data: []byte(` 17 `)},
+	} {
+		line, err := rec.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data bytes.Buffer
+		if err := json.Compact(&data, rec.Data); err != nil {
+			t.Fatal(err)
+		}
+		body, err := json.Marshal(envelope{ID: rec.ID, Kind: rec.Kind, Time: rec.Time, Data: data.Bytes()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("J1 %08x %s\n", crc32.Checksum(body, castagnoli), body)
+		if string(line) != want {
+			t.Errorf("Encode(%+v)\n got %q\nwant %q", rec, line, want)
+		}
 	}
 }
