@@ -512,7 +512,7 @@ func (c *call) setUp(ctx context.Context) (ok bool, startErr error) {
 		return false, nil
 	}
 	c.file = file
-	c.log = base.With("recipient", rcpt, "modem", lease.Modem(), "commid", c.commid, "file", file.Name)
+	c.log = base.With("modem", lease.Modem(), "commid", c.commid, "file", file.Name)
 	lease.Begin(c.commid)
 	c.startID = h.started(c.reception())
 

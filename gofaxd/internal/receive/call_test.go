@@ -1,8 +1,11 @@
 package receive
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -192,5 +195,39 @@ func TestIdentNotExpanded(t *testing.T) {
 				t.Errorf("LocalIdentifier %q = %q, want %q", tc.ident, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCallLogAttrsOnce: each line a call logs names each attribute once
+// (the recipient was once added twice).
+func TestCallLogAttrsOnce(t *testing.T) {
+	var buf bytes.Buffer
+	h := newHandler(t)
+	h.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	h.Serve(context.Background(), newFakeChannel(map[string]string{"sip_to_user": "5551236"}))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if !strings.Contains(buf.String(), `"msg":"accepting call"`) {
+		t.Fatalf("no call logged:\n%s", buf.String())
+	}
+	for _, line := range lines {
+		dec := json.NewDecoder(strings.NewReader(line))
+		if _, err := dec.Token(); err != nil { // {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			if seen[k.(string)] {
+				t.Errorf("%q twice in %s", k, line)
+			}
+			seen[k.(string)] = true
+		}
 	}
 }

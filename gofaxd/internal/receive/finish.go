@@ -156,7 +156,7 @@ func (c *call) handOver() {
 	}
 	c.exit()
 	if c.startID == "" {
-		c.log.Error("reception not journaled: it stays in recvq unfinished", "file", c.file.Name)
+		c.log.Error("reception not journaled: it stays in recvq unfinished")
 		return
 	}
 	c.h.active.remove(c.startID)
