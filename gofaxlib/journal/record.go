@@ -132,6 +132,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // object {"id","kind","time","data"} with the payload compacted. It is
 // written out here rather than marshalled: IDs and kinds need no
 // escaping (see validName), and compacting checks the payload too.
+// Unlike json.Marshal it leaves <, > and & in the payload's strings
+// unescaped; both decode the same.
 func (r Record) Encode() ([]byte, error) {
 	if err := r.checkNames(); err != nil {
 		return nil, err

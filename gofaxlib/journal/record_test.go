@@ -22,6 +22,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"array", Record{ID: "host1:job:17", Kind: "send.attempt", Time: when, Data: []byte(`[1, null]`)}},
 		{"newline in a string", Record{ID: "A.b_c-d", Kind: "x", Time: when, Data: []byte(`{"s":"line1\nline2\r\u2028"}`)}},
 		{"string", Record{ID: "1", Kind: "0-k_ind.x", Time: when, Data: []byte(`"text"`)}},
+		{"<, > and &", Record{ID: "2", Kind: "recv.done", Time: when, Data: []byte(`{"remote_id":"<+49 30 1> & \u003c"}`)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			line, err := tc.rec.Encode()
@@ -219,9 +220,10 @@ func BenchmarkNewRecordEncode(b *testing.B) {
 	}
 }
 
-// TestEncodeFormat: Encode writes the line as the journal always did, the
-// envelope marshalled by encoding/json after the CRC of its bytes, with
-// the payload compacted.
+// TestEncodeFormat: Encode writes the line as the journal always did: the
+// envelope as encoding/json marshals it, after the CRC of its bytes, with
+// the payload compacted (encoding/json would also escape <, > and & in
+// the payload's strings; Encode leaves them, which decodes the same).
 func TestEncodeFormat(t *testing.T) {
 	when := time.Date(2026, 1, 2, 15, 4, 5, 123456789, time.UTC)
 	for _, rec := range []Record{
