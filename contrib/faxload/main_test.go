@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,5 +80,33 @@ func TestRun(t *testing.T) {
 	}
 	if testing.Verbose() {
 		os.Stdout.Write(out.Bytes())
+	}
+}
+
+// TestShare: a burst's window set against both processes' CPU, and the
+// machine's idle share in it.
+func TestShare(t *testing.T) {
+	ms := time.Millisecond
+	from := mark{gofaxd: procStat{cpu: 100 * ms}, self: 50 * ms, idle: 1000 * ms}
+	for _, tc := range []struct {
+		name            string
+		to              mark
+		window          time.Duration
+		wantBound, idle float64
+	}{
+		// 400 ms of gofaxd and 200 of faxload fill two CPUs for 300 ms.
+		{"saturated", mark{gofaxd: procStat{cpu: 500 * ms}, self: 250 * ms, idle: 1000 * ms}, 300 * ms, 1, 0},
+		// The same CPU in 400 ms: 200 ms of the 800 idle.
+		{"a quarter idle", mark{gofaxd: procStat{cpu: 500 * ms}, self: 250 * ms, idle: 1200 * ms}, 400 * ms, 400.0 / 300, 0.25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := share(from, tc.to, tc.window, 2)
+			if b.faxload != 200*ms || math.Abs(b.bound-tc.wantBound) > 1e-9 || math.Abs(b.idle-tc.idle) > 1e-9 {
+				t.Errorf("share = %+v, want faxload 200ms, bound %v, idle %v", b, tc.wantBound, tc.idle)
+			}
+		})
+	}
+	if idleCPU() <= 0 {
+		t.Error("no idle time read from /proc/stat")
 	}
 }
