@@ -47,8 +47,8 @@ var scenarios = []scenario{
 			{"gofaxd CPU per received call", "≤ 1.2 ms", "ms", func(r *runResult) float64 { return ms(r.cpuPerCall) }, atMost(1.2)},
 			{"faxrcvd (children) CPU per call", "", "ms", func(r *runResult) float64 { return ms(r.kidsPerCall) }, nil},
 			{"faxload (FreeSWITCH's side) CPU per call", "", "ms", func(r *runResult) float64 { return ms(r.selfPerCall) }, nil},
-			{"file create, probed before+after (gofaxd: 2/call)", "", "ms", func(r *runResult) float64 { return ms(r.createCost) }, nil},
-			{"gofaxd CPU per call less 2 creates as probed", "", "ms", func(r *runResult) float64 { return ms(r.cpuPerCall - 2*r.createCost) }, nil},
+			{"file create, probed before+after (gofaxd: 2/call)", "", "ms", func(r *runResult) float64 { return ms(r.createCost()) }, nil},
+			{"gofaxd CPU per call less 2 creates as probed", "", "ms", func(r *runResult) float64 { return ms(r.cpuPerCall - 2*r.createCost()) }, nil},
 			{"setup p50", "", "ms", func(r *runResult) float64 { return ms(pct(r.setup, 0.5)) }, nil},
 			{"setup p99", "≤ 250 ms", "ms", func(r *runResult) float64 { return ms(pct(r.setup, 0.99)) }, atMost(250)},
 			{"setup p99.9 / p99", "≤ 2", "x", func(r *runResult) float64 { return ratio(pct(r.setup, 0.999), pct(r.setup, 0.99)) }, atMost(2)},
@@ -223,9 +223,14 @@ type runResult struct {
 	faxrcvdFailed         int
 	refused               int
 	checkpoints           []checkpoint
-	createCost            time.Duration    // CPU of creating a file in the spool's file system: the mean of
-	createProbed          [2]time.Duration // the probes before and after the run
+	createProbed          [2]time.Duration // CPU of creating a file in the spool's file system, before and after the run
 	selfPerCall           time.Duration    // faxload's own CPU per call
+}
+
+// createCost is what creating a file cost during the run: the mean of
+// the probes before and after it.
+func (r *runResult) createCost() time.Duration {
+	return (r.createProbed[0] + r.createProbed[1]) / 2
 }
 
 func (r *runResult) checkpointGoroutines(i int) float64 {
@@ -260,7 +265,7 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 	}()
 	pid := d.pid()
 	r := &runResult{load: loadAvg(), calls: sc.spec.calls}
-	r.createProbed[0] = createCost(d.dir, "create-probe")
+	r.createProbed[0] = probeCreate(d.dir, "create-probe")
 	idleFDs := countFDs(pid)
 	interval := 250 * time.Millisecond
 	if sc.spec.calls >= 5000 {
@@ -321,8 +326,7 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 	p.end()
 	// Creates cost more or less as the file system's state changes
 	// during the run: probed again once gofaxd's CPU is read.
-	r.createProbed[1] = createCost(d.dir, "create-probe-end")
-	r.createCost = (r.createProbed[0] + r.createProbed[1]) / 2
+	r.createProbed[1] = probeCreate(d.dir, "create-probe-end")
 	if len(sc.spec.checkpoints) > 0 && werr == nil {
 		r.checkpoints = append(r.checkpoints, e.rest(ctx, d, sc.spec.calls))
 	}
@@ -360,7 +364,7 @@ func (e runEnv) runOnce(ctx context.Context, s *script, sc scenario) (*runResult
 	r.refused = int(m.get("gofaxd_connections_refused_total"))
 	fmt.Fprintf(e.out, "%-10s load %s: %d calls, %d failed, %d received, %.0f calls/s, gofaxd CPU %.3f ms/call (faxrcvd %.3f, faxload %.3f), setup p50/p99/p99.9/max %s, teardown %s, peak threads %d fds %d RSS %.0f MiB; a file create in the spool costs %.0f µs CPU (%.0f before the run, %.0f after)\n",
 		sc.name, r.load, r.calls, r.failed, r.received, r.callsPerSec, ms(r.cpuPerCall), ms(r.kidsPerCall), ms(r.selfPerCall),
-		quantiles(r.setup), quantiles(r.teardown), r.threads, r.fds, mib(r.rss), us(r.createCost), us(r.createProbed[0]), us(r.createProbed[1]))
+		quantiles(r.setup), quantiles(r.teardown), r.threads, r.fds, mib(r.rss), us(r.createCost()), us(r.createProbed[0]), us(r.createProbed[1]))
 	if r.firstErr != "" {
 		fmt.Fprintf(e.out, "%-10s first failure: %s\n", sc.name, r.firstErr)
 	}
@@ -410,16 +414,16 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// createProbes is how many files createCost creates.
+// createProbes is how many files probeCreate creates.
 const createProbes = 500
 
-// createCost measures what creating a file costs in dir's file system
+// probeCreate measures what creating a file costs in dir's file system
 // (CPU per file): gofaxd creates two a call (the recvq file and the
 // session log). The files stay until the runs' directories are removed:
 // an ext4 without a journal skips inodes freed in the last minutes on
 // every allocation, so deleting them here would make the run's creates
 // dearer.
-func createCost(dir, name string) time.Duration {
+func probeCreate(dir, name string) time.Duration {
 	probe := filepath.Join(dir, name)
 	if os.Mkdir(probe, 0o700) != nil {
 		return 0

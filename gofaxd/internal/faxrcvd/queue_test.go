@@ -120,18 +120,13 @@ func TestQueueCloseKills(t *testing.T) {
 	}
 }
 
-// switchable is a Busy that a test turns on and off.
-type switchable struct{ on atomic.Bool }
-
-func (s *switchable) busy() bool { return s.on.Load() }
-
 // TestQueueDefersWhileBusy: while calls wait for the CPU, one run goes
 // on and the others wait; when they no longer do, the others start.
 func TestQueueDefersWhileBusy(t *testing.T) {
 	b := &blocking{release: make(chan struct{})}
-	var busy switchable
-	busy.on.Store(true)
-	q := New(Config{Workers: 3, Run: b.run, Interrupted: errStopped, Ack: b.ack, Busy: busy.busy, Defer: time.Hour})
+	var busy atomic.Bool // turned off below
+	busy.Store(true)
+	q := New(Config{Workers: 3, Run: b.run, Interrupted: errStopped, Ack: b.ack, Busy: busy.Load, Defer: time.Hour})
 	defer q.Close(context.Background())
 	for i := range 3 {
 		q.Enqueue(record(fmt.Sprint(i)))
@@ -141,7 +136,7 @@ func TestQueueDefersWhileBusy(t *testing.T) {
 	if started, _, n := b.snapshot(); n != 1 || len(started) != 1 {
 		t.Fatalf("while busy: %d running, started %q; want only the first", n, started)
 	}
-	busy.on.Store(false)
+	busy.Store(false)
 	waitFor(t, "all three runs", func() bool { _, _, n := b.snapshot(); return n == 3 })
 	close(b.release)
 	waitFor(t, "all acknowledged", func() bool { _, a, _ := b.snapshot(); return len(a) == 3 })
