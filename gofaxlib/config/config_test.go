@@ -148,6 +148,8 @@ func TestParseValues(t *testing.T) {
 		{"faxrcvd defer default", "", func(c *Config) bool { return c.Gofaxd.FaxRcvdDefer == 2*time.Second }, ""},
 		{"faxrcvd defer off", "[gofaxd]\nfaxrcvddefer = 0\n", func(c *Config) bool { return c.Gofaxd.FaxRcvdDefer == 0 }, ""},
 		{"faxrcvd defer", "[gofaxd]\nfaxrcvddefer = 500ms\n", func(c *Config) bool { return c.Gofaxd.FaxRcvdDefer == 500*time.Millisecond }, ""},
+		{"syncfs default", "", func(c *Config) bool { return c.Gofaxd.SyncFS }, ""},
+		{"syncfs off", "[gofaxd]\nsyncfs = false\n", func(c *Config) bool { return !c.Gofaxd.SyncFS }, ""},
 		{"retry counter tolerant", "[gofaxsend]\ndisablev17afterretry = never\n", func(c *Config) bool { return c.Gofaxsend.DisableV17AfterRetry == 0 }, `"never" is not a non-negative whole number, using 0`},
 		{"retry counter empty", "[gofaxsend]\ndisableecmafterretry = \"\"\n", func(c *Config) bool { return c.Gofaxsend.DisableECMAfterRetry == 0 }, ""},
 		{"modems 0 warns", "[hylafax]\nmodems = 0\n", func(c *Config) bool { return c.HylaFAX.Modems == 0 }, "t.conf:2: [hylafax] modems: 0 virtual modems"},

@@ -69,6 +69,7 @@ type raw struct {
 		Faxrcvddefer                 string
 		Maxconnections               string
 		Maxsetups                    string
+		Syncfs                       bool
 		Shutdowngrace                string
 		Metrics                      string
 	}
@@ -201,6 +202,7 @@ func defaults() raw {
 	r.Gofaxd.Faxrcvdtimeout = "10m"
 	r.Gofaxd.Faxrcvdconcurrency = "4"
 	r.Gofaxd.Faxrcvddefer = "2s"
+	r.Gofaxd.Syncfs = true
 	r.Gofaxd.Shutdowngrace = "60s"
 	r.Gofaxsend.Ringtimeout = "60s"
 	r.Gofaxsend.Pagetimeout = "5m"
@@ -480,6 +482,7 @@ func build(r raw, lines map[string]int, file string) (*Config, []string, error) 
 		FaxRcvdDefer:           cv.duration("gofaxd", "faxrcvddefer", d.Faxrcvddefer, time.Second),
 		MaxConnections:         cv.optionalNumber("gofaxd", "maxconnections", d.Maxconnections),
 		MaxSetups:              cv.optionalNumber("gofaxd", "maxsetups", d.Maxsetups),
+		SyncFS:                 d.Syncfs,
 		ShutdownGrace:          cv.duration("gofaxd", "shutdowngrace", d.Shutdowngrace, time.Second),
 		Metrics:                strings.TrimSpace(d.Metrics),
 	}

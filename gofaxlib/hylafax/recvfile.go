@@ -311,6 +311,55 @@ func (OSSyncer) DataSync(f *os.File) error {
 	return nil
 }
 
+// FileSystemSyncer is a Syncer that can also make everything written to
+// one file system durable at once (syncfs): one flush of the disk's cache
+// for a whole batch of files instead of one or two per file.
+type FileSystemSyncer interface {
+	Syncer
+	SyncFS() error
+}
+
+// SpoolSyncer is OSSyncer with syncfs on the file system of a spool's
+// recvq and log directories. Its descriptor is opened before any file it
+// is to make durable is written: syncfs reports the write-back errors of
+// the file system since then, which a descriptor opened later would not.
+type SpoolSyncer struct {
+	OSSyncer
+	dir *os.File
+}
+
+// OpenSpoolSyncer opens a SpoolSyncer on spool; an error when its recvq
+// and log directories are on different file systems.
+func OpenSpoolSyncer(spool string) (*SpoolSyncer, error) {
+	recvq, err := os.Stat(filepath.Join(spool, "recvq"))
+	if err != nil {
+		return nil, fmt.Errorf("hylafax: %w", err)
+	}
+	log, err := os.Stat(filepath.Join(spool, "log"))
+	if err != nil {
+		return nil, fmt.Errorf("hylafax: %w", err)
+	}
+	if recvq.Sys().(*syscall.Stat_t).Dev != log.Sys().(*syscall.Stat_t).Dev {
+		return nil, fmt.Errorf("hylafax: %s/recvq and %s/log are on different file systems", spool, spool)
+	}
+	d, err := os.Open(filepath.Join(spool, "recvq"))
+	if err != nil {
+		return nil, fmt.Errorf("hylafax: %w", err)
+	}
+	return &SpoolSyncer{dir: d}, nil
+}
+
+// SyncFS implements FileSystemSyncer.
+func (s *SpoolSyncer) SyncFS() error {
+	if err := ignoringEINTR(func() error { return syncFS(s.dir) }); err != nil {
+		return &fs.PathError{Op: "syncfs", Path: s.dir.Name(), Err: err}
+	}
+	return nil
+}
+
+// Close closes the spool's descriptor.
+func (s *SpoolSyncer) Close() error { return s.dir.Close() }
+
 // commitWorkers bounds the fsyncs CommitRecvFiles runs at once: the
 // file system merges concurrent fsyncs into one journal commit and the
 // disk's cache flushes overlap, while each waiting fsync holds a thread.
@@ -364,6 +413,43 @@ func CommitRecvFiles(s Syncer, files []*RecvFile) []error {
 		rf.Close()
 	})
 	return errs
+}
+
+// CommitRecvFilesFS does what CommitRecvFiles does with a syncfs for
+// each of its two rounds, which also makes durable whatever else was
+// written to the file system before it: first the data, tags and modes
+// of all files, then their switched headers. The locks are released
+// after both. When a syncfs fails, it says so in fsErr and the files
+// are made durable one by one as CommitRecvFiles does, errs telling
+// which failed; the caller's other files are then its to fsync.
+func CommitRecvFilesFS(s FileSystemSyncer, files []*RecvFile) (errs []error, fsErr error) {
+	if fsErr = s.SyncFS(); fsErr != nil {
+		return CommitRecvFiles(s, files), fsErr
+	}
+	errs = make([]error, len(files))
+	for i, rf := range files {
+		if rf.f == nil {
+			errs[i] = ErrRecvFileDone
+		} else if rf.header != nil {
+			if _, err := rf.f.WriteAt(rf.header, 0); err != nil {
+				errs[i] = fmt.Errorf("hylafax: %s: %w", rf.Name, err)
+			}
+			rf.header = nil
+		}
+	}
+	if fsErr = s.SyncFS(); fsErr != nil {
+		each(len(files), func(i int) {
+			if rf := files[i]; rf.f != nil && errs[i] == nil {
+				if err := s.DataSync(rf.f); err != nil {
+					errs[i] = fmt.Errorf("hylafax: %w", err)
+				}
+			}
+		})
+	}
+	for _, rf := range files {
+		rf.Close()
+	}
+	return errs, fsErr
 }
 
 // each runs fn(0) … fn(n-1), commitWorkers at a time.

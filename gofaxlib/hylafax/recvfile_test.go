@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -360,5 +362,140 @@ func TestCommitRecvFiles(t *testing.T) {
 		if fi, _ := os.Stat(rf.Path); fi.Mode().Perm() != 0o644 {
 			t.Errorf("file %d mode %v", i, fi.Mode().Perm())
 		}
+	}
+}
+
+// fsRecorder is a FileSystemSyncer that records, at each syncfs, the
+// first 8 bytes, size and lock of each of its files; the syncfs calls
+// numbered in fail fail.
+type fsRecorder struct {
+	recordingSyncer
+	t     *testing.T
+	files []*RecvFile
+	fail  map[int]bool
+	at    [][]fsState // one per syncfs
+}
+
+type fsState struct {
+	header []byte
+	size   int64
+	locked bool
+}
+
+func (r *fsRecorder) SyncFS() error {
+	var states []fsState
+	for _, rf := range r.files {
+		b, _ := os.ReadFile(rf.Path)
+		states = append(states, fsState{b[:8], int64(len(b)), isLocked(r.t, rf.Path)})
+	}
+	r.at = append(r.at, states)
+	if r.fail[len(r.at)] {
+		return errors.New("EIO")
+	}
+	return nil
+}
+
+// taggedFiles returns n received files, tagged and still locked.
+func taggedFiles(t *testing.T, fixture []byte, n int) []*RecvFile {
+	t.Helper()
+	spool := recvSpool(t)
+	var files []*RecvFile
+	for range n {
+		rf, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{Mode: 0o644})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rxfax(t, rf.Path, fixture)
+		if pages, err := rf.Tag(testFaxTags); pages != 2 || err != nil {
+			t.Fatalf("Tag = %d, %v", pages, err)
+		}
+		files = append(files, rf)
+	}
+	return files
+}
+
+// TestCommitRecvFilesFS: with a syncfs, the two rounds of
+// CommitRecvFiles are one syncfs each: at the first every file has its
+// new directories but the old header, at the second the new header; both
+// while the files are locked, released after. A failed syncfs falls back
+// to syncing file by file, and says so.
+func TestCommitRecvFilesFS(t *testing.T) {
+	fixture, err := os.ReadFile("testdata/tiff/received-t38-2page.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		fail    map[int]bool
+		syncfs  int      // syncfs calls
+		perFile []string // the per-file syncs of each file, in order
+	}{
+		{"both rounds", nil, 2, nil},
+		{"first fails", map[int]bool{1: true}, 1, []string{"fsync", "fdatasync"}},
+		{"second fails", map[int]bool{2: true}, 2, []string{"fdatasync"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := taggedFiles(t, fixture, 3)
+			rec := &fsRecorder{t: t, files: files, fail: tc.fail}
+			errs, fsErr := CommitRecvFilesFS(rec, files)
+			if (fsErr != nil) != (tc.fail != nil) {
+				t.Errorf("fsErr = %v", fsErr)
+			}
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("file %d: %v", i, err)
+				}
+			}
+			if len(rec.at) != tc.syncfs {
+				t.Fatalf("%d syncfs, want %d", len(rec.at), tc.syncfs)
+			}
+			for i, rf := range files {
+				final, _ := os.ReadFile(rf.Path)
+				if bytes.Equal(final[:8], fixture[:8]) {
+					t.Errorf("file %d: the header was not switched", i)
+				}
+				first := rec.at[0][i]
+				if !bytes.Equal(first.header, fixture[:8]) || first.size != int64(len(final)) || !first.locked {
+					t.Errorf("file %d at the first syncfs: %+v; want the old header, the new directories, locked", i, first)
+				}
+				if tc.syncfs == 2 {
+					if second := rec.at[1][i]; !bytes.Equal(second.header, final[:8]) || !second.locked {
+						t.Errorf("file %d at the second syncfs: %+v; want the new header, locked", i, second)
+					}
+				}
+				var ops []string
+				for _, r := range rec.log {
+					if r.name == rf.Path {
+						ops = append(ops, r.op)
+					}
+				}
+				if !slices.Equal(ops, tc.perFile) {
+					t.Errorf("file %d synced by itself: %q, want %q", i, ops, tc.perFile)
+				}
+				if isLocked(t, rf.Path) {
+					t.Errorf("file %d still locked", i)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenSpoolSyncer: syncfs on a spool's file system works, and a
+// spool without recvq is an error naming it.
+func TestOpenSpoolSyncer(t *testing.T) {
+	spool := recvSpool(t)
+	if err := os.MkdirAll(filepath.Join(spool, "log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSpoolSyncer(spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SyncFS(); err != nil {
+		t.Errorf("SyncFS: %v", err)
+	}
+	if _, err := OpenSpoolSyncer(t.TempDir()); err == nil || !strings.Contains(err.Error(), "recvq") {
+		t.Errorf("a spool without recvq: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package hylafax
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // syncFileRangeWrite is SYNC_FILE_RANGE_WRITE: start writeback of the
@@ -14,4 +16,9 @@ const syncFileRangeWrite = 2
 // way and share the file system's journal commits. Best effort.
 func startWriteback(f *os.File) {
 	syscall.Syscall6(syscall.SYS_SYNC_FILE_RANGE, f.Fd(), 0, 0, syncFileRangeWrite, 0, 0)
+}
+
+// syncFS makes the file system holding f durable (syncfs).
+func syncFS(f *os.File) error {
+	return unix.Syncfs(int(f.Fd()))
 }

@@ -69,6 +69,9 @@ type App struct {
 	web      *web // nil without [web]
 	queue    *faxrcvd.Queue
 	health   *health
+	// spoolSync makes receptions durable by syncfs (nil: fsync, or the
+	// Options' Syncer).
+	spoolSync *hylafax.SpoolSyncer
 
 	wg         sync.WaitGroup // the listener's Serve
 	bg         sync.WaitGroup // the Recovery and the journal's upkeep
@@ -257,6 +260,14 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 			xfer = cfg.HylaFAX.XferFaxLog
 		}
 	}
+	syncer := opt.Syncer
+	if syncer == nil && cfg.Gofaxd.SyncFS {
+		if a.spoolSync, err = hylafax.OpenSpoolSyncer(spool); err != nil {
+			log.Warn("[gofaxd] syncfs: fsyncing file by file", "err", err)
+		} else {
+			syncer = a.spoolSync
+		}
+	}
 	h := &receive.Handler{
 		Settings: receive.Settings{
 			Spool:                spool,
@@ -293,7 +304,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		Observer: a.metrics,
 		Abort:    a.abort,
 		Journal:  j,
-		Syncer:   opt.Syncer,
+		Syncer:   syncer,
 	}
 	if opt.Observer != nil {
 		h.Observer = observers{a.metrics, opt.Observer}
@@ -440,6 +451,15 @@ func (a *App) closeParts() {
 	a.pool.Close()
 	a.closeTenancy()
 	a.journal.Close()
+	a.closeSpoolSync()
+}
+
+// closeSpoolSync closes the SpoolSyncer, if there is one, once no
+// reception is being made durable any more.
+func (a *App) closeSpoolSync() {
+	if a.spoolSync != nil {
+		a.spoolSync.Close()
+	}
 }
 
 // closeWeb stops the REST API, if there is one: its requests may finish
@@ -591,6 +611,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if jerr := a.journal.Close(); jerr != nil && err == nil {
 			err = jerr
 		}
+		a.closeSpoolSync()
 		a.shutErr = err
 	})
 	return a.shutErr

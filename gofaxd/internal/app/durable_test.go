@@ -136,3 +136,70 @@ func TestDurableGroupCommit(t *testing.T) {
 		}
 	}
 }
+
+// fsRecorder is a syncRecorder with syncfs: it notes the first received
+// file's name and header at each, and the sequence files' numbers.
+type fsRecorder struct {
+	syncRecorder
+	spool string
+}
+
+func (r *fsRecorder) SyncFS() error {
+	b, err := os.ReadFile(filepath.Join(r.spool, "recvq", "fax000000001.tif"))
+	ev := "syncfs: no fax000000001.tif"
+	if err == nil && len(b) >= 8 {
+		ev = fmt.Sprintf("syncfs: fax000000001.tif header %x", b[:8])
+	}
+	for _, seqf := range []string{"recvq/seqf", "log/seqf"} {
+		n, _ := os.ReadFile(filepath.Join(r.spool, seqf))
+		ev += fmt.Sprintf(", %s %s", seqf, strings.TrimSpace(string(n)))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+	return nil
+}
+
+// TestDurableBeforeFaxrcvdSyncFS: with syncfs, before faxrcvd starts the
+// spool's file system was synced twice with the reception's name and
+// numbers in place, first with its TIFF's old header, then with the
+// header switching to the new tags; and xferfaxlog, which may be
+// elsewhere, was fsynced with its RECV record.
+func TestDurableBeforeFaxrcvdSyncFS(t *testing.T) {
+	rec := &fsRecorder{}
+	e := newEnvWith(t, envOptions{modems: 1, opts: Options{Syncer: rec, Observer: rec}})
+	rec.spool = e.spool
+	rec.xfer = filepath.Join(e.spool, "log", "xferfaxlog")
+	e.call(esltest.InboundCall{CallerNumber: "5551000"})
+	e.faxrcvd("000000001")
+	events := rec.log()
+	at := slices.Index(events, "faxrcvd")
+	if at < 0 {
+		t.Fatalf("faxrcvd never started: %q", events)
+	}
+	final, err := os.ReadFile(filepath.Join(e.spool, "recvq", "fax000000001.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var syncfs []string
+	for _, ev := range events[:at] {
+		if strings.HasPrefix(ev, "syncfs") {
+			syncfs = append(syncfs, ev)
+		} else if strings.Contains(ev, "fax000000001.tif") || strings.Contains(ev, "seqf") {
+			t.Errorf("synced by itself with syncfs at hand: %q", ev)
+		}
+	}
+	if len(syncfs) != 2 {
+		t.Fatalf("syncfs before faxrcvd: %q, want 2", syncfs)
+	}
+	numbers := ", recvq/seqf 2, log/seqf 2" // the next numbers: 1 was taken
+	if want := fmt.Sprintf("syncfs: fax000000001.tif header %x%s", final[:8], numbers); syncfs[1] != want {
+		t.Errorf("second syncfs: %q, want %q", syncfs[1], want)
+	}
+	if !strings.HasSuffix(syncfs[0], numbers) || syncfs[0] == syncfs[1] || strings.Contains(syncfs[0], "no fax") {
+		t.Errorf("first syncfs: %q; want the file with its old header, and the numbers", syncfs[0])
+	}
+	if want := "fsync " + rec.xfer + " (1 RECV records)"; !slices.Contains(events[:at], want) {
+		t.Errorf("not before faxrcvd: %q\nsynced before faxrcvd: %q", want, events[:at])
+	}
+}

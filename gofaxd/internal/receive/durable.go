@@ -20,7 +20,10 @@ import (
 //  2. its name: recvq's directory entries (new files, files removed for
 //     want of pages), and the sequence files recvq/seqf and log/seqf, so
 //     that the numbers of a kept fax are never handed out again;
-//  3. the RECV record of xferfaxlog;
+//     with a hylafax.FileSystemSyncer (syncfs) 1 and 2 are two syncfs of
+//     the spool's file system for the whole round, the second after the
+//     headers were switched (hylafax.CommitRecvFilesFS);
+//  3. the RECV record of xferfaxlog (fsynced: it may be elsewhere);
 //  4. the recv.done record in the journal, with the acknowledgement of
 //     the reception's recv.start (the journal's own group commit).
 //
@@ -112,42 +115,31 @@ func (h *Handler) commitRound(ctx context.Context, batch []*commitItem) {
 	log := h.logger()
 	var files []*hylafax.RecvFile
 	var owners []*commitItem
+	var xfer []hylafax.XferRecord
 	for _, it := range batch {
 		if it.file != nil {
 			files = append(files, it.file)
 			owners = append(owners, it)
 		}
+		if it.xfer != nil {
+			xfer = append(xfer, *it.xfer)
+		}
 	}
-	for i, err := range hylafax.CommitRecvFiles(s, files) {
+	var errs []error
+	if fsys, ok := s.(hylafax.FileSystemSyncer); ok {
+		var fsErr error
+		if errs, fsErr = hylafax.CommitRecvFilesFS(fsys, files); fsErr != nil {
+			log.Error("spool file system not durable: syncing file by file", "err", fsErr)
+			h.syncNames(s)
+		}
+	} else {
+		errs = hylafax.CommitRecvFiles(s, files)
+		h.syncNames(s)
+	}
+	h.appendXfer(ctx, xfer, s)
+	for i, err := range errs {
 		if err != nil && err != hylafax.ErrRecvFileDone {
 			log.Error("received file not durable", "err", err, "commid", owners[i].commid, "file", files[i].Name)
-		}
-	}
-	if err := hylafax.SyncDir(s, filepath.Join(h.Spool, "recvq")); err != nil {
-		log.Error("recvq not durable", "err", err)
-	}
-	seq := h.seqs()
-	sync := func(f *os.File) error { return s.Sync(f) }
-	for _, q := range []*hylafax.Sequence{seq.recv, seq.log} {
-		if err := q.Sync(sync); err != nil {
-			log.Error("sequence file not durable", "err", err)
-		}
-	}
-	if h.XferFaxLog != "" {
-		var recs []hylafax.XferRecord
-		for _, it := range batch {
-			if it.xfer != nil {
-				recs = append(recs, *it.xfer)
-			}
-		}
-		if len(recs) > 0 {
-			// A local record: written even when gofaxd is out of time.
-			lctx, cancel := context.WithTimeout(ctx, recordWait)
-			err := hylafax.AppendXferRecords(lctx, h.XferFaxLog, recs, s)
-			cancel()
-			if err != nil {
-				log.Error("cannot write xferfaxlog", "err", err, "records", len(recs))
-			}
 		}
 	}
 	if h.Journal == nil {
@@ -167,5 +159,35 @@ func (h *Handler) commitRound(ctx context.Context, batch []*commitItem) {
 		if len(it.recs) > 0 {
 			it.journalErr = err
 		}
+	}
+}
+
+// syncNames fsyncs what names a reception: recvq's directory and the
+// sequence files.
+func (h *Handler) syncNames(s hylafax.Syncer) {
+	log := h.logger()
+	if err := hylafax.SyncDir(s, filepath.Join(h.Spool, "recvq")); err != nil {
+		log.Error("recvq not durable", "err", err)
+	}
+	seq := h.seqs()
+	sync := func(f *os.File) error { return s.Sync(f) }
+	for _, q := range []*hylafax.Sequence{seq.recv, seq.log} {
+		if err := q.Sync(sync); err != nil {
+			log.Error("sequence file not durable", "err", err)
+		}
+	}
+}
+
+// appendXfer appends a round's RECV records to xferfaxlog and fsyncs it
+// (it may be on another file system than the spool). A local record:
+// written even when gofaxd is out of time.
+func (h *Handler) appendXfer(ctx context.Context, recs []hylafax.XferRecord, s hylafax.Syncer) {
+	if h.XferFaxLog == "" || len(recs) == 0 {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, recordWait)
+	defer cancel()
+	if err := hylafax.AppendXferRecords(lctx, h.XferFaxLog, recs, s); err != nil {
+		h.logger().Error("cannot write xferfaxlog", "err", err, "records", len(recs))
 	}
 }
