@@ -480,8 +480,9 @@ func TestCommitRecvFilesFS(t *testing.T) {
 	}
 }
 
-// TestOpenSpoolSyncer: syncfs on a spool's file system works, and a
-// spool without recvq is an error naming it.
+// TestOpenSpoolSyncer: syncfs on a spool's file system works; a spool
+// without recvq, or whose log is on another file system than recvq, is
+// an error saying so.
 func TestOpenSpoolSyncer(t *testing.T) {
 	spool := recvSpool(t)
 	if err := os.MkdirAll(filepath.Join(spool, "log"), 0o755); err != nil {
@@ -497,5 +498,17 @@ func TestOpenSpoolSyncer(t *testing.T) {
 	}
 	if _, err := OpenSpoolSyncer(t.TempDir()); err == nil || !strings.Contains(err.Error(), "recvq") {
 		t.Errorf("a spool without recvq: %v", err)
+	}
+	shm, err := os.MkdirTemp("/dev/shm", "spool-log")
+	if err != nil {
+		t.Skip("no /dev/shm for a second file system:", err)
+	}
+	defer os.RemoveAll(shm)
+	split := recvSpool(t)
+	if err := os.Symlink(shm, filepath.Join(split, "log")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenSpoolSyncer(split); err == nil || !strings.Contains(err.Error(), "different file systems") {
+		t.Errorf("log on another file system: %v", err)
 	}
 }

@@ -254,7 +254,8 @@ type Handler struct {
 	// before a modem is taken or anything is answered.
 	Router Router
 	// Syncer makes receptions durable (see durable.go); nil is
-	// hylafax.OSSyncer (fsync, fdatasync).
+	// hylafax.OSSyncer (fsync, fdatasync). A hylafax.FileSystemSyncer
+	// makes each round durable with syncfs.
 	Syncer hylafax.Syncer
 
 	active   active // recv.start records of running calls
