@@ -418,11 +418,15 @@ func CommitRecvFiles(s Syncer, files []*RecvFile) []error {
 // CommitRecvFilesFS does what CommitRecvFiles does with a syncfs for
 // each of its two rounds, which also makes durable whatever else was
 // written to the file system before it: first the data, tags and modes
-// of all files, then their switched headers. The locks are released
-// after both. When a syncfs fails, it says so in fsErr and the files
+// of all files, then their switched headers (without files, one syncfs).
+// The locks are released after both. When a syncfs fails, it says so in fsErr and the files
 // are made durable one by one as CommitRecvFiles does, errs telling
 // which failed; the caller's other files are then its to fsync.
 func CommitRecvFilesFS(s FileSystemSyncer, files []*RecvFile) (errs []error, fsErr error) {
+	if len(files) == 0 {
+		// Receptions without pages: only their removals to sync.
+		return nil, s.SyncFS()
+	}
 	if fsErr = s.SyncFS(); fsErr != nil {
 		return CommitRecvFiles(s, files), fsErr
 	}

@@ -418,7 +418,8 @@ func taggedFiles(t *testing.T, fixture []byte, n int) []*RecvFile {
 // CommitRecvFiles are one syncfs each: at the first every file has its
 // new directories but the old header, at the second the new header; both
 // while the files are locked, released after. A failed syncfs falls back
-// to syncing file by file, and says so.
+// to syncing file by file, and says so. Without files (receptions
+// without pages, whose files were removed) one syncfs is enough.
 func TestCommitRecvFilesFS(t *testing.T) {
 	fixture, err := os.ReadFile("testdata/tiff/received-t38-2page.tif")
 	if err != nil {
@@ -477,6 +478,10 @@ func TestCommitRecvFilesFS(t *testing.T) {
 				}
 			}
 		})
+	}
+	rec := &fsRecorder{t: t}
+	if errs, err := CommitRecvFilesFS(rec, nil); len(errs) != 0 || err != nil || len(rec.at) != 1 {
+		t.Errorf("no files: %d syncfs, %v, %v; want one", len(rec.at), errs, err)
 	}
 }
 
