@@ -297,24 +297,14 @@ func TestCommitRecvFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spool := recvSpool(t)
-	var files []*RecvFile
-	for range 3 {
-		rf, err := CreateRecvFile(context.Background(), spool, RecvFileConfig{Mode: 0o644})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rxfax(t, rf.Path, fixture)
-		if pages, err := rf.Tag(testFaxTags); pages != 2 || err != nil {
-			t.Fatalf("Tag = %d, %v", pages, err)
-		}
+	files := taggedFiles(t, fixture, 3)
+	for _, rf := range files {
 		if b, _ := os.ReadFile(rf.Path); !bytes.Equal(b[:8], fixture[:8]) || len(b) <= len(fixture) {
 			t.Fatal("Tag switched the header or wrote no tags")
 		}
 		if !isLocked(t, rf.Path) {
 			t.Fatal("Tag released the lock")
 		}
-		files = append(files, rf)
 	}
 	rec := &recordingSyncer{}
 	for i, err := range CommitRecvFiles(rec, files) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofaxserver/gofaxserver/gofaxd/internal/receive"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/esl/esltest"
+	"github.com/gofaxserver/gofaxserver/gofaxlib/hylafax"
 )
 
 // syncRecorder is a hylafax.Syncer and receive.Observer that records, in
@@ -62,23 +63,14 @@ func (r *syncRecorder) log() []string {
 // fax whose faxrcvd ran survives a power loss.
 func TestDurableBeforeFaxrcvd(t *testing.T) {
 	rec := &syncRecorder{}
-	e := newEnvWith(t, envOptions{modems: 1, opts: Options{Syncer: rec, Observer: rec}})
-	rec.xfer = filepath.Join(e.spool, "log", "xferfaxlog")
-	e.call(esltest.InboundCall{CallerNumber: "5551000"})
-	e.faxrcvd("000000001")
-	events := rec.log()
-	at := slices.Index(events, "faxrcvd")
-	if at < 0 {
-		t.Fatalf("faxrcvd never started: %q", events)
-	}
-	before := events[:at]
-	tiff := filepath.Join(e.spool, "recvq", "fax000000001.tif")
+	spool, before := callUntilFaxrcvd(t, rec, rec, nil)
+	tiff := filepath.Join(spool, "recvq", "fax000000001.tif")
 	for _, want := range []string{
 		"fsync " + tiff,
 		"fdatasync " + tiff,
-		"fsync " + filepath.Join(e.spool, "recvq"),
-		"fsync " + filepath.Join(e.spool, "recvq", "seqf"),
-		"fsync " + filepath.Join(e.spool, "log", "seqf"),
+		"fsync " + filepath.Join(spool, "recvq"),
+		"fsync " + filepath.Join(spool, "recvq", "seqf"),
+		"fsync " + filepath.Join(spool, "log", "seqf"),
 		"fsync " + rec.xfer + " (1 RECV records)",
 	} {
 		if !slices.Contains(before, want) {
@@ -167,22 +159,13 @@ func (r *fsRecorder) SyncFS() error {
 // elsewhere, was fsynced with its RECV record.
 func TestDurableBeforeFaxrcvdSyncFS(t *testing.T) {
 	rec := &fsRecorder{}
-	e := newEnvWith(t, envOptions{modems: 1, opts: Options{Syncer: rec, Observer: rec}})
-	rec.spool = e.spool
-	rec.xfer = filepath.Join(e.spool, "log", "xferfaxlog")
-	e.call(esltest.InboundCall{CallerNumber: "5551000"})
-	e.faxrcvd("000000001")
-	events := rec.log()
-	at := slices.Index(events, "faxrcvd")
-	if at < 0 {
-		t.Fatalf("faxrcvd never started: %q", events)
-	}
-	final, err := os.ReadFile(filepath.Join(e.spool, "recvq", "fax000000001.tif"))
+	spool, before := callUntilFaxrcvd(t, rec, &rec.syncRecorder, func(spool string) { rec.spool = spool })
+	final, err := os.ReadFile(filepath.Join(spool, "recvq", "fax000000001.tif"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var syncfs []string
-	for _, ev := range events[:at] {
+	for _, ev := range before {
 		if strings.HasPrefix(ev, "syncfs") {
 			syncfs = append(syncfs, ev)
 		} else if strings.Contains(ev, "fax000000001.tif") || strings.Contains(ev, "seqf") {
@@ -199,7 +182,27 @@ func TestDurableBeforeFaxrcvdSyncFS(t *testing.T) {
 	if !strings.HasSuffix(syncfs[0], numbers) || syncfs[0] == syncfs[1] || strings.Contains(syncfs[0], "no fax") {
 		t.Errorf("first syncfs: %q; want the file with its old header, and the numbers", syncfs[0])
 	}
-	if want := "fsync " + rec.xfer + " (1 RECV records)"; !slices.Contains(events[:at], want) {
-		t.Errorf("not before faxrcvd: %q\nsynced before faxrcvd: %q", want, events[:at])
+	if want := "fsync " + rec.xfer + " (1 RECV records)"; !slices.Contains(before, want) {
+		t.Errorf("not before faxrcvd: %q\nsynced before faxrcvd: %q", want, before)
 	}
+}
+
+// callUntilFaxrcvd receives one call in a gofaxd making it durable with
+// syncer, and returns the spool and what rec noted before faxrcvd
+// started. prepare, if set, is given the spool before the call.
+func callUntilFaxrcvd(t *testing.T, syncer hylafax.Syncer, rec *syncRecorder, prepare func(spool string)) (spool string, before []string) {
+	t.Helper()
+	e := newEnvWith(t, envOptions{modems: 1, opts: Options{Syncer: syncer, Observer: rec}})
+	rec.xfer = filepath.Join(e.spool, "log", "xferfaxlog")
+	if prepare != nil {
+		prepare(e.spool)
+	}
+	e.call(esltest.InboundCall{CallerNumber: "5551000"})
+	e.faxrcvd("000000001")
+	events := rec.log()
+	at := slices.Index(events, "faxrcvd")
+	if at < 0 {
+		t.Fatalf("faxrcvd never started: %q", events)
+	}
+	return e.spool, events[:at]
 }
