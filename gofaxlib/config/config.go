@@ -109,7 +109,7 @@ type Gofaxd struct {
 	FaxRcvdDefer           time.Duration // faxrcvddefer: how long runs beyond the first may wait while calls need the CPU
 	MaxConnections         int           // maxconnections: event socket connections served at once (0 = automatic)
 	MaxSetups              int           // maxsetups: calls in their setup phase at once (0 = no bound)
-	SyncFS                 bool          // syncfs: make receptions durable with one syncfs of the spool per round
+	SyncFS                 bool          // syncfs: make a round of receptions durable with two syncfs of the spool
 	ShutdownGrace          time.Duration // shutdowngrace: how long running calls may finish on stop
 	Metrics                string        // metrics: Prometheus listen address ("" = off)
 }
