@@ -393,35 +393,19 @@ func CommitRecvFiles(s Syncer, files []*RecvFile) []error {
 			errs[i] = fmt.Errorf("hylafax: %w", err)
 		}
 	})
-	for i, rf := range files {
-		if rf.f == nil || rf.header == nil || errs[i] != nil {
-			continue
-		}
-		if _, err := rf.f.WriteAt(rf.header, 0); err != nil {
-			errs[i] = fmt.Errorf("hylafax: %s: %w", rf.Name, err)
-			continue
-		}
-		rf.header = nil
-	}
-	each(len(files), func(i int) {
-		rf := files[i]
-		if rf.f != nil && errs[i] == nil {
-			if err := s.DataSync(rf.f); err != nil {
-				errs[i] = fmt.Errorf("hylafax: %w", err)
-			}
-		}
-		rf.Close()
-	})
+	switchHeaders(files, errs)
+	dataSyncAndRelease(s, files, errs)
 	return errs
 }
 
 // CommitRecvFilesFS does what CommitRecvFiles does with a syncfs for
 // each of its two rounds, which also makes durable whatever else was
 // written to the file system before it: first the data, tags and modes
-// of all files, then their switched headers (without files, one syncfs).
-// The locks are released after both. When a syncfs fails, it says so in fsErr and the files
-// are made durable one by one as CommitRecvFiles does, errs telling
-// which failed; the caller's other files are then its to fsync.
+// of all files, then their switched headers (without files, one
+// syncfs). The locks are released after both. When a syncfs fails, it
+// says so in fsErr and the files are made durable one by one as
+// CommitRecvFiles does, errs telling which failed; the caller's other
+// files are then its to fsync.
 func CommitRecvFilesFS(s FileSystemSyncer, files []*RecvFile) (errs []error, fsErr error) {
 	if len(files) == 0 {
 		// Receptions without pages: only their removals to sync.
@@ -434,26 +418,46 @@ func CommitRecvFilesFS(s FileSystemSyncer, files []*RecvFile) (errs []error, fsE
 	for i, rf := range files {
 		if rf.f == nil {
 			errs[i] = ErrRecvFileDone
-		} else if rf.header != nil {
-			if _, err := rf.f.WriteAt(rf.header, 0); err != nil {
-				errs[i] = fmt.Errorf("hylafax: %s: %w", rf.Name, err)
-			}
-			rf.header = nil
 		}
 	}
+	switchHeaders(files, errs)
 	if fsErr = s.SyncFS(); fsErr != nil {
-		each(len(files), func(i int) {
-			if rf := files[i]; rf.f != nil && errs[i] == nil {
-				if err := s.DataSync(rf.f); err != nil {
-					errs[i] = fmt.Errorf("hylafax: %w", err)
-				}
-			}
-		})
+		dataSyncAndRelease(s, files, errs)
+		return errs, fsErr
 	}
 	for _, rf := range files {
 		rf.Close()
 	}
-	return errs, fsErr
+	return errs, nil
+}
+
+// switchHeaders writes the header that switches each file to its new
+// tags, unless the file failed already (errs).
+func switchHeaders(files []*RecvFile, errs []error) {
+	for i, rf := range files {
+		if rf.f == nil || rf.header == nil || errs[i] != nil {
+			continue
+		}
+		if _, err := rf.f.WriteAt(rf.header, 0); err != nil {
+			errs[i] = fmt.Errorf("hylafax: %s: %w", rf.Name, err)
+			continue
+		}
+		rf.header = nil
+	}
+}
+
+// dataSyncAndRelease fdatasyncs each file that has not failed (errs),
+// and releases every file's lock once its turn is done.
+func dataSyncAndRelease(s Syncer, files []*RecvFile, errs []error) {
+	each(len(files), func(i int) {
+		rf := files[i]
+		if rf.f != nil && errs[i] == nil {
+			if err := s.DataSync(rf.f); err != nil {
+				errs[i] = fmt.Errorf("hylafax: %w", err)
+			}
+		}
+		rf.Close()
+	})
 }
 
 // each runs fn(0) … fn(n-1), commitWorkers at a time.
