@@ -99,6 +99,8 @@ deb=$work/gofaxserver_${version}_${arch}.deb
 
 say "building gofaxserver $version ($arch) in $work"
 if ! (cd "$tree" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
+	# The failing tests first: the tail may hold only the packages that passed.
+	grep -E -A 30 '^(--- FAIL|FAIL[[:space:]]|panic:)' "$work/build.log" | head -n 200 >&2 || true
 	tail -n 40 "$work/build.log" >&2
 	die "dpkg-buildpackage failed (log: $work/build.log; CHECK_DEB_KEEP=1 keeps it)"
 fi
