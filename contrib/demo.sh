@@ -254,6 +254,10 @@ build_spool() {
 	for f in gofaxd gofaxsend fssim hookrecv; do
 		install -m 755 "$src_bin/$f" "$dir/bin/$f"
 	done
+	# faxq's NotifyCmd, as the package installs it: a link named
+	# gofaxsend-notify (faxq cuts an unquoted "gofaxsend -notify" at the
+	# blank).
+	ln -s gofaxsend "$dir/bin/gofaxsend-notify"
 
 	# The spool: the package's skeleton, not the system spool's state. Its
 	# programs (bin/) and modem templates (config/) are copied; every other
@@ -299,7 +303,7 @@ build_spool() {
 
 		# --- gofaxserver demo ---
 		SendFaxCmd:	$bin/gofaxsend
-		NotifyCmd:	$bin/gofaxsend -notify
+		NotifyCmd:	$bin/gofaxsend-notify
 		LogFacility:	daemon
 	EOF
 	# hfaxd: the REST API's account first (a password, and an administrator
@@ -595,6 +599,12 @@ send_fax() {
 	grep -q '^state:7$' "$spool/doneq/q$jobid" ||
 		die "job $jobid failed: $(sed -n 's/^status://p' "$spool/doneq/q$jobid")"
 	info "job $jobid done"
+	# faxq then runs NotifyCmd (gofaxsend-notify), which records its
+	# notice and leaves the job's status as gofaxsend wrote it.
+	wait_for $start_wait "faxq's notice of job $jobid to be recorded" \
+		grep -q "msg=\"job notice recorded\" job_id=$jobid why=done" "$dir/gofaxsend.log"
+	[ -z "$(sed -n 's/^status://p' "$spool/doneq/q$jobid")" ] ||
+		die "job $jobid: its status changed after it was done: $(sed -n 's/^status://p' "$spool/doneq/q$jobid")"
 	wait_for $recv_wait "the reception to be recorded" received
 	# gofaxsend tells gofaxd the modem is free again just before it exits.
 	for ((i = 0; i < modems; i++)); do
