@@ -67,10 +67,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		closeLog = func() error { return nil }
 	}
 	if err != nil {
-		// Without a usable command line no call is made; what can be
-		// reached still learns why, and faxq retries.
+		// Without a usable command line no call is made. faxq always
+		// passes -m: only then are the qfiles its jobs, which learn why
+		// and are retried. Without -m they are left alone; they may be
+		// another program's arguments (a NotifyCmd cut at its blank).
 		early.Error("bad command line", "args", args, "err", err)
-		markAll(ctx, early, opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
+		if notifyArgs(args) {
+			early.Error("these are faxq's NotifyCmd arguments: set NotifyCmd to " + NotifyName +
+				" (faxq cuts an unquoted \"gofaxsend -notify\" at the blank)")
+		}
+		if opts.Modem != "" {
+			markAll(ctx, early, opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
+		}
 		closeLog()
 		return int(outcome.Retry)
 	}

@@ -97,24 +97,35 @@ func readQfile(t *testing.T, p string) *hylafax.Qfile {
 }
 
 // TestEarlyErrors: even without a configuration or a usable command line
-// every qfile learns the result, and it is a retry.
+// every qfile of faxq's command line (it always has -m) learns the result,
+// and it is a retry. A command line without -m is not faxq's SendFaxCmd
+// call: its qfiles are left as they are, and one with faxq's NotifyCmd
+// arguments says how to set NotifyCmd.
 func TestEarlyErrors(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
-		name string
-		args func(q1, q2 string) []string
-		env  map[string]string
-		want string
+		name   string
+		args   func(q1, q2 string) []string
+		env    map[string]string
+		marked bool   // the qfiles record the error, as a retry
+		want   string // in the qfiles' status if marked, else in the log
 	}{
 		{"missing config", func(q1, q2 string) []string { return []string{"-m", "fs0", q1, q2} },
-			map[string]string{"GOFAX_CONFIG": filepath.Join(dir, "none.conf")}, "none.conf"},
+			map[string]string{"GOFAX_CONFIG": filepath.Join(dir, "none.conf")}, true, "none.conf"},
 		{"bad config", func(q1, q2 string) []string { return []string{"-m", "fs0", q1, q2} },
-			map[string]string{"GOFAX_CONFIG": "testdata/bad.conf"}, "bad.conf:3"},
-		{"no modem", func(q1, q2 string) []string { return []string{q1, q2} }, nil, "-m and at least one qfile"},
+			map[string]string{"GOFAX_CONFIG": "testdata/bad.conf"}, true, "bad.conf:3"},
+		{"bad modem name", func(q1, q2 string) []string { return []string{"-m", "../fs0", q1, q2} }, nil, true, "bad modem name"},
+		{"no modem", func(q1, q2 string) []string { return []string{q1, q2} }, nil, false, "-m and at least one qfile"},
+		{"NotifyCmd's arguments", func(q1, q2 string) []string { return []string{"doneq/q1", "done", "0:00:04"} }, nil, false,
+			"set NotifyCmd to gofaxsend-notify"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q1, q2 := writeQfile(t, dir, "1"), writeQfile(t, dir, "2")
+			before := map[string][]byte{}
+			for _, p := range []string{q1, q2} {
+				before[p], _ = os.ReadFile(p)
+			}
 			var out bytes.Buffer
 			code := run(context.Background(), tt.args(q1, q2), func(k string) string { return tt.env[k] }, &out, &out, nil)
 			if code != 0 {
@@ -122,9 +133,15 @@ func TestEarlyErrors(t *testing.T) {
 			}
 			for _, p := range []string{q1, q2} {
 				q := readQfile(t, p)
-				if q.String("returned") != "0" || !strings.Contains(q.String("status"), tt.want) {
+				switch after, _ := os.ReadFile(p); {
+				case tt.marked && (q.String("returned") != "0" || !strings.Contains(q.String("status"), tt.want)):
 					t.Errorf("%s: returned %q status %q", p, q.String("returned"), q.String("status"))
+				case !tt.marked && !bytes.Equal(after, before[p]):
+					t.Errorf("%s changed:\n%s", p, after)
 				}
+			}
+			if !tt.marked && !strings.Contains(out.String(), tt.want) {
+				t.Errorf("log %q, want %q in it", out.String(), tt.want)
 			}
 		})
 	}

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
+	"github.com/gofaxserver/gofaxserver/gofaxlib"
 	"github.com/gofaxserver/gofaxserver/gofaxlib/config"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/logging"
 	"github.com/gofaxserver/gofaxserver/gofaxsend/internal/notify"
@@ -31,6 +33,16 @@ func notifyMode(argv []string) ([]string, bool) {
 		return argv[2:], true
 	}
 	return nil, false
+}
+
+// notifyArgs reports whether args are what faxq passes NotifyCmd: a
+// qfile, a reason it names and the job time, perhaps the next try.
+func notifyArgs(args []string) bool {
+	if len(args) != 3 && len(args) != 4 {
+		return false
+	}
+	_, ok := gofaxlib.StatusFromNotify(args[1])
+	return ok && (strings.HasPrefix(args[0], "doneq/q") || strings.HasPrefix(args[0], "sendq/q"))
 }
 
 // notifyMain records faxq's notice and replaces the process with
