@@ -70,11 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Without a usable command line no call is made. faxq always
 		// passes -m: only then are the qfiles its jobs, which learn why
 		// and are retried. Without -m they are left alone; they may be
-		// another program's arguments (a NotifyCmd cut at its blank).
+		// another program's arguments (a NotifyCmd that lost its -notify).
 		early.Error("bad command line", "args", args, "err", err)
 		if notifyArgs(args) {
 			early.Error("these are faxq's NotifyCmd arguments: set NotifyCmd to " + NotifyName +
-				" (faxq cuts an unquoted \"gofaxsend -notify\" at the blank)")
+				" (faxq passes no arguments written in NotifyCmd, such as -notify)")
 		}
 		if opts.Modem != "" {
 			markAll(ctx, early, opts.Qfiles, outcome.Local(outcome.CodeUnknown, "gofaxsend: %v", err))
