@@ -129,9 +129,6 @@ batchwait = 50ms
 		ready.labels["env"] != "test" {
 		t.Errorf("labels %v", ready.labels)
 	}
-	if !strings.Contains(stderr.String(), "gofaxd ready") {
-		t.Errorf("the log no longer goes to stderr:\n%s", stderr.String())
-	}
 	cancel()
 	select {
 	case err := <-done:
@@ -144,6 +141,10 @@ batchwait = 50ms
 	// Logged while stopping, shipped before run returned.
 	if _, ok := rcv.find("stopping: receptions in progress may finish"); !ok {
 		t.Errorf("the stop's log line was not flushed to Loki")
+	}
+	// stderr is written from a goroutine of its own; run flushed it.
+	if !strings.Contains(stderr.String(), "gofaxd ready") {
+		t.Errorf("the log no longer goes to stderr:\n%s", stderr.String())
 	}
 }
 
