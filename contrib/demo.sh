@@ -255,8 +255,8 @@ build_spool() {
 		install -m 755 "$src_bin/$f" "$dir/bin/$f"
 	done
 	# faxq's NotifyCmd, as the package installs it: a link named
-	# gofaxsend-notify (faxq cuts an unquoted "gofaxsend -notify" at the
-	# blank).
+	# gofaxsend-notify (faxq passes no arguments written in NotifyCmd, so
+	# "gofaxsend -notify" would lose its -notify).
 	ln -s gofaxsend "$dir/bin/gofaxsend-notify"
 
 	# The spool: the package's skeleton, not the system spool's state. Its
