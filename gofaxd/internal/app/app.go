@@ -160,17 +160,28 @@ const (
 	fdReserve  = 1024
 )
 
-// checkFDLimit warns when RLIMIT_NOFILE cannot hold maxConns calls (the
-// Go runtime has already raised the soft limit to the hard one).
-func checkFDLimit(log *slog.Logger, conns int) {
+// fitFDLimit returns the bound conns, lowered to what RLIMIT_NOFILE holds
+// when the bound is automatic: calls beyond it are then refused and
+// counted, instead of failing for want of a descriptor. A configured bound
+// is kept, with a warning. (The Go runtime has already raised the soft
+// limit to the hard one.)
+func fitFDLimit(log *slog.Logger, conns int, automatic bool) int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return
+		return conns
 	}
-	if need := uint64(fdsPerConn*conns + fdReserve); rl.Cur < need {
-		log.Warn("the descriptor limit is too low for [gofaxd] maxconnections: calls beyond it fail; raise LimitNOFILE",
-			"limit", rl.Cur, "needed", need, "max_connections", conns)
+	if uint64(fdsPerConn*conns+fdReserve) <= rl.Cur {
+		return conns
 	}
+	if automatic && rl.Cur > fdReserve+fdsPerConn {
+		fit := int((rl.Cur - fdReserve) / fdsPerConn)
+		log.Info("[gofaxd] maxconnections (automatic) lowered to what the descriptor limit holds; raise LimitNOFILE for more",
+			"max_connections", fit, "limit", rl.Cur)
+		return fit
+	}
+	log.Warn("the descriptor limit is too low for [gofaxd] maxconnections: calls beyond it fail; raise LimitNOFILE",
+		"limit", rl.Cur, "needed", fdsPerConn*conns+fdReserve, "max_connections", conns)
+	return conns
 }
 
 // Open checks the spool, creates and announces the modems, binds the
@@ -313,8 +324,7 @@ func Open(cfg *config.Config, opt Options) (*App, error) {
 		h.Router = ten
 	}
 	a.handler = h
-	conns := maxConns(cfg.Gofaxd, cfg.HylaFAX.Modems)
-	checkFDLimit(log, conns)
+	conns := fitFDLimit(log, maxConns(cfg.Gofaxd, cfg.HylaFAX.Modems), cfg.Gofaxd.MaxConnections == 0)
 	a.srv = &esl.Server{
 		Addr:     cfg.Gofaxd.Socket,
 		Listener: opt.Listener,

@@ -172,6 +172,18 @@ func (e *env) counter(name string) int {
 	return 0
 }
 
+// gauge reads the gauge name, which has no labels.
+func (e *env) gauge(name string) int {
+	mfs, _ := e.app.Metrics().Registry.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return int(mf.GetMetric()[0].GetGauge().GetValue())
+		}
+	}
+	e.t.Fatalf("no gauge %s", name)
+	return 0
+}
+
 func (e *env) classCount(class string) int {
 	mfs, _ := e.app.Metrics().Registry.Gather()
 	for _, mf := range mfs {

@@ -111,13 +111,4 @@ func TestDescriptorsPerHeldCall(t *testing.T) {
 }
 
 // activeCalls reads gofaxd_active_calls.
-func (e *env) activeCalls() int {
-	mfs, _ := e.app.Metrics().Registry.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == "gofaxd_active_calls" && len(mf.GetMetric()) == 1 {
-			return int(mf.GetMetric()[0].GetGauge().GetValue())
-		}
-	}
-	e.t.Fatal("no gofaxd_active_calls")
-	return 0
-}
+func (e *env) activeCalls() int { return e.gauge("gofaxd_active_calls") }

@@ -2,12 +2,15 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,5 +82,60 @@ func TestUnitFileLimit(t *testing.T) {
 	}
 	if need := fdsPerConn*DefaultSharedConns + fdReserve; limit < need {
 		t.Errorf("LimitNOFILE=%d, want at least %d for %d calls", limit, need, DefaultSharedConns)
+	}
+}
+
+// TestFitFDLimit: an automatic maxconnections that RLIMIT_NOFILE cannot
+// hold is lowered to what it holds (two descriptors a call, fdReserve
+// besides), which gofaxd_connections_max shows; a configured one is kept
+// and warned about, and so is any when the limit holds no call at all.
+func TestFitFDLimit(t *testing.T) {
+	var orig syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
+	}
+	if orig.Max < 3000 {
+		t.Skipf("the hard descriptor limit %d is below the cases'", orig.Max)
+	}
+	setSoft := func(n uint64) {
+		t.Helper()
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: orig.Max}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { setSoft(orig.Cur) })
+	for _, tc := range []struct {
+		name      string
+		soft      uint64
+		conns     int
+		automatic bool
+		want      int
+		wantLevel string // "" when nothing is logged
+	}{
+		{"fits", 3000, 988, true, 988, ""},
+		{"automatic, too many", 2000, 10000, true, 488, "INFO"},
+		{"configured, too many", 2000, 10000, false, 10000, "WARN"},
+		{"no room for a call", fdReserve + 1, 10000, true, 10000, "WARN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setSoft(tc.soft)
+			defer setSoft(orig.Cur)
+			var out bytes.Buffer
+			if got := fitFDLimit(slog.New(slog.NewTextHandler(&out, nil)), tc.conns, tc.automatic); got != tc.want {
+				t.Errorf("bound %d, want %d", got, tc.want)
+			}
+			switch {
+			case tc.wantLevel == "" && out.Len() > 0:
+				t.Errorf("logged %q, want nothing", out.String())
+			case tc.wantLevel != "" && !strings.Contains(out.String(), "level="+tc.wantLevel+" "):
+				t.Errorf("logged %q, want a %s record", out.String(), tc.wantLevel)
+			}
+		})
+	}
+	// Through the daemon: the automatic bound in /metrics.
+	setSoft(2000)
+	e := newEnv(t, 1, nil)
+	if got := e.gauge("gofaxd_connections_max"); got != 488 {
+		t.Errorf("gofaxd_connections_max = %d with a limit of 2000 descriptors, want 488", got)
 	}
 }
