@@ -160,27 +160,16 @@ func (e *env) ended() int {
 	return n
 }
 
-// counter returns the value of an unlabelled counter.
-func (e *env) counter(name string) int {
+// metric returns the value of an unlabelled counter or gauge.
+func (e *env) metric(name string) int {
 	mfs, _ := e.app.Metrics().Registry.Gather()
 	for _, mf := range mfs {
 		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return int(mf.GetMetric()[0].GetCounter().GetValue())
+			m := mf.GetMetric()[0]
+			return int(m.GetCounter().GetValue() + m.GetGauge().GetValue())
 		}
 	}
-	e.t.Fatalf("no counter %s", name)
-	return 0
-}
-
-// gauge reads the gauge name, which has no labels.
-func (e *env) gauge(name string) int {
-	mfs, _ := e.app.Metrics().Registry.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return int(mf.GetMetric()[0].GetGauge().GetValue())
-		}
-	}
-	e.t.Fatalf("no gauge %s", name)
+	e.t.Fatalf("no metric %s", name)
 	return 0
 }
 

@@ -111,4 +111,4 @@ func TestDescriptorsPerHeldCall(t *testing.T) {
 }
 
 // activeCalls reads gofaxd_active_calls.
-func (e *env) activeCalls() int { return e.gauge("gofaxd_active_calls") }
+func (e *env) activeCalls() int { return e.metric("gofaxd_active_calls") }

@@ -60,7 +60,7 @@ func TestMaxConns(t *testing.T) {
 			t.Errorf("connection %d over the bound: %q, %v; want it closed", limit+i+1, line, err)
 		}
 	}
-	if got := e.counter("gofaxd_connections_refused_total"); got != 2 {
+	if got := e.metric("gofaxd_connections_refused_total"); got != 2 {
 		t.Errorf("gofaxd_connections_refused_total = %d, want 2", got)
 	}
 }
@@ -135,7 +135,7 @@ func TestFitFDLimit(t *testing.T) {
 	// Through the daemon: the automatic bound in /metrics.
 	setSoft(2000)
 	e := newEnv(t, 1, nil)
-	if got := e.gauge("gofaxd_connections_max"); got != 488 {
+	if got := e.metric("gofaxd_connections_max"); got != 488 {
 		t.Errorf("gofaxd_connections_max = %d with a limit of 2000 descriptors, want 488", got)
 	}
 }

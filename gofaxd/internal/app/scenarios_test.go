@@ -262,7 +262,7 @@ func TestAllModemsBusy(t *testing.T) {
 			f.Write([]byte("SB\x00"))
 			e.faxq.waitFor(t, "+freeswitch0:U")
 			rec := e.call(esltest.InboundCall{CallerNumber: "5550002"})
-			busy, without := e.classCount(receive.ClassBusy), e.counter("gofaxd_calls_without_modem_total")
+			busy, without := e.classCount(receive.ClassBusy), e.metric("gofaxd_calls_without_modem_total")
 			if tc.want != "rxfax" {
 				if !slices.Equal(rec.Apps, []string{tc.want}) {
 					t.Errorf("apps %q, want [%s]", rec.Apps, tc.want)
@@ -307,7 +307,7 @@ func TestAllModemsBusy(t *testing.T) {
 				t.Errorf("apps %q, want rxfax", rec.Apps)
 			}
 			e.faxq.waitFor(t, "+freeswitch0:R", "+freeswitch0:B", "@freeswitch0:B", "@freeswitch0:E", "+freeswitch0:R")
-			if e.counter("gofaxd_calls_without_modem_total") != without {
+			if e.metric("gofaxd_calls_without_modem_total") != without {
 				t.Error("a call that found a free modem counted as without one")
 			}
 		})
