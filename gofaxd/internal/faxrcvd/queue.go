@@ -31,12 +31,11 @@ type Config struct {
 	// Ack acknowledges a record that was dealt with (nil: nothing).
 	Ack func(id string) error
 	// Busy reports whether calls wait for the CPU now (nil: never).
-	// While they do, one run goes on and the others wait for the oldest
-	// queued run to age: all Workers run once it waited Defer. A caller
-	// is on the line, faxrcvd's recipient is not.
+	// While they do, one run goes on and the others wait until they
+	// waited Defer. A caller is on the line, faxrcvd's recipient is not.
 	Busy func() bool
-	// Defer is how long the oldest queued run waits at most while Busy
-	// (0: runs never wait).
+	// Defer is how long a queued run waits at most while Busy (0: runs
+	// never wait).
 	Defer time.Duration
 	Log   *slog.Logger
 }
@@ -160,20 +159,19 @@ func (q *Queue) work() {
 }
 
 // deferral returns how long the first queued run is to wait before it
-// looks again, 0 when it may start. While calls wait for the CPU, runs
-// beyond the first start as the oldest queued one ages: all Workers may
-// run once it waited Defer. One always may, so that runs never stop.
-// q.mu is held.
+// looks again, 0 when it may start. While calls wait for the CPU, one run
+// goes on and the others wait until they are due: a run that waited
+// Defer starts as soon as a worker is free. One always may, so that runs
+// never stop. q.mu is held.
 func (q *Queue) deferral() time.Duration {
 	if q.running == 0 || q.cfg.Busy == nil || q.cfg.Defer <= 0 {
 		return 0
 	}
-	age := time.Since(q.list[0].at)
-	allowed := 1 + int(int64(q.cfg.Workers-1)*int64(age)/int64(q.cfg.Defer))
-	if q.running < allowed || !q.cfg.Busy() {
+	left := q.cfg.Defer - time.Since(q.list[0].at)
+	if left <= 0 || !q.cfg.Busy() {
 		return 0
 	}
-	return deferPoll
+	return min(left, deferPoll)
 }
 
 // Close stops starting runs and waits for the running ones until ctx
