@@ -3,7 +3,7 @@
 // calls and, at start, by the journal's pending recv.done records, so a
 // run that did not happen (or was cut short by a stop) is not lost. A
 // slow or hanging faxrcvd delays the runs behind it, never a call; while
-// calls wait for the CPU, runs beyond the first wait a little too.
+// calls wait for the CPU, runs wait a little too.
 package faxrcvd
 
 import (
@@ -31,8 +31,8 @@ type Config struct {
 	// Ack acknowledges a record that was dealt with (nil: nothing).
 	Ack func(id string) error
 	// Busy reports whether calls wait for the CPU now (nil: never).
-	// While they do, one run goes on and the others wait until they
-	// waited Defer. A caller is on the line, faxrcvd's recipient is not.
+	// While they do, runs wait until they waited Defer. A caller is on
+	// the line, faxrcvd's recipient is not.
 	Busy func() bool
 	// Defer is how long a queued run waits at most while Busy (0: runs
 	// never wait).
@@ -159,12 +159,11 @@ func (q *Queue) work() {
 }
 
 // deferral returns how long the first queued run is to wait before it
-// looks again, 0 when it may start. While calls wait for the CPU, one run
-// goes on and the others wait until they are due: a run that waited
-// Defer starts as soon as a worker is free. One always may, so that runs
-// never stop. q.mu is held.
+// looks again, 0 when it may start. While calls wait for the CPU, runs
+// wait until they are due: a run that waited Defer starts as soon as a
+// worker is free, so runs never stop for longer. q.mu is held.
 func (q *Queue) deferral() time.Duration {
-	if q.running == 0 || q.cfg.Busy == nil || q.cfg.Defer <= 0 {
+	if q.cfg.Busy == nil || q.cfg.Defer <= 0 {
 		return 0
 	}
 	left := q.cfg.Defer - time.Since(q.list[0].at)
