@@ -106,7 +106,7 @@ type Gofaxd struct {
 	DynamicConfigTimeout   time.Duration // dynamicconfigtimeout
 	FaxRcvdTimeout         time.Duration // faxrcvdtimeout
 	FaxRcvdConcurrency     int           // faxrcvdconcurrency: faxrcvd runs at once
-	FaxRcvdDefer           time.Duration // faxrcvddefer: how long runs may wait while calls need the CPU
+	FaxRcvdDefer           time.Duration // faxrcvddefer: how long runs beyond the first may wait while calls need the CPU
 	MaxConnections         int           // maxconnections: event socket connections served at once (0 = automatic)
 	MaxSetups              int           // maxsetups: calls in their setup phase at once (0 = no bound)
 	SyncFS                 bool          // syncfs: make a round of receptions durable with two syncfs of the spool

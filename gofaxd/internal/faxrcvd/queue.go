@@ -3,7 +3,7 @@
 // calls and, at start, by the journal's pending recv.done records, so a
 // run that did not happen (or was cut short by a stop) is not lost. A
 // slow or hanging faxrcvd delays the runs behind it, never a call; while
-// calls wait for the CPU, runs wait a little too.
+// calls wait for the CPU, runs beyond the first wait a little too.
 package faxrcvd
 
 import (
@@ -31,11 +31,12 @@ type Config struct {
 	// Ack acknowledges a record that was dealt with (nil: nothing).
 	Ack func(id string) error
 	// Busy reports whether calls wait for the CPU now (nil: never).
-	// While they do, runs wait until they waited Defer. A caller is on
-	// the line, faxrcvd's recipient is not.
+	// While they do, one run goes on and the others wait for the oldest
+	// queued run to age: all Workers run once it waited Defer. A caller
+	// is on the line, faxrcvd's recipient is not.
 	Busy func() bool
-	// Defer is how long a queued run waits at most while Busy (0: runs
-	// never wait).
+	// Defer is how long the oldest queued run waits at most while Busy
+	// (0: runs never wait).
 	Defer time.Duration
 	Log   *slog.Logger
 }
@@ -160,17 +161,19 @@ func (q *Queue) work() {
 
 // deferral returns how long the first queued run is to wait before it
 // looks again, 0 when it may start. While calls wait for the CPU, runs
-// wait until they are due: a run that waited Defer starts as soon as a
-// worker is free, so runs never stop for longer. q.mu is held.
+// beyond the first start as the oldest queued one ages: all Workers may
+// run once it waited Defer. One always may, so that runs never stop.
+// q.mu is held.
 func (q *Queue) deferral() time.Duration {
-	if q.cfg.Busy == nil || q.cfg.Defer <= 0 {
+	if q.running == 0 || q.cfg.Busy == nil || q.cfg.Defer <= 0 {
 		return 0
 	}
-	left := q.cfg.Defer - time.Since(q.list[0].at)
-	if left <= 0 || !q.cfg.Busy() {
+	age := time.Since(q.list[0].at)
+	allowed := 1 + int(int64(q.cfg.Workers-1)*int64(age)/int64(q.cfg.Defer))
+	if q.running < allowed || !q.cfg.Busy() {
 		return 0
 	}
-	return min(left, deferPoll)
+	return deferPoll
 }
 
 // Close stops starting runs and waits for the running ones until ctx

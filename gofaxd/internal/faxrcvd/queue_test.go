@@ -130,8 +130,8 @@ func TestQueueCloseKills(t *testing.T) {
 	}
 }
 
-// TestQueueDefersWhileBusy: while calls wait for the CPU, runs wait; when
-// they no longer do, the runs start.
+// TestQueueDefersWhileBusy: while calls wait for the CPU, one run goes
+// on and the others wait; when they no longer do, the others start.
 func TestQueueDefersWhileBusy(t *testing.T) {
 	b := &blocking{release: make(chan struct{})}
 	var busy atomic.Bool // turned off below
@@ -141,9 +141,10 @@ func TestQueueDefersWhileBusy(t *testing.T) {
 	for i := range 3 {
 		q.Enqueue(record(fmt.Sprint(i)))
 	}
-	time.Sleep(10 * deferPoll) // the workers look again, and wait on
-	if started, _, _ := b.snapshot(); len(started) != 0 {
-		t.Fatalf("while busy: started %q; want none", started)
+	waitFor(t, "the first run", func() bool { _, _, n := b.snapshot(); return n == 1 })
+	time.Sleep(10 * deferPoll) // the others look again, and wait on
+	if started, _, n := b.snapshot(); n != 1 || len(started) != 1 {
+		t.Fatalf("while busy: %d running, started %q; want only the first", n, started)
 	}
 	busy.Store(false)
 	waitFor(t, "all three runs", func() bool { _, _, n := b.snapshot(); return n == 3 })
@@ -151,9 +152,9 @@ func TestQueueDefersWhileBusy(t *testing.T) {
 	waitFor(t, "all acknowledged", func() bool { _, a, _ := b.snapshot(); return len(a) == 3 })
 }
 
-// TestQueueDeferBounded: however long calls wait for the CPU, a queued
-// run starts once it waited Defer, not before, and then without waiting
-// for the runs before it.
+// TestQueueDeferBounded: however long calls wait for the CPU, the n-th
+// of Workers runs starts once the oldest queued run waited (n-1)/(Workers-1)
+// of Defer, all of them after Defer.
 func TestQueueDeferBounded(t *testing.T) {
 	const wait = 300 * time.Millisecond
 	b := &blocking{release: make(chan struct{})}
@@ -163,13 +164,14 @@ func TestQueueDeferBounded(t *testing.T) {
 	for i := range 3 {
 		q.Enqueue(record(fmt.Sprint(i)))
 	}
-	time.Sleep(time.Until(queued.Add(wait * 4 / 5)))
-	if started, _, _ := b.snapshot(); len(started) != 0 && time.Since(queued) < wait {
-		t.Fatalf("started %q before they waited %v; want none", started, wait)
+	waitFor(t, "the first run", func() bool { _, _, n := b.snapshot(); return n == 1 })
+	waitFor(t, "a second run", func() bool { _, _, n := b.snapshot(); return n == 2 })
+	if d := time.Since(queued); d < wait/2 {
+		t.Errorf("second run after %v; want at least %v", d, wait/2)
 	}
-	waitFor(t, "all three runs", func() bool { _, _, n := b.snapshot(); return n == 3 })
+	waitFor(t, "the third run", func() bool { _, _, n := b.snapshot(); return n == 3 })
 	if d := time.Since(queued); d < wait {
-		t.Errorf("all three ran after %v; want at least %v", d, wait)
+		t.Errorf("third run after %v; want at least %v", d, wait)
 	}
 	close(b.release)
 	waitFor(t, "all acknowledged", func() bool { _, a, _ := b.snapshot(); return len(a) == 3 })
@@ -179,13 +181,10 @@ func TestQueueDeferBounded(t *testing.T) {
 // stays pending (not acknowledged), as the killed one does.
 func TestQueueCloseWhileDeferring(t *testing.T) {
 	b := &blocking{release: make(chan struct{})}
-	var busy atomic.Bool // turned on once the first run started
-	q := New(Config{Workers: 2, Run: b.run, Interrupted: errStopped, Ack: b.ack, Busy: busy.Load, Defer: time.Hour})
+	q := New(Config{Workers: 2, Run: b.run, Interrupted: errStopped, Ack: b.ack, Busy: func() bool { return true }, Defer: time.Hour})
 	q.Enqueue(record("runs"))
-	waitFor(t, "the first run", func() bool { _, _, n := b.snapshot(); return n == 1 })
-	busy.Store(true)
 	q.Enqueue(record("deferred"))
-	time.Sleep(3 * deferPoll)
+	waitFor(t, "the first run", func() bool { _, _, n := b.snapshot(); return n == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	q.Close(ctx)
