@@ -603,8 +603,9 @@ send_fax() {
 	# notice and leaves the job's status as gofaxsend wrote it.
 	wait_for $start_wait "faxq's notice of job $jobid to be recorded" \
 		grep -q "msg=\"job notice recorded\" job_id=$jobid why=done" "$dir/gofaxsend.log"
-	[ -z "$(sed -n 's/^status://p' "$spool/doneq/q$jobid")" ] ||
-		die "job $jobid: its status changed after it was done: $(sed -n 's/^status://p' "$spool/doneq/q$jobid")"
+	local status
+	status=$(sed -n 's/^status://p' "$spool/doneq/q$jobid")
+	[ -z "$status" ] || die "job $jobid: its status changed after it was done: $status"
 	wait_for $recv_wait "the reception to be recorded" received
 	# gofaxsend tells gofaxd the modem is free again just before it exits.
 	for ((i = 0; i < modems; i++)); do

@@ -38,11 +38,12 @@ func notifyMode(argv []string) ([]string, bool) {
 // notifyArgs reports whether args are what faxq passes NotifyCmd: a
 // qfile, a reason it names and the job time, perhaps the next try.
 func notifyArgs(args []string) bool {
-	if len(args) != 3 && len(args) != 4 {
+	a, err := notify.ParseArgs(args, func(string) string { return "" })
+	if err != nil {
 		return false
 	}
-	_, ok := gofaxlib.StatusFromNotify(args[1])
-	return ok && (strings.HasPrefix(args[0], "doneq/q") || strings.HasPrefix(args[0], "sendq/q"))
+	_, ok := gofaxlib.StatusFromNotify(a.Why())
+	return ok && (strings.HasPrefix(a.Qfile(), "doneq/q") || strings.HasPrefix(a.Qfile(), "sendq/q"))
 }
 
 // notifyMain records faxq's notice and replaces the process with

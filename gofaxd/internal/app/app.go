@@ -170,7 +170,8 @@ func fitFDLimit(log *slog.Logger, conns int, automatic bool) int {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return conns
 	}
-	if uint64(fdsPerConn*conns+fdReserve) <= rl.Cur {
+	need := uint64(fdsPerConn*conns + fdReserve)
+	if need <= rl.Cur {
 		return conns
 	}
 	if automatic && rl.Cur > fdReserve+fdsPerConn {
@@ -180,7 +181,7 @@ func fitFDLimit(log *slog.Logger, conns int, automatic bool) int {
 		return fit
 	}
 	log.Warn("the descriptor limit is too low for [gofaxd] maxconnections: calls beyond it fail; raise LimitNOFILE",
-		"limit", rl.Cur, "needed", fdsPerConn*conns+fdReserve, "max_connections", conns)
+		"limit", rl.Cur, "needed", need, "max_connections", conns)
 	return conns
 }
 
