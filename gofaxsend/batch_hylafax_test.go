@@ -155,6 +155,7 @@ func TestHylaFAXBatchInterrupted(t *testing.T) {
 	if err := r.srv.Announce(r.modem); err != nil {
 		t.Fatal(err)
 	}
+	r.wait(ids[0], hylafaxtest.StateActive) // pokes faxq while the job is ready
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := slow.WaitCall(ctx, func(c esltest.CallRecord) bool { return c.Answered }); err != nil {

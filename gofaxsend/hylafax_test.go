@@ -342,6 +342,7 @@ func TestHylaFAX(t *testing.T) {
 		writeConfig(t, r.conf, r.srv.Spool, slow.Addr())
 		defer r.config()
 		id := r.submit("5550012")
+		r.wait(id, hylafaxtest.StateActive) // pokes faxq while the job is ready
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if _, err := slow.WaitCall(ctx, func(c esltest.CallRecord) bool { return c.Answered }); err != nil {
